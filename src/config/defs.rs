@@ -1,0 +1,156 @@
+//! The TOML shapes of `feeds/*.toml`, exactly as an admin writes them.
+//!
+//! Every struct denies unknown fields, so a typo is an error naming the file
+//! and line rather than a silently ignored setting. Semantics are checked
+//! after parsing, in [`super::load`], and compiled there once.
+
+use serde::Deserialize;
+
+/// One definitions file. Any file may hold any mix of the three tables; ids
+/// are unique across all files.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDef {
+    #[serde(default)]
+    pub source: Vec<SourceDef>,
+    #[serde(default)]
+    pub tag: Vec<TagDef>,
+    #[serde(default)]
+    pub topic: Vec<TopicDef>,
+}
+
+/// What kind of upstream a source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKindDef {
+    /// RSS 0.9x/1.0/2.0, Atom 1.0 or JSON Feed, auto-detected.
+    Feed,
+    /// Any HTML page, read with the CSS selectors in `select`.
+    Html,
+}
+
+/// `[[source]]`: one upstream to poll.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDef {
+    /// Unique id: lower-case letters, digits, `-` and `_`. Part of the ids of
+    /// entries whose guid is not a URL, so keep it stable.
+    pub id: String,
+    pub kind: SourceKindDef,
+    /// Absolute http(s) URL to fetch.
+    pub url: String,
+    /// Human-readable name; defaults to the id.
+    pub title: Option<String>,
+    /// Poll interval such as `30m`, `1h`, `1h30m` (at least 1 minute).
+    /// Defaults per kind: [`super::DEFAULT_FEED_INTERVAL`],
+    /// [`super::DEFAULT_HTML_INTERVAL`].
+    pub interval: Option<String>,
+    /// `kind = "html"` only: the selectors that find items and fields.
+    pub select: Option<SelectDef>,
+}
+
+/// `[source.select]`: CSS selectors for an HTML source. Each field selector is
+/// evaluated inside one item element; append `@attr` to read an attribute
+/// instead of the text (`a@href`, `time@datetime`), or give `@attr` alone to
+/// read the item element's own attribute.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectDef {
+    /// Selects each item element on the page.
+    pub item: String,
+    /// The item's title (text). Required; item elements where it matches
+    /// nothing are skipped.
+    pub title: String,
+    /// The item's link; defaults to `a@href`. Relative links are resolved
+    /// against the page URL.
+    pub link: Option<String>,
+    /// The summary; its inner HTML is kept (sanitized).
+    pub summary: Option<String>,
+    /// The date: text or attribute, parsed by [`crate::dates`].
+    pub date: Option<String>,
+    /// A `strftime` format for `date`, tried before the common formats.
+    pub date_format: Option<String>,
+    /// Author names (every match).
+    pub author: Option<String>,
+    /// Categories (every match).
+    pub category: Option<String>,
+}
+
+/// `[[tag]]`: a tag and the rules that put it on an entry. The tag applies
+/// when every `all` condition holds, at least one `any` condition holds (if
+/// `any` is given), and no `none` condition holds. At least one of `all` /
+/// `any` is required.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagDef {
+    pub id: String,
+    /// Shown in the index; defaults to the id.
+    pub title: Option<String>,
+    #[serde(default)]
+    pub all: Vec<ConditionDef>,
+    #[serde(default)]
+    pub any: Vec<ConditionDef>,
+    #[serde(default)]
+    pub none: Vec<ConditionDef>,
+}
+
+/// One condition. Exactly one of `words`, `regex`, `source`, `host`,
+/// `metric`, `all`, `any`, `none` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionDef {
+    /// Words or phrases, case-insensitive, matched on word boundaries; a
+    /// space in a phrase matches any run of whitespace.
+    pub words: Option<Vec<String>>,
+    /// A regular expression (Rust `regex` syntax); add `(?i)` for case
+    /// insensitivity.
+    pub regex: Option<String>,
+    /// Fields `words` / `regex` look in: `title`, `summary`, `content`,
+    /// `authors`, `categories`, `link`. Default: `title` and `summary`.
+    pub fields: Option<Vec<String>>,
+    /// The entry came from one of these source ids.
+    pub source: Option<Vec<String>>,
+    /// The entry's link host is one of these (or a subdomain of one).
+    pub host: Option<Vec<String>>,
+    /// A numeric metric (`upvotes`, `comments`, `stars`...) compared with
+    /// `gte` / `gt` / `lte` / `lt` / `eq`; a missing metric never matches.
+    pub metric: Option<String>,
+    pub gte: Option<f64>,
+    pub gt: Option<f64>,
+    pub lte: Option<f64>,
+    pub lt: Option<f64>,
+    pub eq: Option<f64>,
+    pub all: Option<Vec<ConditionDef>>,
+    pub any: Option<Vec<ConditionDef>>,
+    pub none: Option<Vec<ConditionDef>>,
+}
+
+/// `[[topic]]`: a published feed, a saved query over tags and sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicDef {
+    /// Unique id, the feed's path: `/{id}.rss`, `/{id}.atom`.
+    pub id: String,
+    /// Feed title; defaults to the id.
+    pub title: Option<String>,
+    /// Feed description.
+    pub description: Option<String>,
+    /// Which tags select an entry. Empty: every entry (of `sources`, if set).
+    #[serde(default)]
+    pub tags: TagSelectDef,
+    /// Only entries from these sources, when given.
+    pub sources: Option<Vec<String>>,
+}
+
+/// `[topic.tags]`: entries with any of `any` (when given), all of `all`,
+/// and none of `none`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagSelectDef {
+    #[serde(default)]
+    pub any: Vec<String>,
+    #[serde(default)]
+    pub all: Vec<String>,
+    #[serde(default)]
+    pub none: Vec<String>,
+}

@@ -1,0 +1,291 @@
+//! Loading `feeds/`: every `*.toml` file in the folder, parsed strictly,
+//! validated, and compiled once (CSS selectors, regexes, rules).
+//!
+//! Every error names the file and the definition (`feeds/topics.toml: topic
+//! `llm`: unknown tag `lmm``), so an admin can fix it without guessing.
+
+pub mod defs;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::extract::html::HtmlSpec;
+use crate::rules::{RuleSet, Tag, Topic};
+use defs::{FileDef, SourceDef, SourceKindDef};
+
+/// Poll interval of a `feed` source without an `interval`.
+pub const DEFAULT_FEED_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// Poll interval of an `html` source without an `interval`: pages are
+/// heavier than feeds, so they are polled less often.
+pub const DEFAULT_HTML_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// The shortest interval a source may ask for: anything faster is impolite
+/// to the upstream and pointless for a reader.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A definitions error, naming the file (or folder) it is about.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl ConfigError {
+    fn new(path: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A source ready to poll.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub title: String,
+    pub url: Url,
+    pub interval: Duration,
+    pub kind: SourceKind,
+    /// A digest of the definition: when it changes, stored validators
+    /// (ETag / Last-Modified) are not sent, so new selectors see a full body.
+    pub fingerprint: String,
+    /// The file it was defined in.
+    pub file: PathBuf,
+}
+
+/// The compiled, kind-specific part of a source.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Feed,
+    Html(Box<HtmlSpec>),
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Html(_) => "html",
+        }
+    }
+}
+
+/// Everything `feeds/` defines, compiled.
+#[derive(Debug, Clone)]
+pub struct Definitions {
+    pub dir: PathBuf,
+    pub sources: Vec<Source>,
+    pub rules: RuleSet,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+/// Loads and compiles every `*.toml` file in `dir` (sorted by name).
+pub fn load(dir: &Path) -> Result<Definitions, ConfigError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| ConfigError::new(dir, format!("cannot read definitions folder: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ConfigError::new(dir, "no *.toml definition files found"));
+    }
+    let mut parsed = Vec::with_capacity(files.len());
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path, format!("cannot read: {e}")))?;
+        let def: FileDef = toml::from_str(&text)
+            .map_err(|e| ConfigError::new(path, e.to_string().trim_end().to_string()))?;
+        parsed.push((path.clone(), def));
+    }
+    compile(dir, parsed)
+}
+
+fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, ConfigError> {
+    let mut seen: HashMap<(&'static str, String), PathBuf> = HashMap::new();
+    let mut check_unique = |what: &'static str, id: &str, path: &Path| {
+        check_id(id).map_err(|m| ConfigError::new(path, format!("{what} `{id}`: {m}")))?;
+        if let Some(first) = seen.insert((what, id.to_string()), path.to_path_buf()) {
+            return Err(ConfigError::new(
+                path,
+                format!(
+                    "{what} `{id}` is defined twice (also in {})",
+                    first.display()
+                ),
+            ));
+        }
+        Ok(())
+    };
+
+    let mut sources = Vec::new();
+    let mut tags = Vec::new();
+    for (path, file) in &parsed {
+        for def in &file.source {
+            check_unique("source", &def.id, path)?;
+            sources.push(compile_source(def, path)?);
+        }
+        for def in &file.tag {
+            check_unique("tag", &def.id, path)?;
+            let tag = Tag::compile(def)
+                .map_err(|m| ConfigError::new(path, format!("tag `{}`: {m}", def.id)))?;
+            tags.push(tag);
+        }
+    }
+    let source_ids: Vec<&str> = sources.iter().map(|s| s.id.as_str()).collect();
+    let tag_ids: Vec<&str> = tags.iter().map(|t| t.id.as_str()).collect();
+    let mut topics = Vec::new();
+    for (path, file) in &parsed {
+        for def in &file.topic {
+            check_unique("topic", &def.id, path)?;
+            let topic = Topic::compile(def, &tag_ids, &source_ids)
+                .map_err(|m| ConfigError::new(path, format!("topic `{}`: {m}", def.id)))?;
+            topics.push(topic);
+        }
+        // Source filters inside tag rules name sources too.
+        for def in &file.tag {
+            for s in crate::rules::sources_named(def) {
+                if !source_ids.contains(&s.as_str()) {
+                    return Err(ConfigError::new(
+                        path,
+                        format!("tag `{}`: unknown source `{s}`", def.id),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Definitions {
+        dir: dir.to_path_buf(),
+        sources,
+        rules: RuleSet::new(tags, topics),
+        files: parsed.into_iter().map(|(p, _)| p).collect(),
+    })
+}
+
+fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
+    let err = |m: String| ConfigError::new(path, format!("source `{}`: {m}", def.id));
+    let url = Url::parse(&def.url).map_err(|e| err(format!("field `url`: {e}: `{}`", def.url)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(err(format!(
+            "field `url`: only http and https are supported, not `{}`",
+            url.scheme()
+        )));
+    }
+    let kind = match def.kind {
+        SourceKindDef::Feed => {
+            if def.select.is_some() {
+                return Err(err("field `select` only applies to kind = \"html\"".into()));
+            }
+            SourceKind::Feed
+        }
+        SourceKindDef::Html => {
+            let select = def
+                .select
+                .as_ref()
+                .ok_or_else(|| err("kind = \"html\" needs a `[source.select]` table".into()))?;
+            SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(err)?))
+        }
+    };
+    let interval = match &def.interval {
+        Some(text) => {
+            let d = parse_interval(text).map_err(|m| err(format!("field `interval`: {m}")))?;
+            if d < MIN_INTERVAL {
+                return Err(err(format!(
+                    "field `interval`: `{text}` is shorter than the minimum of 1m"
+                )));
+            }
+            d
+        }
+        None => match kind {
+            SourceKind::Feed => DEFAULT_FEED_INTERVAL,
+            SourceKind::Html(_) => DEFAULT_HTML_INTERVAL,
+        },
+    };
+    Ok(Source {
+        id: def.id.clone(),
+        title: def.title.clone().unwrap_or_else(|| def.id.clone()),
+        url,
+        interval,
+        kind,
+        fingerprint: format!("{def:?}"),
+        file: path.to_path_buf(),
+    })
+}
+
+/// Ids appear in URLs and store keys: keep them to a safe alphabet.
+fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !id.starts_with(['-', '_']);
+    if ok {
+        Ok(())
+    } else {
+        Err("ids use 1 to 64 lower-case letters, digits, `-` and `_`, starting with a letter or digit".into())
+    }
+}
+
+/// Parses `90s`, `30m`, `1h30m`, `2d`.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration like `30m`, `1h30m` or `2d`");
+    let mut total = 0u64;
+    let mut digits = String::new();
+    let mut any = false;
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
+        digits.clear();
+        any = true;
+    }
+    if !digits.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_interval("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_interval("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_interval("30").is_err());
+        assert!(parse_interval("m").is_err());
+        assert!(parse_interval("5 minutes").is_err());
+    }
+
+    #[test]
+    fn ids() {
+        assert!(check_id("arxiv-cs_cl2").is_ok());
+        for bad in ["", "Upper", "has space", "-lead", "dot.ted", "slash/"] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Date parsing for upstream text: the formats feeds and pages really use.
+//!
+//! Order: a per-source `strftime` format when configured, then RFC 3339 /
+//! ISO 8601 (Atom, JSON Feed, `<time datetime>`), then RFC 2822 (RSS
+//! `pubDate`, including the obsolete zone names RFC 2822 §4.3 allows), then
+//! a few lenient forms seen in the wild (no zone → UTC, date only → midnight
+//! UTC). Anything else is `None`: the caller falls back to first-seen time
+//! rather than inventing "now" on every poll.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+
+/// Parses `text` as a date, trying `format` first when given.
+pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(fmt) = format {
+        if let Some(d) = parse_with_format(text, fmt) {
+            return Some(d);
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(text) {
+        return Some(d.with_timezone(&Utc));
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(text) {
+        return Some(d.with_timezone(&Utc));
+    }
+    // RSS in the wild: "Tue, 5 Mar 2024 10:00:00 UTC" (UTC is not RFC 2822).
+    if let Some(rest) = text
+        .strip_suffix(" UTC")
+        .or_else(|| text.strip_suffix(" Z"))
+    {
+        if let Ok(d) = DateTime::parse_from_rfc2822(&format!("{rest} +0000")) {
+            return Some(d.with_timezone(&Utc));
+        }
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+    ] {
+        if let Ok(d) = DateTime::<FixedOffset>::parse_from_str(text, fmt) {
+            return Some(d.with_timezone(&Utc));
+        }
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(Utc.from_utc_datetime(&d));
+        }
+    }
+    for fmt in [
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%B %d, %Y",
+        "%b %d, %Y",
+        "%d %B %Y",
+        "%d %b %Y",
+    ] {
+        if let Ok(d) = NaiveDate::parse_from_str(text, fmt) {
+            return d.and_hms_opt(0, 0, 0).map(|d| Utc.from_utc_datetime(&d));
+        }
+    }
+    None
+}
+
+/// A configured `strftime` format: with a zone (`%z`), as a date-time, or as
+/// a date alone; zone-less values are taken as UTC.
+fn parse_with_format(text: &str, fmt: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = DateTime::<FixedOffset>::parse_from_str(text, fmt) {
+        return Some(d.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDateTime::parse_from_str(text, fmt) {
+        return Some(Utc.from_utc_datetime(&d));
+    }
+    NaiveDate::parse_from_str(text, fmt)
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| Utc.from_utc_datetime(&d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn common_formats() {
+        let cases = [
+            ("2024-03-05T10:00:00Z", "2024-03-05T10:00:00Z"),
+            ("2024-03-05T12:00:00+02:00", "2024-03-05T10:00:00Z"),
+            ("2024-03-05T10:00:00.123Z", "2024-03-05T10:00:00.123Z"),
+            ("Tue, 05 Mar 2024 10:00:00 GMT", "2024-03-05T10:00:00Z"),
+            ("Tue, 5 Mar 2024 05:00:00 EST", "2024-03-05T10:00:00Z"),
+            ("Tue, 05 Mar 2024 10:00:00 +0000", "2024-03-05T10:00:00Z"),
+            ("Tue, 05 Mar 2024 10:00:00 UTC", "2024-03-05T10:00:00Z"),
+            ("2024-03-05 10:00:00", "2024-03-05T10:00:00Z"),
+            ("2024-03-05", "2024-03-05T00:00:00Z"),
+            ("March 5, 2024", "2024-03-05T00:00:00Z"),
+            ("  5 Mar 2024 ", "2024-03-05T00:00:00Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_date(input, None), Some(utc(want)), "{input}");
+        }
+        assert_eq!(parse_date("yesterday", None), None);
+        assert_eq!(parse_date("", None), None);
+    }
+
+    #[test]
+    fn configured_format_wins() {
+        // Ambiguous day/month: the source's format decides.
+        assert_eq!(
+            parse_date("05/03/2024", Some("%d/%m/%Y")),
+            Some(utc("2024-03-05T00:00:00Z"))
+        );
+        assert_eq!(
+            parse_date("05.03.2024 14:30 +0100", Some("%d.%m.%Y %H:%M %z")),
+            Some(utc("2024-03-05T13:30:00Z"))
+        );
+    }
+}

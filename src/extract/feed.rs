@@ -1,0 +1,297 @@
+//! Feeds: RSS 0.9x / 1.0 (RDF) / 2.0 through `rss`, Atom 1.0 through
+//! `atom_syndication`, JSON Feed through [`super::jsonfeed`]; the format is
+//! detected from the bytes, never from the Content-Type (servers lie).
+//!
+//! The XML parsers get the raw bytes: the XML prolog decides the encoding,
+//! so the body is never decoded to text first.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use super::{jsonfeed, ExtractError};
+use crate::dates::parse_date;
+use crate::model::RawEntry;
+use crate::sanitize::escape_text;
+
+/// Which format a body is in, by its first significant bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Rss,
+    Atom,
+    JsonFeed,
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Detects the format, or says what the body looks like instead.
+pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
+    let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Err(ExtractError::NotAFeed("the response body is empty".into()));
+    };
+    let body = &body[start..];
+    if body[0] == b'{' {
+        return Ok(Format::JsonFeed);
+    }
+    if body[0] != b'<' {
+        return Err(ExtractError::NotAFeed(format!(
+            "the body starts with {:?}, not XML or JSON",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        )));
+    }
+    let root = root_element(body).ok_or_else(|| ExtractError::Malformed {
+        format: "XML",
+        message: "no root element found".into(),
+    })?;
+    let local = root.rsplit(':').next().unwrap_or(&root);
+    match local {
+        "rss" | "RDF" => Ok(Format::Rss),
+        "feed" => Ok(Format::Atom),
+        "html" | "HTML" => Err(ExtractError::NotAFeed(
+            "an HTML page was served where a feed was expected".into(),
+        )),
+        _ => Err(ExtractError::NotAFeed(format!(
+            "unknown root element <{root}>"
+        ))),
+    }
+}
+
+/// The name of the first element, skipping the prolog, comments and doctype.
+fn root_element(body: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        if rest.starts_with(b"<?") {
+            i += find(rest, b"?>")? + 2;
+        } else if rest.starts_with(b"<!--") {
+            i += find(rest, b"-->")? + 3;
+        } else if rest.starts_with(b"<!") {
+            i += find(rest, b">")? + 1;
+        } else if rest.starts_with(b"<") {
+            let name: Vec<u8> = rest[1..]
+                .iter()
+                .take_while(|b| !b.is_ascii_whitespace() && **b != b'>' && **b != b'/')
+                .copied()
+                .collect();
+            return (!name.is_empty()).then(|| String::from_utf8_lossy(&name).into_owned());
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Extracts the items of a feed of any supported format.
+pub fn extract(body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
+    match detect(body)? {
+        Format::JsonFeed => jsonfeed::extract(body),
+        Format::Rss => {
+            check_well_formed(body, "RSS")?;
+            let channel = rss::Channel::read_from(body).map_err(|e| ExtractError::Malformed {
+                format: "RSS",
+                message: e.to_string(),
+            })?;
+            Ok(channel.items.iter().map(from_rss).collect())
+        }
+        Format::Atom => {
+            check_well_formed(body, "Atom")?;
+            let feed =
+                atom_syndication::Feed::read_from(body).map_err(|e| ExtractError::Malformed {
+                    format: "Atom",
+                    message: e.to_string(),
+                })?;
+            Ok(feed.entries.iter().map(from_atom).collect())
+        }
+    }
+}
+
+/// Reads the whole document once: the format parsers stop at the end of
+/// the data they want and accept a document cut off after it, but a
+/// truncated response must fail the poll, not half-succeed.
+fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractError> {
+    let mut reader = Reader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    let mut saw_root = false;
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| ExtractError::Malformed {
+                format,
+                message: format!("at byte {}: {e}", reader.buffer_position()),
+            })?;
+        match event {
+            Event::Start(_) => {
+                depth += 1;
+                saw_root = true;
+            }
+            Event::Empty(_) => saw_root = true,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if depth != 0 || !saw_root {
+        return Err(ExtractError::Malformed {
+            format,
+            message: "the document ends before its root element is closed (truncated?)".into(),
+        });
+    }
+    Ok(())
+}
+
+fn from_rss(item: &rss::Item) -> RawEntry {
+    let dc = item.dublin_core_ext.as_ref();
+    let guid = item
+        .guid
+        .as_ref()
+        .map(|g| g.value.trim().to_string())
+        .filter(|g| !g.is_empty());
+    let link = item.link.clone().or_else(|| {
+        item.guid
+            .as_ref()
+            .filter(|g| g.permalink && g.value.starts_with("http"))
+            .map(|g| g.value.clone())
+    });
+    let mut authors: Vec<String> = item.author.iter().map(|a| rss_author_name(a)).collect();
+    if let Some(dc) = dc {
+        authors.extend(
+            dc.creators
+                .iter()
+                .flat_map(|c| c.split(','))
+                .map(|c| c.trim().to_string()),
+        );
+    }
+    let mut categories: Vec<String> = item.categories.iter().map(|c| c.name.clone()).collect();
+    if let Some(dc) = dc {
+        categories.extend(dc.subjects.iter().cloned());
+    }
+    let published = item
+        .pub_date
+        .as_deref()
+        .and_then(|d| parse_date(d, None))
+        .or_else(|| {
+            dc.and_then(|dc| dc.dates.first())
+                .and_then(|d| parse_date(d, None))
+        });
+    let other_links = item
+        .atom_ext
+        .iter()
+        .flat_map(|a| a.links.iter().map(|l| l.href.clone()))
+        .collect();
+    RawEntry {
+        guid,
+        title: item.title.clone(),
+        link,
+        other_links,
+        summary: item.description.clone(),
+        content: item.content.clone(),
+        authors,
+        categories,
+        published,
+        updated: None,
+        metrics: Default::default(),
+    }
+}
+
+/// RSS 2.0 `<author>` is an email, conventionally `jo@example.org (Jo Doe)`:
+/// readers want the name.
+fn rss_author_name(raw: &str) -> String {
+    let raw = raw.trim();
+    if let (Some(open), true) = (raw.find('('), raw.ends_with(')')) {
+        let name = raw[open + 1..raw.len() - 1].trim();
+        if !name.is_empty() {
+            return name.to_string();
+        }
+    }
+    raw.to_string()
+}
+
+fn atom_text(t: &atom_syndication::Text) -> String {
+    match t.r#type {
+        atom_syndication::TextType::Text => escape_text(&t.value),
+        _ => t.value.clone(),
+    }
+}
+
+fn from_atom(entry: &atom_syndication::Entry) -> RawEntry {
+    let alternate = entry
+        .links
+        .iter()
+        .find(|l| l.rel == "alternate" || l.rel.is_empty())
+        .or_else(|| entry.links.first())
+        .map(|l| l.href.clone());
+    let content = entry.content.as_ref().and_then(|c| {
+        let value = c.value.as_ref()?;
+        Some(match c.content_type.as_deref() {
+            Some("text") | None => escape_text(value),
+            _ => value.clone(),
+        })
+    });
+    let updated = entry.updated.with_timezone(&chrono::Utc);
+    RawEntry {
+        guid: Some(entry.id.trim().to_string()).filter(|g| !g.is_empty()),
+        title: Some(atom_text(&entry.title)),
+        link: alternate,
+        other_links: entry.links.iter().map(|l| l.href.clone()).collect(),
+        summary: entry.summary.as_ref().map(atom_text),
+        content,
+        authors: entry.authors.iter().map(|p| p.name.clone()).collect(),
+        categories: entry
+            .categories
+            .iter()
+            .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+            .collect(),
+        published: entry.published.map(|d| d.with_timezone(&chrono::Utc)),
+        // atom_syndication fills a missing <updated> with the epoch.
+        updated: (updated.timestamp() > 0).then_some(updated),
+        metrics: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_and_impostors() {
+        assert_eq!(
+            detect(b"\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<rss version=\"2.0\">").unwrap(),
+            Format::Rss
+        );
+        assert_eq!(
+            detect(b"<!-- c --><rdf:RDF xmlns:rdf=\"x\">").unwrap(),
+            Format::Rss
+        );
+        assert_eq!(
+            detect(b"  <feed xmlns=\"http://www.w3.org/2005/Atom\">").unwrap(),
+            Format::Atom
+        );
+        assert_eq!(
+            detect(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}").unwrap(),
+            Format::JsonFeed
+        );
+        let html = detect(b"<!DOCTYPE html><html><body>502</body></html>").unwrap_err();
+        assert!(html.to_string().contains("HTML page"), "{html}");
+        assert!(detect(b"").unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn truncated_feeds_fail() {
+        let body = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item>";
+        let err = extract(body).unwrap_err();
+        assert!(matches!(err, ExtractError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn rss_author_names() {
+        assert_eq!(rss_author_name("jo@example.org (Jo Doe)"), "Jo Doe");
+        assert_eq!(rss_author_name("jo@example.org"), "jo@example.org");
+    }
+}

@@ -1,0 +1,171 @@
+//! HTML pages without a feed, read with the CSS selectors of a source's
+//! `[source.select]` table (see [`crate::config::defs::SelectDef`]).
+
+use scraper::{ElementRef, Html, Selector};
+
+use crate::config::defs::SelectDef;
+use crate::dates::parse_date;
+use crate::model::RawEntry;
+use crate::text::collapse_ws;
+
+/// A field selector: a CSS selector inside the item (none = the item
+/// itself), reading an attribute or the text.
+#[derive(Debug, Clone)]
+struct FieldSel {
+    selector: Option<Selector>,
+    attr: Option<String>,
+}
+
+impl FieldSel {
+    /// Parses `css@attr`, `css` or `@attr`.
+    fn parse(field: &str, spec: &str) -> Result<FieldSel, String> {
+        let spec = spec.trim();
+        let (css, attr) = match spec.rsplit_once('@') {
+            // An `@` inside an attribute selector (`[href^="mailto:a@b"]`) is
+            // not an attribute access: only split when the tail is a name and
+            // the head's brackets are balanced.
+            Some((css, attr))
+                if !attr.is_empty()
+                    && attr
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+                    && css.matches('[').count() == css.matches(']').count() =>
+            {
+                (css.trim(), Some(attr.to_ascii_lowercase()))
+            }
+            _ => (spec, None),
+        };
+        let selector = if css.is_empty() {
+            if attr.is_none() {
+                return Err(format!("select.{field}: empty selector"));
+            }
+            None
+        } else {
+            Some(
+                Selector::parse(css)
+                    .map_err(|e| format!("select.{field}: bad CSS selector `{css}`: {e}"))?,
+            )
+        };
+        Ok(FieldSel { selector, attr })
+    }
+
+    /// Every value the field selects in `item`.
+    fn all<'a>(&'a self, item: ElementRef<'a>) -> impl Iterator<Item = String> + 'a {
+        let elements: Box<dyn Iterator<Item = ElementRef<'a>> + 'a> = match &self.selector {
+            Some(sel) => Box::new(item.select(sel)),
+            None => Box::new(std::iter::once(item)),
+        };
+        elements.filter_map(move |el| {
+            let value = match &self.attr {
+                Some(a) => el.value().attr(a)?.to_string(),
+                None => el.text().collect::<String>(),
+            };
+            let value = collapse_ws(&value);
+            (!value.is_empty()).then_some(value)
+        })
+    }
+
+    fn first(&self, item: ElementRef) -> Option<String> {
+        self.all(item).next()
+    }
+
+    /// Inner HTML of the first match (or the attribute), for summaries.
+    fn first_html(&self, item: ElementRef) -> Option<String> {
+        if self.attr.is_some() {
+            return self.first(item);
+        }
+        let el = match &self.selector {
+            Some(sel) => item.select(sel).next()?,
+            None => item,
+        };
+        Some(el.inner_html()).filter(|h| !h.trim().is_empty())
+    }
+}
+
+/// The compiled `[source.select]` table.
+#[derive(Debug, Clone)]
+pub struct HtmlSpec {
+    item: Selector,
+    title: FieldSel,
+    link: FieldSel,
+    summary: Option<FieldSel>,
+    date: Option<FieldSel>,
+    date_format: Option<String>,
+    author: Option<FieldSel>,
+    category: Option<FieldSel>,
+}
+
+impl HtmlSpec {
+    pub fn compile(def: &SelectDef) -> Result<HtmlSpec, String> {
+        let item = Selector::parse(def.item.trim())
+            .map_err(|e| format!("select.item: bad CSS selector `{}`: {e}", def.item))?;
+        let opt = |field: &str, v: &Option<String>| {
+            v.as_deref().map(|s| FieldSel::parse(field, s)).transpose()
+        };
+        Ok(HtmlSpec {
+            item,
+            title: FieldSel::parse("title", &def.title)?,
+            link: FieldSel::parse("link", def.link.as_deref().unwrap_or("a@href"))?,
+            summary: opt("summary", &def.summary)?,
+            date: opt("date", &def.date)?,
+            date_format: def.date_format.clone(),
+            author: opt("author", &def.author)?,
+            category: opt("category", &def.category)?,
+        })
+    }
+}
+
+/// The items of `body`. HTML parsing never fails (browsers' rules recover
+/// from anything); a page whose selectors match nothing yields no items. An
+/// item element whose title selector matches nothing is a card of another
+/// kind (an ad, a teaser) and is skipped.
+pub fn extract(spec: &HtmlSpec, body: &[u8]) -> Vec<RawEntry> {
+    let text = String::from_utf8_lossy(body);
+    let doc = Html::parse_document(&text);
+    doc.select(&spec.item)
+        .filter_map(|item| Some((item, spec.title.first(item)?)))
+        .map(|(item, title)| RawEntry {
+            guid: None,
+            title: Some(title),
+            link: spec.link.first(item),
+            other_links: Vec::new(),
+            summary: spec.summary.as_ref().and_then(|s| s.first_html(item)),
+            content: None,
+            authors: spec
+                .author
+                .as_ref()
+                .map(|s| s.all(item).collect())
+                .unwrap_or_default(),
+            categories: spec
+                .category
+                .as_ref()
+                .map(|s| s.all(item).collect())
+                .unwrap_or_default(),
+            published: spec
+                .date
+                .as_ref()
+                .and_then(|s| s.first(item))
+                .and_then(|d| parse_date(&d, spec.date_format.as_deref())),
+            updated: None,
+            metrics: Default::default(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_access_syntax() {
+        let f = FieldSel::parse("link", "a.more@href").unwrap();
+        assert_eq!(f.attr.as_deref(), Some("href"));
+        let f = FieldSel::parse("link", r#"a[href^="mailto:x@y"]"#).unwrap();
+        assert_eq!(f.attr, None);
+        let f = FieldSel::parse("link", "@data-url").unwrap();
+        assert!(f.selector.is_none());
+        assert!(FieldSel::parse("title", "h2[")
+            .unwrap_err()
+            .contains("select.title"));
+    }
+}

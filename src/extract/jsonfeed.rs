@@ -1,0 +1,93 @@
+//! JSON Feed 1.0 / 1.1 (<https://www.jsonfeed.org/version/1.1/>).
+
+use serde::Deserialize;
+
+use super::ExtractError;
+use crate::dates::parse_date;
+use crate::model::RawEntry;
+use crate::sanitize::escape_text;
+
+#[derive(Deserialize)]
+struct Feed {
+    version: String,
+    #[serde(default)]
+    items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    id: Option<serde_json::Value>,
+    url: Option<String>,
+    external_url: Option<String>,
+    title: Option<String>,
+    content_html: Option<String>,
+    content_text: Option<String>,
+    summary: Option<String>,
+    date_published: Option<String>,
+    date_modified: Option<String>,
+    /// JSON Feed 1.1.
+    #[serde(default)]
+    authors: Vec<Author>,
+    /// JSON Feed 1.0, deprecated by 1.1 but still common.
+    author: Option<Author>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Author {
+    name: Option<String>,
+}
+
+pub fn extract(body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(body);
+    let feed: Feed = serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
+        format: "JSON Feed",
+        message: e.to_string(),
+    })?;
+    if !feed.version.starts_with("https://jsonfeed.org/version/") {
+        return Err(ExtractError::NotAFeed(format!(
+            "JSON document with version `{}`, not a JSON Feed",
+            feed.version
+        )));
+    }
+    Ok(feed.items.into_iter().map(from_item).collect())
+}
+
+fn from_item(item: Item) -> RawEntry {
+    // The spec allows numeric ids although it says strings.
+    let guid = item.id.and_then(|v| match v {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let content = item
+        .content_html
+        .or(item.content_text.map(|t| escape_text(&t)));
+    RawEntry {
+        guid,
+        title: item.title.map(|t| escape_text(&t)),
+        link: item.url.clone().or(item.external_url.clone()),
+        other_links: item.external_url.into_iter().collect(),
+        summary: item.summary.map(|s| escape_text(&s)),
+        content,
+        authors: item
+            .authors
+            .into_iter()
+            .chain(item.author)
+            .filter_map(|a| a.name)
+            .collect(),
+        categories: item.tags,
+        published: item
+            .date_published
+            .as_deref()
+            .and_then(|d| parse_date(d, None)),
+        updated: item
+            .date_modified
+            .as_deref()
+            .and_then(|d| parse_date(d, None)),
+        metrics: Default::default(),
+    }
+}

@@ -1,0 +1,30 @@
+//! feedloom: turns web pages without feeds and existing RSS/Atom/JSON feeds
+//! into clean, stable, per-topic RSS 2.0 and Atom 1.0 feeds.
+//!
+//! The pipeline, one module per stage (only [`poll`] chains them):
+//!
+//! ```text
+//! feeds/*.toml ─> config (validated, compiled once)
+//! poll: fetch ─> extract ─> normalize ─> store (merge) ─> rules (tags, topics) ─> render ─> server
+//! ```
+//!
+//! Wire types (`rss::Item`, `atom_syndication::Entry`, `scraper` nodes) never
+//! leave their adapter in [`extract`] or [`render`]; everything in between
+//! speaks [`model::Entry`].
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+pub mod dates;
+pub mod extract;
+pub mod fetch;
+pub mod identity;
+pub mod model;
+pub mod normalize;
+pub mod poll;
+pub mod render;
+pub mod rules;
+pub mod sanitize;
+pub mod server;
+pub mod store;
+pub mod text;

@@ -1,0 +1,120 @@
+//! The `feedloom` binary: parses arguments, sets up logging, calls the
+//! library, prints the outcome and returns an exit code. All logic lives in
+//! the library.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use feedloom::app::{self, Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_FEEDS_DIR};
+use url::Url;
+
+#[derive(Parser)]
+#[command(
+    name = "feedloom",
+    version,
+    about = "Per-topic RSS and Atom feeds from pages and feeds"
+)]
+struct Cli {
+    /// Data folder (the sled store).
+    #[arg(long, global = true, env = "FEEDLOOM_DATA", default_value = DEFAULT_DATA_DIR)]
+    data: PathBuf,
+    /// Definitions folder: sources, tags and topics as *.toml.
+    #[arg(long, global = true, env = "FEEDLOOM_FEEDS", default_value = DEFAULT_FEEDS_DIR)]
+    feeds: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Poll sources on their schedules and serve topic feeds over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "FEEDLOOM_BIND", default_value = DEFAULT_BIND)]
+        bind: SocketAddr,
+        /// Public base URL for links in feeds (e.g. https://example.org/feeds/);
+        /// default: http://BIND/.
+        #[arg(long, env = "FEEDLOOM_BASE_URL")]
+        base_url: Option<Url>,
+    },
+    /// Fetch every source once, store what is new, and exit (non-zero if any
+    /// source failed).
+    Poll {
+        /// Poll once and exit (the only mode; the scheduler runs in `serve`).
+        #[arg(long, required = true)]
+        once: bool,
+    },
+    /// Load and validate the definitions, print what they define, and exit.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FEEDLOOM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = Settings {
+        data: cli.data,
+        feeds: cli.feeds,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match cli.command {
+        Command::Check => match app::check(&settings.feeds) {
+            Ok(defs) => {
+                print!("{}", app::describe(&defs));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        Command::Poll { .. } => match runtime.block_on(app::poll_once(&settings)) {
+            Ok(reports) => {
+                for r in &reports {
+                    println!("{}", r.line());
+                }
+                let failed = reports.iter().filter(|r| r.failed()).count();
+                if failed > 0 {
+                    eprintln!("feedloom: {failed} of {} sources failed", reports.len());
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        Command::Serve { bind, base_url } => {
+            let base_url = base_url.map(with_trailing_slash);
+            let result = runtime.block_on(app::serve(&settings, bind, base_url, |addr, base| {
+                println!("feedloom listening on http://{addr}/ (public base {base})");
+            }));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+    }
+}
+
+/// Relative joins need the base to end in `/`: `https://x/feeds` would
+/// otherwise lose `feeds`.
+fn with_trailing_slash(mut u: Url) -> Url {
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    u
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("feedloom: error: {message}");
+    ExitCode::FAILURE
+}

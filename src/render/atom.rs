@@ -1,0 +1,103 @@
+//! Atom 1.0 (RFC 4287). Every feed carries a feed-level author (required
+//! when any entry lacks one, §4.1.1), and an entry without a link carries its
+//! summary as content (an entry needs an alternate link or content, §4.1.1.1).
+
+use atom_syndication::{
+    Category, Content, Entry as AtomEntry, Feed, FixedDateTime, Generator, Link, Person, Text,
+};
+
+use super::{FeedContext, Format};
+use crate::identity::entry_id;
+use crate::model::Entry;
+
+pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
+    let feed = Feed {
+        title: Text::plain(ctx.topic.title.clone()),
+        // Derived from the topic id, not the public URL, so moving the
+        // server does not make every reader see a new feed.
+        id: entry_id(&format!("topic:{}", ctx.topic.id)).urn(),
+        updated: fixed(ctx.updated),
+        authors: vec![Person {
+            name: "feedloom".into(),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "feedloom".into(),
+            uri: None,
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+        links: vec![
+            Link {
+                href: ctx.feed_url(Format::Atom),
+                rel: "self".into(),
+                mime_type: Some(Format::Atom.mime().into()),
+                ..Default::default()
+            },
+            Link {
+                href: ctx.base_url.to_string(),
+                rel: "alternate".into(),
+                mime_type: Some("text/html".into()),
+                ..Default::default()
+            },
+        ],
+        subtitle: Some(Text::plain(ctx.topic.description.clone())),
+        entries: entries.iter().map(entry).collect(),
+        ..Default::default()
+    };
+    let mut out = feed
+        .write_to(Vec::new())
+        .expect("writing to a Vec cannot fail");
+    out.push(b'\n');
+    out
+}
+
+fn fixed(t: chrono::DateTime<chrono::Utc>) -> FixedDateTime {
+    t.fixed_offset()
+}
+
+fn entry(e: &Entry) -> AtomEntry {
+    let content = match (&e.content, e.link.is_empty()) {
+        (Some(c), _) => Some(c.clone()),
+        (None, true) => Some(e.summary.clone()),
+        (None, false) => None,
+    };
+    AtomEntry {
+        title: Text::plain(e.title.clone()),
+        id: e.id.urn(),
+        updated: fixed(e.updated),
+        published: Some(fixed(e.published)),
+        authors: e
+            .authors
+            .iter()
+            .map(|a| Person {
+                name: a.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        categories: e
+            .categories
+            .iter()
+            .chain(e.tags.keys())
+            .map(|c| Category {
+                term: c.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        links: (!e.link.is_empty())
+            .then(|| Link {
+                href: e.link.clone(),
+                rel: "alternate".into(),
+                mime_type: Some("text/html".into()),
+                ..Default::default()
+            })
+            .into_iter()
+            .collect(),
+        summary: (!e.summary.is_empty()).then(|| Text::html(e.summary.clone())),
+        content: content.map(|c| Content {
+            value: Some(c),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,68 @@
+//! RSS 2.0 (<https://www.rssboard.org/rss-specification>) with
+//! `atom:link rel="self"` (as the RSS Advisory Board recommends),
+//! `content:encoded` for full content and `dc:creator` for authors (RSS's own
+//! `<author>` must be an email address, which we do not have).
+
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Guid, Item};
+
+use super::{FeedContext, Format};
+use crate::model::Entry;
+
+pub const GENERATOR: &str = concat!("feedloom ", env!("CARGO_PKG_VERSION"));
+
+pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
+    let self_link = atom_syndication::Link {
+        href: ctx.feed_url(Format::Rss),
+        rel: "self".into(),
+        mime_type: Some(Format::Rss.mime().into()),
+        ..Default::default()
+    };
+    let channel = Channel {
+        title: ctx.topic.title.clone(),
+        link: ctx.base_url.to_string(),
+        description: ctx.topic.description.clone(),
+        last_build_date: Some(ctx.updated.to_rfc2822()),
+        generator: Some(GENERATOR.into()),
+        docs: Some("https://www.rssboard.org/rss-specification".into()),
+        atom_ext: Some(rss::extension::atom::AtomExtension {
+            links: vec![self_link],
+        }),
+        items: entries.iter().map(item).collect(),
+        ..Default::default()
+    };
+    let mut out = channel
+        .write_to(Vec::new())
+        .expect("writing to a Vec cannot fail");
+    out.push(b'\n');
+    out
+}
+
+fn item(e: &Entry) -> Item {
+    let categories = e
+        .categories
+        .iter()
+        .chain(e.tags.keys())
+        .map(|c| Category {
+            name: c.clone(),
+            domain: None,
+        })
+        .collect();
+    Item {
+        title: Some(e.title.clone()),
+        link: Some(e.link.clone()).filter(|l| !l.is_empty()),
+        description: Some(e.summary.clone()),
+        content: e.content.clone(),
+        guid: Some(Guid {
+            value: e.id.urn(),
+            permalink: false,
+        }),
+        pub_date: Some(e.published.to_rfc2822()),
+        categories,
+        dublin_core_ext: (!e.authors.is_empty()).then(|| DublinCoreExtension {
+            creators: e.authors.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,589 @@
+//! Tag rules and topics: which tags an entry gets, and which topic feeds it
+//! is published in.
+//!
+//! Semantics (the README has examples):
+//! - **Tags** are evaluated independently, in definition order, at ingest and
+//!   on every merge. A tag applies when every `all` condition holds, at least
+//!   one `any` condition holds (if any are given), and no `none` condition
+//!   holds. The entry stores, per tag, every rule hit that explains it.
+//! - **Conditions**: `words` match case-insensitively (Unicode case folding)
+//!   on word boundaries: `LLM` matches "LLM-based" and "llm" but not "LLMs";
+//!   list plural forms explicitly. A space in a phrase matches any whitespace
+//!   run. A boundary is only required on a side where the word starts or ends
+//!   with a letter, digit or `_`, so `C++` works. `regex` is a Rust regex
+//!   matched as written (case-sensitive unless it says `(?i)`). Both look in
+//!   `fields` (default title and summary; summary and content are matched as
+//!   visible text, markup stripped). `source` and `host` compare exactly
+//!   (host also matches subdomains). `metric` comparisons never match a
+//!   missing metric. `all` / `any` / `none` nest.
+//! - **Topics** select on the entry's tags: all of `all`, at least one of
+//!   `any` (when given), none of `none`, and, when `sources` is given, at
+//!   least one of those sources. A topic with no tag selection takes every
+//!   entry (of its sources).
+//! - **Membership is sticky at ingest**: once an entry is in a topic it stays
+//!   there when a later poll changes it (a paper whose upvotes drop below a
+//!   threshold stays in the "popular" feed). It enters a topic at its
+//!   published time when it is new, and at the moment it first matches when
+//!   it was already stored, so it surfaces at the top of the feed instead of
+//!   being buried at its old date.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+
+use crate::config::defs::{ConditionDef, TagDef, TopicDef};
+use crate::model::{Entry, RuleHit};
+use crate::text::html_to_text;
+
+/// Fields a text condition can look in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+    Authors,
+    Categories,
+    Link,
+}
+
+impl Field {
+    fn parse(name: &str) -> Result<Field, String> {
+        Ok(match name {
+            "title" => Field::Title,
+            "summary" => Field::Summary,
+            "content" => Field::Content,
+            "authors" => Field::Authors,
+            "categories" => Field::Categories,
+            "link" => Field::Link,
+            other => {
+                return Err(format!(
+                    "unknown field `{other}` (expected title, summary, content, authors, categories or link)"
+                ))
+            }
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+            Field::Authors => "authors",
+            Field::Categories => "categories",
+            Field::Link => "link",
+        }
+    }
+}
+
+/// The text views of an entry that rules test, computed once per
+/// evaluation (stripping HTML is the expensive part).
+pub struct Subject<'a> {
+    entry: &'a Entry,
+    summary: String,
+    content: String,
+    authors: String,
+    categories: String,
+    host: String,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(entry: &'a Entry) -> Self {
+        Subject {
+            entry,
+            summary: html_to_text(&entry.summary),
+            content: entry
+                .content
+                .as_deref()
+                .map(html_to_text)
+                .unwrap_or_default(),
+            authors: entry.authors.join("\n"),
+            categories: entry.categories.join("\n"),
+            host: url::Url::parse(&entry.link)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .unwrap_or_default(),
+        }
+    }
+
+    fn field(&self, f: Field) -> &str {
+        match f {
+            Field::Title => &self.entry.title,
+            Field::Summary => &self.summary,
+            Field::Content => &self.content,
+            Field::Authors => &self.authors,
+            Field::Categories => &self.categories,
+            Field::Link => &self.entry.link,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cmp {
+    Gte,
+    Gt,
+    Lte,
+    Lt,
+    Eq,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+enum Cond {
+    Text {
+        kind: &'static str,
+        fields: Vec<Field>,
+        re: Regex,
+    },
+    Source(Vec<String>),
+    Host(Vec<String>),
+    Metric {
+        name: String,
+        cmps: Vec<(Cmp, f64)>,
+    },
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    None(Vec<Cond>),
+}
+
+impl Cond {
+    fn compile(def: &ConditionDef) -> Result<Cond, String> {
+        let set: Vec<&str> = [
+            ("words", def.words.is_some()),
+            ("regex", def.regex.is_some()),
+            ("source", def.source.is_some()),
+            ("host", def.host.is_some()),
+            ("metric", def.metric.is_some()),
+            ("all", def.all.is_some()),
+            ("any", def.any.is_some()),
+            ("none", def.none.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect();
+        if set.len() != 1 {
+            return Err(format!(
+                "a condition needs exactly one of words, regex, source, host, metric, all, any, none (found {})",
+                if set.is_empty() { "none".to_string() } else { set.join(", ") }
+            ));
+        }
+        let is_text = def.words.is_some() || def.regex.is_some();
+        if def.fields.is_some() && !is_text {
+            return Err("`fields` only goes with `words` or `regex`".into());
+        }
+        let has_cmp = [def.gte, def.gt, def.lte, def.lt, def.eq]
+            .iter()
+            .any(Option::is_some);
+        if has_cmp && def.metric.is_none() {
+            return Err("`gte`/`gt`/`lte`/`lt`/`eq` only go with `metric`".into());
+        }
+        let fields = match &def.fields {
+            Some(names) if names.is_empty() => return Err("`fields` is empty".into()),
+            Some(names) => names
+                .iter()
+                .map(|n| Field::parse(n))
+                .collect::<Result<_, _>>()?,
+            None => vec![Field::Title, Field::Summary],
+        };
+        if let Some(words) = &def.words {
+            return Ok(Cond::Text {
+                kind: "words",
+                fields,
+                re: words_regex(words)?,
+            });
+        }
+        if let Some(pattern) = &def.regex {
+            let re = Regex::new(pattern).map_err(|e| format!("bad regex `{pattern}`: {e}"))?;
+            if re.is_match("") {
+                return Err(format!(
+                    "regex `{pattern}` matches the empty string, so it matches every entry"
+                ));
+            }
+            return Ok(Cond::Text {
+                kind: "regex",
+                fields,
+                re,
+            });
+        }
+        if let Some(list) = &def.source {
+            return non_empty(list, "source").map(|l| Cond::Source(l.to_vec()));
+        }
+        if let Some(list) = &def.host {
+            let hosts = non_empty(list, "host")?;
+            return Ok(Cond::Host(
+                hosts
+                    .iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .collect(),
+            ));
+        }
+        if let Some(name) = &def.metric {
+            let cmps: Vec<(Cmp, f64)> = [
+                (Cmp::Gte, def.gte),
+                (Cmp::Gt, def.gt),
+                (Cmp::Lte, def.lte),
+                (Cmp::Lt, def.lt),
+                (Cmp::Eq, def.eq),
+            ]
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect();
+            if cmps.is_empty() {
+                return Err(format!(
+                    "metric `{name}` needs a comparison: gte, gt, lte, lt or eq"
+                ));
+            }
+            return Ok(Cond::Metric {
+                name: name.clone(),
+                cmps,
+            });
+        }
+        let nested = |list: &Vec<ConditionDef>, what: &str| -> Result<Vec<Cond>, String> {
+            non_empty(list, what)?.iter().map(Cond::compile).collect()
+        };
+        if let Some(list) = &def.all {
+            return nested(list, "all").map(Cond::All);
+        }
+        if let Some(list) = &def.any {
+            return nested(list, "any").map(Cond::Any);
+        }
+        let list = def.none.as_ref().expect("exactly one kind is set");
+        nested(list, "none").map(Cond::None)
+    }
+
+    /// Whether the condition holds; hits that explain it are pushed.
+    fn eval(&self, s: &Subject, path: &str, hits: &mut Vec<RuleHit>) -> bool {
+        match self {
+            Cond::Text { kind, fields, re } => {
+                let mut matched = false;
+                for f in fields {
+                    if let Some(m) = re.find(s.field(*f)) {
+                        hits.push(RuleHit {
+                            rule: format!("{path} {kind}"),
+                            field: f.name().into(),
+                            text: m.as_str().into(),
+                        });
+                        matched = true;
+                    }
+                }
+                matched
+            }
+            Cond::Source(ids) => match s.entry.sources.iter().find(|src| ids.contains(src)) {
+                Some(src) => {
+                    hits.push(hit(path, "source", "source", src));
+                    true
+                }
+                None => false,
+            },
+            Cond::Host(hosts) => {
+                let h = &s.host;
+                let found = hosts.iter().any(|want| {
+                    h == want
+                        || (h.ends_with(want.as_str()) && h[..h.len() - want.len()].ends_with('.'))
+                });
+                if found {
+                    hits.push(hit(path, "host", "link", h));
+                }
+                found
+            }
+            Cond::Metric { name, cmps } => {
+                let Some(&v) = s.entry.metrics.get(name) else {
+                    return false;
+                };
+                let ok = cmps.iter().all(|(c, x)| match c {
+                    Cmp::Gte => v >= *x,
+                    Cmp::Gt => v > *x,
+                    Cmp::Lte => v <= *x,
+                    Cmp::Lt => v < *x,
+                    Cmp::Eq => v == *x,
+                });
+                if ok {
+                    hits.push(hit(path, "metric", name, &v.to_string()));
+                }
+                ok
+            }
+            Cond::All(list) => list
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.eval(s, &format!("{path}.all[{i}]"), hits)),
+            Cond::Any(list) => eval_any(list, s, &format!("{path}.any"), hits),
+            Cond::None(list) => !eval_any(list, s, &format!("{path}.none"), &mut Vec::new()),
+        }
+    }
+}
+
+fn hit(path: &str, kind: &str, field: &str, text: &str) -> RuleHit {
+    RuleHit {
+        rule: format!("{path} {kind}"),
+        field: field.into(),
+        text: text.into(),
+    }
+}
+
+/// Evaluates every branch (not just up to the first hit) so the explanation
+/// lists every reason.
+fn eval_any(list: &[Cond], s: &Subject, path: &str, hits: &mut Vec<RuleHit>) -> bool {
+    let mut any = false;
+    for (i, c) in list.iter().enumerate() {
+        any |= c.eval(s, &format!("{path}[{i}]"), hits);
+    }
+    any
+}
+
+fn non_empty<'a, T>(list: &'a [T], what: &str) -> Result<&'a [T], String> {
+    if list.is_empty() {
+        Err(format!("`{what}` is empty"))
+    } else {
+        Ok(list)
+    }
+}
+
+/// One case-insensitive regex for a word list (see the module doc).
+fn words_regex(words: &[String]) -> Result<Regex, String> {
+    if words.is_empty() {
+        return Err("`words` is empty".into());
+    }
+    let mut alternatives = Vec::with_capacity(words.len());
+    for w in words {
+        let w = w.trim();
+        if w.is_empty() {
+            return Err("`words` has an empty entry".into());
+        }
+        let body: Vec<String> = w.split_whitespace().map(regex::escape).collect();
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        let start = if w.starts_with(is_word) { r"\b" } else { "" };
+        let end = if w.ends_with(is_word) { r"\b" } else { "" };
+        alternatives.push(format!("{start}{}{end}", body.join(r"\s+")));
+    }
+    Regex::new(&format!("(?i)(?:{})", alternatives.join("|"))).map_err(|e| e.to_string())
+}
+
+/// A compiled tag.
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub id: String,
+    pub title: String,
+    all: Vec<Cond>,
+    any: Vec<Cond>,
+    none: Vec<Cond>,
+}
+
+impl Tag {
+    pub fn compile(def: &TagDef) -> Result<Tag, String> {
+        if def.all.is_empty() && def.any.is_empty() {
+            return Err("needs at least one `all` or `any` condition".into());
+        }
+        let list = |defs: &[ConditionDef], what: &str| -> Result<Vec<Cond>, String> {
+            defs.iter()
+                .enumerate()
+                .map(|(i, d)| Cond::compile(d).map_err(|m| format!("{what}[{i}]: {m}")))
+                .collect()
+        };
+        Ok(Tag {
+            id: def.id.clone(),
+            title: def.title.clone().unwrap_or_else(|| def.id.clone()),
+            all: list(&def.all, "all")?,
+            any: list(&def.any, "any")?,
+            none: list(&def.none, "none")?,
+        })
+    }
+
+    /// The hits that put this tag on the entry, or `None` when it does not
+    /// apply.
+    pub fn evaluate(&self, s: &Subject) -> Option<Vec<RuleHit>> {
+        let mut hits = Vec::new();
+        for (i, c) in self.all.iter().enumerate() {
+            if !c.eval(s, &format!("all[{i}]"), &mut hits) {
+                return None;
+            }
+        }
+        if !self.any.is_empty() && !eval_any(&self.any, s, "any", &mut hits) {
+            return None;
+        }
+        if eval_any(&self.none, s, "none", &mut Vec::new()) {
+            return None;
+        }
+        Some(hits)
+    }
+}
+
+/// Source ids that a tag's conditions name, for validation.
+pub fn sources_named(def: &TagDef) -> Vec<String> {
+    fn walk(c: &ConditionDef, out: &mut Vec<String>) {
+        out.extend(c.source.iter().flatten().cloned());
+        for list in [&c.all, &c.any, &c.none].into_iter().flatten() {
+            list.iter().for_each(|c| walk(c, out));
+        }
+    }
+    let mut out = Vec::new();
+    for c in def.all.iter().chain(&def.any).chain(&def.none) {
+        walk(c, &mut out);
+    }
+    out
+}
+
+/// A compiled topic.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    any: Vec<String>,
+    all: Vec<String>,
+    none: Vec<String>,
+    sources: Option<Vec<String>>,
+}
+
+impl Topic {
+    pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, String> {
+        for t in def
+            .tags
+            .any
+            .iter()
+            .chain(&def.tags.all)
+            .chain(&def.tags.none)
+        {
+            if !tags.contains(&t.as_str()) {
+                return Err(format!("unknown tag `{t}`"));
+            }
+        }
+        if let Some(list) = &def.sources {
+            if list.is_empty() {
+                return Err("`sources` is empty (leave it out to take every source)".into());
+            }
+            for s in list {
+                if !sources.contains(&s.as_str()) {
+                    return Err(format!("unknown source `{s}`"));
+                }
+            }
+        }
+        let title = def.title.clone().unwrap_or_else(|| def.id.clone());
+        Ok(Topic {
+            id: def.id.clone(),
+            description: def.description.clone().unwrap_or_else(|| title.clone()),
+            title,
+            any: def.tags.any.clone(),
+            all: def.tags.all.clone(),
+            none: def.tags.none.clone(),
+            sources: def.sources.clone(),
+        })
+    }
+
+    /// Whether an entry with these tags and sources belongs in the topic.
+    pub fn selects(&self, entry: &Entry) -> bool {
+        let has = |t: &String| entry.tags.contains_key(t);
+        if let Some(sources) = &self.sources {
+            if !entry.sources.iter().any(|s| sources.contains(s)) {
+                return false;
+            }
+        }
+        self.all.iter().all(has)
+            && (self.any.is_empty() || self.any.iter().any(has))
+            && !self.none.iter().any(has)
+    }
+}
+
+/// All tags and topics, compiled.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub tags: Vec<Tag>,
+    pub topics: Vec<Topic>,
+}
+
+impl RuleSet {
+    pub fn new(tags: Vec<Tag>, topics: Vec<Topic>) -> Self {
+        RuleSet { tags, topics }
+    }
+
+    pub fn topic(&self, id: &str) -> Option<&Topic> {
+        self.topics.iter().find(|t| t.id == id)
+    }
+
+    /// The tags an entry gets, with the hits that explain each.
+    pub fn tag(&self, entry: &Entry) -> BTreeMap<String, Vec<RuleHit>> {
+        let subject = Subject::new(entry);
+        self.tags
+            .iter()
+            .filter_map(|t| t.evaluate(&subject).map(|hits| (t.id.clone(), hits)))
+            .collect()
+    }
+
+    /// Recomputes the entry's tags and adds the topics it now belongs to
+    /// (membership is sticky; see the module doc). `is_new` says whether the
+    /// entry was already stored.
+    pub fn route(&self, entry: &mut Entry, is_new: bool, now: DateTime<Utc>) {
+        entry.tags = self.tag(entry);
+        let entered = if is_new {
+            entry.published.min(now)
+        } else {
+            now
+        };
+        for topic in &self.topics {
+            if !entry.topics.contains_key(&topic.id) && topic.selects(entry) {
+                entry.topics.insert(topic.id.clone(), entered);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(words: &[&str]) -> Cond {
+        Cond::compile(&ConditionDef {
+            words: Some(words.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn matches(c: &Cond, title: &str) -> bool {
+        let e = crate::normalize::tests::entry_with_title(title);
+        c.eval(&Subject::new(&e), "t", &mut Vec::new())
+    }
+
+    #[test]
+    fn words_semantics() {
+        let llm = cond(&["LLM", "large language model"]);
+        assert!(matches(&llm, "An LLM-based agent"));
+        assert!(matches(&llm, "scaling llm training"));
+        assert!(matches(&llm, "Large\n  Language   Model reasoning"));
+        assert!(
+            !matches(&llm, "LLMs everywhere"),
+            "plural is a different word"
+        );
+        assert!(!matches(&llm, "SmaLLM"), "no match inside a word");
+        let cpp = cond(&["C++"]);
+        assert!(matches(&cpp, "Fast C++ code"));
+        assert!(!matches(&cpp, "Fast C code"));
+        let unicode = cond(&["über"]);
+        assert!(matches(&unicode, "ÜBER alles"));
+        assert!(!matches(&unicode, "überall"));
+    }
+
+    #[test]
+    fn condition_shape_errors() {
+        let both = ConditionDef {
+            words: Some(vec!["a".into()]),
+            regex: Some("b".into()),
+            ..Default::default()
+        };
+        assert!(Cond::compile(&both).unwrap_err().contains("exactly one"));
+        let empty_re = ConditionDef {
+            regex: Some("a|".into()),
+            ..Default::default()
+        };
+        assert!(Cond::compile(&empty_re)
+            .unwrap_err()
+            .contains("empty string"));
+        let bad_field = ConditionDef {
+            words: Some(vec!["a".into()]),
+            fields: Some(vec!["titel".into()]),
+            ..Default::default()
+        };
+        assert!(Cond::compile(&bad_field)
+            .unwrap_err()
+            .contains("unknown field `titel`"));
+    }
+}

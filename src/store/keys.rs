@@ -1,0 +1,86 @@
+//! Every byte layout the store writes. No other module builds keys.
+//!
+//! - `id_entry`: key = the 16-byte entry id.
+//! - `topictime_id`: key = topic id bytes, `0xFF`, 8-byte big-endian time
+//!   (microseconds since the epoch, sign bit flipped so earlier dates sort
+//!   first even before 1970), the 16-byte entry id; value = empty. Topic ids
+//!   are ASCII, so `0xFF` cannot occur inside one: a prefix scan over
+//!   `topic 0xFF` sees that topic alone, in time order, and a reverse scan
+//!   lists newest first in O(limit).
+//! - `source_state`: key = source id bytes.
+//! - `meta`: key = a name such as [`SCHEMA_VERSION`]; values are documented
+//!   where they are written.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::model::EntryId;
+
+pub const TREE_ENTRIES: &str = "id_entry";
+pub const TREE_TOPIC_INDEX: &str = "topictime_id";
+pub const TREE_SOURCE_STATE: &str = "source_state";
+pub const TREE_META: &str = "meta";
+
+/// `meta` key of the schema version, a big-endian u32.
+pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+
+const SEPARATOR: u8 = 0xFF;
+
+pub fn entry_key(id: &EntryId) -> [u8; 16] {
+    id.0
+}
+
+pub fn entry_id_from_key(key: &[u8]) -> Option<EntryId> {
+    key.try_into().ok().map(EntryId)
+}
+
+fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn time_from_bytes(b: [u8; 8]) -> Option<DateTime<Utc>> {
+    let micros = (u64::from_be_bytes(b) ^ (1 << 63)) as i64;
+    Utc.timestamp_micros(micros).single()
+}
+
+/// The prefix of every index key of `topic`.
+pub fn topic_prefix(topic: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(topic.len() + 1);
+    k.extend_from_slice(topic.as_bytes());
+    k.push(SEPARATOR);
+    k
+}
+
+/// The index key placing entry `id` in `topic` at time `at`.
+pub fn topic_key(topic: &str, at: DateTime<Utc>, id: &EntryId) -> Vec<u8> {
+    let mut k = topic_prefix(topic);
+    k.extend_from_slice(&time_bytes(at));
+    k.extend_from_slice(&id.0);
+    k
+}
+
+/// Splits an index key of a known topic prefix into time and id.
+pub fn parse_topic_key(prefix_len: usize, key: &[u8]) -> Option<(DateTime<Utc>, EntryId)> {
+    let rest = key.get(prefix_len..)?;
+    if rest.len() != 24 {
+        return None;
+    }
+    let time = time_from_bytes(rest[..8].try_into().ok()?)?;
+    Some((time, entry_id_from_key(&rest[8..])?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_keys_sort_by_time_and_round_trip() {
+        let id = EntryId([7; 16]);
+        let old: DateTime<Utc> = "1969-12-31T23:00:00Z".parse().unwrap();
+        let new: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let (a, b) = (topic_key("llm", old, &id), topic_key("llm", new, &id));
+        assert!(a < b);
+        assert_eq!(parse_topic_key(4, &b), Some((new, id)));
+        // A topic whose id extends another's never shares its prefix.
+        assert!(!topic_key("llm-x", new, &id).starts_with(&topic_prefix("llm")));
+    }
+}

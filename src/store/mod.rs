@@ -1,0 +1,232 @@
+//! The sled store: entries, the per-topic time index, source state, meta.
+//! The only module that touches sled; byte layouts live in [`keys`].
+//!
+//! Writes of one entry (the entry and its index keys) are one transaction,
+//! so a crash never leaves an index key without its entry or the reverse.
+//! sled flushes on its own every few hundred milliseconds; [`Store::flush`]
+//! is called at the end of each poll cycle and at shutdown.
+
+pub mod keys;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use crate::fetch::Validators;
+use crate::model::{Entry, EntryId};
+
+/// The layout version this build reads and writes. Bump it with a numbered
+/// migration in [`Store::open`] when a layout changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: corrupt record in {tree}: {message}")]
+    Corrupt { tree: &'static str, message: String },
+    #[error("store at {path}: written by a newer feedloom (schema {found}, this build knows {SCHEMA_VERSION})")]
+    TooNew { path: String, found: u32 },
+}
+
+/// How the last failure of a source looked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceError {
+    /// `timeout`, `connect`, `http_status`, `not_a_feed`, `malformed`...
+    pub kind: String,
+    pub status: Option<u16>,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Counts of one poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollCounts {
+    /// Items the upstream listed.
+    pub fetched: u64,
+    pub new: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Items dropped as empty.
+    pub skipped: u64,
+}
+
+/// What feedloom remembers of a source between polls and restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<SourceError>,
+    pub consecutive_failures: u32,
+    pub last_counts: PollCounts,
+    /// Entries first stored from this source, ever.
+    pub entries_added: u64,
+    pub validators: Validators,
+    /// The source definition the validators were stored under.
+    pub validators_for: String,
+}
+
+/// The result of an upsert: the entry before and after.
+pub struct Upserted {
+    pub old: Option<Entry>,
+    pub new: Entry,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    entries: sled::Tree,
+    topic_index: sled::Tree,
+    source_state: sled::Tree,
+}
+
+fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        message: e.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).open()?;
+        let meta = db.open_tree(keys::TREE_META)?;
+        match meta.get(keys::SCHEMA_VERSION)? {
+            None => {
+                meta.insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = u32::from_be_bytes(
+                    v.as_ref()
+                        .try_into()
+                        .map_err(|_| corrupt(keys::TREE_META, "schema version"))?,
+                );
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::TooNew {
+                        path: dir.display().to_string(),
+                        found,
+                    });
+                }
+                // Migrations from older versions go here, numbered.
+            }
+        }
+        Ok(Store {
+            entries: db.open_tree(keys::TREE_ENTRIES)?,
+            topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
+            source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
+            db,
+        })
+    }
+
+    pub fn get(&self, id: &EntryId) -> Result<Option<Entry>, StoreError> {
+        match self.entries.get(keys::entry_key(id))? {
+            Some(v) => Ok(Some(decode_entry(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads, transforms and writes one entry atomically, keeping the topic
+    /// index in step with `entry.topics`. `f` gets the stored entry (if
+    /// any) and returns the one to store; it may run more than once on a
+    /// write conflict, so it must be pure.
+    pub fn upsert<F>(&self, id: &EntryId, f: F) -> Result<Upserted, StoreError>
+    where
+        F: Fn(Option<Entry>) -> Entry,
+    {
+        let key = keys::entry_key(id);
+        let result = (&self.entries, &self.topic_index).transaction(|(entries, index)| {
+            let old = match entries.get(key)? {
+                Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
+                None => None,
+            };
+            let new = f(old.clone());
+            let bytes = serde_json::to_vec(&new)
+                .map_err(|e| ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e)))?;
+            entries.insert(&key, bytes)?;
+            let old_topics = old.as_ref().map(|o| &o.topics);
+            for (topic, at) in old_topics.into_iter().flatten() {
+                if new.topics.get(topic) != Some(at) {
+                    index.remove(keys::topic_key(topic, *at, id))?;
+                }
+            }
+            for (topic, at) in &new.topics {
+                if old_topics.and_then(|t| t.get(topic)) != Some(at) {
+                    index.insert(keys::topic_key(topic, *at, id), &[])?;
+                }
+            }
+            Ok(Upserted { old, new })
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    /// The newest `limit` entries of a topic, newest first, by the time
+    /// each entered the topic.
+    pub fn topic_entries(&self, topic: &str, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let prefix = keys::topic_prefix(topic);
+        let mut out = Vec::with_capacity(limit.min(512));
+        for kv in self.topic_index.scan_prefix(&prefix).rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, _) = kv?;
+            let (_, id) = keys::parse_topic_key(prefix.len(), &k)
+                .ok_or_else(|| corrupt(keys::TREE_TOPIC_INDEX, "bad key length"))?;
+            match self.get(&id)? {
+                Some(e) => out.push(e),
+                // An index key without its entry cannot be written (one
+                // transaction), but a reader must not fail on one.
+                None => tracing::warn!(topic, %id, "topic index names a missing entry"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many entries a topic holds (a scan of its index keys).
+    pub fn topic_len(&self, topic: &str) -> usize {
+        self.topic_index
+            .scan_prefix(keys::topic_prefix(topic))
+            .count()
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Every stored entry, in id order.
+    pub fn all_entries(&self) -> impl Iterator<Item = Result<Entry, StoreError>> + '_ {
+        self.entries.iter().map(|kv| {
+            kv.map_err(StoreError::from)
+                .and_then(|(_, v)| decode_entry(&v))
+        })
+    }
+
+    pub fn source_state(&self, source: &str) -> Result<SourceState, StoreError> {
+        match self.source_state.get(source.as_bytes())? {
+            Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_SOURCE_STATE, e)),
+            None => Ok(SourceState::default()),
+        }
+    }
+
+    pub fn put_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(state).map_err(|e| corrupt(keys::TREE_SOURCE_STATE, e))?;
+        self.source_state.insert(source.as_bytes(), bytes)?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn decode_entry(bytes: &[u8]) -> Result<Entry, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(keys::TREE_ENTRIES, e))
+}
