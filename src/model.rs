@@ -146,6 +146,18 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Upstream categories then matched tags, without case-insensitive
+    /// repeats: what feeds publish as categories.
+    pub fn all_categories(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for c in self.categories.iter().chain(self.tags.keys()) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(c)) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// Everything a reader can see changed, metrics aside: the test for
     /// whether `updated` moves.
     pub fn same_content(&self, other: &Entry) -> bool {

@@ -2,8 +2,8 @@
 //! cached bytes: rendering happens when topics change (see
 //! [`crate::render::FeedCache`]).
 //!
-//! Routes: `/`, `/healthz`, `/{topic}.rss`, `/{topic}.atom`; `GET` and
-//! `HEAD` only.
+//! Routes: `/`, `/healthz`, `/readyz`, `/{topic}.rss`, `/{topic}.atom`;
+//! `GET` and `HEAD` only.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -97,6 +97,14 @@ pub fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
             None => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
         },
         "/healthz" => plain(StatusCode::OK, "ok\n"),
+        // Ready once every source has been polled once since start.
+        "/readyz" if app.ready.load(std::sync::atomic::Ordering::SeqCst) => {
+            plain(StatusCode::OK, "ready\n")
+        }
+        "/readyz" => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: first poll running\n",
+        ),
         _ => feed(app, &req, path),
     }
 }

@@ -52,7 +52,9 @@ pub struct SourceDef {
 /// `[source.select]`: CSS selectors for an HTML source. Each field selector is
 /// evaluated inside one item element; append `@attr` to read an attribute
 /// instead of the text (`a@href`, `time@datetime`), or give `@attr` alone to
-/// read the item element's own attribute.
+/// read the item element's own attribute. A field may also be a list of
+/// such selectors, tried in order until one yields a value (`date =
+/// ["time@datetime", "span.date"]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectDef {
@@ -60,20 +62,37 @@ pub struct SelectDef {
     pub item: String,
     /// The item's title (text). Required; item elements where it matches
     /// nothing are skipped.
-    pub title: String,
+    pub title: Selectors,
     /// The item's link; defaults to `a@href`. Relative links are resolved
     /// against the page URL.
-    pub link: Option<String>,
+    pub link: Option<Selectors>,
     /// The summary; its inner HTML is kept (sanitized).
-    pub summary: Option<String>,
+    pub summary: Option<Selectors>,
     /// The date: text or attribute, parsed by [`crate::dates`].
-    pub date: Option<String>,
+    pub date: Option<Selectors>,
     /// A `strftime` format for `date`, tried before the common formats.
     pub date_format: Option<String>,
     /// Author names (every match).
-    pub author: Option<String>,
+    pub author: Option<Selectors>,
     /// Categories (every match).
-    pub category: Option<String>,
+    pub category: Option<Selectors>,
+}
+
+/// One selector or a list of alternatives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Selectors {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Selectors {
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            Selectors::One(s) => std::slice::from_ref(s),
+            Selectors::Many(v) => v,
+        }
+    }
 }
 
 /// `[[tag]]`: a tag and the rules that put it on an entry. The tag applies

@@ -3,22 +3,22 @@
 
 use scraper::{ElementRef, Html, Selector};
 
-use crate::config::defs::SelectDef;
+use crate::config::defs::{SelectDef, Selectors};
 use crate::dates::parse_date;
 use crate::model::RawEntry;
 use crate::text::collapse_ws;
 
-/// A field selector: a CSS selector inside the item (none = the item
+/// One way to read a field: a CSS selector inside the item (none = the item
 /// itself), reading an attribute or the text.
 #[derive(Debug, Clone)]
-struct FieldSel {
+struct Alt {
     selector: Option<Selector>,
     attr: Option<String>,
 }
 
-impl FieldSel {
+impl Alt {
     /// Parses `css@attr`, `css` or `@attr`.
-    fn parse(field: &str, spec: &str) -> Result<FieldSel, String> {
+    fn parse(field: &str, spec: &str) -> Result<Alt, String> {
         let spec = spec.trim();
         let (css, attr) = match spec.rsplit_once('@') {
             // An `@` inside an attribute selector (`[href^="mailto:a@b"]`) is
@@ -46,39 +46,79 @@ impl FieldSel {
                     .map_err(|e| format!("select.{field}: bad CSS selector `{css}`: {e}"))?,
             )
         };
-        Ok(FieldSel { selector, attr })
+        Ok(Alt { selector, attr })
     }
 
-    /// Every value the field selects in `item`.
-    fn all<'a>(&'a self, item: ElementRef<'a>) -> impl Iterator<Item = String> + 'a {
-        let elements: Box<dyn Iterator<Item = ElementRef<'a>> + 'a> = match &self.selector {
+    fn elements<'a>(
+        &'a self,
+        item: ElementRef<'a>,
+    ) -> Box<dyn Iterator<Item = ElementRef<'a>> + 'a> {
+        match &self.selector {
             Some(sel) => Box::new(item.select(sel)),
             None => Box::new(std::iter::once(item)),
-        };
-        elements.filter_map(move |el| {
-            let value = match &self.attr {
-                Some(a) => el.value().attr(a)?.to_string(),
-                None => el.text().collect::<String>(),
-            };
-            let value = collapse_ws(&value);
-            (!value.is_empty()).then_some(value)
-        })
+        }
     }
 
-    fn first(&self, item: ElementRef) -> Option<String> {
-        self.all(item).next()
+    /// Every non-empty value this alternative selects in `item`.
+    fn values(&self, item: ElementRef) -> Vec<String> {
+        self.elements(item)
+            .filter_map(|el| {
+                let value = match &self.attr {
+                    Some(a) => el.value().attr(a)?.to_string(),
+                    None => el.text().collect::<String>(),
+                };
+                let value = collapse_ws(&value);
+                (!value.is_empty()).then_some(value)
+            })
+            .collect()
     }
 
     /// Inner HTML of the first match (or the attribute), for summaries.
     fn first_html(&self, item: ElementRef) -> Option<String> {
         if self.attr.is_some() {
-            return self.first(item);
+            return self.values(item).into_iter().next();
         }
-        let el = match &self.selector {
-            Some(sel) => item.select(sel).next()?,
-            None => item,
-        };
+        let el = self.elements(item).next()?;
         Some(el.inner_html()).filter(|h| !h.trim().is_empty())
+    }
+}
+
+/// A field: alternatives tried in order until one yields a value.
+#[derive(Debug, Clone)]
+struct FieldSel {
+    alts: Vec<Alt>,
+}
+
+impl FieldSel {
+    fn parse(field: &str, specs: &Selectors) -> Result<FieldSel, String> {
+        let alts: Vec<Alt> = specs
+            .as_slice()
+            .iter()
+            .map(|s| Alt::parse(field, s))
+            .collect::<Result<_, _>>()?;
+        if alts.is_empty() {
+            return Err(format!("select.{field}: empty list of selectors"));
+        }
+        Ok(FieldSel { alts })
+    }
+
+    /// Every value of the first alternative that yields any.
+    fn all(&self, item: ElementRef) -> Vec<String> {
+        self.alts
+            .iter()
+            .map(|a| a.values(item))
+            .find(|v| !v.is_empty())
+            .unwrap_or_default()
+    }
+
+    fn first(&self, item: ElementRef) -> Option<String> {
+        self.alts
+            .iter()
+            .find_map(|a| a.values(item).into_iter().next())
+    }
+
+    fn first_html(&self, item: ElementRef) -> Option<String> {
+        self.alts.iter().find_map(|a| a.first_html(item))
     }
 }
 
@@ -99,13 +139,16 @@ impl HtmlSpec {
     pub fn compile(def: &SelectDef) -> Result<HtmlSpec, String> {
         let item = Selector::parse(def.item.trim())
             .map_err(|e| format!("select.item: bad CSS selector `{}`: {e}", def.item))?;
-        let opt = |field: &str, v: &Option<String>| {
-            v.as_deref().map(|s| FieldSel::parse(field, s)).transpose()
+        let opt = |field: &str, v: &Option<Selectors>| {
+            v.as_ref().map(|s| FieldSel::parse(field, s)).transpose()
         };
         Ok(HtmlSpec {
             item,
             title: FieldSel::parse("title", &def.title)?,
-            link: FieldSel::parse("link", def.link.as_deref().unwrap_or("a@href"))?,
+            link: match &def.link {
+                Some(l) => FieldSel::parse("link", l)?,
+                None => FieldSel::parse("link", &Selectors::One("a@href".into()))?,
+            },
             summary: opt("summary", &def.summary)?,
             date: opt("date", &def.date)?,
             date_format: def.date_format.clone(),
@@ -134,12 +177,12 @@ pub fn extract(spec: &HtmlSpec, body: &[u8]) -> Vec<RawEntry> {
             authors: spec
                 .author
                 .as_ref()
-                .map(|s| s.all(item).collect())
+                .map(|s| s.all(item))
                 .unwrap_or_default(),
             categories: spec
                 .category
                 .as_ref()
-                .map(|s| s.all(item).collect())
+                .map(|s| s.all(item))
                 .unwrap_or_default(),
             published: spec
                 .date

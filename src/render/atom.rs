@@ -75,11 +75,10 @@ fn entry(e: &Entry) -> AtomEntry {
             })
             .collect(),
         categories: e
-            .categories
-            .iter()
-            .chain(e.tags.keys())
+            .all_categories()
+            .into_iter()
             .map(|c| Category {
-                term: c.clone(),
+                term: c.to_string(),
                 ..Default::default()
             })
             .collect(),

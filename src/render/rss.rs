@@ -40,11 +40,10 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
 
 fn item(e: &Entry) -> Item {
     let categories = e
-        .categories
-        .iter()
-        .chain(e.tags.keys())
+        .all_categories()
+        .into_iter()
         .map(|c| Category {
-            name: c.clone(),
+            name: c.to_string(),
             domain: None,
         })
         .collect();
