@@ -113,7 +113,7 @@ fn bad_urls_kinds_and_intervals() {
         &["source `s`: field `interval`", "minimum"],
     );
     assert_rejected(
-        &"s.toml",
+        "s.toml",
         &format!("{SOURCE}interval = \"soon\"\n"),
         &["not a duration"],
     );

@@ -201,13 +201,13 @@ mod tests {
 
     #[test]
     fn attribute_access_syntax() {
-        let f = FieldSel::parse("link", "a.more@href").unwrap();
+        let f = Alt::parse("link", "a.more@href").unwrap();
         assert_eq!(f.attr.as_deref(), Some("href"));
-        let f = FieldSel::parse("link", r#"a[href^="mailto:x@y"]"#).unwrap();
+        let f = Alt::parse("link", r#"a[href^="mailto:x@y"]"#).unwrap();
         assert_eq!(f.attr, None);
-        let f = FieldSel::parse("link", "@data-url").unwrap();
+        let f = Alt::parse("link", "@data-url").unwrap();
         assert!(f.selector.is_none());
-        assert!(FieldSel::parse("title", "h2[")
+        assert!(Alt::parse("title", "h2[")
             .unwrap_err()
             .contains("select.title"));
     }

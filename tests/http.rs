@@ -1,0 +1,199 @@
+//! The HTTP surface of `feedloom serve`: routes, status codes, content
+//! types, HEAD, `?limit=`, conditional requests, the index page.
+
+mod common;
+
+use common::*;
+
+fn served() -> (Workspace, Upstream, Server) {
+    let (ws, up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve();
+    (ws, up, server)
+}
+
+#[test]
+fn routes_and_errors() {
+    let (_ws, _up, server) = served();
+
+    let health = server.get("/healthz");
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+
+    let missing = server.get("/nope.rss");
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        missing.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert!(
+        missing.text().contains("unknown topic `nope`"),
+        "{}",
+        missing.text()
+    );
+    assert_eq!(server.get("/all.xml").status, 404);
+    assert_eq!(server.get("/all").status, 404);
+
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        let r = http(server.addr, method, "/all.rss", &[("Content-Length", "0")]);
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"), "{method}");
+    }
+
+    assert_eq!(server.get("/all.rss?limit=0").status, 400);
+    assert_eq!(server.get("/all.rss?limit=lots").status, 400);
+}
+
+#[test]
+fn limit_and_head() {
+    let (_ws, _up, server) = served();
+    let five = parse_feed(&server.get("/all.atom?limit=5").body);
+    assert_eq!(five.entries.len(), 5);
+    let all = parse_feed(&server.get("/all.atom?limit=100000").body);
+    assert_eq!(
+        all.entries.len(),
+        FIXTURE_ENTRIES,
+        "limit is capped, not refused"
+    );
+    // The first five of the full list are the five.
+    let ids = |f: &feed_rs::model::Feed, n: usize| {
+        f.entries
+            .iter()
+            .take(n)
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&five, 5), ids(&all, 5));
+    // Asked twice, a non-default limit comes from the cache: same bytes.
+    assert_eq!(
+        server.get("/all.atom?limit=5").body,
+        server.get("/all.atom?limit=5").body
+    );
+
+    let get = server.get("/all.rss");
+    let head = http(server.addr, "HEAD", "/all.rss", &[]);
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "HEAD has no body");
+    assert_eq!(head.header("content-length"), get.header("content-length"));
+    assert_eq!(head.header("content-type"), get.header("content-type"));
+    assert_eq!(head.header("etag"), get.header("etag"));
+    assert_eq!(
+        get.header("content-length")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap(),
+        get.body.len()
+    );
+}
+
+#[test]
+fn conditional_requests_get_304() {
+    let (_ws, _up, server) = served();
+    let first = server.get("/llm.rss");
+    let etag = first.header("etag").expect("ETag").to_string();
+    let last_modified = first
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong ETag: {etag}"
+    );
+
+    let r = http(server.addr, "GET", "/llm.rss", &[("If-None-Match", &etag)]);
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+
+    let r = http(
+        server.addr,
+        "GET",
+        "/llm.rss",
+        &[("If-None-Match", "\"other\", W/".to_string().as_str())],
+    );
+    assert_eq!(r.status, 200);
+    let list = format!("\"other\", {etag}");
+    assert_eq!(
+        http(server.addr, "GET", "/llm.rss", &[("If-None-Match", &list)]).status,
+        304
+    );
+
+    let r = http(
+        server.addr,
+        "GET",
+        "/llm.rss",
+        &[("If-Modified-Since", &last_modified)],
+    );
+    assert_eq!(r.status, 304);
+    let r = http(
+        server.addr,
+        "GET",
+        "/llm.rss",
+        &[("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")],
+    );
+    assert_eq!(r.status, 200);
+    // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+    let r = http(
+        server.addr,
+        "GET",
+        "/llm.rss",
+        &[
+            ("If-None-Match", "\"other\""),
+            ("If-Modified-Since", &last_modified),
+        ],
+    );
+    assert_eq!(r.status, 200);
+
+    // Last-Modified is the topic's last change, not the time of the request.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        server.get("/llm.rss").header("last-modified"),
+        Some(last_modified.as_str())
+    );
+}
+
+#[test]
+fn the_index_lists_topics_with_autodiscovery() {
+    let (_ws, _up, server) = served();
+    let index = server.get("/");
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = index.text();
+    let base = format!("http://{}/", server.addr);
+    for (topic, title) in [("all", "Everything"), ("llm", "LLM"), ("speech", "Speech")] {
+        for (ext, mime) in [
+            ("rss", "application/rss+xml"),
+            ("atom", "application/atom+xml"),
+        ] {
+            let discovery = format!(
+                "<link rel=\"alternate\" type=\"{mime}\" title=\"{title}\" href=\"{base}{topic}.{ext}\">"
+            );
+            assert!(html.contains(&discovery), "missing {discovery} in {html}");
+            let subscribe = format!("<a href=\"{base}{topic}.{ext}\">");
+            assert!(html.contains(&subscribe), "missing {subscribe}");
+        }
+    }
+    assert!(
+        html.contains(&format!("({FIXTURE_ENTRIES} entries)")),
+        "{html}"
+    );
+}
+
+#[test]
+fn feeds_name_their_public_url() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve_with(&["--base-url", "https://example.org/feeds"]);
+    let rss = server.get("/llm.rss").text();
+    assert!(
+        rss.contains("<atom:link href=\"https://example.org/feeds/llm.rss\" rel=\"self\""),
+        "{rss}"
+    );
+    let atom = server.get("/llm.atom").text();
+    assert!(
+        atom.contains("href=\"https://example.org/feeds/llm.atom\" rel=\"self\""),
+        "{atom}"
+    );
+}

@@ -1,0 +1,250 @@
+//! The sled store with the real rules: topic order, limits, sticky
+//! membership and threshold crossing, persistence across reopen, schema
+//! guard. A real sled database in a temp folder.
+
+use chrono::{DateTime, Duration, Utc};
+use feedloom::config;
+use feedloom::model::{Entry, RawEntry};
+use feedloom::normalize::{merge, normalize};
+use feedloom::rules::RuleSet;
+use feedloom::store::{Store, StoreError};
+use url::Url;
+
+const DEFS: &str = r#"
+[[source]]
+id = "hf"
+kind = "feed"
+url = "https://example.org/feed"
+
+[[tag]]
+id = "popular"
+any = [{ metric = "upvotes", gte = 50 }]
+
+[[tag]]
+id = "agents"
+any = [{ words = ["agent", "agents"] }]
+
+[[topic]]
+id = "popular"
+tags = { any = ["popular"] }
+
+[[topic]]
+id = "agents"
+tags = { any = ["agents"] }
+
+[[topic]]
+id = "everything"
+"#;
+
+fn rules() -> RuleSet {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("defs.toml"), DEFS).unwrap();
+    config::load(dir.path()).unwrap().rules
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn paper(n: u32, title: &str, upvotes: f64, published: &str) -> Entry {
+    let raw = RawEntry {
+        title: Some(title.into()),
+        link: Some(format!("https://arxiv.org/abs/2601.{n:05}")),
+        published: Some(t(published)),
+        metrics: [("upvotes".to_string(), upvotes)].into(),
+        ..Default::default()
+    };
+    normalize(
+        raw,
+        "hf",
+        &Url::parse("https://example.org/").unwrap(),
+        t("2026-02-01T00:00:00Z"),
+    )
+    .unwrap()
+}
+
+/// What the poller does for one item: merge, route, store atomically.
+fn ingest(store: &Store, rules: &RuleSet, fresh: Entry, now: DateTime<Utc>) -> Entry {
+    store
+        .upsert(&fresh.id.clone(), |old| {
+            let mut e = match &old {
+                Some(o) => merge(o, fresh.clone(), "hf", now),
+                None => fresh.clone(),
+            };
+            rules.route(&mut e, old.is_none(), now);
+            e
+        })
+        .unwrap()
+        .new
+}
+
+fn titles(store: &Store, topic: &str, limit: usize) -> Vec<String> {
+    store
+        .topic_entries(topic, limit)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.title)
+        .collect()
+}
+
+#[test]
+fn topics_list_newest_first_with_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rules = rules();
+    let now = t("2026-02-01T00:00:00Z");
+    for (n, day) in [(1, "10"), (2, "12"), (3, "11"), (4, "13")] {
+        ingest(
+            &store,
+            &rules,
+            paper(
+                n,
+                &format!("Agents {n}"),
+                0.0,
+                &format!("2026-01-{day}T00:00:00Z"),
+            ),
+            now,
+        );
+    }
+    assert_eq!(
+        titles(&store, "agents", 10),
+        ["Agents 4", "Agents 2", "Agents 3", "Agents 1"]
+    );
+    assert_eq!(titles(&store, "agents", 2), ["Agents 4", "Agents 2"]);
+    assert_eq!(store.topic_len("agents"), 4);
+    assert_eq!(store.topic_len("popular"), 0);
+    assert!(store.topic_entries("no-such-topic", 10).unwrap().is_empty());
+}
+
+#[test]
+fn crossing_a_threshold_enters_at_that_moment_and_never_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rules = rules();
+    let day1 = t("2026-02-01T00:00:00Z");
+    ingest(
+        &store,
+        &rules,
+        paper(1, "Old paper", 10.0, "2026-01-01T00:00:00Z"),
+        day1,
+    );
+    ingest(
+        &store,
+        &rules,
+        paper(2, "Popular from the start", 80.0, "2026-01-20T00:00:00Z"),
+        day1,
+    );
+    assert_eq!(titles(&store, "popular", 10), ["Popular from the start"]);
+
+    // A week later the old paper crosses 50 upvotes: it enters the topic now,
+    // on top, although it was published long before the other one.
+    let day8 = day1 + Duration::days(7);
+    let crossed = ingest(
+        &store,
+        &rules,
+        paper(1, "Old paper", 55.0, "2026-01-01T00:00:00Z"),
+        day8,
+    );
+    assert_eq!(crossed.topics.get("popular"), Some(&day8));
+    assert_eq!(
+        crossed.published,
+        t("2026-01-01T00:00:00Z"),
+        "published never moves"
+    );
+    assert_eq!(
+        titles(&store, "popular", 10),
+        ["Old paper", "Popular from the start"]
+    );
+
+    // Its count drops again: it stays.
+    let day9 = day8 + Duration::days(1);
+    let dropped = ingest(
+        &store,
+        &rules,
+        paper(1, "Old paper", 20.0, "2026-01-01T00:00:00Z"),
+        day9,
+    );
+    assert_eq!(
+        dropped.metrics.get("upvotes"),
+        Some(&20.0),
+        "metrics take the latest value"
+    );
+    assert!(
+        !dropped.tags.contains_key("popular"),
+        "the tag follows the data"
+    );
+    assert_eq!(
+        dropped.topics.get("popular"),
+        Some(&day8),
+        "membership is sticky"
+    );
+    assert_eq!(
+        titles(&store, "popular", 10),
+        ["Old paper", "Popular from the start"]
+    );
+    assert_eq!(store.topic_len("popular"), 2, "no second index key");
+}
+
+#[test]
+fn tags_record_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let e = ingest(
+        &store,
+        &rules(),
+        paper(
+            7,
+            "Tool-using agents at scale",
+            60.0,
+            "2026-01-05T00:00:00Z",
+        ),
+        Utc::now(),
+    );
+    let hits = &e.tags["agents"];
+    assert_eq!(hits[0].rule, "any[0] words");
+    assert_eq!(
+        (hits[0].field.as_str(), hits[0].text.as_str()),
+        ("title", "agents")
+    );
+    assert_eq!(e.tags["popular"][0].rule, "any[0] metric");
+    assert_eq!(e.topics.len(), 3);
+}
+
+#[test]
+fn everything_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rules();
+    let stored = {
+        let store = Store::open(dir.path()).unwrap();
+        let e = ingest(
+            &store,
+            &rules,
+            paper(3, "Agents again", 99.0, "2026-01-03T00:00:00Z"),
+            Utc::now(),
+        );
+        store.flush().unwrap();
+        e
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.get(&stored.id).unwrap().as_ref(), Some(&stored));
+    assert_eq!(titles(&store, "popular", 10), ["Agents again"]);
+    assert_eq!(store.entry_count(), 1);
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &99u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    match Store::open(dir.path()) {
+        Err(StoreError::TooNew { found: 99, .. }) => {}
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("opened a store from the future"),
+    }
+}
