@@ -54,6 +54,11 @@ fn rss_2_arxiv_layout() {
     assert!(e.authors.len() > 3, "dc:creator lists are split into names");
     assert_eq!(e.categories, vec!["cs.CL".to_string(), "cs.AI".to_string()]);
     assert!(e.summary.contains("PagedAttention"));
+    assert!(
+        e.summary.starts_with("High throughput serving"),
+        "arXiv's preamble is dropped: {}",
+        e.summary
+    );
 }
 
 #[test]

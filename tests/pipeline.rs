@@ -316,3 +316,22 @@ fn the_same_paper_from_two_sources_is_one_entry() {
         "the richer abstract wins"
     );
 }
+
+#[test]
+fn entries_that_vanish_upstream_stay() {
+    let (ws, up) = fixture_workspace();
+    ws.poll_ok();
+    // The upstream now lists only its first two items (a partial page).
+    let full = String::from_utf8(fixture("arxiv-cs.synthetic.rss")).unwrap();
+    let cut = full.match_indices("<item>").nth(2).unwrap().0;
+    let partial = format!("{}</channel>\n</rss>\n", &full[..cut]);
+    up.set("/arxiv.rss", Reply::ok("application/rss+xml", partial));
+    let out = ws.poll_ok();
+    assert!(
+        out.contains("arxiv: fetched 2 items: 0 new, 0 updated, 2 unchanged"),
+        "{out}"
+    );
+    let server = ws.serve();
+    let feed = parse_feed(&server.get("/all.atom?limit=100").body);
+    assert_eq!(feed.entries.len(), FIXTURE_ENTRIES, "feeds never shrink");
+}

@@ -5,8 +5,11 @@
 //! The XML parsers get the raw bytes: the XML prolog decides the encoding,
 //! so the body is never decoded to text first.
 
+use std::sync::LazyLock;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use regex::Regex;
 
 use super::{jsonfeed, ExtractError};
 use crate::dates::parse_date;
@@ -190,7 +193,7 @@ fn from_rss(item: &rss::Item) -> RawEntry {
         title: item.title.clone(),
         link,
         other_links,
-        summary: item.description.clone(),
+        summary: item.description.as_deref().map(strip_arxiv_preamble),
         content: item.content.clone(),
         authors,
         categories,
@@ -198,6 +201,16 @@ fn from_rss(item: &rss::Item) -> RawEntry {
         updated: None,
         metrics: Default::default(),
     }
+}
+
+/// arXiv's RSS prefixes every abstract with `arXiv:ID Announce Type: new
+/// Abstract:`; readers want the abstract.
+static ARXIV_PREAMBLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*").expect("static regex")
+});
+
+fn strip_arxiv_preamble(description: &str) -> String {
+    ARXIV_PREAMBLE.replace(description, "").into_owned()
 }
 
 /// RSS 2.0 `<author>` is an email, conventionally `jo@example.org (Jo Doe)`:
@@ -287,6 +300,17 @@ mod tests {
         let body = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item>";
         let err = extract(body).unwrap_err();
         assert!(matches!(err, ExtractError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn arxiv_preamble_is_dropped() {
+        assert_eq!(
+            strip_arxiv_preamble(
+                "arXiv:2510.22200v1 Announce Type: replace-cross \nAbstract: Video generation is"
+            ),
+            "Video generation is"
+        );
+        assert_eq!(strip_arxiv_preamble("Plain abstract."), "Plain abstract.");
     }
 
     #[test]
