@@ -196,3 +196,29 @@ fn malformed_toml_and_an_empty_folder() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no *.toml definition files found"));
 }
+
+#[test]
+fn settings_come_from_flags_then_environment() {
+    let good = Workspace::new();
+    good.write("s.toml", SOURCE);
+    let bad = Workspace::new();
+    bad.write("s.toml", "[[source]]\nid = \"x\"\n");
+    let bin = env!("CARGO_BIN_EXE_feedloom");
+
+    let from_env = std::process::Command::new(bin)
+        .arg("check")
+        .env("FEEDLOOM_FEEDS", &good.feeds)
+        .output()
+        .unwrap();
+    assert!(from_env.status.success(), "FEEDLOOM_FEEDS is read");
+
+    let flag_wins = std::process::Command::new(bin)
+        .arg("check")
+        .arg("--feeds")
+        .arg(&bad.feeds)
+        .env("FEEDLOOM_FEEDS", &good.feeds)
+        .output()
+        .unwrap();
+    assert!(!flag_wins.status.success(), "--feeds wins over FEEDLOOM_FEEDS");
+    assert!(String::from_utf8_lossy(&flag_wins.stderr).contains(&bad.feeds.display().to_string()));
+}
