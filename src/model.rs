@@ -34,6 +34,38 @@ pub struct RawEntry {
     pub updated: Option<DateTime<Utc>>,
     /// Numeric facts (upvotes, comments, stars...) that rules can test.
     pub metrics: BTreeMap<String, f64>,
+    /// Related links worth showing a reader (arXiv, PDF, code, project page).
+    pub related: Vec<Link>,
+    /// A thumbnail or video to publish as an enclosure.
+    pub media: Option<Media>,
+    /// The organization behind the item (a lab, a company).
+    pub organization: Option<String>,
+    /// Who submitted it to the listing (not an author).
+    pub submitter: Option<String>,
+    /// A machine-written one-line summary, shown as a TL;DR.
+    pub ai_summary: Option<String>,
+    /// When the item reached the source's listing (Hugging Face: the day it
+    /// made Daily Papers), which can be long after `published`. A new entry
+    /// enters topics at this time rather than at `published`, so a listing of
+    /// old papers does not land at the bottom of a feed.
+    pub listed: Option<DateTime<Utc>>,
+}
+
+/// A related link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// What it is, shown as the link text: `arXiv`, `PDF`, `GitHub`,
+    /// `Project page`.
+    pub label: String,
+    pub href: String,
+}
+
+/// An enclosure: a thumbnail image or a video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    pub url: String,
+    /// MIME type, e.g. `image/png`, `video/mp4`.
+    pub mime: String,
 }
 
 /// The stored identifier of an entry: 16 bytes derived from its canonical key
@@ -136,6 +168,19 @@ pub struct Entry {
     pub sources: Vec<String>,
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub related: Vec<Link>,
+    #[serde(default)]
+    pub media: Option<Media>,
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub submitter: Option<String>,
+    #[serde(default)]
+    pub ai_summary: Option<String>,
+    /// See [`RawEntry::listed`].
+    #[serde(default)]
+    pub listed: Option<DateTime<Utc>>,
     /// Tag id → the rules that put it there.
     #[serde(default)]
     pub tags: BTreeMap<String, Vec<RuleHit>>,
@@ -167,5 +212,9 @@ impl Entry {
             && self.content == other.content
             && self.authors == other.authors
             && self.categories == other.categories
+            && self.related == other.related
+            && self.media == other.media
+            && self.organization == other.organization
+            && self.ai_summary == other.ai_summary
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
 use crate::identity::{canonical_key, canonical_link, entry_id};
-use crate::model::{Entry, RawEntry};
+use crate::model::{Entry, Link, Media, RawEntry};
 use crate::sanitize::sanitize_html;
 use crate::text::{collapse_ws, html_to_text, truncate_words};
 
@@ -95,9 +95,26 @@ pub fn normalize(
         first_seen: now,
         sources: vec![source_id.to_string()],
         metrics: raw.metrics,
+        related: raw
+            .related
+            .into_iter()
+            .filter_map(|l| {
+                let href = resolve(&l.href)?;
+                Some(Link { label: collapse_ws(&l.label), href })
+            })
+            .collect(),
+        media: raw.media.and_then(|m| Some(Media { url: resolve(&m.url)?, mime: m.mime })),
+        organization: clean_text(raw.organization),
+        submitter: clean_text(raw.submitter),
+        ai_summary: clean_text(raw.ai_summary),
+        listed: raw.listed.map(sane),
         tags: Default::default(),
         topics: Default::default(),
     })
+}
+
+fn clean_text(text: Option<String>) -> Option<String> {
+    text.map(|t| collapse_ws(&t)).filter(|t| !t.is_empty())
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -117,8 +134,9 @@ fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
 ///   (the upstream edited its item); when several sources carry the entry,
 ///   the richer (longer) text wins, so a terse listing never overwrites a
 ///   full abstract;
-/// - metrics take the latest values; sources, authors and categories are
-///   unioned; tags and topics are left to [`crate::rules`];
+/// - metrics take the latest values; sources, authors, categories and
+///   related links are unioned; tags and topics are left to
+///   [`crate::rules`];
 /// - `updated` moves (to the upstream's newer date, else to `now`) only when
 ///   something a reader sees changed, not when only metrics did.
 pub fn merge(old: &Entry, new: Entry, source_id: &str, now: DateTime<Utc>) -> Entry {
@@ -146,6 +164,26 @@ pub fn merge(old: &Entry, new: Entry, source_id: &str, now: DateTime<Utc>) -> En
         m.authors = dedup(m.authors.into_iter().chain(new.authors));
         m.categories = dedup(m.categories.into_iter().chain(new.categories));
     }
+    for link in new.related {
+        match m.related.iter_mut().find(|l| l.href == link.href) {
+            Some(existing) if own => *existing = link,
+            Some(_) => {}
+            None => m.related.push(link),
+        }
+    }
+    let pick_opt = |cur: &mut Option<String>, new: Option<String>| {
+        if new.is_some() && (own || cur.is_none()) {
+            *cur = new;
+        }
+    };
+    pick_opt(&mut m.organization, new.organization);
+    pick_opt(&mut m.submitter, new.submitter);
+    pick_opt(&mut m.ai_summary, new.ai_summary);
+    if new.media.is_some() && (own || m.media.is_none()) {
+        m.media = new.media;
+    }
+    // The first listing time is kept, like `published`.
+    m.listed = m.listed.or(new.listed);
     if !m.sources.iter().any(|s| s == source_id) {
         m.sources.push(source_id.to_string());
     }

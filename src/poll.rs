@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
-use crate::config::{Definitions, Source};
+use crate::config::{Definitions, Source, SourceKind};
+use crate::extract::huggingface::{HfSpec, API_PAGE_SIZE};
+use crate::model::RawEntry;
 use crate::extract::{self, ExtractError};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::normalize::{merge, normalize};
@@ -208,32 +210,77 @@ impl Poller {
         state: &mut SourceState,
         now: DateTime<Utc>,
     ) -> Result<Option<(PollCounts, BTreeSet<String>)>, PollError> {
-        // Validators stored under an older definition are not sent: new
-        // selectors must see a full body.
-        let validators = (state.validators_for == source.fingerprint).then_some(&state.validators);
-        let (bytes, final_url, new_validators) =
-            match self.fetcher.fetch(&source.url, validators).await? {
-                Fetched::NotModified => return Ok(None),
-                Fetched::Body {
-                    bytes,
-                    final_url,
-                    validators,
-                    ..
-                } => (bytes, final_url, validators),
-            };
-        // Parsing and the store are CPU and disk work: keep them off the
-        // async workers that serve requests.
+        let (raw, page_url) = match &source.kind {
+            SourceKind::HuggingFace(spec) => (self.fetch_hf_pages(source, spec, now).await?, spec.base.clone()),
+            _ => {
+                // Validators stored under an older definition are not sent:
+                // new selectors must see a full body.
+                let validators = (state.validators_for == source.fingerprint).then_some(&state.validators);
+                let (bytes, final_url, new_validators) = match self.fetcher.fetch(&source.url, validators, None).await? {
+                    Fetched::NotModified => return Ok(None),
+                    Fetched::Body {
+                        bytes,
+                        final_url,
+                        validators,
+                        ..
+                    } => (bytes, final_url, validators),
+                };
+                let kind = source.kind.clone();
+                let raw = blocking(move || Ok(extract::extract(&kind, &bytes, now)?)).await?;
+                state.validators = new_validators;
+                state.validators_for = source.fingerprint.clone();
+                (raw, final_url)
+            }
+        };
         let (store, source_c, rules_c) = (self.store.clone(), source.clone(), rules.clone());
-        let result = tokio::task::spawn_blocking(move || -> Result<_, PollError> {
-            let raw = extract::extract(&source_c.kind, &bytes)?;
-            ingest(&store, &source_c, &rules_c, raw, &final_url, now)
-        })
-        .await
-        .map_err(|e| PollError::Task(e.to_string()))??;
-        state.validators = new_validators;
-        state.validators_for = source.fingerprint.clone();
+        let result = blocking(move || ingest(&store, &source_c, &rules_c, raw, &page_url, now)).await?;
         Ok(Some(result))
     }
+
+    /// A Hugging Face listing, page by page (API mode) until a page is
+    /// empty, short, or repeats the previous ones, or `max_pages` is reached.
+    /// Every request counts against the host's budget.
+    async fn fetch_hf_pages(
+        &self,
+        source: &Source,
+        spec: &HfSpec,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RawEntry>, PollError> {
+        let budget = spec.budget();
+        let pages = if spec.paged() { spec.max_pages } else { 1 };
+        let mut all: Vec<RawEntry> = Vec::new();
+        let mut seen = HashSet::new();
+        for page in 0..pages {
+            let url = spec.request(page, now);
+            let bytes = match self.fetcher.fetch(&url, None, Some(&budget)).await? {
+                Fetched::Body { bytes, .. } => bytes,
+                Fetched::NotModified => break,
+            };
+            let kind = source.kind.clone();
+            let items = blocking(move || Ok(extract::extract(&kind, &bytes, now)?)).await?;
+            let listed = items.len();
+            let before = all.len();
+            for item in items {
+                if seen.insert(item.link.clone()) {
+                    all.push(item);
+                }
+            }
+            if all.len() == before || listed < API_PAGE_SIZE as usize {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// Runs CPU and disk work (parsing, the store) off the async workers that
+/// serve requests.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PollError> + Send + 'static,
+) -> Result<T, PollError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PollError::Task(e.to_string()))?
 }
 
 /// Normalizes, merges, tags and stores a batch of extracted items.
@@ -241,7 +288,7 @@ fn ingest(
     store: &Store,
     source: &Source,
     rules: &RuleSet,
-    raw: Vec<crate::model::RawEntry>,
+    raw: Vec<RawEntry>,
     page_url: &url::Url,
     now: DateTime<Utc>,
 ) -> Result<(PollCounts, BTreeSet<String>), PollError> {

@@ -23,9 +23,10 @@
 //! - **Membership is sticky at ingest**: once an entry is in a topic it stays
 //!   there when a later poll changes it (a paper whose upvotes drop below a
 //!   threshold stays in the "popular" feed). It enters a topic at its
-//!   published time when it is new, and at the moment it first matches when
-//!   it was already stored, so it surfaces at the top of the feed instead of
-//!   being buried at its old date.
+//!   listing time (when the source listed it, e.g. the day a paper made
+//!   Daily Papers), else its published time, when it is new; and at the
+//!   moment it first matches when it was already stored, so it surfaces at
+//!   the top of the feed instead of being buried at its old date.
 
 use std::collections::BTreeMap;
 

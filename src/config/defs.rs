@@ -27,6 +27,33 @@ pub enum SourceKindDef {
     Feed,
     /// Any HTML page, read with the CSS selectors in `select`.
     Html,
+    /// Hugging Face Daily Papers (`listing`, `mode`, `base_url`...).
+    HuggingfacePapers,
+}
+
+/// `listing` of a `huggingface_papers` source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListingDef {
+    /// One day (`date`), or the latest day with papers.
+    Daily,
+    /// One ISO week (`week = "2026-W41"`), or the current one.
+    Weekly,
+    /// One month (`month = "2026-10"`), or the current one.
+    Monthly,
+    Trending,
+    /// Papers matching `query`.
+    Search,
+}
+
+/// `mode` of a `huggingface_papers` source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeDef {
+    /// The public JSON API (default).
+    Api,
+    /// The listing page's embedded JSON, with its cards as the fallback.
+    Page,
 }
 
 /// `[[source]]`: one upstream to poll.
@@ -37,8 +64,8 @@ pub struct SourceDef {
     /// entries whose guid is not a URL, so keep it stable.
     pub id: String,
     pub kind: SourceKindDef,
-    /// Absolute http(s) URL to fetch.
-    pub url: String,
+    /// Absolute http(s) URL to fetch (`feed` and `html`).
+    pub url: Option<String>,
     /// Human-readable name; defaults to the id.
     pub title: Option<String>,
     /// Poll interval such as `30m`, `1h`, `1h30m` (at least 1 minute).
@@ -47,6 +74,24 @@ pub struct SourceDef {
     pub interval: Option<String>,
     /// `kind = "html"` only: the selectors that find items and fields.
     pub select: Option<SelectDef>,
+    /// `huggingface_papers` only: which listing (required).
+    pub listing: Option<ListingDef>,
+    /// `huggingface_papers` only: `api` (default) or `page`.
+    pub mode: Option<ModeDef>,
+    /// `huggingface_papers` only: the site to read, default
+    /// `https://huggingface.co` (tests and mirrors point it elsewhere).
+    pub base_url: Option<String>,
+    /// `listing = "daily"`: the day, `YYYY-MM-DD`; default the latest.
+    pub date: Option<String>,
+    /// `listing = "weekly"`: the ISO week, `YYYY-Www`; default the current.
+    pub week: Option<String>,
+    /// `listing = "monthly"`: `YYYY-MM`; default the current month.
+    pub month: Option<String>,
+    /// `listing = "search"`: the query (at most 250 characters).
+    pub query: Option<String>,
+    /// `huggingface_papers` API mode: most pages per poll (default 1 for
+    /// latest / trending / search, 5 for a day or week, 10 for a month).
+    pub max_pages: Option<u32>,
 }
 
 /// `[source.select]`: CSS selectors for an HTML source. Each field selector is

@@ -14,14 +14,17 @@ use std::time::Duration;
 use url::Url;
 
 use crate::extract::html::HtmlSpec;
+use crate::extract::huggingface::{self as hf, HfSpec};
 use crate::rules::{RuleSet, Tag, Topic};
-use defs::{FileDef, SourceDef, SourceKindDef};
+use defs::{FileDef, ListingDef, ModeDef, SourceDef, SourceKindDef};
 
 /// Poll interval of a `feed` source without an `interval`.
 pub const DEFAULT_FEED_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// Poll interval of an `html` source without an `interval`: pages are
 /// heavier than feeds, so they are polled less often.
 pub const DEFAULT_HTML_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// Poll interval of a `huggingface_papers` source without an `interval`.
+pub const DEFAULT_HF_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// The shortest interval a source may ask for: anything faster is impolite
 /// to the upstream and pointless for a reader.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
@@ -68,6 +71,7 @@ pub struct Source {
 pub enum SourceKind {
     Feed,
     Html(Box<HtmlSpec>),
+    HuggingFace(Box<HfSpec>),
 }
 
 impl SourceKind {
@@ -75,6 +79,7 @@ impl SourceKind {
         match self {
             SourceKind::Feed => "feed",
             SourceKind::Html(_) => "html",
+            SourceKind::HuggingFace(_) => "huggingface_papers",
         }
     }
 }
@@ -173,41 +178,86 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
 
 fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     let err = |m: String| ConfigError::new(path, format!("source `{}`: {m}", def.id));
-    let url = Url::parse(&def.url).map_err(|e| err(format!("field `url`: {e}: `{}`", def.url)))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(format!(
-            "field `url`: only http and https are supported, not `{}`",
-            url.scheme()
-        )));
-    }
-    let kind = match def.kind {
-        SourceKindDef::Feed => {
-            if def.select.is_some() {
-                return Err(err("field `select` only applies to kind = \"html\"".into()));
-            }
-            SourceKind::Feed
+    let http_url = |field: &str, raw: &str| -> Result<Url, ConfigError> {
+        let url = Url::parse(raw).map_err(|e| err(format!("field `{field}`: {e}: `{raw}`")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(err(format!(
+                "field `{field}`: only http and https are supported, not `{}`",
+                url.scheme()
+            )));
         }
-        SourceKindDef::Html => {
-            let select = def
-                .select
-                .as_ref()
-                .ok_or_else(|| err("kind = \"html\" needs a `[source.select]` table".into()))?;
-            SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(err)?))
+        Ok(url)
+    };
+    let kind_name = match def.kind {
+        SourceKindDef::Feed => "feed",
+        SourceKindDef::Html => "html",
+        SourceKindDef::HuggingfacePapers => "huggingface_papers",
+    };
+    let only_for = |field: &str, set: bool, kinds: &str| -> Result<(), ConfigError> {
+        if set {
+            Err(err(format!("field `{field}` only applies to kind = {kinds}, not \"{kind_name}\"")))
+        } else {
+            Ok(())
+        }
+    };
+    let is_hf = def.kind == SourceKindDef::HuggingfacePapers;
+    if def.kind != SourceKindDef::Html {
+        only_for("select", def.select.is_some(), "\"html\"")?;
+    }
+    if !is_hf {
+        for (field, set) in [
+            ("listing", def.listing.is_some()),
+            ("mode", def.mode.is_some()),
+            ("base_url", def.base_url.is_some()),
+            ("date", def.date.is_some()),
+            ("week", def.week.is_some()),
+            ("month", def.month.is_some()),
+            ("query", def.query.is_some()),
+            ("max_pages", def.max_pages.is_some()),
+        ] {
+            only_for(field, set, "\"huggingface_papers\"")?;
+        }
+    }
+    let (url, kind) = match def.kind {
+        SourceKindDef::Feed | SourceKindDef::Html => {
+            let raw = def.url.as_deref().ok_or_else(|| err("missing field `url`".into()))?;
+            let url = http_url("url", raw)?;
+            let kind = if def.kind == SourceKindDef::Feed {
+                SourceKind::Feed
+            } else {
+                let select = def
+                    .select
+                    .as_ref()
+                    .ok_or_else(|| err("kind = \"html\" needs a `[source.select]` table".into()))?;
+                SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(err)?))
+            };
+            (url, kind)
+        }
+        SourceKindDef::HuggingfacePapers => {
+            if def.url.is_some() {
+                return Err(err(
+                    "field `url` does not apply to kind = \"huggingface_papers\": use `base_url` and `listing`".into(),
+                ));
+            }
+            let spec = compile_hf(def, &http_url).map_err(|e| match e {
+                HfError::Config(c) => c,
+                HfError::Message(m) => err(m),
+            })?;
+            (spec.base.clone(), SourceKind::HuggingFace(Box::new(spec)))
         }
     };
     let interval = match &def.interval {
         Some(text) => {
             let d = parse_interval(text).map_err(|m| err(format!("field `interval`: {m}")))?;
             if d < MIN_INTERVAL {
-                return Err(err(format!(
-                    "field `interval`: `{text}` is shorter than the minimum of 1m"
-                )));
+                return Err(err(format!("field `interval`: `{text}` is shorter than the minimum of 1m")));
             }
             d
         }
         None => match kind {
             SourceKind::Feed => DEFAULT_FEED_INTERVAL,
             SourceKind::Html(_) => DEFAULT_HTML_INTERVAL,
+            SourceKind::HuggingFace(_) => DEFAULT_HF_INTERVAL,
         },
     };
     Ok(Source {
@@ -219,6 +269,105 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         fingerprint: format!("{def:?}"),
         file: path.to_path_buf(),
     })
+}
+
+enum HfError {
+    Config(ConfigError),
+    Message(String),
+}
+
+fn compile_hf(
+    def: &SourceDef,
+    http_url: &dyn Fn(&str, &str) -> Result<Url, ConfigError>,
+) -> Result<HfSpec, HfError> {
+    let msg = |m: &str| HfError::Message(m.to_string());
+    let listing_def = def
+        .listing
+        .ok_or_else(|| msg("kind = \"huggingface_papers\" needs `listing` (daily, weekly, monthly, trending or search)"))?;
+    let allowed: &[&str] = match listing_def {
+        ListingDef::Daily => &["date"],
+        ListingDef::Weekly => &["week"],
+        ListingDef::Monthly => &["month"],
+        ListingDef::Trending => &[],
+        ListingDef::Search => &["query"],
+    };
+    for (field, set) in [
+        ("date", def.date.is_some()),
+        ("week", def.week.is_some()),
+        ("month", def.month.is_some()),
+        ("query", def.query.is_some()),
+    ] {
+        if set && !allowed.contains(&field) {
+            return Err(HfError::Message(format!("field `{field}` does not apply to listing = \"{}\"", listing_name(listing_def))));
+        }
+    }
+    let listing = match listing_def {
+        ListingDef::Daily => hf::Listing::Daily(match def.date.as_deref() {
+            None | Some("latest") => None,
+            Some(d) => Some(
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| HfError::Message(format!("field `date`: `{d}` is not YYYY-MM-DD or \"latest\"")))?,
+            ),
+        }),
+        ListingDef::Weekly => hf::Listing::Weekly(match def.week.as_deref() {
+            None | Some("current") => None,
+            Some(w) if is_iso_week(w) => Some(w.to_string()),
+            Some(w) => return Err(HfError::Message(format!("field `week`: `{w}` is not YYYY-Www (e.g. 2026-W41) or \"current\""))),
+        }),
+        ListingDef::Monthly => hf::Listing::Monthly(match def.month.as_deref() {
+            None | Some("current") => None,
+            Some(m) if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok() && m.len() == 7 => {
+                Some(m.to_string())
+            }
+            Some(m) => return Err(HfError::Message(format!("field `month`: `{m}` is not YYYY-MM or \"current\""))),
+        }),
+        ListingDef::Trending => hf::Listing::Trending,
+        ListingDef::Search => {
+            let q = def.query.as_deref().map(str::trim).unwrap_or_default();
+            if q.is_empty() || q.chars().count() > 250 {
+                return Err(msg("listing = \"search\" needs a `query` of 1 to 250 characters"));
+            }
+            hf::Listing::Search(q.to_string())
+        }
+    };
+    let mut base = http_url("base_url", def.base_url.as_deref().unwrap_or(hf::DEFAULT_BASE_URL)).map_err(HfError::Config)?;
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    let max_pages = match def.max_pages {
+        Some(0) => return Err(msg("field `max_pages`: must be at least 1")),
+        Some(n) => n,
+        None => hf::HfSpec::default_max_pages(&listing),
+    };
+    Ok(HfSpec {
+        listing,
+        mode: match def.mode {
+            None | Some(ModeDef::Api) => hf::Mode::Api,
+            Some(ModeDef::Page) => hf::Mode::Page,
+        },
+        base,
+        max_pages,
+    })
+}
+
+fn listing_name(l: ListingDef) -> &'static str {
+    match l {
+        ListingDef::Daily => "daily",
+        ListingDef::Weekly => "weekly",
+        ListingDef::Monthly => "monthly",
+        ListingDef::Trending => "trending",
+        ListingDef::Search => "search",
+    }
+}
+
+/// `2026-W41`.
+fn is_iso_week(w: &str) -> bool {
+    let Some((y, wk)) = w.split_once("-W") else { return false };
+    y.len() == 4
+        && y.parse::<i32>().is_ok()
+        && wk.len() == 2
+        && wk.parse::<u32>().is_ok_and(|n| (1..=53).contains(&n))
 }
 
 /// Ids appear in URLs and store keys: keep them to a safe alphabet.

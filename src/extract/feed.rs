@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::{jsonfeed, ExtractError};
 use crate::dates::parse_date;
-use crate::model::RawEntry;
+use crate::model::{Media, RawEntry};
 use crate::sanitize::escape_text;
 
 /// Which format a body is in, by its first significant bytes.
@@ -198,8 +198,11 @@ fn from_rss(item: &rss::Item) -> RawEntry {
         authors,
         categories,
         published,
-        updated: None,
-        metrics: Default::default(),
+        media: item.enclosure.as_ref().map(|e| Media {
+            url: e.url.clone(),
+            mime: e.mime_type.clone(),
+        }),
+        ..Default::default()
     }
 }
 
@@ -264,7 +267,11 @@ fn from_atom(entry: &atom_syndication::Entry) -> RawEntry {
         published: entry.published.map(|d| d.with_timezone(&chrono::Utc)),
         // atom_syndication fills a missing <updated> with the epoch.
         updated: (updated.timestamp() > 0).then_some(updated),
-        metrics: Default::default(),
+        media: entry.links.iter().find(|l| l.rel == "enclosure").map(|l| Media {
+            url: l.href.clone(),
+            mime: l.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+        }),
+        ..Default::default()
     }
 }
 

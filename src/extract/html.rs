@@ -190,7 +190,7 @@ pub fn extract(spec: &HtmlSpec, body: &[u8]) -> Vec<RawEntry> {
                 .and_then(|s| s.first(item))
                 .and_then(|d| parse_date(&d, spec.date_format.as_deref())),
             updated: None,
-            metrics: Default::default(),
+            ..Default::default()
         })
         .collect()
 }

@@ -88,6 +88,6 @@ fn from_item(item: Item) -> RawEntry {
             .date_modified
             .as_deref()
             .and_then(|d| parse_date(d, None)),
-        metrics: Default::default(),
+        ..Default::default()
     }
 }

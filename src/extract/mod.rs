@@ -3,7 +3,10 @@
 
 pub mod feed;
 pub mod html;
+pub mod huggingface;
 pub mod jsonfeed;
+
+use chrono::{DateTime, Utc};
 
 use crate::config::SourceKind;
 use crate::model::RawEntry;
@@ -23,10 +26,12 @@ pub enum ExtractError {
     },
 }
 
-/// Extracts the items of a response body.
-pub fn extract(kind: &SourceKind, body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
+/// Extracts the items of a response body fetched at `now` (which resolves
+/// relative dates such as a year-less "Mar 28").
+pub fn extract(kind: &SourceKind, body: &[u8], now: DateTime<Utc>) -> Result<Vec<RawEntry>, ExtractError> {
     match kind {
         SourceKind::Feed => feed::extract(body),
         SourceKind::Html(spec) => Ok(html::extract(spec, body)),
+        SourceKind::HuggingFace(spec) => spec.extract(body, now),
     }
 }

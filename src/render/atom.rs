@@ -6,7 +6,7 @@ use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, FixedDateTime, Generator, Link, Person, Text,
 };
 
-use super::{FeedContext, Format};
+use super::{describe, FeedContext, Format};
 use crate::identity::entry_id;
 use crate::model::Entry;
 
@@ -56,11 +56,29 @@ fn fixed(t: chrono::DateTime<chrono::Utc>) -> FixedDateTime {
 }
 
 fn entry(e: &Entry) -> AtomEntry {
+    let summary = describe::description(e);
     let content = match (&e.content, e.link.is_empty()) {
         (Some(c), _) => Some(c.clone()),
-        (None, true) => Some(e.summary.clone()),
+        (None, true) => Some(summary.clone()),
         (None, false) => None,
     };
+    let mut links: Vec<Link> = Vec::new();
+    if !e.link.is_empty() {
+        links.push(Link {
+            href: e.link.clone(),
+            rel: "alternate".into(),
+            mime_type: Some("text/html".into()),
+            ..Default::default()
+        });
+    }
+    if let Some(m) = &e.media {
+        links.push(Link {
+            href: m.url.clone(),
+            rel: "enclosure".into(),
+            mime_type: Some(m.mime.clone()),
+            ..Default::default()
+        });
+    }
     AtomEntry {
         title: Text::plain(e.title.clone()),
         id: e.id.urn(),
@@ -82,16 +100,8 @@ fn entry(e: &Entry) -> AtomEntry {
                 ..Default::default()
             })
             .collect(),
-        links: (!e.link.is_empty())
-            .then(|| Link {
-                href: e.link.clone(),
-                rel: "alternate".into(),
-                mime_type: Some("text/html".into()),
-                ..Default::default()
-            })
-            .into_iter()
-            .collect(),
-        summary: (!e.summary.is_empty()).then(|| Text::html(e.summary.clone())),
+        links,
+        summary: (!summary.is_empty()).then(|| Text::html(summary)),
         content: content.map(|c| Content {
             value: Some(c),
             content_type: Some("html".into()),

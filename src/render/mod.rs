@@ -6,6 +6,7 @@
 //! and cached until the topic changes again.
 
 pub mod atom;
+pub mod describe;
 pub mod index;
 pub mod rss;
 

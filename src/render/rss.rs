@@ -4,9 +4,9 @@
 //! `<author>` must be an email address, which we do not have).
 
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{Category, Channel, Guid, Item};
+use rss::{Category, Channel, Enclosure, Guid, Item};
 
-use super::{FeedContext, Format};
+use super::{describe, FeedContext, Format};
 use crate::model::Entry;
 
 pub const GENERATOR: &str = concat!("feedloom ", env!("CARGO_PKG_VERSION"));
@@ -50,7 +50,13 @@ fn item(e: &Entry) -> Item {
     Item {
         title: Some(e.title.clone()),
         link: Some(e.link.clone()).filter(|l| !l.is_empty()),
-        description: Some(e.summary.clone()),
+        description: Some(describe::description(e)),
+        enclosure: e.media.as_ref().map(|m| Enclosure {
+            url: m.url.clone(),
+            // RSS requires a length; 0 is the convention when it is unknown.
+            length: "0".into(),
+            mime_type: m.mime.clone(),
+        }),
         content: e.content.clone(),
         guid: Some(Guid {
             value: e.id.urn(),

@@ -1,0 +1,354 @@
+//! Hugging Face Daily Papers: listings (daily, weekly, monthly, trending,
+//! search) read from the public JSON API or from a listing page's embedded
+//! JSON, with the `<article>` cards as the last resort.
+//!
+//! Structure notes and captures: `tests/fixtures/` (and the research notes
+//! in the shared fixtures' `HF-NOTES.md`). The pitfalls this module handles:
+//! - the entry-level `publishedAt` is US-Eastern wall time labelled UTC:
+//!   never used; the paper's `paper.publishedAt` (arXiv date) is the
+//!   published date and `submittedOnDailyAt` the listing date;
+//! - abstracts carry arXiv's hard line breaks: normalized to paragraphs;
+//! - every card is rendered twice (desktop and mobile): counted once;
+//! - cards show year-less dates ("Mar 28") and abbreviated counts
+//!   ("1.54k"): see [`cards`].
+
+pub mod cards;
+pub mod props;
+pub mod wire;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use url::Url;
+
+use super::ExtractError;
+use crate::fetch::Budget;
+use crate::model::{Link, Media, RawEntry};
+use crate::sanitize::escape_text;
+use wire::{Element, WireEntry};
+
+/// Where papers come from unless a source says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://huggingface.co";
+/// The API's largest page (`limit` is 1–100).
+pub const API_PAGE_SIZE: u32 = 100;
+/// Requests per five minutes feedloom allows itself per Hugging Face host.
+/// Hugging Face allows anonymous clients 500 API and 100 page requests per
+/// five-minute window; we stay well under both, since other tools on the
+/// same address share those limits.
+pub const API_BUDGET: u32 = 150;
+pub const PAGE_BUDGET: u32 = 30;
+pub const BUDGET_WINDOW: Duration = Duration::from_secs(300);
+
+/// Which listing a source follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// One day, or the latest day with papers.
+    Daily(Option<NaiveDate>),
+    /// An ISO week (`2026-W41`), or the current one.
+    Weekly(Option<String>),
+    /// A month (`2026-10`), or the current one.
+    Monthly(Option<String>),
+    Trending,
+    Search(String),
+}
+
+/// How a source reads its listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The public JSON API (the default: higher rate limit, exact data).
+    Api,
+    /// A listing page's embedded JSON, then its cards.
+    Page,
+}
+
+/// A compiled `huggingface_papers` source.
+#[derive(Debug, Clone)]
+pub struct HfSpec {
+    pub listing: Listing,
+    pub mode: Mode,
+    /// Base URL, ending in `/`.
+    pub base: Url,
+    /// Most API pages fetched per poll.
+    pub max_pages: u32,
+}
+
+impl HfSpec {
+    /// Default page cap per listing: a "latest" or trending listing is one
+    /// page (the API would otherwise walk the whole archive); a period is a
+    /// few.
+    pub fn default_max_pages(listing: &Listing) -> u32 {
+        match listing {
+            Listing::Daily(None) | Listing::Trending | Listing::Search(_) => 1,
+            Listing::Daily(Some(_)) | Listing::Weekly(_) => 5,
+            Listing::Monthly(_) => 10,
+        }
+    }
+
+    /// Whether the listing is read page by page (`p` = 0, 1, …).
+    pub fn paged(&self) -> bool {
+        self.mode == Mode::Api && !matches!(self.listing, Listing::Search(_))
+    }
+
+    /// The URL of page `page` (0-based) at time `now` (which decides the
+    /// current week, month or day when none is configured).
+    pub fn request(&self, page: u32, now: DateTime<Utc>) -> Url {
+        let mut url = self.base.clone();
+        match self.mode {
+            Mode::Api => {
+                let (path, params): (&str, Vec<(&str, String)>) = match &self.listing {
+                    Listing::Daily(Some(d)) => ("api/daily_papers", vec![("date", d.to_string())]),
+                    Listing::Daily(None) => ("api/daily_papers", vec![]),
+                    Listing::Weekly(w) => ("api/daily_papers", vec![("week", w.clone().unwrap_or_else(|| current_week(now)))]),
+                    Listing::Monthly(m) => ("api/daily_papers", vec![("month", m.clone().unwrap_or_else(|| current_month(now)))]),
+                    Listing::Trending => ("api/daily_papers", vec![("sort", "trending".into())]),
+                    Listing::Search(q) => ("api/papers/search", vec![("q", q.clone())]),
+                };
+                url.set_path(&format!("{}{path}", url.path()));
+                let mut pairs = url.query_pairs_mut();
+                for (k, v) in params {
+                    pairs.append_pair(k, &v);
+                }
+                pairs.append_pair("limit", &API_PAGE_SIZE.to_string());
+                if self.paged() {
+                    pairs.append_pair("p", &page.to_string());
+                }
+            }
+            Mode::Page => {
+                let path = match &self.listing {
+                    // A date with no papers yet clamps to the latest day.
+                    Listing::Daily(d) => format!("papers/date/{}", d.unwrap_or_else(|| now.date_naive())),
+                    Listing::Weekly(w) => format!("papers/week/{}", w.clone().unwrap_or_else(|| current_week(now))),
+                    Listing::Monthly(m) => format!("papers/month/{}", m.clone().unwrap_or_else(|| current_month(now))),
+                    Listing::Trending => "papers/trending".into(),
+                    Listing::Search(_) => "papers".into(),
+                };
+                url.set_path(&format!("{}{path}", url.path()));
+                if let Listing::Search(q) = &self.listing {
+                    url.query_pairs_mut().append_pair("q", q);
+                }
+            }
+        }
+        url
+    }
+
+    /// The request budget this source's requests count against.
+    pub fn budget(&self) -> Budget {
+        let host = self.base.host_str().unwrap_or_default();
+        let (bucket, max) = match self.mode {
+            Mode::Api => ("api", API_BUDGET),
+            Mode::Page => ("pages", PAGE_BUDGET),
+        };
+        Budget {
+            key: format!("{host} {bucket}"),
+            max_requests: max,
+            window: BUDGET_WINDOW,
+        }
+    }
+
+    /// Extracts the papers of one response.
+    pub fn extract(&self, body: &[u8], now: DateTime<Utc>) -> Result<Vec<RawEntry>, ExtractError> {
+        let elements = match self.mode {
+            Mode::Api => parse_api(body)?,
+            Mode::Page => match props::page_entries(body)? {
+                Some(entries) => entries.into_iter().map(Element::Entry).collect(),
+                None => return cards::extract(body, &self.base, now),
+            },
+        };
+        let trending = self.listing == Listing::Trending;
+        Ok(elements.into_iter().map(|e| to_raw(e.into_entry(), &self.base, trending, now)).collect())
+    }
+}
+
+fn current_week(now: DateTime<Utc>) -> String {
+    let w = now.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+fn current_month(now: DateTime<Utc>) -> String {
+    format!("{}-{:02}", now.year(), now.month())
+}
+
+/// An API response: a JSON array of entries (or, from search, of entries or
+/// bare papers).
+fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
+        format: "Hugging Face API JSON",
+        message: e.to_string(),
+    })?;
+    let serde_json::Value::Array(items) = value else {
+        let detail = value
+            .get("error")
+            .and_then(|e| e.as_str())
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        return Err(ExtractError::NotAFeed(format!("the API answered with an object, not a list of papers{detail}")));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_json::from_value::<Element>(item).map_err(|e| ExtractError::Malformed {
+                format: "Hugging Face API JSON",
+                message: format!("item {i}: {e}"),
+            })
+        })
+        .collect()
+}
+
+/// The URL of a paper's Hugging Face page.
+pub fn paper_url(base: &Url, id: &str) -> String {
+    format!("{base}papers/{id}")
+}
+
+/// Abstract text to HTML: arXiv's hard line breaks joined, blank lines kept
+/// as paragraph breaks, everything escaped.
+pub fn abstract_html(text: &str) -> String {
+    let mut out = String::new();
+    let normalized = text.replace("\r\n", "\n");
+    for para in normalized.split("\n\n").map(crate::text::collapse_ws).filter(|p| !p.is_empty()) {
+        out.push_str("<p>");
+        out.push_str(&escape_text(&para));
+        out.push_str("</p>");
+    }
+    out
+}
+
+fn date(s: Option<&str>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+}
+
+fn mime_of(url: &str) -> &'static str {
+    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("mp4") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => "application/octet-stream",
+    }
+}
+
+/// One API / props entry as a [`RawEntry`].
+fn to_raw(entry: WireEntry, base: &Url, trending: bool, now: DateTime<Utc>) -> RawEntry {
+    let p = entry.paper;
+    let id = p.id.trim().to_string();
+    let mut metrics = std::collections::BTreeMap::new();
+    if let Some(u) = p.upvotes {
+        metrics.insert("upvotes".to_string(), u);
+    }
+    if let Some(c) = entry.num_comments.or(p.num_comments) {
+        metrics.insert("comments".to_string(), c);
+    }
+    if let Some(s) = p.github_stars {
+        metrics.insert("stars".to_string(), s);
+    }
+    let arxiv = format!("https://arxiv.org/abs/{id}");
+    let mut related = vec![
+        Link {
+            label: "arXiv".into(),
+            href: arxiv.clone(),
+        },
+        Link {
+            label: "PDF".into(),
+            href: format!("https://arxiv.org/pdf/{id}"),
+        },
+    ];
+    if let Some(repo) = p.github_repo.as_deref().filter(|r| !r.trim().is_empty()) {
+        related.push(Link {
+            label: "GitHub".into(),
+            href: repo.trim().to_string(),
+        });
+    }
+    if let Some(page) = p.project_page.as_deref().filter(|r| !r.trim().is_empty()) {
+        related.push(Link {
+            label: "Project page".into(),
+            href: page.trim().to_string(),
+        });
+    }
+    let media_urls = entry.media_urls.or(p.media_urls).unwrap_or_default();
+    let video = media_urls.iter().find(|u| mime_of(u).starts_with("video/"));
+    let media = video
+        .or(entry.thumbnail.as_ref())
+        .or(media_urls.first())
+        .map(|u| Media {
+            url: u.clone(),
+            mime: mime_of(u).to_string(),
+        });
+    let org = entry.organization.or(p.organization).and_then(|o| o.fullname.or(o.name));
+    let submitter = entry
+        .submitted_by
+        .or(p.submitted_on_daily_by)
+        .and_then(|u| u.fullname.or(u.name).or(u.user));
+    RawEntry {
+        guid: None,
+        title: Some(escape_text(&p.title)),
+        link: Some(paper_url(base, &id)),
+        other_links: vec![arxiv],
+        summary: p.summary.as_deref().map(abstract_html),
+        content: None,
+        authors: p
+            .authors
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| !a.hidden)
+            .map(|a| a.name)
+            .collect(),
+        categories: p.ai_keywords.unwrap_or_default(),
+        published: date(p.published_at.as_deref()),
+        updated: None,
+        metrics,
+        related,
+        media,
+        organization: org,
+        submitter,
+        ai_summary: p.ai_summary,
+        // A trending listing is news when it is seen, not when the paper
+        // first made Daily Papers (possibly years ago).
+        listed: if trending { Some(now) } else { date(p.submitted_on_daily_at.as_deref()) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(listing: Listing, mode: Mode) -> HfSpec {
+        HfSpec {
+            max_pages: HfSpec::default_max_pages(&listing),
+            listing,
+            mode,
+            base: Url::parse("https://huggingface.co/").unwrap(),
+        }
+    }
+
+    #[test]
+    fn request_urls() {
+        let now: DateTime<Utc> = "2026-10-07T12:00:00Z".parse().unwrap();
+        let date = NaiveDate::from_ymd_opt(2026, 10, 6);
+        let cases = [
+            (Listing::Daily(date), Mode::Api, "https://huggingface.co/api/daily_papers?date=2026-10-06&limit=100&p=2"),
+            (Listing::Daily(None), Mode::Api, "https://huggingface.co/api/daily_papers?limit=100&p=2"),
+            (Listing::Weekly(None), Mode::Api, "https://huggingface.co/api/daily_papers?week=2026-W41&limit=100&p=2"),
+            (Listing::Monthly(None), Mode::Api, "https://huggingface.co/api/daily_papers?month=2026-10&limit=100&p=2"),
+            (Listing::Trending, Mode::Api, "https://huggingface.co/api/daily_papers?sort=trending&limit=100&p=2"),
+            (Listing::Search("mixture of experts".into()), Mode::Api, "https://huggingface.co/api/papers/search?q=mixture+of+experts&limit=100"),
+            (Listing::Daily(None), Mode::Page, "https://huggingface.co/papers/date/2026-10-07"),
+            (Listing::Weekly(Some("2026-W40".into())), Mode::Page, "https://huggingface.co/papers/week/2026-W40"),
+            (Listing::Trending, Mode::Page, "https://huggingface.co/papers/trending"),
+            (Listing::Search("rag".into()), Mode::Page, "https://huggingface.co/papers?q=rag"),
+        ];
+        for (listing, mode, want) in cases {
+            assert_eq!(spec(listing, mode).request(2, now).as_str(), want);
+        }
+    }
+
+    #[test]
+    fn abstracts_lose_hard_line_breaks_but_keep_paragraphs() {
+        assert_eq!(
+            abstract_html("Efficient\n  serving of <LLMs>.\n\nSecond para."),
+            "<p>Efficient serving of &lt;LLMs&gt;.</p><p>Second para.</p>"
+        );
+    }
+}
