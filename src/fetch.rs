@@ -202,7 +202,8 @@ impl Fetcher {
         let delay = delay.clamp(Duration::from_secs(1), MAX_BACKOFF);
         let wall = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
         let mut gate = self.gate.lock().expect("fetch gate lock");
-        gate.blocked.insert(host.to_string(), (Instant::now() + delay, wall));
+        gate.blocked
+            .insert(host.to_string(), (Instant::now() + delay, wall));
     }
 
     /// GETs `url`, sending `validators` for a conditional request. The
@@ -233,7 +234,9 @@ impl Fetcher {
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             let delay = retry_delay(resp.headers(), Utc::now());
             // A 503 without a delay is an outage, not a request to slow down.
-            if let Some(d) = delay.or((status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_BACKOFF)) {
+            if let Some(d) =
+                delay.or((status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_BACKOFF))
+            {
                 self.block(&host, d);
             }
         }
@@ -285,7 +288,10 @@ pub fn retry_delay(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
         }
     }
     if let Some(v) = headers.get("ratelimit").and_then(|v| v.to_str().ok()) {
-        let t = v.split([';', ',']).map(str::trim).find_map(|p| p.strip_prefix("t="));
+        let t = v
+            .split([';', ','])
+            .map(str::trim)
+            .find_map(|p| p.strip_prefix("t="));
         if let Some(secs) = t.and_then(|t| t.trim().parse::<u64>().ok()) {
             return Some(Duration::from_secs(secs));
         }
@@ -353,10 +359,23 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
         let d = |pairs: &[(&'static str, &str)]| retry_delay(&headers(pairs), now);
         assert_eq!(d(&[("retry-after", "120")]), Some(Duration::from_secs(120)));
-        assert_eq!(d(&[("retry-after", "Fri, 27 Nov 2026 12:05:00 GMT")]), Some(Duration::from_secs(300)));
-        assert_eq!(d(&[("ratelimit", "\"api\";r=0;t=55")]), Some(Duration::from_secs(55)));
-        assert_eq!(d(&[("ratelimit-reset", "30")]), Some(Duration::from_secs(30)));
-        assert_eq!(d(&[("x-ratelimit-reset", "1795000000")]), None, "an epoch is not a delay");
+        assert_eq!(
+            d(&[("retry-after", "Fri, 27 Nov 2026 12:05:00 GMT")]),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            d(&[("ratelimit", "\"api\";r=0;t=55")]),
+            Some(Duration::from_secs(55))
+        );
+        assert_eq!(
+            d(&[("ratelimit-reset", "30")]),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            d(&[("x-ratelimit-reset", "1795000000")]),
+            None,
+            "an epoch is not a delay"
+        );
         assert_eq!(d(&[]), None);
     }
 }

@@ -100,10 +100,18 @@ pub fn normalize(
             .into_iter()
             .filter_map(|l| {
                 let href = resolve(&l.href)?;
-                Some(Link { label: collapse_ws(&l.label), href })
+                Some(Link {
+                    label: collapse_ws(&l.label),
+                    href,
+                })
             })
             .collect(),
-        media: raw.media.and_then(|m| Some(Media { url: resolve(&m.url)?, mime: m.mime })),
+        media: raw.media.and_then(|m| {
+            Some(Media {
+                url: resolve(&m.url)?,
+                mime: m.mime,
+            })
+        }),
         organization: clean_text(raw.organization),
         submitter: clean_text(raw.submitter),
         ai_summary: clean_text(raw.ai_summary),

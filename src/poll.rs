@@ -13,9 +13,9 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Definitions, Source, SourceKind};
 use crate::extract::huggingface::{HfSpec, API_PAGE_SIZE};
-use crate::model::RawEntry;
 use crate::extract::{self, ExtractError};
 use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
 use crate::rules::RuleSet;
 use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
@@ -211,20 +211,25 @@ impl Poller {
         now: DateTime<Utc>,
     ) -> Result<Option<(PollCounts, BTreeSet<String>)>, PollError> {
         let (raw, page_url) = match &source.kind {
-            SourceKind::HuggingFace(spec) => (self.fetch_hf_pages(source, spec, now).await?, spec.base.clone()),
+            SourceKind::HuggingFace(spec) => (
+                self.fetch_hf_pages(source, spec, now).await?,
+                spec.base.clone(),
+            ),
             _ => {
                 // Validators stored under an older definition are not sent:
                 // new selectors must see a full body.
-                let validators = (state.validators_for == source.fingerprint).then_some(&state.validators);
-                let (bytes, final_url, new_validators) = match self.fetcher.fetch(&source.url, validators, None).await? {
-                    Fetched::NotModified => return Ok(None),
-                    Fetched::Body {
-                        bytes,
-                        final_url,
-                        validators,
-                        ..
-                    } => (bytes, final_url, validators),
-                };
+                let validators =
+                    (state.validators_for == source.fingerprint).then_some(&state.validators);
+                let (bytes, final_url, new_validators) =
+                    match self.fetcher.fetch(&source.url, validators, None).await? {
+                        Fetched::NotModified => return Ok(None),
+                        Fetched::Body {
+                            bytes,
+                            final_url,
+                            validators,
+                            ..
+                        } => (bytes, final_url, validators),
+                    };
                 let kind = source.kind.clone();
                 let raw = blocking(move || Ok(extract::extract(&kind, &bytes, now)?)).await?;
                 state.validators = new_validators;
@@ -233,7 +238,8 @@ impl Poller {
             }
         };
         let (store, source_c, rules_c) = (self.store.clone(), source.clone(), rules.clone());
-        let result = blocking(move || ingest(&store, &source_c, &rules_c, raw, &page_url, now)).await?;
+        let result =
+            blocking(move || ingest(&store, &source_c, &rules_c, raw, &page_url, now)).await?;
         Ok(Some(result))
     }
 

@@ -219,6 +219,9 @@ fn settings_come_from_flags_then_environment() {
         .env("FEEDLOOM_FEEDS", &good.feeds)
         .output()
         .unwrap();
-    assert!(!flag_wins.status.success(), "--feeds wins over FEEDLOOM_FEEDS");
+    assert!(
+        !flag_wins.status.success(),
+        "--feeds wins over FEEDLOOM_FEEDS"
+    );
     assert!(String::from_utf8_lossy(&flag_wins.stderr).contains(&bad.feeds.display().to_string()));
 }

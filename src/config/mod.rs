@@ -195,7 +195,9 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     };
     let only_for = |field: &str, set: bool, kinds: &str| -> Result<(), ConfigError> {
         if set {
-            Err(err(format!("field `{field}` only applies to kind = {kinds}, not \"{kind_name}\"")))
+            Err(err(format!(
+                "field `{field}` only applies to kind = {kinds}, not \"{kind_name}\""
+            )))
         } else {
             Ok(())
         }
@@ -220,7 +222,10 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     }
     let (url, kind) = match def.kind {
         SourceKindDef::Feed | SourceKindDef::Html => {
-            let raw = def.url.as_deref().ok_or_else(|| err("missing field `url`".into()))?;
+            let raw = def
+                .url
+                .as_deref()
+                .ok_or_else(|| err("missing field `url`".into()))?;
             let url = http_url("url", raw)?;
             let kind = if def.kind == SourceKindDef::Feed {
                 SourceKind::Feed
@@ -250,7 +255,9 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         Some(text) => {
             let d = parse_interval(text).map_err(|m| err(format!("field `interval`: {m}")))?;
             if d < MIN_INTERVAL {
-                return Err(err(format!("field `interval`: `{text}` is shorter than the minimum of 1m")));
+                return Err(err(format!(
+                    "field `interval`: `{text}` is shorter than the minimum of 1m"
+                )));
             }
             d
         }
@@ -298,39 +305,62 @@ fn compile_hf(
         ("query", def.query.is_some()),
     ] {
         if set && !allowed.contains(&field) {
-            return Err(HfError::Message(format!("field `{field}` does not apply to listing = \"{}\"", listing_name(listing_def))));
+            return Err(HfError::Message(format!(
+                "field `{field}` does not apply to listing = \"{}\"",
+                listing_name(listing_def)
+            )));
         }
     }
     let listing = match listing_def {
         ListingDef::Daily => hf::Listing::Daily(match def.date.as_deref() {
             None | Some("latest") => None,
             Some(d) => Some(
-                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| HfError::Message(format!("field `date`: `{d}` is not YYYY-MM-DD or \"latest\"")))?,
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    HfError::Message(format!(
+                        "field `date`: `{d}` is not YYYY-MM-DD or \"latest\""
+                    ))
+                })?,
             ),
         }),
         ListingDef::Weekly => hf::Listing::Weekly(match def.week.as_deref() {
             None | Some("current") => None,
             Some(w) if is_iso_week(w) => Some(w.to_string()),
-            Some(w) => return Err(HfError::Message(format!("field `week`: `{w}` is not YYYY-Www (e.g. 2026-W41) or \"current\""))),
+            Some(w) => {
+                return Err(HfError::Message(format!(
+                    "field `week`: `{w}` is not YYYY-Www (e.g. 2026-W41) or \"current\""
+                )))
+            }
         }),
         ListingDef::Monthly => hf::Listing::Monthly(match def.month.as_deref() {
             None | Some("current") => None,
-            Some(m) if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok() && m.len() == 7 => {
+            Some(m)
+                if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok()
+                    && m.len() == 7 =>
+            {
                 Some(m.to_string())
             }
-            Some(m) => return Err(HfError::Message(format!("field `month`: `{m}` is not YYYY-MM or \"current\""))),
+            Some(m) => {
+                return Err(HfError::Message(format!(
+                    "field `month`: `{m}` is not YYYY-MM or \"current\""
+                )))
+            }
         }),
         ListingDef::Trending => hf::Listing::Trending,
         ListingDef::Search => {
             let q = def.query.as_deref().map(str::trim).unwrap_or_default();
             if q.is_empty() || q.chars().count() > 250 {
-                return Err(msg("listing = \"search\" needs a `query` of 1 to 250 characters"));
+                return Err(msg(
+                    "listing = \"search\" needs a `query` of 1 to 250 characters",
+                ));
             }
             hf::Listing::Search(q.to_string())
         }
     };
-    let mut base = http_url("base_url", def.base_url.as_deref().unwrap_or(hf::DEFAULT_BASE_URL)).map_err(HfError::Config)?;
+    let mut base = http_url(
+        "base_url",
+        def.base_url.as_deref().unwrap_or(hf::DEFAULT_BASE_URL),
+    )
+    .map_err(HfError::Config)?;
     if !base.path().ends_with('/') {
         let p = format!("{}/", base.path());
         base.set_path(&p);
@@ -363,7 +393,9 @@ fn listing_name(l: ListingDef) -> &'static str {
 
 /// `2026-W41`.
 fn is_iso_week(w: &str) -> bool {
-    let Some((y, wk)) = w.split_once("-W") else { return false };
+    let Some((y, wk)) = w.split_once("-W") else {
+        return false;
+    };
     y.len() == 4
         && y.parse::<i32>().is_ok()
         && wk.len() == 2

@@ -267,10 +267,17 @@ fn from_atom(entry: &atom_syndication::Entry) -> RawEntry {
         published: entry.published.map(|d| d.with_timezone(&chrono::Utc)),
         // atom_syndication fills a missing <updated> with the epoch.
         updated: (updated.timestamp() > 0).then_some(updated),
-        media: entry.links.iter().find(|l| l.rel == "enclosure").map(|l| Media {
-            url: l.href.clone(),
-            mime: l.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
-        }),
+        media: entry
+            .links
+            .iter()
+            .find(|l| l.rel == "enclosure")
+            .map(|l| Media {
+                url: l.href.clone(),
+                mime: l
+                    .mime_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+            }),
         ..Default::default()
     }
 }

@@ -28,7 +28,11 @@ pub enum ExtractError {
 
 /// Extracts the items of a response body fetched at `now` (which resolves
 /// relative dates such as a year-less "Mar 28").
-pub fn extract(kind: &SourceKind, body: &[u8], now: DateTime<Utc>) -> Result<Vec<RawEntry>, ExtractError> {
+pub fn extract(
+    kind: &SourceKind,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Vec<RawEntry>, ExtractError> {
     match kind {
         SourceKind::Feed => feed::extract(body),
         SourceKind::Html(spec) => Ok(html::extract(spec, body)),

@@ -50,7 +50,11 @@ pub fn description(e: &Entry) -> String {
         .iter()
         .filter_map(|(key, one, many)| {
             let v = *e.metrics.get(*key)?;
-            Some(format!("{} {}", v.round() as i64, if v == 1.0 { one } else { many }))
+            Some(format!(
+                "{} {}",
+                v.round() as i64,
+                if v == 1.0 { one } else { many }
+            ))
         })
         .collect();
     let mut line = counts.join(" · ");

@@ -466,3 +466,32 @@ pub fn fixture_workspace() -> (Workspace, Upstream) {
     ws.write("rules.toml", FIXTURE_RULES);
     (ws, up)
 }
+
+/// The 50 real entries of the captured trending page's props.
+pub fn hf_entries() -> Vec<serde_json::Value> {
+    let props: serde_json::Value =
+        serde_json::from_slice(&fixture("hf-trending-2026-10-07.props.json")).unwrap();
+    props["dailyPapers"].as_array().unwrap().clone()
+}
+
+/// SYNTHETIC: an `/api/daily_papers` response of `n` entries starting at
+/// index `start` of an endless list: the 50 real captured entries, then
+/// copies of them with ids `2699.NNNNN` and titles marked as copies (no
+/// capture of a 100-paper API response exists).
+pub fn hf_api_page(start: usize, n: usize) -> Vec<u8> {
+    let real = hf_entries();
+    let items: Vec<serde_json::Value> = (start..start + n)
+        .map(|i| {
+            let mut e = real[i % real.len()].clone();
+            if i >= real.len() {
+                let id = format!("2699.{i:05}");
+                let title = format!("{} (copy {i})", e["paper"]["title"].as_str().unwrap());
+                e["paper"]["id"] = id.into();
+                e["paper"]["title"] = title.clone().into();
+                e["title"] = title.into();
+            }
+            e
+        })
+        .collect();
+    serde_json::to_vec(&items).unwrap()
+}

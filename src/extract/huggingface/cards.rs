@@ -62,7 +62,9 @@ pub fn extract(body: &[u8], base: &Url, now: DateTime<Utc>) -> Result<Vec<RawEnt
     let mut articles = 0;
     for article in doc.select(&SEL.article) {
         articles += 1;
-        let Some(title_link) = article.select(&SEL.title).next() else { continue };
+        let Some(title_link) = article.select(&SEL.title).next() else {
+            continue;
+        };
         let Some(id) = title_link
             .value()
             .attr("href")
@@ -96,7 +98,11 @@ fn card(article: ElementRef, id: &str, title: &str, base: &Url, now: DateTime<Ut
             metrics.insert("upvotes".to_string(), n);
         }
     }
-    if let Some(c) = article.select(&SEL.comments).next().and_then(|c| parse_count(&text_of(c))) {
+    if let Some(c) = article
+        .select(&SEL.comments)
+        .next()
+        .and_then(|c| parse_count(&text_of(c)))
+    {
         metrics.insert("comments".to_string(), c);
     }
     let arxiv = format!("https://arxiv.org/abs/{id}");
@@ -117,7 +123,11 @@ fn card(article: ElementRef, id: &str, title: &str, base: &Url, now: DateTime<Ut
                 href: href.to_string(),
             });
         }
-        if let Some(stars) = gh.select(&SEL.span).last().and_then(|s| parse_count(&text_of(s))) {
+        if let Some(stars) = gh
+            .select(&SEL.span)
+            .last()
+            .and_then(|s| parse_count(&text_of(s)))
+        {
             metrics.insert("stars".to_string(), stars);
         }
     }
@@ -147,11 +157,18 @@ fn card(article: ElementRef, id: &str, title: &str, base: &Url, now: DateTime<Ut
         title: Some(escape_text(title)),
         link: Some(paper_url(base, id)),
         other_links,
-        summary: article.select(&SEL.summary).next().map(|p| abstract_html(&p.text().collect::<String>())),
+        summary: article
+            .select(&SEL.summary)
+            .next()
+            .map(|p| abstract_html(&p.text().collect::<String>())),
         metrics,
         related,
         media,
-        organization: article.select(&SEL.org).next().map(text_of).filter(|o| !o.is_empty()),
+        organization: article
+            .select(&SEL.org)
+            .next()
+            .map(text_of)
+            .filter(|o| !o.is_empty()),
         submitter: submitter.filter(|s| !s.is_empty()),
         published,
         ..Default::default()
@@ -187,7 +204,8 @@ pub fn resolve_card_date(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>
         return None;
     }
     let date = NaiveDate::parse_from_str(t, "%b %d, %Y").ok().or_else(|| {
-        let this_year = NaiveDate::parse_from_str(&format!("{t} {}", now.year()), "%b %d %Y").ok()?;
+        let this_year =
+            NaiveDate::parse_from_str(&format!("{t} {}", now.year()), "%b %d %Y").ok()?;
         if this_year > now.date_naive() + Duration::days(2) {
             NaiveDate::parse_from_str(&format!("{t} {}", now.year() - 1), "%b %d %Y").ok()
         } else {
@@ -232,7 +250,10 @@ mod tests {
         assert_eq!(resolve_card_date("Jan 5", dec31), day("2026-01-05"));
         assert_eq!(resolve_card_date("Dec 31", dec31), day("2026-12-31"));
         // Explicit years win; prefixes are dropped.
-        assert_eq!(resolve_card_date("Published on Sep 27, 2026", jan2), day("2026-09-27"));
+        assert_eq!(
+            resolve_card_date("Published on Sep 27, 2026", jan2),
+            day("2026-09-27")
+        );
         assert_eq!(resolve_card_date("Feb 27, 2025", jan2), day("2025-02-27"));
         assert_eq!(resolve_card_date("9 authors", jan2), None);
         assert_eq!(resolve_card_date("GitHub", jan2), None);

@@ -98,8 +98,14 @@ impl HfSpec {
                 let (path, params): (&str, Vec<(&str, String)>) = match &self.listing {
                     Listing::Daily(Some(d)) => ("api/daily_papers", vec![("date", d.to_string())]),
                     Listing::Daily(None) => ("api/daily_papers", vec![]),
-                    Listing::Weekly(w) => ("api/daily_papers", vec![("week", w.clone().unwrap_or_else(|| current_week(now)))]),
-                    Listing::Monthly(m) => ("api/daily_papers", vec![("month", m.clone().unwrap_or_else(|| current_month(now)))]),
+                    Listing::Weekly(w) => (
+                        "api/daily_papers",
+                        vec![("week", w.clone().unwrap_or_else(|| current_week(now)))],
+                    ),
+                    Listing::Monthly(m) => (
+                        "api/daily_papers",
+                        vec![("month", m.clone().unwrap_or_else(|| current_month(now)))],
+                    ),
                     Listing::Trending => ("api/daily_papers", vec![("sort", "trending".into())]),
                     Listing::Search(q) => ("api/papers/search", vec![("q", q.clone())]),
                 };
@@ -116,9 +122,17 @@ impl HfSpec {
             Mode::Page => {
                 let path = match &self.listing {
                     // A date with no papers yet clamps to the latest day.
-                    Listing::Daily(d) => format!("papers/date/{}", d.unwrap_or_else(|| now.date_naive())),
-                    Listing::Weekly(w) => format!("papers/week/{}", w.clone().unwrap_or_else(|| current_week(now))),
-                    Listing::Monthly(m) => format!("papers/month/{}", m.clone().unwrap_or_else(|| current_month(now))),
+                    Listing::Daily(d) => {
+                        format!("papers/date/{}", d.unwrap_or_else(|| now.date_naive()))
+                    }
+                    Listing::Weekly(w) => format!(
+                        "papers/week/{}",
+                        w.clone().unwrap_or_else(|| current_week(now))
+                    ),
+                    Listing::Monthly(m) => format!(
+                        "papers/month/{}",
+                        m.clone().unwrap_or_else(|| current_month(now))
+                    ),
                     Listing::Trending => "papers/trending".into(),
                     Listing::Search(_) => "papers".into(),
                 };
@@ -155,7 +169,10 @@ impl HfSpec {
             },
         };
         let trending = self.listing == Listing::Trending;
-        Ok(elements.into_iter().map(|e| to_raw(e.into_entry(), &self.base, trending, now)).collect())
+        Ok(elements
+            .into_iter()
+            .map(|e| to_raw(e.into_entry(), &self.base, trending, now))
+            .collect())
     }
 }
 
@@ -171,17 +188,20 @@ fn current_month(now: DateTime<Utc>) -> String {
 /// An API response: a JSON array of entries (or, from search, of entries or
 /// bare papers).
 fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
-        format: "Hugging Face API JSON",
-        message: e.to_string(),
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
+            format: "Hugging Face API JSON",
+            message: e.to_string(),
+        })?;
     let serde_json::Value::Array(items) = value else {
         let detail = value
             .get("error")
             .and_then(|e| e.as_str())
             .map(|e| format!(": {e}"))
             .unwrap_or_default();
-        return Err(ExtractError::NotAFeed(format!("the API answered with an object, not a list of papers{detail}")));
+        return Err(ExtractError::NotAFeed(format!(
+            "the API answered with an object, not a list of papers{detail}"
+        )));
     };
     items
         .into_iter()
@@ -205,7 +225,11 @@ pub fn paper_url(base: &Url, id: &str) -> String {
 pub fn abstract_html(text: &str) -> String {
     let mut out = String::new();
     let normalized = text.replace("\r\n", "\n");
-    for para in normalized.split("\n\n").map(crate::text::collapse_ws).filter(|p| !p.is_empty()) {
+    for para in normalized
+        .split("\n\n")
+        .map(crate::text::collapse_ws)
+        .filter(|p| !p.is_empty())
+    {
         out.push_str("<p>");
         out.push_str(&escape_text(&para));
         out.push_str("</p>");
@@ -214,11 +238,16 @@ pub fn abstract_html(text: &str) -> String {
 }
 
 fn date(s: Option<&str>) -> Option<DateTime<Utc>> {
-    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.with_timezone(&Utc))
+    s.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
 }
 
 fn mime_of(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
     match path.rsplit('.').next() {
         Some("mp4") => "video/mp4",
         Some("webm") => "video/webm",
@@ -276,7 +305,10 @@ fn to_raw(entry: WireEntry, base: &Url, trending: bool, now: DateTime<Utc>) -> R
             url: u.clone(),
             mime: mime_of(u).to_string(),
         });
-    let org = entry.organization.or(p.organization).and_then(|o| o.fullname.or(o.name));
+    let org = entry
+        .organization
+        .or(p.organization)
+        .and_then(|o| o.fullname.or(o.name));
     let submitter = entry
         .submitted_by
         .or(p.submitted_on_daily_by)
@@ -306,7 +338,11 @@ fn to_raw(entry: WireEntry, base: &Url, trending: bool, now: DateTime<Utc>) -> R
         ai_summary: p.ai_summary,
         // A trending listing is news when it is seen, not when the paper
         // first made Daily Papers (possibly years ago).
-        listed: if trending { Some(now) } else { date(p.submitted_on_daily_at.as_deref()) },
+        listed: if trending {
+            Some(now)
+        } else {
+            date(p.submitted_on_daily_at.as_deref())
+        },
     }
 }
 
@@ -328,16 +364,56 @@ mod tests {
         let now: DateTime<Utc> = "2026-10-07T12:00:00Z".parse().unwrap();
         let date = NaiveDate::from_ymd_opt(2026, 10, 6);
         let cases = [
-            (Listing::Daily(date), Mode::Api, "https://huggingface.co/api/daily_papers?date=2026-10-06&limit=100&p=2"),
-            (Listing::Daily(None), Mode::Api, "https://huggingface.co/api/daily_papers?limit=100&p=2"),
-            (Listing::Weekly(None), Mode::Api, "https://huggingface.co/api/daily_papers?week=2026-W41&limit=100&p=2"),
-            (Listing::Monthly(None), Mode::Api, "https://huggingface.co/api/daily_papers?month=2026-10&limit=100&p=2"),
-            (Listing::Trending, Mode::Api, "https://huggingface.co/api/daily_papers?sort=trending&limit=100&p=2"),
-            (Listing::Search("mixture of experts".into()), Mode::Api, "https://huggingface.co/api/papers/search?q=mixture+of+experts&limit=100"),
-            (Listing::Daily(None), Mode::Page, "https://huggingface.co/papers/date/2026-10-07"),
-            (Listing::Weekly(Some("2026-W40".into())), Mode::Page, "https://huggingface.co/papers/week/2026-W40"),
-            (Listing::Trending, Mode::Page, "https://huggingface.co/papers/trending"),
-            (Listing::Search("rag".into()), Mode::Page, "https://huggingface.co/papers?q=rag"),
+            (
+                Listing::Daily(date),
+                Mode::Api,
+                "https://huggingface.co/api/daily_papers?date=2026-10-06&limit=100&p=2",
+            ),
+            (
+                Listing::Daily(None),
+                Mode::Api,
+                "https://huggingface.co/api/daily_papers?limit=100&p=2",
+            ),
+            (
+                Listing::Weekly(None),
+                Mode::Api,
+                "https://huggingface.co/api/daily_papers?week=2026-W41&limit=100&p=2",
+            ),
+            (
+                Listing::Monthly(None),
+                Mode::Api,
+                "https://huggingface.co/api/daily_papers?month=2026-10&limit=100&p=2",
+            ),
+            (
+                Listing::Trending,
+                Mode::Api,
+                "https://huggingface.co/api/daily_papers?sort=trending&limit=100&p=2",
+            ),
+            (
+                Listing::Search("mixture of experts".into()),
+                Mode::Api,
+                "https://huggingface.co/api/papers/search?q=mixture+of+experts&limit=100",
+            ),
+            (
+                Listing::Daily(None),
+                Mode::Page,
+                "https://huggingface.co/papers/date/2026-10-07",
+            ),
+            (
+                Listing::Weekly(Some("2026-W40".into())),
+                Mode::Page,
+                "https://huggingface.co/papers/week/2026-W40",
+            ),
+            (
+                Listing::Trending,
+                Mode::Page,
+                "https://huggingface.co/papers/trending",
+            ),
+            (
+                Listing::Search("rag".into()),
+                Mode::Page,
+                "https://huggingface.co/papers?q=rag",
+            ),
         ];
         for (listing, mode, want) in cases {
             assert_eq!(spec(listing, mode).request(2, now).as_str(), want);

@@ -113,7 +113,9 @@ fn decode_entities(s: &str) -> Option<String> {
             "lt" => '<',
             "gt" => '>',
             "apos" => '\'',
-            n if n.starts_with("#x") || n.starts_with("#X") => char::from_u32(u32::from_str_radix(&n[2..], 16).ok()?)?,
+            n if n.starts_with("#x") || n.starts_with("#X") => {
+                char::from_u32(u32::from_str_radix(&n[2..], 16).ok()?)?
+            }
             n if n.starts_with('#') => char::from_u32(n[1..].parse().ok()?)?,
             _ => return None,
         };
@@ -151,8 +153,15 @@ mod tests {
 
     #[test]
     fn entities() {
-        assert_eq!(decode_entities("{&quot;a&quot;:&quot;x &amp; y &#39;&#x41;&quot;}").as_deref(), Some(r#"{"a":"x & y 'A"}"#));
-        assert_eq!(decode_entities("&nbsp;"), None, "unknown entities defer to the HTML parser");
+        assert_eq!(
+            decode_entities("{&quot;a&quot;:&quot;x &amp; y &#39;&#x41;&quot;}").as_deref(),
+            Some(r#"{"a":"x & y 'A"}"#)
+        );
+        assert_eq!(
+            decode_entities("&nbsp;"),
+            None,
+            "unknown entities defer to the HTML parser"
+        );
     }
 
     #[test]
