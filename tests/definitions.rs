@@ -229,19 +229,69 @@ fn settings_come_from_flags_then_environment() {
 #[test]
 fn hugging_face_sources_are_checked() {
     let hf = "[[source]]\nid = \"hf\"\nkind = \"huggingface_papers\"\n";
-    let (ok, out) = check("hf.toml", &format!("{hf}listing = \"weekly\"\nweek = \"2026-W41\"\nmode = \"page\"\n"));
+    let (ok, out) = check(
+        "hf.toml",
+        &format!("{hf}listing = \"weekly\"\nweek = \"2026-W41\"\nmode = \"page\"\n"),
+    );
     assert!(ok, "{out}");
-    assert!(out.contains("source hf (huggingface_papers, every 30m): https://huggingface.co/"), "{out}");
+    assert!(
+        out.contains("source hf (huggingface_papers, every 30m): https://huggingface.co/"),
+        "{out}"
+    );
     assert_rejected("hf.toml", hf, &["source `hf`", "needs `listing`"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"hourly\"\n"), &["unknown variant `hourly`"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"daily\"\ndate = \"07/10/2026\"\n"), &["field `date`", "YYYY-MM-DD"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"weekly\"\nweek = \"2026-41\"\n"), &["field `week`", "YYYY-Www"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"monthly\"\nmonth = \"2026-13\"\n"), &["field `month`"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"search\"\n"), &["needs a `query`"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"daily\"\nquery = \"x\"\n"), &["field `query` does not apply to listing = \"daily\""]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"daily\"\nurl = \"https://huggingface.co/papers\"\n"), &["use `base_url`"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"daily\"\nbase_url = \"file:///tmp\"\n"), &["field `base_url`"]);
-    assert_rejected("hf.toml", &format!("{hf}listing = \"trending\"\nmax_pages = 0\n"), &["max_pages"]);
-    assert_rejected("s.toml", &format!("{SOURCE}listing = \"daily\"\n"), &["field `listing` only applies to kind = \"huggingface_papers\""]);
-    assert_rejected("s.toml", "[[source]]\nid = \"s\"\nkind = \"feed\"\n", &["missing field `url`"]);
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"hourly\"\n"),
+        &["unknown variant `hourly`"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"daily\"\ndate = \"07/10/2026\"\n"),
+        &["field `date`", "YYYY-MM-DD"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"weekly\"\nweek = \"2026-41\"\n"),
+        &["field `week`", "YYYY-Www"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"monthly\"\nmonth = \"2026-13\"\n"),
+        &["field `month`"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"search\"\n"),
+        &["needs a `query`"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"daily\"\nquery = \"x\"\n"),
+        &["field `query` does not apply to listing = \"daily\""],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"daily\"\nurl = \"https://huggingface.co/papers\"\n"),
+        &["use `base_url`"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"daily\"\nbase_url = \"file:///tmp\"\n"),
+        &["field `base_url`"],
+    );
+    assert_rejected(
+        "hf.toml",
+        &format!("{hf}listing = \"trending\"\nmax_pages = 0\n"),
+        &["max_pages"],
+    );
+    assert_rejected(
+        "s.toml",
+        &format!("{SOURCE}listing = \"daily\"\n"),
+        &["field `listing` only applies to kind = \"huggingface_papers\""],
+    );
+    assert_rejected(
+        "s.toml",
+        "[[source]]\nid = \"s\"\nkind = \"feed\"\n",
+        &["missing field `url`"],
+    );
 }

@@ -14,7 +14,8 @@ use url::Url;
 
 #[test]
 fn shipped_tags_on_real_papers() {
-    let defs = feedloom::config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds")).unwrap();
+    let defs =
+        feedloom::config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds")).unwrap();
     let spec = HfSpec {
         listing: Listing::Trending,
         mode: Mode::Page,
@@ -48,25 +49,46 @@ fn shipped_tags_on_real_papers() {
         }
     };
     has("SPEED-Bench", &["efficient-inference", "llm"]);
-    has("Efficient Memory Management for Large Language Model Serving", &["efficient-inference", "llm"]);
+    has(
+        "Efficient Memory Management for Large Language Model Serving",
+        &["efficient-inference", "llm"],
+    );
     has("FreeToken", &["moe", "efficient-inference", "popular"]);
     has("The Other Half of the Memory Wall", &["moe"]);
     has("Lyra", &["3d", "generative-media"]);
     has("4DCodeBench", &["3d", "agents"]);
-    has("Kandinsky 6.0 Video", &["generative-media", "speech", "popular"]);
+    has(
+        "Kandinsky 6.0 Video",
+        &["generative-media", "speech", "popular"],
+    );
     has("Prism", &["generative-media"]);
     has("YuE2", &["generative-media", "speech"]);
     has("Raven", &["agents", "popular"]);
     has("TradingAgents", &["agents", "llm"]);
     has("SmolDocling", &["multimodal"]);
-    has("LongCat-Video", &["generative-media", "reinforcement-learning"]);
+    has(
+        "LongCat-Video",
+        &["generative-media", "reinforcement-learning"],
+    );
     has("Omni Interaction Agent", &["agents", "speech"]);
     lacks("AutoDev", &["robotics"]);
     lacks("VisionHOPE", &["llm", "agents"]);
-    lacks("PyTorch Distributed", &["llm", "agents", "generative-media"]);
-    lacks("Hierarchical Continuous Diffusion Language Models", &["generative-media"]);
+    lacks(
+        "PyTorch Distributed",
+        &["llm", "agents", "generative-media"],
+    );
+    lacks(
+        "Hierarchical Continuous Diffusion Language Models",
+        &["generative-media"],
+    );
     // Every topic of interest has papers in a realistic listing.
-    let popular = papers.iter().filter(|e| defs.rules.tag(e).contains_key("popular")).count();
-    let expected = common::hf_entries().iter().filter(|e| e["paper"]["upvotes"].as_f64().unwrap() >= 100.0).count();
+    let popular = papers
+        .iter()
+        .filter(|e| defs.rules.tag(e).contains_key("popular"))
+        .count();
+    let expected = common::hf_entries()
+        .iter()
+        .filter(|e| e["paper"]["upvotes"].as_f64().unwrap() >= 100.0)
+        .count();
     assert_eq!(popular, expected);
 }

@@ -188,6 +188,11 @@ fn current_month(now: DateTime<Utc>) -> String {
 /// An API response: a JSON array of entries (or, from search, of entries or
 /// bare papers).
 fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
+    // The usual shape, typed in one pass (unknown keys skipped, not built).
+    if let Ok(entries) = serde_json::from_slice::<Vec<WireEntry>>(body) {
+        return Ok(entries.into_iter().map(Element::Entry).collect());
+    }
+    // Otherwise go through a value, to name the error or accept bare papers.
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
             format: "Hugging Face API JSON",
