@@ -196,7 +196,10 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
             tokio::time::sleep(spread).await;
             loop {
                 let report = app.poller.poll_source(source, &app.defs.rules).await;
-                tracing::info!("{}", report.line());
+                // Failures are logged by the poller, once per change of state.
+                if !report.failed() {
+                    tracing::info!("{}", report.line());
+                }
                 app.apply(&report);
                 if let Err(e) = app.poller.store.flush() {
                     tracing::error!("store flush failed: {e}");
