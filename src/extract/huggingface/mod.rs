@@ -161,18 +161,29 @@ impl HfSpec {
 
     /// Extracts the papers of one response.
     pub fn extract(&self, body: &[u8], now: DateTime<Utc>) -> Result<Vec<RawEntry>, ExtractError> {
-        let elements = match self.mode {
-            Mode::Api => parse_api(body)?,
+        let mut raws: Vec<RawEntry> = match self.mode {
+            Mode::Api => parse_api(body)?
+                .into_iter()
+                .map(|e| to_raw(e.into_entry(), &self.base))
+                .collect(),
             Mode::Page => match props::page_entries(body)? {
-                Some(entries) => entries.into_iter().map(Element::Entry).collect(),
-                None => return cards::extract(body, &self.base, now),
+                Some(entries) => entries.into_iter().map(|e| to_raw(e, &self.base)).collect(),
+                None => cards::extract(body, &self.base, now)?,
             },
         };
-        let trending = self.listing == Listing::Trending;
-        Ok(elements
-            .into_iter()
-            .map(|e| to_raw(e.into_entry(), &self.base, trending, now))
-            .collect())
+        for (rank, raw) in raws.iter_mut().enumerate() {
+            // A trending listing is news when it is seen, not when the paper
+            // first made Daily Papers (possibly years ago).
+            if self.listing == Listing::Trending {
+                raw.listed = Some(now);
+            }
+            // Many papers share a listing time (midnight of their day): a
+            // microsecond per rank keeps the listing's own order in topics.
+            raw.listed = raw
+                .listed
+                .map(|t| t - chrono::Duration::microseconds(rank as i64));
+        }
+        Ok(raws)
     }
 }
 
@@ -265,7 +276,7 @@ fn mime_of(url: &str) -> &'static str {
 }
 
 /// One API / props entry as a [`RawEntry`].
-fn to_raw(entry: WireEntry, base: &Url, trending: bool, now: DateTime<Utc>) -> RawEntry {
+fn to_raw(entry: WireEntry, base: &Url) -> RawEntry {
     let p = entry.paper;
     let id = p.id.trim().to_string();
     let mut metrics = std::collections::BTreeMap::new();
@@ -341,13 +352,7 @@ fn to_raw(entry: WireEntry, base: &Url, trending: bool, now: DateTime<Utc>) -> R
         organization: org,
         submitter,
         ai_summary: p.ai_summary,
-        // A trending listing is news when it is seen, not when the paper
-        // first made Daily Papers (possibly years ago).
-        listed: if trending {
-            Some(now)
-        } else {
-            date(p.submitted_on_daily_at.as_deref())
-        },
+        listed: date(p.submitted_on_daily_at.as_deref()),
     }
 }
 
