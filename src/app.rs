@@ -1,18 +1,21 @@
 //! The commands: `serve`, `poll --once`, `check`. Each loads what it needs,
 //! runs, and returns plain results; `main` prints them.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::{self, ConfigError, Definitions};
 use crate::fetch::{FetchError, Fetcher, DEFAULT_MAX_BODY};
-use crate::poll::{Poller, SourceReport};
-use crate::render::FeedCache;
+use crate::metrics::{Metrics, PollOutcome, Snapshot};
+use crate::poll::{Outcome, Poller, SourceReport};
+use crate::render::{Doc, FeedCache, Format};
 use crate::store::{Store, StoreError};
 
 /// Where `serve` listens unless told otherwise.
@@ -45,28 +48,128 @@ pub struct Settings {
     pub feeds: PathBuf,
 }
 
+/// How `serve` listens and builds public links.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub bind: SocketAddr,
+    /// The public base URL; default `http://BIND/`.
+    pub base_url: Option<Url>,
+    /// Honour `Forwarded` / `X-Forwarded-*` from a reverse proxy.
+    pub trust_proxy: bool,
+    pub max_connections: usize,
+}
+
+impl ServeOptions {
+    pub fn new(bind: SocketAddr) -> ServeOptions {
+        ServeOptions {
+            bind,
+            base_url: None,
+            trust_proxy: false,
+            max_connections: crate::server::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
 /// Everything a running server shares between the poller and requests.
 pub struct App {
     pub defs: Arc<Definitions>,
     pub poller: Poller,
     pub feeds: FeedCache,
+    pub options: ServeOptions,
+    pub metrics: Metrics,
     /// Set once every source has been polled once since start.
     pub ready: AtomicBool,
+    /// When each source is polled next.
+    pub next_polls: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl App {
-    /// Re-renders the topics a poll changed.
+    /// Records a poll and re-renders the topics it changed.
     pub fn apply(&self, report: &SourceReport) {
+        let outcome = match report.outcome {
+            Outcome::Fetched => PollOutcome::Fetched,
+            Outcome::NotModified => PollOutcome::NotModified,
+            Outcome::Failed(_) => PollOutcome::Error,
+        };
+        self.metrics
+            .record_poll(&report.source, outcome, report.duration.as_secs_f64());
         if report.changed_topics.is_empty() {
             return;
         }
         let topics = report.changed_topics.iter().map(String::as_str);
-        if let Err(e) = self
-            .feeds
-            .refresh(&self.poller.store, &self.defs.rules, topics)
-        {
+        if let Err(e) = self.feeds.refresh(&self.poller.store, &self.defs, topics) {
             tracing::error!("cannot render topics after polling {}: {e}", report.source);
         }
+    }
+
+    /// `/status`: every source's health, as JSON.
+    pub fn status_json(&self) -> String {
+        let next = self.next_polls.lock().expect("next polls lock").clone();
+        let sources: Vec<serde_json::Value> = self
+            .defs
+            .sources
+            .iter()
+            .map(|s| {
+                let state = self.poller.store.source_state(&s.id).unwrap_or_default();
+                serde_json::json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "kind": s.kind.name(),
+                    "url": s.url.as_str(),
+                    "interval_seconds": s.interval.as_secs(),
+                    "ok": state.last_error.is_none() && state.last_success.is_some(),
+                    "last_attempt": state.last_attempt,
+                    "last_success": state.last_success,
+                    "last_error": state.last_error,
+                    "consecutive_failures": state.consecutive_failures,
+                    "entries_added": state.entries_added,
+                    "last_counts": state.last_counts,
+                    "next_poll": next.get(&s.id),
+                })
+            })
+            .collect();
+        let status = serde_json::json!({
+            "ready": self.ready.load(Ordering::SeqCst),
+            "entries": self.poller.store.entry_count(),
+            "sources": sources,
+        });
+        let mut out = serde_json::to_string_pretty(&status).expect("JSON values always serialize");
+        out.push('\n');
+        out
+    }
+
+    /// `/metrics`, in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        let store = &self.poller.store;
+        let stats = self.feeds.stats();
+        let snap = Snapshot {
+            ready: self.ready.load(Ordering::SeqCst),
+            store_entries: store.entry_count(),
+            topic_entries: self
+                .defs
+                .rules
+                .topics
+                .iter()
+                .map(|t| (t.id.as_str(), store.topic_len(&t.id)))
+                .collect(),
+            source_failures: self
+                .defs
+                .sources
+                .iter()
+                .map(|s| {
+                    (
+                        s.id.as_str(),
+                        store
+                            .source_state(&s.id)
+                            .map(|st| st.consecutive_failures)
+                            .unwrap_or(0),
+                    )
+                })
+                .collect(),
+            renders: stats.renders,
+            render_seconds: stats.seconds,
+        };
+        self.metrics.render(&snap)
     }
 }
 
@@ -136,19 +239,19 @@ pub async fn poll_once(settings: &Settings) -> Result<Vec<SourceReport>, Error> 
 /// 0) before the first request is accepted.
 pub async fn serve(
     settings: &Settings,
-    bind: SocketAddr,
-    base_url: Option<Url>,
+    options: ServeOptions,
     on_listening: impl FnOnce(SocketAddr, &Url),
 ) -> Result<(), Error> {
     let (defs, poller) = open(settings)?;
+    let bind = options.bind;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|source| Error::Bind { addr: bind, source })?;
     let local = listener
         .local_addr()
         .map_err(|source| Error::Bind { addr: bind, source })?;
-    let base_url = match base_url {
-        Some(u) => u,
+    let base_url = match &options.base_url {
+        Some(u) => u.clone(),
         None => Url::parse(&format!("http://{local}/")).expect("socket address makes a URL"),
     };
     let feeds = FeedCache::new(base_url.clone());
@@ -156,18 +259,26 @@ pub async fn serve(
     // answers with empty feeds while the first poll runs.
     feeds.refresh(
         &poller.store,
-        &defs.rules,
+        &defs,
         defs.rules.topics.iter().map(|t| t.id.as_str()),
     )?;
     let app = Arc::new(App {
         defs,
         poller,
         feeds,
+        options,
+        metrics: Metrics::default(),
         ready: AtomicBool::new(false),
+        next_polls: Mutex::default(),
     });
     on_listening(local, &base_url);
     tracing::info!(
-        "listening on {local}, public base {base_url} ({} sources, {} topics)",
+        "listening on {local}, public base {base_url}{} ({} sources, {} topics)",
+        if app.options.trust_proxy {
+            ", trusting proxy headers"
+        } else {
+            ""
+        },
         app.defs.sources.len(),
         app.defs.rules.topics.len()
     );
@@ -177,6 +288,54 @@ pub async fn serve(
     app.poller.store.flush()?;
     tracing::info!("store flushed, bye");
     Ok(())
+}
+
+/// `export`: writes every document the server serves (each topic in every
+/// format, its preview page, the index, the OPML) into `dir`, at the paths
+/// the server uses, with `.gz` and `.br` copies for static servers that
+/// serve precompressed files. Links use `base_url`. Returns the files
+/// written.
+pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<PathBuf>, Error> {
+    let defs = config::load(&settings.feeds)?;
+    let store = Store::open(&settings.data)?;
+    let io =
+        |p: &Path, e: std::io::Error| Error::Other(format!("cannot write {}: {e}", p.display()));
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut docs = vec![Doc::Index, Doc::Opml];
+    for t in &defs.rules.topics {
+        for format in Format::ALL {
+            docs.push(Doc::Feed {
+                topic: t.id.clone(),
+                format,
+                limit: crate::render::DEFAULT_LIMIT,
+            });
+        }
+        docs.push(Doc::Preview {
+            topic: t.id.clone(),
+        });
+    }
+    let mut written = Vec::new();
+    for doc in docs {
+        let Some(r) = crate::render::render_doc(&store, &defs, base_url, &doc)? else {
+            continue;
+        };
+        let path = dir.join(doc.path());
+        let mut files = vec![(path.clone(), r.body.to_vec())];
+        if let Some(g) = &r.gzip {
+            files.push((PathBuf::from(format!("{}.gz", path.display())), g.to_vec()));
+        }
+        if let Some(b) = &r.br {
+            files.push((PathBuf::from(format!("{}.br", path.display())), b.to_vec()));
+        }
+        for (p, bytes) in files {
+            // Write then rename, so a static server never sees half a file.
+            let tmp = p.with_extension("tmp-export");
+            std::fs::write(&tmp, &bytes).map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &p).map_err(|e| io(&p, e))?;
+            written.push(p);
+        }
+    }
+    Ok(written)
 }
 
 /// One task per source: poll now (spread over a few seconds), then every
@@ -196,6 +355,12 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
             tokio::time::sleep(spread).await;
             loop {
                 let report = app.poller.poll_source(source, &app.defs.rules).await;
+                let pause = jittered(source.interval, &source.id);
+                let next = Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default();
+                app.next_polls
+                    .lock()
+                    .expect("next polls lock")
+                    .insert(source.id.clone(), next);
                 // Failures are logged by the poller, once per change of state.
                 if !report.failed() {
                     tracing::info!("{}", report.line());
@@ -207,7 +372,7 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
                 if first_done.fetch_add(1, Ordering::SeqCst) + 1 == total {
                     app.ready.store(true, Ordering::SeqCst);
                 }
-                tokio::time::sleep(jittered(source.interval, &source.id)).await;
+                tokio::time::sleep(pause).await;
             }
         });
     }

@@ -19,6 +19,7 @@ pub mod dates;
 pub mod extract;
 pub mod fetch;
 pub mod identity;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod poll;

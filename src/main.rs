@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use feedloom::app::{self, Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_FEEDS_DIR};
+use feedloom::app::{
+    self, ServeOptions, Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_FEEDS_DIR,
+};
 use url::Url;
 
 #[derive(Parser)]
@@ -39,6 +41,27 @@ enum Command {
         /// default: http://BIND/.
         #[arg(long, env = "FEEDLOOM_BASE_URL")]
         base_url: Option<Url>,
+        /// Trust a reverse proxy's Forwarded / X-Forwarded-Proto / -Host /
+        /// -Prefix headers for public links (only behind a proxy that sets
+        /// them).
+        #[arg(long, env = "FEEDLOOM_TRUST_PROXY", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
+        trust_proxy: bool,
+        /// Connections served at once.
+        #[arg(long, env = "FEEDLOOM_MAX_CONNECTIONS", default_value_t = feedloom::server::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
+    },
+    /// Write every topic in every format, the index and the OPML to DIR,
+    /// at the paths the server uses, for a static host or CDN.
+    Export {
+        /// Output folder (created if missing).
+        dir: PathBuf,
+        /// Public base URL the files will be served from.
+        #[arg(
+            long,
+            env = "FEEDLOOM_BASE_URL",
+            default_value = "http://127.0.0.1:8080/"
+        )]
+        base_url: Url,
     },
     /// Fetch every source once, store what is new, and exit (non-zero if any
     /// source failed).
@@ -93,13 +116,32 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string()),
         },
-        Command::Serve { bind, base_url } => {
-            let base_url = base_url.map(with_trailing_slash);
-            let result = runtime.block_on(app::serve(&settings, bind, base_url, |addr, base| {
+        Command::Serve {
+            bind,
+            base_url,
+            trust_proxy,
+            max_connections,
+        } => {
+            let options = ServeOptions {
+                base_url: base_url.map(with_trailing_slash),
+                trust_proxy,
+                max_connections,
+                ..ServeOptions::new(bind)
+            };
+            let result = runtime.block_on(app::serve(&settings, options, |addr, base| {
                 println!("feedloom listening on http://{addr}/ (public base {base})");
             }));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Export { dir, base_url } => {
+            match app::export(&settings, &dir, &with_trailing_slash(base_url)) {
+                Ok(files) => {
+                    println!("wrote {} files to {}", files.len(), dir.display());
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail(&e.to_string()),
             }
         }

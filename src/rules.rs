@@ -470,6 +470,11 @@ impl Topic {
         })
     }
 
+    /// The sources the topic is limited to, if any.
+    pub fn source_filter(&self) -> Option<&[String]> {
+        self.sources.as_deref()
+    }
+
     /// Whether an entry with these tags and sources belongs in the topic.
     pub fn selects(&self, entry: &Entry) -> bool {
         let has = |t: &String| entry.tags.contains_key(t);

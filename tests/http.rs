@@ -166,6 +166,7 @@ fn the_index_lists_topics_with_autodiscovery() {
         for (ext, mime) in [
             ("rss", "application/rss+xml"),
             ("atom", "application/atom+xml"),
+            ("json", "application/feed+json"),
         ] {
             let discovery = format!(
                 "<link rel=\"alternate\" type=\"{mime}\" title=\"{title}\" href=\"{base}{topic}.{ext}\">"
@@ -176,8 +177,16 @@ fn the_index_lists_topics_with_autodiscovery() {
         }
     }
     assert!(
-        html.contains(&format!("({FIXTURE_ENTRIES} entries)")),
+        html.contains(&format!("<small>{FIXTURE_ENTRIES} entries, updated <time")),
         "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"{base}all.html\"")),
+        "preview link: {html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"{base}opml.xml\"")),
+        "OPML link: {html}"
     );
 }
 

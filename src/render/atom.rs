@@ -34,7 +34,7 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
                 ..Default::default()
             },
             Link {
-                href: ctx.base_url.to_string(),
+                href: ctx.preview_url(),
                 rel: "alternate".into(),
                 mime_type: Some("text/html".into()),
                 ..Default::default()

@@ -1,43 +1,65 @@
-//! Rendering topics into feed bytes, and the cache that serves them.
+//! Rendering documents (topic feeds, previews, the index, the OPML) into
+//! bytes, and the cache that serves them.
 //!
-//! A topic is rendered when it changes (after a poll that touched it, and at
-//! start-up), never per request: [`FeedCache::get`] hands out the cached
-//! bytes. A `?limit=` other than the default is rendered on its first request
-//! and cached until the topic changes again.
+//! A document is rendered when what it shows changes (after a poll that
+//! touched a topic, and at start-up), never per request: [`FeedCache::get`]
+//! hands out cached bytes, already compressed with gzip and brotli. A
+//! variant that is not rendered ahead (another `?limit=`, a preview page, a
+//! public base URL given by a trusted proxy) is rendered on its first
+//! request and cached until its topic changes.
 
 pub mod atom;
+pub mod compress;
 pub mod describe;
 pub mod index;
+pub mod json;
+pub mod opml;
+pub mod preview;
 pub mod rss;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use hyper::header::HeaderValue;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::config::Definitions;
 use crate::model::Entry;
-use crate::rules::{RuleSet, Topic};
+use crate::rules::Topic;
 use crate::store::{Store, StoreError};
 
 /// Items in a feed unless `?limit=` asks otherwise.
 pub const DEFAULT_LIMIT: usize = 50;
 /// The most `?limit=` may ask for.
 pub const MAX_LIMIT: usize = 500;
+/// Public base URLs (from trusted proxy headers) whose renders are cached;
+/// beyond this, renders for further bases are served uncached, so spoofed
+/// headers cannot grow the cache without bound.
+pub const MAX_CACHED_BASES: usize = 8;
+/// Bounds of `Cache-Control: max-age` (and RSS `<ttl>`).
+pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
+pub const MAX_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// The feed formats served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Rss,
     Atom,
+    Json,
 }
 
 impl Format {
+    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Rss => "rss",
             Format::Atom => "atom",
+            Format::Json => "json",
         }
     }
 
@@ -45,6 +67,7 @@ impl Format {
         match self {
             Format::Rss => "application/rss+xml; charset=utf-8",
             Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
         }
     }
 
@@ -53,28 +76,89 @@ impl Format {
         match self {
             Format::Rss => "application/rss+xml",
             Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Rss => "RSS",
+            Format::Atom => "Atom",
+            Format::Json => "JSON Feed",
         }
     }
 
     pub fn from_extension(ext: &str) -> Option<Format> {
-        match ext {
-            "rss" => Some(Format::Rss),
-            "atom" => Some(Format::Atom),
-            _ => None,
+        Format::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+}
+
+/// A document the server can serve.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Doc {
+    Feed {
+        topic: String,
+        format: Format,
+        limit: usize,
+    },
+    /// `/{topic}.html`: a readable preview of a topic.
+    Preview { topic: String },
+    /// `/`.
+    Index,
+    /// `/opml.xml`.
+    Opml,
+}
+
+impl Doc {
+    fn topic(&self) -> Option<&str> {
+        match self {
+            Doc::Feed { topic, .. } | Doc::Preview { topic } => Some(topic),
+            Doc::Index | Doc::Opml => None,
+        }
+    }
+
+    /// Path relative to the public base, as the server and `export` use it.
+    pub fn path(&self) -> String {
+        match self {
+            Doc::Feed { topic, format, .. } => format!("{topic}.{}", format.extension()),
+            Doc::Preview { topic } => format!("{topic}.html"),
+            Doc::Index => "index.html".into(),
+            Doc::Opml => "opml.xml".into(),
         }
     }
 }
 
-/// One rendered response body, with what conditional requests need.
+/// One rendered response body, with its compressed copies and what
+/// conditional requests need.
 #[derive(Debug)]
 pub struct Rendered {
-    pub body: bytes::Bytes,
+    pub body: Bytes,
+    pub gzip: Option<Bytes>,
+    pub br: Option<Bytes>,
     pub content_type: &'static str,
-    /// Strong validator over the exact bytes.
+    /// Strong validator over the exact identity bytes; compressed copies
+    /// append `-gz` / `-br` inside the quotes (RFC 9110 §8.8.3: each
+    /// representation needs its own strong validator).
     pub etag: String,
-    /// The topic's last real change (newest entry or entry update), not the
-    /// render time.
+    /// The last real change of what the document shows (newest entry or
+    /// entry update), not the render time.
     pub last_modified: DateTime<Utc>,
+    /// `Cache-Control: max-age`, in seconds.
+    pub max_age: u64,
+    /// The response headers above, built once so serving copies them.
+    pub headers: Headers,
+}
+
+/// Prebuilt header values of a [`Rendered`] document.
+#[derive(Debug)]
+pub struct Headers {
+    pub content_type: HeaderValue,
+    /// ETag of the identity, gzip and brotli representations.
+    pub etag: HeaderValue,
+    pub etag_gzip: HeaderValue,
+    pub etag_br: HeaderValue,
+    pub last_modified: HeaderValue,
+    pub cache_control: HeaderValue,
 }
 
 impl Rendered {
@@ -82,6 +166,7 @@ impl Rendered {
         body: Vec<u8>,
         content_type: &'static str,
         last_modified: DateTime<Utc>,
+        max_age: Duration,
     ) -> Rendered {
         let digest = Sha256::digest(&body);
         let etag = format!(
@@ -91,27 +176,62 @@ impl Rendered {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         );
+        let (gzip, br) = if body.len() >= compress::MIN_COMPRESS {
+            let g = compress::gzip(&body);
+            let b = compress::brotli(&body);
+            (
+                (g.len() < body.len()).then(|| Bytes::from(g)),
+                (b.len() < body.len()).then(|| Bytes::from(b)),
+            )
+        } else {
+            (None, None)
+        };
+        let value = |s: &str| HeaderValue::from_str(s).expect("generated header values are ASCII");
+        let variant = |suffix: &str| value(&format!("{}-{suffix}\"", etag.trim_end_matches('"')));
+        let headers = Headers {
+            content_type: HeaderValue::from_static(content_type),
+            etag: value(&etag),
+            etag_gzip: variant("gz"),
+            etag_br: variant("br"),
+            last_modified: value(&http_date(last_modified)),
+            cache_control: value(&format!("public, max-age={}", max_age.as_secs())),
+        };
         Rendered {
             body: body.into(),
+            gzip,
+            br,
             content_type,
             etag,
             last_modified,
+            max_age: max_age.as_secs(),
+            headers,
         }
     }
 }
 
-/// What a renderer needs besides the entries.
+/// IMF-fixdate (RFC 9110 §5.6.7), the only date format HTTP senders use.
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// What a feed renderer needs besides the entries.
 pub struct FeedContext<'a> {
     pub topic: &'a Topic,
     /// The public base URL, ending in `/`.
     pub base_url: &'a Url,
     /// Topic last change, for `lastBuildDate` / `updated`.
     pub updated: DateTime<Utc>,
+    /// How long clients may cache the feed (RSS `<ttl>`).
+    pub max_age: Duration,
 }
 
 impl FeedContext<'_> {
     pub fn feed_url(&self, format: Format) -> String {
         format!("{}{}.{}", self.base_url, self.topic.id, format.extension())
+    }
+
+    pub fn preview_url(&self) -> String {
+        format!("{}{}.html", self.base_url, self.topic.id)
     }
 }
 
@@ -131,125 +251,213 @@ pub fn topic_updated(entries: &[Entry], topic: &str) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
-/// Renders one topic in one format.
-pub fn render(format: Format, ctx: &FeedContext, entries: &[Entry]) -> Rendered {
+/// How long a client may cache a topic: half the shortest poll interval of
+/// the sources that feed it (nothing new can appear faster), within
+/// [`MIN_MAX_AGE`] and [`MAX_MAX_AGE`].
+pub fn topic_max_age(defs: &Definitions, topic: &Topic) -> Duration {
+    defs.sources
+        .iter()
+        .filter(|s| topic.source_filter().is_none_or(|ids| ids.contains(&s.id)))
+        .map(|s| s.interval / 2)
+        .min()
+        .unwrap_or(MAX_MAX_AGE)
+        .clamp(MIN_MAX_AGE, MAX_MAX_AGE)
+}
+
+/// Renders one topic feed.
+pub fn render_feed(format: Format, ctx: &FeedContext, entries: &[Entry]) -> Rendered {
     let body = match format {
         Format::Rss => rss::render(ctx, entries),
         Format::Atom => atom::render(ctx, entries),
+        Format::Json => json::render(ctx, entries),
     };
-    Rendered::new(body, format.content_type(), ctx.updated)
+    Rendered::new(body, format.content_type(), ctx.updated, ctx.max_age)
 }
 
-type Key = (String, Format, usize);
+/// Renders any document from the store.
+pub fn render_doc(
+    store: &Store,
+    defs: &Definitions,
+    base: &Url,
+    doc: &Doc,
+) -> Result<Option<Rendered>, StoreError> {
+    Ok(match doc {
+        Doc::Feed {
+            topic,
+            format,
+            limit,
+        } => {
+            let Some(t) = defs.rules.topic(topic) else {
+                return Ok(None);
+            };
+            let entries = store.topic_entries(topic, *limit)?;
+            let ctx = FeedContext {
+                topic: t,
+                base_url: base,
+                updated: topic_updated(&entries, topic),
+                max_age: topic_max_age(defs, t),
+            };
+            Some(render_feed(*format, &ctx, &entries))
+        }
+        Doc::Preview { topic } => {
+            let Some(t) = defs.rules.topic(topic) else {
+                return Ok(None);
+            };
+            let entries = store.topic_entries(topic, DEFAULT_LIMIT)?;
+            let ctx = FeedContext {
+                topic: t,
+                base_url: base,
+                updated: topic_updated(&entries, topic),
+                max_age: topic_max_age(defs, t),
+            };
+            Some(preview::render(&ctx, &entries, store.topic_len(topic)))
+        }
+        Doc::Index => Some(index::render(base, defs, &site_summary(store, defs)?)),
+        Doc::Opml => Some(opml::render(base, defs, &site_summary(store, defs)?)),
+    })
+}
+
+/// Per topic: entry count and last change, for the index and the OPML.
+pub struct TopicSummary {
+    pub entries: usize,
+    pub updated: Option<DateTime<Utc>>,
+}
+
+fn site_summary(store: &Store, defs: &Definitions) -> Result<Vec<TopicSummary>, StoreError> {
+    defs.rules
+        .topics
+        .iter()
+        .map(|t| {
+            let newest = store.topic_entries(&t.id, 1)?;
+            Ok(TopicSummary {
+                entries: store.topic_len(&t.id),
+                updated: (!newest.is_empty()).then(|| topic_updated(&newest, &t.id)),
+            })
+        })
+        .collect()
+}
+
+/// Render timings, for metrics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RenderStats {
+    pub renders: u64,
+    pub seconds: f64,
+}
 
 #[derive(Default)]
 struct Inner {
-    feeds: HashMap<Key, Arc<Rendered>>,
-    /// Bumped on every refresh of a topic, so a lazily rendered variant that
-    /// raced with a refresh is not cached stale.
-    generation: HashMap<String, u64>,
-    index: Option<Arc<Rendered>>,
+    /// Public base → document → bytes.
+    docs: HashMap<Arc<str>, HashMap<Doc, Arc<Rendered>>>,
+    /// Bumped on every refresh, so a lazily rendered document that raced
+    /// with a refresh is not cached stale.
+    generation: u64,
+    stats: RenderStats,
 }
 
-/// Rendered feeds in memory.
+/// Rendered documents in memory, keyed by public base and document.
 pub struct FeedCache {
-    base_url: Url,
+    default_base: Url,
+    default_key: Arc<str>,
     inner: RwLock<Inner>,
 }
 
 impl FeedCache {
-    pub fn new(base_url: Url) -> FeedCache {
+    pub fn new(default_base: Url) -> FeedCache {
         FeedCache {
-            base_url,
+            default_key: Arc::from(default_base.as_str()),
+            default_base,
             inner: RwLock::new(Inner::default()),
         }
     }
 
     pub fn base_url(&self) -> &Url {
-        &self.base_url
+        &self.default_base
     }
 
-    /// Re-renders the default variants of `topics` (and the index), dropping
-    /// every other cached variant of them.
+    pub fn stats(&self) -> RenderStats {
+        self.inner.read().expect("feed cache lock").stats
+    }
+
+    /// Drops every cached document of `topics` (and the index and OPML) and
+    /// renders them again for the default base.
     pub fn refresh<'a>(
         &self,
         store: &Store,
-        rules: &RuleSet,
+        defs: &Definitions,
         topics: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
-        for id in topics {
-            let Some(topic) = rules.topic(id) else {
-                continue;
-            };
-            let rendered = self.render_topic(store, topic, DEFAULT_LIMIT)?;
-            let mut inner = self.inner.write().expect("feed cache lock");
-            *inner.generation.entry(id.to_string()).or_default() += 1;
-            inner.feeds.retain(|(t, _, _), _| t != id);
-            for (format, r) in rendered {
-                inner
-                    .feeds
-                    .insert((id.to_string(), format, DEFAULT_LIMIT), r);
+        let topics: Vec<&str> = topics.into_iter().collect();
+        let mut docs = vec![Doc::Index, Doc::Opml];
+        for t in &topics {
+            for format in Format::ALL {
+                docs.push(Doc::Feed {
+                    topic: t.to_string(),
+                    format,
+                    limit: DEFAULT_LIMIT,
+                });
             }
         }
-        let index = index::render(&self.base_url, rules, store);
-        self.inner.write().expect("feed cache lock").index = Some(Arc::new(index));
+        let started = Instant::now();
+        let mut rendered = Vec::with_capacity(docs.len());
+        for doc in docs {
+            if let Some(r) = render_doc(store, defs, &self.default_base, &doc)? {
+                rendered.push((doc, Arc::new(r)));
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let mut inner = self.inner.write().expect("feed cache lock");
+        inner.generation += 1;
+        for per_base in inner.docs.values_mut() {
+            per_base.retain(|doc, _| doc.topic().is_some_and(|t| !topics.contains(&t)));
+        }
+        inner.docs.retain(|_, per_base| !per_base.is_empty());
+        inner.stats.renders += rendered.len() as u64;
+        inner.stats.seconds += elapsed;
+        let default = inner.docs.entry(self.default_key.clone()).or_default();
+        for (doc, r) in rendered {
+            default.insert(doc, r);
+        }
         Ok(())
     }
 
-    fn render_topic(
-        &self,
-        store: &Store,
-        topic: &Topic,
-        limit: usize,
-    ) -> Result<Vec<(Format, Arc<Rendered>)>, StoreError> {
-        let entries = store.topic_entries(&topic.id, limit)?;
-        let ctx = FeedContext {
-            topic,
-            base_url: &self.base_url,
-            updated: topic_updated(&entries, &topic.id),
-        };
-        Ok([Format::Rss, Format::Atom]
-            .into_iter()
-            .map(|f| (f, Arc::new(render(f, &ctx, &entries))))
-            .collect())
-    }
-
-    /// The cached feed, rendering a non-default `limit` on first use.
+    /// The cached document, rendering it on first use. `base` is the public
+    /// base of the request (`None`: the default).
     pub fn get(
         &self,
         store: &Store,
-        rules: &RuleSet,
-        topic: &str,
-        format: Format,
-        limit: usize,
+        defs: &Definitions,
+        base: Option<&Url>,
+        doc: &Doc,
     ) -> Result<Option<Arc<Rendered>>, StoreError> {
-        let key = (topic.to_string(), format, limit);
+        let base = base.unwrap_or(&self.default_base);
         let generation = {
             let inner = self.inner.read().expect("feed cache lock");
-            if let Some(r) = inner.feeds.get(&key) {
+            if let Some(r) = inner.docs.get(base.as_str()).and_then(|m| m.get(doc)) {
                 return Ok(Some(r.clone()));
             }
-            inner.generation.get(topic).copied().unwrap_or(0)
+            inner.generation
         };
-        let Some(t) = rules.topic(topic) else {
+        let started = Instant::now();
+        let Some(rendered) = render_doc(store, defs, base, doc)? else {
             return Ok(None);
         };
-        let rendered = self.render_topic(store, t, limit)?;
+        let rendered = Arc::new(rendered);
         let mut inner = self.inner.write().expect("feed cache lock");
-        let current = inner.generation.get(topic).copied().unwrap_or(0);
-        let mut wanted = None;
-        for (f, r) in rendered {
-            if f == format {
-                wanted = Some(r.clone());
-            }
-            if current == generation {
-                inner.feeds.insert((topic.to_string(), f, limit), r);
-            }
+        inner.stats.renders += 1;
+        inner.stats.seconds += started.elapsed().as_secs_f64();
+        let known = inner.docs.contains_key(base.as_str());
+        if inner.generation == generation && (known || inner.docs.len() < MAX_CACHED_BASES) {
+            let key = if base == &self.default_base {
+                self.default_key.clone()
+            } else {
+                Arc::from(base.as_str())
+            };
+            inner
+                .docs
+                .entry(key)
+                .or_default()
+                .insert(doc.clone(), rendered.clone());
         }
-        Ok(wanted)
-    }
-
-    pub fn index(&self) -> Option<Arc<Rendered>> {
-        self.inner.read().expect("feed cache lock").index.clone()
+        Ok(Some(rendered))
     }
 }

@@ -20,11 +20,13 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
     };
     let channel = Channel {
         title: ctx.topic.title.clone(),
-        link: ctx.base_url.to_string(),
+        link: ctx.preview_url(),
         description: ctx.topic.description.clone(),
         last_build_date: Some(ctx.updated.to_rfc2822()),
         generator: Some(GENERATOR.into()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
+        // Minutes, matching the Cache-Control max-age the server sends.
+        ttl: Some(ctx.max_age.as_secs().div_ceil(60).to_string()),
         atom_ext: Some(rss::extension::atom::AtomExtension {
             links: vec![self_link],
         }),

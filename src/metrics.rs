@@ -1,0 +1,240 @@
+//! Counters for `/metrics` (Prometheus text format 0.0.4).
+//!
+//! Request counters are a fixed table of atomics indexed by route and
+//! status, so counting costs no lock and no allocation on the hot path;
+//! per-source poll counters take a lock, but polls are rare.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// What a request was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Index,
+    Feed,
+    Preview,
+    Opml,
+    Healthz,
+    Readyz,
+    Status,
+    Metrics,
+    NotFound,
+}
+
+const ROUTES: [(Route, &str); 9] = [
+    (Route::Index, "index"),
+    (Route::Feed, "feed"),
+    (Route::Preview, "preview"),
+    (Route::Opml, "opml"),
+    (Route::Healthz, "healthz"),
+    (Route::Readyz, "readyz"),
+    (Route::Status, "status"),
+    (Route::Metrics, "metrics"),
+    (Route::NotFound, "not_found"),
+];
+
+/// Statuses counted by name; anything else counts as `other`.
+const STATUSES: [u16; 9] = [200, 304, 400, 404, 405, 406, 500, 503, 0];
+
+fn status_slot(status: u16) -> usize {
+    STATUSES
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or(STATUSES.len() - 1)
+}
+
+/// How one poll of a source ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollOutcome {
+    Fetched,
+    NotModified,
+    Error,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct SourceCounters {
+    fetched: u64,
+    not_modified: u64,
+    errors: u64,
+    seconds: f64,
+}
+
+/// Process-wide counters.
+pub struct Metrics {
+    requests: [[AtomicU64; STATUSES.len()]; ROUTES.len()],
+    bytes_out: AtomicU64,
+    polls: Mutex<BTreeMap<String, SourceCounters>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            bytes_out: AtomicU64::new(0),
+            polls: Mutex::default(),
+        }
+    }
+}
+
+/// Gauges sampled at scrape time by the caller.
+pub struct Snapshot<'a> {
+    pub ready: bool,
+    pub store_entries: usize,
+    pub topic_entries: Vec<(&'a str, usize)>,
+    /// Source id → consecutive failures.
+    pub source_failures: Vec<(&'a str, u32)>,
+    pub renders: u64,
+    pub render_seconds: f64,
+}
+
+impl Metrics {
+    pub fn record_request(&self, route: Route, status: u16, body_bytes: usize) {
+        let r = ROUTES
+            .iter()
+            .position(|(x, _)| *x == route)
+            .expect("every route is listed");
+        self.requests[r][status_slot(status)].fetch_add(1, Ordering::Relaxed);
+        self.bytes_out
+            .fetch_add(body_bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn record_poll(&self, source: &str, outcome: PollOutcome, seconds: f64) {
+        let mut polls = self.polls.lock().expect("metrics lock");
+        let c = polls.entry(source.to_string()).or_default();
+        match outcome {
+            PollOutcome::Fetched => c.fetched += 1,
+            PollOutcome::NotModified => c.not_modified += 1,
+            PollOutcome::Error => c.errors += 1,
+        }
+        c.seconds += seconds;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, snap: &Snapshot) -> String {
+        let mut out = String::with_capacity(4096);
+        let mut total = 0u64;
+        let mut not_modified = 0u64;
+        out.push_str("# HELP feedloom_http_requests_total HTTP requests by route and status.\n# TYPE feedloom_http_requests_total counter\n");
+        for (r, (_, route)) in ROUTES.iter().enumerate() {
+            for (s, status) in STATUSES.iter().enumerate() {
+                let n = self.requests[r][s].load(Ordering::Relaxed);
+                total += n;
+                if *status == 304 {
+                    not_modified += n;
+                }
+                if n > 0 {
+                    let status = if *status == 0 {
+                        "other".to_string()
+                    } else {
+                        status.to_string()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "feedloom_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                    );
+                }
+            }
+        }
+        let share = if total == 0 {
+            0.0
+        } else {
+            not_modified as f64 / total as f64
+        };
+        let _ = write!(
+            out,
+            "# HELP feedloom_http_not_modified_ratio Share of requests answered 304 Not Modified.\n# TYPE feedloom_http_not_modified_ratio gauge\nfeedloom_http_not_modified_ratio {share}\n\
+             # HELP feedloom_http_response_body_bytes_total Response body bytes sent.\n# TYPE feedloom_http_response_body_bytes_total counter\nfeedloom_http_response_body_bytes_total {}\n",
+            self.bytes_out.load(Ordering::Relaxed)
+        );
+        let polls = self.polls.lock().expect("metrics lock").clone();
+        out.push_str("# HELP feedloom_polls_total Polls by source and outcome.\n# TYPE feedloom_polls_total counter\n");
+        for (source, c) in &polls {
+            for (outcome, n) in [
+                ("fetched", c.fetched),
+                ("not_modified", c.not_modified),
+                ("error", c.errors),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "feedloom_polls_total{{source=\"{source}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP feedloom_poll_errors_total Failed polls by source.\n# TYPE feedloom_poll_errors_total counter\n");
+        for (source, c) in &polls {
+            let _ = writeln!(
+                out,
+                "feedloom_poll_errors_total{{source=\"{source}\"}} {}",
+                c.errors
+            );
+        }
+        out.push_str("# HELP feedloom_poll_seconds_total Time spent polling, by source.\n# TYPE feedloom_poll_seconds_total counter\n");
+        for (source, c) in &polls {
+            let _ = writeln!(
+                out,
+                "feedloom_poll_seconds_total{{source=\"{source}\"}} {}",
+                c.seconds
+            );
+        }
+        out.push_str("# HELP feedloom_source_consecutive_failures Failed polls in a row, by source.\n# TYPE feedloom_source_consecutive_failures gauge\n");
+        for (source, n) in &snap.source_failures {
+            let _ = writeln!(
+                out,
+                "feedloom_source_consecutive_failures{{source=\"{source}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP feedloom_topic_entries Entries in each topic.\n# TYPE feedloom_topic_entries gauge\n");
+        for (topic, n) in &snap.topic_entries {
+            let _ = writeln!(out, "feedloom_topic_entries{{topic=\"{topic}\"}} {n}");
+        }
+        let _ = write!(
+            out,
+            "# HELP feedloom_store_entries Entries in the store.\n# TYPE feedloom_store_entries gauge\nfeedloom_store_entries {}\n\
+             # HELP feedloom_renders_total Documents rendered (feeds, pages), all formats.\n# TYPE feedloom_renders_total counter\nfeedloom_renders_total {}\n\
+             # HELP feedloom_render_seconds_total Time spent rendering and compressing documents.\n# TYPE feedloom_render_seconds_total counter\nfeedloom_render_seconds_total {}\n\
+             # HELP feedloom_ready Whether every source has been polled once since start.\n# TYPE feedloom_ready gauge\nfeedloom_ready {}\n",
+            snap.store_entries,
+            snap.renders,
+            snap.render_seconds,
+            u8::from(snap.ready)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition() {
+        let m = Metrics::default();
+        m.record_request(Route::Feed, 200, 100);
+        m.record_request(Route::Feed, 304, 0);
+        m.record_request(Route::Feed, 304, 0);
+        m.record_request(Route::NotFound, 418, 5);
+        m.record_poll("hf", PollOutcome::Error, 0.5);
+        let text = m.render(&Snapshot {
+            ready: true,
+            store_entries: 7,
+            topic_entries: vec![("llm", 3)],
+            source_failures: vec![("hf", 1)],
+            renders: 2,
+            render_seconds: 0.25,
+        });
+        assert!(
+            text.contains("feedloom_http_requests_total{route=\"feed\",status=\"304\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("feedloom_http_requests_total{route=\"not_found\",status=\"other\"} 1\n")
+        );
+        assert!(text.contains("feedloom_http_not_modified_ratio 0.5\n"));
+        assert!(text.contains("feedloom_http_response_body_bytes_total 105\n"));
+        assert!(text.contains("feedloom_poll_errors_total{source=\"hf\"} 1\n"));
+        assert!(text.contains("feedloom_topic_entries{topic=\"llm\"} 3\n"));
+        assert!(text.contains("feedloom_ready 1\n"));
+    }
+}
