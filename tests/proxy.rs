@@ -1,0 +1,235 @@
+//! feedloom behind a real nginx (Debian's `nginx-light`, installed by
+//! `.ci/run`) on loopback, serving it under `/feeds/`: every link in every
+//! served document points at the proxy's public address and prefix,
+//! conditional requests and compression pass through, and the feeds
+//! validate.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A running nginx; stopped when dropped.
+struct Nginx {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts nginx on `port`, proxying `/feeds/` to `upstream` and sending
+/// the forwarded headers a real deployment sends.
+fn start_nginx(dir: &Path, port: u16, upstream: SocketAddr) -> Nginx {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let conf = format!(
+        r#"
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 128; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp};
+    proxy_temp_path {tmp};
+    fastcgi_temp_path {tmp};
+    uwsgi_temp_path {tmp};
+    scgi_temp_path {tmp};
+    server {{
+        listen 127.0.0.1:{port};
+        location /feeds/ {{
+            proxy_pass http://{upstream}/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Prefix /feeds;
+        }}
+    }}
+}}
+"#,
+        dir = dir.display(),
+        tmp = tmp.display(),
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("`nginx` must be installed (apt-get install nginx-light); .ci/run installs it");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Nginx { child, addr }
+}
+
+/// Every absolute http(s) URL in a document that points at our own server
+/// (not at upstream papers or posts) must start with the public base.
+fn assert_links_public(body: &str, public: &str, internal: &SocketAddr, what: &str) {
+    assert!(
+        !body.contains(&internal.to_string()),
+        "{what} leaks the internal address {internal}"
+    );
+    let ours = ["feeds/", ".rss", ".atom", ".json", ".html", "opml.xml"];
+    let mut found = 0;
+    for (i, _) in body.match_indices("http") {
+        let url: String = body[i..]
+            .chars()
+            .take_while(|c| !matches!(c, '"' | '<' | ' ' | '\'' | '\n'))
+            .collect();
+        if url.contains("127.0.0.1") && ours.iter().any(|o| url.contains(o)) {
+            assert!(
+                url.starts_with(public),
+                "{what}: {url} is not under {public}"
+            );
+            found += 1;
+        }
+    }
+    assert!(found > 0, "{what} names no public link at all");
+}
+
+fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, ws: &Workspace) {
+    let public = format!("http://{}/feeds/", nginx.addr);
+    for path in [
+        "",
+        "opml.xml",
+        "llm.rss",
+        "llm.atom",
+        "llm.json",
+        "llm.html",
+        "all.atom?limit=100",
+    ] {
+        let r = get(nginx.addr, &format!("/feeds/{path}"));
+        assert_eq!(r.status, 200, "/feeds/{path}");
+        assert_links_public(&r.text(), &public, &internal, &format!("/feeds/{path}"));
+    }
+    // The feeds parse, and the Atom validates against RFC 4287's schema.
+    parse_feed(&get(nginx.addr, "/feeds/llm.rss").body);
+    parse_feed(&get(nginx.addr, "/feeds/llm.json").body);
+    let atom = get(nginx.addr, "/feeds/all.atom?limit=100").body;
+    assert_eq!(parse_feed(&atom).entries.len(), FIXTURE_ENTRIES);
+    let file = ws.dir.path().join("proxied.atom");
+    std::fs::write(&file, &atom).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/atom.rnc");
+    let jing = Command::new("jing")
+        .arg("-c")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("jing");
+    assert!(
+        jing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jing.stdout)
+    );
+
+    // Conditional requests pass through.
+    let first = get(nginx.addr, "/feeds/llm.atom");
+    let etag = first
+        .header("etag")
+        .expect("ETag through the proxy")
+        .to_string();
+    let lm = first
+        .header("last-modified")
+        .expect("Last-Modified through the proxy")
+        .to_string();
+    assert_eq!(
+        http(
+            nginx.addr,
+            "GET",
+            "/feeds/llm.atom",
+            &[("If-None-Match", &etag)]
+        )
+        .status,
+        304
+    );
+    assert_eq!(
+        http(
+            nginx.addr,
+            "GET",
+            "/feeds/llm.atom",
+            &[("If-Modified-Since", &lm)]
+        )
+        .status,
+        304
+    );
+    assert_eq!(http(nginx.addr, "HEAD", "/feeds/llm.atom", &[]).status, 200);
+
+    // Compression passes through, decoded to the same bytes.
+    let gz = http(
+        nginx.addr,
+        "GET",
+        "/feeds/llm.atom",
+        &[("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gz.body[..]),
+        &mut decoded,
+    )
+    .unwrap();
+    assert_eq!(decoded, first.body);
+    let gz_etag = gz.header("etag").unwrap().to_string();
+    let r = http(
+        nginx.addr,
+        "GET",
+        "/feeds/llm.atom",
+        &[("If-None-Match", &gz_etag), ("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(r.status, 304);
+}
+
+#[test]
+fn behind_nginx_with_trusted_forwarded_headers() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve_with(&["--trust-proxy"]);
+    let nginx = start_nginx(ws.dir.path(), free_port(), server.addr);
+    check_proxied_site(&nginx, server.addr, &ws);
+}
+
+#[test]
+fn behind_nginx_with_a_configured_base_url() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    // Without header trust, the admin tells feedloom its public address.
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}/feeds/");
+    let server = ws.serve_with(&["--base-url", &public]);
+    let nginx = start_nginx(ws.dir.path(), port, server.addr);
+    check_proxied_site(&nginx, server.addr, &ws);
+}
