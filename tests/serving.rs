@@ -377,3 +377,31 @@ fn export_writes_what_the_server_serves() {
     let server = ws.serve_with(&["--base-url", "https://static.example/feeds/"]);
     assert_eq!(server.get("/all.atom").body, atom);
 }
+
+#[test]
+fn a_slow_client_cannot_hold_a_connection() {
+    let (_ws, _up, server) = served();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    // Half a request head, then silence.
+    stream
+        .write_all(b"GET /llm.rss HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server closes the connection (possibly after a 408) once the
+    // header read timeout passes; the read then ends instead of hanging.
+    let _ = stream.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the connection was held for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        buf.is_empty() || buf.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+}
