@@ -12,11 +12,12 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::{self, ConfigError, Definitions};
-use crate::fetch::{FetchError, Fetcher, DEFAULT_MAX_BODY};
+use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::{Metrics, PollOutcome, Snapshot};
-use crate::poll::{Outcome, Poller, SourceReport};
+use crate::poll::{Outcome, Poller, SourceReport, MAX_CONCURRENT_POLLS};
 use crate::render::{Doc, FeedCache, Format};
 use crate::store::{Store, StoreError};
+use tokio::sync::Semaphore;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -182,7 +183,7 @@ fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
         ))
     })?;
     let store = Store::open(&settings.data)?;
-    let fetcher = Fetcher::new(DEFAULT_MAX_BODY)?;
+    let fetcher = Fetcher::new(defs.hosts.clone())?;
     Ok((defs, Poller { store, fetcher }))
 }
 
@@ -229,9 +230,12 @@ fn humanize(d: Duration) -> String {
 }
 
 /// `poll --once`: polls every source once and returns the reports.
-pub async fn poll_once(settings: &Settings) -> Result<Vec<SourceReport>, Error> {
+pub async fn poll_once(
+    settings: &Settings,
+    progress: impl Fn(&SourceReport, usize, usize),
+) -> Result<Vec<SourceReport>, Error> {
     let (defs, poller) = open(settings)?;
-    Ok(poller.poll_all(&defs).await?)
+    Ok(poller.poll_all(&defs, progress).await?)
 }
 
 /// `serve`: the poller and the HTTP server in one process, until SIGTERM or
@@ -338,29 +342,61 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
     Ok(written)
 }
 
-/// One task per source: poll now (spread over a few seconds), then every
-/// interval with ±10% jitter so sources never synchronise.
+/// One task per source. A source whose stored schedule is still ahead
+/// (back-off, `Retry-After`, a recent poll before a restart) waits for it;
+/// the others are polled now, spread over a few seconds. Then each follows
+/// the schedule its polls compute ([`crate::poll::next_poll`]). At most
+/// [`MAX_CONCURRENT_POLLS`] polls run at once.
 fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
     let mut set = tokio::task::JoinSet::new();
     let total = app.defs.sources.len();
     let first_done = Arc::new(AtomicUsize::new(0));
+    let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
+    let mark_done = {
+        let app = app.clone();
+        let first_done = first_done.clone();
+        move || {
+            if first_done.fetch_add(1, Ordering::SeqCst) + 1 >= total {
+                app.ready.store(true, Ordering::SeqCst);
+            }
+        }
+    };
     if total == 0 {
         app.ready.store(true, Ordering::SeqCst);
     }
     for index in 0..total {
-        let (app, first_done) = (app.clone(), first_done.clone());
+        let (app, slots, mark_done) = (app.clone(), slots.clone(), mark_done.clone());
         set.spawn(async move {
             let source = &app.defs.sources[index];
-            let spread = Duration::from_millis(200 * index as u64 % 5000);
-            tokio::time::sleep(spread).await;
+            let stored = app
+                .poller
+                .store
+                .source_state(&source.id)
+                .ok()
+                .and_then(|s| s.next_poll.filter(|_| s.last_attempt.is_some()));
+            let mut first = true;
+            match stored {
+                Some(at) if at > Utc::now() => {
+                    // Polled recently: it counts as polled for readiness.
+                    app.next_polls
+                        .lock()
+                        .expect("next polls lock")
+                        .insert(source.id.clone(), at);
+                    mark_done();
+                    first = false;
+                    tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default()).await;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200 * index as u64 % 5000)).await,
+            }
             loop {
-                let report = app.poller.poll_source(source, &app.defs.rules).await;
-                let pause = jittered(source.interval, &source.id);
-                let next = Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default();
+                let report = {
+                    let _slot = slots.acquire().await.expect("semaphore never closed");
+                    app.poller.poll_source(source, &app.defs.rules).await
+                };
                 app.next_polls
                     .lock()
                     .expect("next polls lock")
-                    .insert(source.id.clone(), next);
+                    .insert(source.id.clone(), report.next_poll);
                 // Failures are logged by the poller, once per change of state.
                 if !report.failed() {
                     tracing::info!("{}", report.line());
@@ -369,29 +405,16 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
                 if let Err(e) = app.poller.store.flush() {
                     tracing::error!("store flush failed: {e}");
                 }
-                if first_done.fetch_add(1, Ordering::SeqCst) + 1 == total {
-                    app.ready.store(true, Ordering::SeqCst);
+                if first {
+                    mark_done();
+                    first = false;
                 }
-                tokio::time::sleep(pause).await;
+                tokio::time::sleep((report.next_poll - Utc::now()).to_std().unwrap_or_default())
+                    .await;
             }
         });
     }
     set
-}
-
-/// `interval` ± 10%, from a cheap varying seed (no need for a RNG crate:
-/// this only has to differ between sources and polls).
-fn jittered(interval: Duration, salt: &str) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    let seed = salt
-        .bytes()
-        .fold(nanos, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-    let span = interval.as_millis() as u64 / 5; // 20% wide
-    let offset = if span == 0 { 0 } else { seed % span };
-    interval - Duration::from_millis(span / 2) + Duration::from_millis(offset)
 }
 
 async fn shutdown_signal() {

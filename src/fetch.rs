@@ -1,5 +1,17 @@
-//! Fetching a source over HTTP: one shared client, conditional GET, hard
-//! limits on time, redirects and body size.
+//! Fetching a source over HTTP, politely: one shared client, conditional
+//! GET, hard limits on time, redirects and body size, and per-host rules.
+//!
+//! Per host (all sources on it together):
+//! - at most one request in flight, and at least the host's minimum spacing
+//!   between the end of one request and the start of the next;
+//! - a request budget per window (and any extra budget a source kind adds,
+//!   such as Hugging Face's API and page buckets);
+//! - a `429` or `503` that names a delay (`Retry-After`, `RateLimit`) stops
+//!   every request to the host until it has passed; no request is sent.
+//!
+//! Redirects are followed here, hop by hop (each hop obeys the rules of its
+//! host), up to [`MAX_REDIRECTS`]; a loop is an error, and a permanent
+//! redirect (301, 308) is reported so the admin can update the URL.
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -7,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-
 use reqwest::header::{
-    HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    HeaderMap, CACHE_CONTROL, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, LOCATION, RETRY_AFTER,
 };
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -22,19 +34,25 @@ pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (feed aggregator; +https://github.com/feedloom/feedloom)"
 );
-/// Largest body read; the rest of a larger response is never downloaded.
+/// Largest body read unless a source sets `max_body`; the rest of a larger
+/// response is never downloaded.
 pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The whole request, body included: a slow drip cannot hold a poll forever.
-pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The whole request, body included, unless a source sets `timeout`: a slow
+/// drip cannot hold a poll forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_REDIRECTS: usize = 5;
-/// How long a host is left alone after a 429 / 503 that named no delay.
+/// How long a host is left alone after a 429 that named no delay.
 pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(60);
 /// The longest pause an upstream's `Retry-After` can impose.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// Waiting for a request budget to free up is fine for this long; beyond
 /// it the poll fails and the next one tries again.
 pub const MAX_BUDGET_WAIT: Duration = Duration::from_secs(10);
+/// Host rules unless `[[host]]` says otherwise.
+pub const DEFAULT_MIN_SPACING: Duration = Duration::from_secs(1);
+pub const DEFAULT_HOST_BUDGET: u32 = 120;
+pub const DEFAULT_HOST_WINDOW: Duration = Duration::from_secs(300);
 
 /// A request budget: at most `max_requests` per `window` for requests that
 /// share `key` (e.g. `huggingface.co api`).
@@ -45,6 +63,24 @@ pub struct Budget {
     pub window: Duration,
 }
 
+/// The rules for one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPolicy {
+    pub min_spacing: Duration,
+    pub max_requests: u32,
+    pub window: Duration,
+}
+
+impl Default for HostPolicy {
+    fn default() -> Self {
+        HostPolicy {
+            min_spacing: DEFAULT_MIN_SPACING,
+            max_requests: DEFAULT_HOST_BUDGET,
+            window: DEFAULT_HOST_WINDOW,
+        }
+    }
+}
+
 /// A source's stored HTTP validators, for conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validators {
@@ -52,18 +88,53 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// One fetch.
+#[derive(Debug, Clone)]
+pub struct FetchRequest<'a> {
+    pub url: &'a Url,
+    pub validators: Option<&'a Validators>,
+    /// An extra budget this request counts against, besides its host's.
+    pub budget: Option<&'a Budget>,
+    pub timeout: Duration,
+    pub max_body: usize,
+}
+
+impl<'a> FetchRequest<'a> {
+    pub fn new(url: &'a Url) -> Self {
+        FetchRequest {
+            url,
+            validators: None,
+            budget: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// What came back, besides the body.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub status: u16,
+    /// Where the body came from after redirects (relative links resolve
+    /// against it).
+    pub final_url: Option<Url>,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+    /// How long the upstream says its answer stays fresh (`Cache-Control:
+    /// max-age`, `Expires`): a floor on the next poll.
+    pub fresh_for: Option<Duration>,
+    /// The target of a permanent redirect (301 / 308) on the way.
+    pub moved_to: Option<Url>,
+}
+
 /// A successful fetch.
 #[derive(Debug)]
 pub enum Fetched {
     /// 304: nothing changed since the validators were stored.
-    NotModified,
+    NotModified(Meta),
     Body {
-        status: u16,
         bytes: Vec<u8>,
-        /// Where the body came from after redirects (relative links
-        /// resolve against it).
-        final_url: Url,
-        validators: Validators,
+        meta: Meta,
     },
 }
 
@@ -77,6 +148,8 @@ pub enum FetchError {
     Connect(String),
     #[error("too many redirects (more than {MAX_REDIRECTS})")]
     Redirects,
+    #[error("redirect loop back to {0}")]
+    RedirectLoop(Url),
     #[error("HTTP {status}{}", retry_after.as_ref().map(|r| format!(" (Retry-After: {r})")).unwrap_or_default())]
     Status {
         status: u16,
@@ -106,7 +179,7 @@ impl FetchError {
         match self {
             FetchError::Timeout(_) => "timeout",
             FetchError::Connect(_) => "connect",
-            FetchError::Redirects => "redirect",
+            FetchError::Redirects | FetchError::RedirectLoop(_) => "redirect",
             FetchError::Status { .. } => "http_status",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::RateLimited { .. } => "rate_limited",
@@ -121,13 +194,29 @@ impl FetchError {
             _ => None,
         }
     }
+
+    /// When the host may be asked again, if it said so.
+    pub fn blocked_until(&self) -> Option<DateTime<Utc>> {
+        match self {
+            FetchError::RateLimited { until } => Some(*until),
+            _ => None,
+        }
+    }
 }
 
-/// Politeness state shared by every source: hosts that asked us to back
-/// off, and request counts per budget window.
+/// Per-host state.
+#[derive(Default)]
+struct HostState {
+    /// Held for the duration of a request: one in flight per host.
+    in_flight: Arc<tokio::sync::Mutex<()>>,
+    last_done: Option<Instant>,
+    blocked: Option<(Instant, DateTime<Utc>)>,
+}
+
 #[derive(Default)]
 struct Gate {
-    blocked: HashMap<String, (Instant, DateTime<Utc>)>,
+    hosts: HashMap<String, HostState>,
+    /// Budget key → (window start, requests in it).
     windows: HashMap<String, (Instant, u32)>,
 }
 
@@ -136,62 +225,169 @@ struct Gate {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
-    max_body: usize,
+    policies: Arc<HashMap<String, HostPolicy>>,
     gate: Arc<Mutex<Gate>>,
 }
 
+/// One hop's answer.
+enum Hop {
+    Done(Box<Fetched>),
+    Redirect { status: u16, location: Url },
+}
+
 impl Fetcher {
-    pub fn new(max_body: usize) -> Result<Fetcher, FetchError> {
+    /// A fetcher with per-host rules (hosts not listed get
+    /// [`HostPolicy::default`]).
+    pub fn new(policies: HashMap<String, HostPolicy>) -> Result<Fetcher, FetchError> {
         // reqwest is built without a default crypto provider (ring keeps the
         // build lean); installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            // Redirects are followed hop by hop in `fetch`.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FetchError::Other(chain(&e)))?;
         Ok(Fetcher {
             client,
-            max_body,
+            policies: Arc::new(policies),
             gate: Arc::default(),
         })
     }
 
-    /// Checks the host's back-off and the budget before a request; waits
-    /// briefly when the budget frees up soon.
-    async fn admit(&self, host: &str, budget: Option<&Budget>) -> Result<(), FetchError> {
+    fn policy(&self, host: &str) -> HostPolicy {
+        self.policies.get(host).cloned().unwrap_or_default()
+    }
+
+    /// When `host` asked not to be contacted before, if it did.
+    pub fn blocked_until(&self, host: &str) -> Option<DateTime<Utc>> {
+        let gate = self.gate.lock().expect("fetch gate lock");
+        gate.hosts
+            .get(host)
+            .and_then(|h| h.blocked)
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, wall)| wall)
+    }
+
+    /// GETs `req.url`, following redirects.
+    pub async fn fetch(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
+        let mut url = req.url.clone();
+        let mut seen = vec![url.clone()];
+        let mut moved_to = None;
+        for hop in 0..=MAX_REDIRECTS {
+            match self.hop(&url, req, hop == 0).await? {
+                Hop::Done(fetched) => {
+                    let mut fetched = *fetched;
+                    let meta = match &mut fetched {
+                        Fetched::NotModified(m) | Fetched::Body { meta: m, .. } => m,
+                    };
+                    meta.moved_to = moved_to;
+                    meta.final_url = Some(url);
+                    return Ok(fetched);
+                }
+                Hop::Redirect { status, location } => {
+                    if seen.contains(&location) {
+                        return Err(FetchError::RedirectLoop(location));
+                    }
+                    // Only a chain of permanent redirects moves the source.
+                    if matches!(status, 301 | 308) && (hop == 0 || moved_to.is_some()) {
+                        moved_to = Some(location.clone());
+                    } else {
+                        moved_to = None;
+                    }
+                    seen.push(location.clone());
+                    url = location;
+                }
+            }
+        }
+        Err(FetchError::Redirects)
+    }
+
+    /// One request under its host's rules.
+    async fn hop(&self, url: &Url, req: &FetchRequest<'_>, first: bool) -> Result<Hop, FetchError> {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let policy = self.policy(&host);
+        let in_flight = {
+            let mut gate = self.gate.lock().expect("fetch gate lock");
+            gate.hosts
+                .entry(host.clone())
+                .or_default()
+                .in_flight
+                .clone()
+        };
+        let _one_at_a_time = in_flight.lock().await;
+        let host_budget = Budget {
+            key: format!("host {host}"),
+            max_requests: policy.max_requests,
+            window: policy.window,
+        };
+        self.admit(
+            &host,
+            &[Some(&host_budget), req.budget]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            policy.min_spacing,
+        )
+        .await?;
+        let result = self.send(url, req, first, &host).await;
+        let mut gate = self.gate.lock().expect("fetch gate lock");
+        gate.hosts.entry(host).or_default().last_done = Some(Instant::now());
+        result
+    }
+
+    /// Waits out the host's spacing and checks its back-off and budgets.
+    async fn admit(
+        &self,
+        host: &str,
+        budgets: &[&Budget],
+        spacing: Duration,
+    ) -> Result<(), FetchError> {
         loop {
             let wait = {
                 let mut gate = self.gate.lock().expect("fetch gate lock");
                 let now = Instant::now();
-                if let Some((until, wall)) = gate.blocked.get(host) {
-                    if *until > now {
-                        return Err(FetchError::RateLimited { until: *wall });
+                let state = gate.hosts.entry(host.to_string()).or_default();
+                if let Some((until, wall)) = state.blocked {
+                    if until > now {
+                        return Err(FetchError::RateLimited { until: wall });
                     }
-                    gate.blocked.remove(host);
+                    state.blocked = None;
                 }
-                let Some(b) = budget else { return Ok(()) };
-                let (start, used) = gate.windows.entry(b.key.clone()).or_insert((now, 0));
-                if now.duration_since(*start) >= b.window {
-                    *start = now;
-                    *used = 0;
+                let spacing_wait = state
+                    .last_done
+                    .map(|t| (t + spacing).saturating_duration_since(now))
+                    .unwrap_or_default();
+                let mut wait = spacing_wait;
+                for b in budgets {
+                    let (start, used) = gate.windows.entry(b.key.clone()).or_insert((now, 0));
+                    if now.duration_since(*start) >= b.window {
+                        *start = now;
+                        *used = 0;
+                    }
+                    if *used >= b.max_requests {
+                        let retry_in = b.window.saturating_sub(now.duration_since(*start));
+                        if retry_in > MAX_BUDGET_WAIT {
+                            return Err(FetchError::Budget {
+                                key: b.key.clone(),
+                                max: b.max_requests,
+                                window: b.window,
+                                retry_in,
+                            });
+                        }
+                        wait = wait.max(retry_in);
+                    }
                 }
-                if *used < b.max_requests {
-                    *used += 1;
+                if wait.is_zero() {
+                    for b in budgets {
+                        if let Some((_, used)) = gate.windows.get_mut(&b.key) {
+                            *used += 1;
+                        }
+                    }
                     return Ok(());
                 }
-                let retry_in = b.window.saturating_sub(now.duration_since(*start));
-                if retry_in > MAX_BUDGET_WAIT {
-                    return Err(FetchError::Budget {
-                        key: b.key.clone(),
-                        max: b.max_requests,
-                        window: b.window,
-                        retry_in,
-                    });
-                }
-                retry_in
+                wait
             };
             tokio::time::sleep(wait).await;
         }
@@ -202,74 +398,90 @@ impl Fetcher {
         let delay = delay.clamp(Duration::from_secs(1), MAX_BACKOFF);
         let wall = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
         let mut gate = self.gate.lock().expect("fetch gate lock");
-        gate.blocked
-            .insert(host.to_string(), (Instant::now() + delay, wall));
+        gate.hosts.entry(host.to_string()).or_default().blocked =
+            Some((Instant::now() + delay, wall));
     }
 
-    /// GETs `url`, sending `validators` for a conditional request. The
-    /// request counts against `budget`; a host that answered 429 / 503 with
-    /// a delay gets no request from any source until the delay is over.
-    pub async fn fetch(
+    async fn send(
         &self,
         url: &Url,
-        validators: Option<&Validators>,
-        budget: Option<&Budget>,
-    ) -> Result<Fetched, FetchError> {
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        self.admit(&host, budget).await?;
-        let mut req = self.client.get(url.clone());
-        if let Some(v) = validators {
+        req: &FetchRequest<'_>,
+        first: bool,
+        host: &str,
+    ) -> Result<Hop, FetchError> {
+        let mut builder = self.client.get(url.clone()).timeout(req.timeout);
+        if let (true, Some(v)) = (first, req.validators) {
             if let Some(etag) = &v.etag {
-                req = req.header(IF_NONE_MATCH, etag);
+                builder = builder.header(IF_NONE_MATCH, etag);
             }
             if let Some(lm) = &v.last_modified {
-                req = req.header(IF_MODIFIED_SINCE, lm);
+                builder = builder.header(IF_MODIFIED_SINCE, lm);
             }
         }
-        let mut resp = req.send().await.map_err(classify)?;
+        let started = Instant::now();
+        let mut resp = builder.send().await.map_err(|e| classify(e, req.timeout))?;
         let status = resp.status();
+        let headers = resp.headers().clone();
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            if let Some(location) = header(&headers, LOCATION) {
+                let location = url.join(&location).map_err(|e| {
+                    FetchError::Other(format!("bad redirect Location `{location}`: {e}"))
+                })?;
+                return Ok(Hop::Redirect {
+                    status: status.as_u16(),
+                    location,
+                });
+            }
+        }
+        let meta = Meta {
+            status: status.as_u16(),
+            final_url: None,
+            content_type: header(&headers, CONTENT_TYPE),
+            validators: Validators {
+                etag: header(&headers, ETAG),
+                last_modified: header(&headers, LAST_MODIFIED),
+            },
+            fresh_for: freshness(&headers, Utc::now()),
+            moved_to: None,
+        };
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified);
+            return Ok(Hop::Done(Box::new(Fetched::NotModified(meta))));
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            let delay = retry_delay(resp.headers(), Utc::now());
+            let delay = retry_delay(&headers, Utc::now());
             // A 503 without a delay is an outage, not a request to slow down.
             if let Some(d) =
                 delay.or((status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_BACKOFF))
             {
-                self.block(&host, d);
+                self.block(host, d);
             }
         }
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
-                retry_after: header(resp.headers(), RETRY_AFTER),
+                retry_after: header(&headers, RETRY_AFTER),
             });
         }
-        let limit = self.max_body;
+        let limit = req.max_body;
         if resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(FetchError::TooLarge { limit });
         }
-        let final_url = resp.url().clone();
-        let validators = Validators {
-            etag: header(resp.headers(), ETAG),
-            last_modified: header(resp.headers(), LAST_MODIFIED),
-        };
         // Stream with the cap enforced as bytes arrive: a lying or absent
         // Content-Length cannot make us buffer more than `limit`.
         let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        loop {
+            let left = req.timeout.saturating_sub(started.elapsed());
+            let chunk = match tokio::time::timeout(left, resp.chunk()).await {
+                Err(_) => return Err(FetchError::Timeout(req.timeout)),
+                Ok(r) => r.map_err(|e| classify(e, req.timeout))?,
+            };
+            let Some(chunk) = chunk else { break };
             if bytes.len() + chunk.len() > limit {
                 return Err(FetchError::TooLarge { limit });
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body {
-            status: status.as_u16(),
-            bytes,
-            final_url,
-            validators,
-        })
+        Ok(Hop::Done(Box::new(Fetched::Body { bytes, meta })))
     }
 }
 
@@ -304,6 +516,35 @@ pub fn retry_delay(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
         .map(Duration::from_secs)
 }
 
+/// How long a response stays fresh (RFC 9111 §4.2.1): `Cache-Control:
+/// max-age`, else `Expires` minus `Date` (or now); `no-cache` / `no-store`
+/// mean zero.
+pub fn freshness(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    if let Some(cc) = header(headers, CACHE_CONTROL) {
+        let cc = cc.to_ascii_lowercase();
+        if cc.contains("no-cache") || cc.contains("no-store") {
+            return Some(Duration::ZERO);
+        }
+        for directive in cc.split(',').map(str::trim) {
+            if let Some(v) = directive.strip_prefix("max-age=") {
+                if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
+                    return Some(Duration::from_secs(secs));
+                }
+            }
+        }
+    }
+    let expires = DateTime::parse_from_rfc2822(&header(headers, EXPIRES)?).ok()?;
+    let date = header(headers, DATE)
+        .and_then(|d| DateTime::parse_from_rfc2822(&d).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(now);
+    Some(
+        (expires.with_timezone(&Utc) - date)
+            .to_std()
+            .unwrap_or_default(),
+    )
+}
+
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
     headers
         .get(name)
@@ -311,13 +552,11 @@ fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<Stri
         .map(str::to_string)
 }
 
-fn classify(e: reqwest::Error) -> FetchError {
+fn classify(e: reqwest::Error, timeout: Duration) -> FetchError {
     // The poller names the URL already.
     let e = e.without_url();
     if e.is_timeout() {
-        FetchError::Timeout(TOTAL_TIMEOUT)
-    } else if e.is_redirect() {
-        FetchError::Redirects
+        FetchError::Timeout(timeout)
     } else if e.is_connect() {
         FetchError::Connect(chain(&e))
     } else {
@@ -377,5 +616,29 @@ mod tests {
             "an epoch is not a delay"
         );
         assert_eq!(d(&[]), None);
+    }
+
+    #[test]
+    fn freshness_from_cache_headers() {
+        let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
+        let f = |pairs: &[(&'static str, &str)]| freshness(&headers(pairs), now);
+        assert_eq!(
+            f(&[("cache-control", "public, max-age=600")]),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(f(&[("cache-control", "no-cache")]), Some(Duration::ZERO));
+        assert_eq!(
+            f(&[
+                ("expires", "Fri, 27 Nov 2026 13:00:00 GMT"),
+                ("date", "Fri, 27 Nov 2026 12:30:00 GMT")
+            ]),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            f(&[("expires", "Fri, 27 Nov 2026 12:10:00 GMT")]),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(f(&[("expires", "0")]), None);
+        assert_eq!(f(&[]), None);
     }
 }

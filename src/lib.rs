@@ -16,6 +16,7 @@
 pub mod app;
 pub mod config;
 pub mod dates;
+pub mod decode;
 pub mod extract;
 pub mod fetch;
 pub mod identity;

@@ -101,21 +101,45 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string()),
         },
-        Command::Poll { .. } => match runtime.block_on(app::poll_once(&settings)) {
-            Ok(reports) => {
-                for r in &reports {
+        Command::Poll { .. } => {
+            // A progress bar for a person at a terminal; plain lines for
+            // logs and pipes.
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let progress = |r: &feedloom::poll::SourceReport, done: usize, total: usize| {
+                if tty {
+                    let width = 30;
+                    let filled = width * done / total.max(1);
+                    eprint!(
+                        "\r\x1b[K[{}{}] {done}/{total} {}",
+                        "=".repeat(filled),
+                        " ".repeat(width - filled),
+                        r.source
+                    );
+                } else {
                     println!("{}", r.line());
                 }
-                let failed = reports.iter().filter(|r| r.failed()).count();
-                if failed > 0 {
-                    eprintln!("feedloom: {failed} of {} sources failed", reports.len());
-                    ExitCode::FAILURE
-                } else {
-                    ExitCode::SUCCESS
+            };
+            match runtime.block_on(app::poll_once(&settings, progress)) {
+                Ok(reports) => {
+                    if tty {
+                        eprintln!();
+                        for r in reports.iter().filter(|r| r.failed()) {
+                            println!("{}", r.line());
+                        }
+                    }
+                    println!();
+                    print!("{}", feedloom::poll::table(&reports, chrono::Utc::now()));
+                    let failed = reports.iter().filter(|r| r.failed()).count();
+                    if failed > 0 {
+                        eprintln!("feedloom: {failed} of {} sources failed", reports.len());
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
                 }
+                Err(e) => fail(&e.to_string()),
             }
-            Err(e) => fail(&e.to_string()),
-        },
+        }
         Command::Serve {
             bind,
             base_url,

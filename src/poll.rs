@@ -1,8 +1,15 @@
 //! The poller: the one place the pipeline stages are chained.
 //!
 //! fetch → extract → normalize → (store: merge + rules) → which topics
-//! changed. A failing source is recorded in its state and logged; it never
-//! stops other sources and never touches stored entries.
+//! changed. A failing source is recorded in its state and logged once per
+//! change of state; it never stops other sources, never touches stored
+//! entries and never publishes anything.
+//!
+//! Scheduling (see [`next_poll`]): after a success the next poll is one
+//! interval away (±10% jitter), or later when the upstream says its answer
+//! stays fresh longer (`Cache-Control: max-age`, `Expires`, RSS `<ttl>`, up
+//! to a day); after a failure it backs off exponentially from the interval
+//! to [`MAX_FAILURE_BACKOFF`], and never before a host's `Retry-After`.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -10,18 +17,26 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
+use url::Url;
 
 use crate::config::{Definitions, Source, SourceKind};
 use crate::extract::huggingface::{HfSpec, API_PAGE_SIZE};
-use crate::extract::{self, ExtractError};
-use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::extract::{self, ExtractError, Extracted};
+use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher, Meta};
 use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
 use crate::rules::RuleSet;
 use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
 
-/// Sources fetched at once in one cycle.
+/// Sources fetched at once, across all hosts.
 pub const MAX_CONCURRENT_POLLS: usize = 8;
+/// The longest pause after repeated failures: a source is never given up.
+pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// The longest an upstream's freshness claim can delay a poll.
+pub const MAX_FRESHNESS_FLOOR: Duration = Duration::from_secs(24 * 3600);
+/// A listing that drops from at least this many items to none is flagged
+/// as a probable extraction breakage rather than taken as news.
+pub const BREAKAGE_MIN_ITEMS: u64 = 5;
 
 /// How one poll of one source went.
 #[derive(Debug, Clone)]
@@ -39,10 +54,13 @@ pub struct SourceReport {
     pub source: String,
     pub url: String,
     pub outcome: Outcome,
+    /// The HTTP status of the (last) response, when there was one.
+    pub http_status: Option<u16>,
     pub counts: PollCounts,
     /// Topics whose feeds must be re-rendered.
     pub changed_topics: BTreeSet<String>,
     pub duration: Duration,
+    pub next_poll: DateTime<Utc>,
 }
 
 impl SourceReport {
@@ -50,7 +68,7 @@ impl SourceReport {
         matches!(self.outcome, Outcome::Failed(_))
     }
 
-    /// One line for `poll --once`.
+    /// One line for logs and for `poll --once` without a terminal.
     pub fn line(&self) -> String {
         let c = &self.counts;
         match &self.outcome {
@@ -71,6 +89,78 @@ impl SourceReport {
             Outcome::Failed(e) => format!("{}: error: {} ({})", self.source, e.message, e.kind),
         }
     }
+
+    /// A row of the `poll --once` table.
+    pub fn row(&self, now: DateTime<Utc>) -> [String; 8] {
+        let c = &self.counts;
+        let status = match &self.outcome {
+            Outcome::Fetched => "ok".to_string(),
+            Outcome::NotModified => "not modified".to_string(),
+            Outcome::Failed(e) => format!("error ({})", e.kind),
+        };
+        let wait = (self.next_poll - now).num_seconds().max(0) as u64;
+        [
+            self.source.clone(),
+            status,
+            self.http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            c.new.to_string(),
+            c.updated.to_string(),
+            c.unchanged.to_string(),
+            format!("{} ms", self.duration.as_millis()),
+            format!("in {}", human(Duration::from_secs(wait))),
+        ]
+    }
+}
+
+/// The table `poll --once` ends with: one row per source, columns aligned.
+pub fn table(reports: &[SourceReport], now: DateTime<Utc>) -> String {
+    let header = [
+        "source",
+        "status",
+        "http",
+        "new",
+        "updated",
+        "unchanged",
+        "took",
+        "next poll",
+    ]
+    .map(String::from);
+    let rows: Vec<[String; 8]> = std::iter::once(header)
+        .chain(reports.iter().map(|r| r.row(now)))
+        .collect();
+    let widths: Vec<usize> = (0..8)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                // Numbers right-aligned, text left-aligned.
+                if (2..=6).contains(&c) {
+                    format!("{cell:>w$}", w = widths[c])
+                } else {
+                    format!("{cell:<w$}", w = widths[c])
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `90s`, `15m`, `2h05m`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=3599 => format!("{}m", s / 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// A failure of one poll, before it is recorded.
@@ -84,6 +174,10 @@ enum PollError {
     Store(#[from] StoreError),
     #[error("extraction task failed: {0}")]
     Task(String),
+    #[error(
+        "extract: found no items where the last good poll listed {0}; the page or feed layout probably changed (check the selectors); nothing was deleted"
+    )]
+    EmptyListing(u64),
 }
 
 impl PollError {
@@ -94,8 +188,18 @@ impl PollError {
             PollError::Extract(ExtractError::Malformed { .. }) => "malformed",
             PollError::Store(_) => "store",
             PollError::Task(_) => "internal",
+            PollError::EmptyListing(_) => "empty_listing",
         }
     }
+}
+
+/// What a successful fetch-and-ingest saw.
+struct Ingested {
+    counts: PollCounts,
+    topics: BTreeSet<String>,
+    status: u16,
+    /// Upstream freshness (headers or `<ttl>`): a floor on the next poll.
+    floor: Option<Duration>,
 }
 
 /// Everything a poll needs, shared by the scheduler and `poll --once`.
@@ -106,11 +210,18 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Polls every source once, a few at a time, then flushes the store.
-    pub async fn poll_all(&self, defs: &Arc<Definitions>) -> Result<Vec<SourceReport>, StoreError> {
+    /// Polls every source once, a few at a time (hosts' own rules apply on
+    /// top), then flushes the store. `progress` is told of each finished
+    /// source.
+    pub async fn poll_all(
+        &self,
+        defs: &Arc<Definitions>,
+        progress: impl Fn(&SourceReport, usize, usize),
+    ) -> Result<Vec<SourceReport>, StoreError> {
         let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
         let mut tasks = tokio::task::JoinSet::new();
-        for (i, _) in defs.sources.iter().enumerate() {
+        let total = defs.sources.len();
+        for i in 0..total {
             let (poller, defs, limit) = (self.clone(), defs.clone(), limit.clone());
             tasks.spawn(async move {
                 let _permit = limit.acquire().await.expect("semaphore never closed");
@@ -119,7 +230,13 @@ impl Poller {
         }
         let mut reports: Vec<(usize, SourceReport)> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            reports.push(joined.expect("a poll task panicked"));
+            let (i, report) = joined.expect("a poll task panicked");
+            reports.push((i, report));
+            progress(
+                &reports.last().expect("just pushed").1,
+                reports.len(),
+                total,
+            );
         }
         reports.sort_by_key(|(i, _)| *i);
         self.store.flush()?;
@@ -143,30 +260,40 @@ impl Poller {
             source: source.id.clone(),
             url: source.url.to_string(),
             outcome: Outcome::Fetched,
+            http_status: None,
             counts: PollCounts::default(),
             changed_topics: BTreeSet::new(),
-            duration: started.elapsed(),
+            duration: Duration::ZERO,
+            next_poll: now,
         };
+        let mut floor = None;
         match result {
-            Ok(Some((counts, topics))) => {
-                report.counts = counts;
-                report.changed_topics = topics;
-                state.last_counts = counts;
-                state.entries_added += counts.new;
-                self.record_success(source, &mut state, now);
+            Ok(Some(done)) => {
+                report.counts = done.counts;
+                report.changed_topics = done.topics;
+                report.http_status = Some(done.status);
+                floor = done.floor;
+                state.last_counts = done.counts;
+                state.entries_added += done.counts.new;
+                if done.counts.fetched > 0 {
+                    state.last_listed = done.counts.fetched;
+                }
+                record_success(source, &mut state, now);
             }
             Ok(None) => {
                 report.outcome = Outcome::NotModified;
+                report.http_status = Some(304);
                 state.last_counts = PollCounts::default();
-                self.record_success(source, &mut state, now);
+                record_success(source, &mut state, now);
             }
-            Err(e) => {
+            Err((e, status)) => {
+                report.http_status = status.or(match &e {
+                    PollError::Fetch(f) => f.status(),
+                    _ => None,
+                });
                 let err = SourceError {
                     kind: e.kind().into(),
-                    status: match &e {
-                        PollError::Fetch(f) => f.status(),
-                        _ => None,
-                    },
+                    status: report.http_status,
                     message: e.to_string(),
                     at: now,
                 };
@@ -179,13 +306,28 @@ impl Poller {
                 if same {
                     tracing::debug!(source = %source.id, url = %source.url, "still failing: {}", err.message);
                 } else {
-                    tracing::warn!(source = %source.id, url = %source.url, kind = %err.kind, "poll failed: {}", err.message);
+                    tracing::warn!(source = %source.id, url = %source.url, kind = %err.kind, status = ?err.status, "poll failed: {}", err.message);
                 }
                 state.consecutive_failures += 1;
                 state.last_error = Some(err.clone());
                 report.outcome = Outcome::Failed(err);
             }
         }
+        let host = source
+            .url
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let next = next_poll(
+            source.interval,
+            state.consecutive_failures,
+            floor,
+            self.fetcher.blocked_until(&host),
+            now,
+            &source.id,
+        );
+        state.next_poll = Some(next);
+        report.next_poll = next;
         if let Err(e) = self.store.put_source_state(&source.id, &state) {
             tracing::error!(source = %source.id, "cannot record source state: {e}");
         }
@@ -193,77 +335,126 @@ impl Poller {
         report
     }
 
-    fn record_success(&self, source: &Source, state: &mut SourceState, now: DateTime<Utc>) {
-        if state.last_error.is_some() {
-            tracing::info!(source = %source.id, "recovered after {} failed polls", state.consecutive_failures);
-        }
-        state.last_success = Some(now);
-        state.last_error = None;
-        state.consecutive_failures = 0;
-    }
-
-    /// `Ok(None)` when the upstream answered 304.
+    /// `Ok(None)` when the upstream answered 304. An error carries the HTTP
+    /// status of a response that was received but unusable.
     async fn fetch_and_ingest(
         &self,
         source: &Source,
         rules: &RuleSet,
         state: &mut SourceState,
         now: DateTime<Utc>,
-    ) -> Result<Option<(PollCounts, BTreeSet<String>)>, PollError> {
-        let (raw, page_url) = match &source.kind {
-            SourceKind::HuggingFace(spec) => (
-                self.fetch_hf_pages(source, spec, now).await?,
-                spec.base.clone(),
-            ),
+    ) -> Result<Option<Ingested>, (PollError, Option<u16>)> {
+        let (raw, page_url, meta, ttl) = match &source.kind {
+            SourceKind::HuggingFace(spec) => {
+                let (raw, meta) = self
+                    .fetch_hf_pages(source, spec, now)
+                    .await
+                    .map_err(|e| (e, None))?;
+                (raw, spec.base.clone(), meta, None)
+            }
             _ => {
                 // Validators stored under an older definition are not sent:
                 // new selectors must see a full body.
                 let validators =
                     (state.validators_for == source.fingerprint).then_some(&state.validators);
-                let (bytes, final_url, new_validators) =
-                    match self.fetcher.fetch(&source.url, validators, None).await? {
-                        Fetched::NotModified => return Ok(None),
-                        Fetched::Body {
-                            bytes,
-                            final_url,
-                            validators,
-                            ..
-                        } => (bytes, final_url, validators),
-                    };
-                let kind = source.kind.clone();
-                let raw = blocking(move || Ok(extract::extract(&kind, &bytes, now)?)).await?;
-                state.validators = new_validators;
-                state.validators_for = source.fingerprint.clone();
-                (raw, final_url)
+                let req = FetchRequest {
+                    validators,
+                    timeout: source.timeout,
+                    max_body: source.max_body,
+                    ..FetchRequest::new(&source.url)
+                };
+                let (bytes, meta) = match self
+                    .fetcher
+                    .fetch(&req)
+                    .await
+                    .map_err(|e| (e.into(), None))?
+                {
+                    Fetched::NotModified(meta) => {
+                        note_move(source, state, &meta);
+                        return Ok(None);
+                    }
+                    Fetched::Body { bytes, meta } => (bytes, meta),
+                };
+                let (kind, content_type) = (source.kind.clone(), meta.content_type.clone());
+                let extracted: Extracted = blocking(move || {
+                    Ok(extract::extract(
+                        &kind,
+                        &bytes,
+                        content_type.as_deref(),
+                        now,
+                    )?)
+                })
+                .await
+                .map_err(|e| (e, Some(meta.status)))?;
+                let page_url = meta.final_url.clone().unwrap_or_else(|| source.url.clone());
+                (extracted.entries, page_url, meta, extracted.ttl)
             }
         };
+        note_move(source, state, &meta);
+        if raw.is_empty() && state.last_listed >= BREAKAGE_MIN_ITEMS {
+            return Err((
+                PollError::EmptyListing(state.last_listed),
+                Some(meta.status),
+            ));
+        }
         let (store, source_c, rules_c) = (self.store.clone(), source.clone(), rules.clone());
-        let result =
-            blocking(move || ingest(&store, &source_c, &rules_c, raw, &page_url, now)).await?;
-        Ok(Some(result))
+        let (counts, topics) =
+            blocking(move || ingest(&store, &source_c, &rules_c, raw, &page_url, now))
+                .await
+                .map_err(|e| (e, Some(meta.status)))?;
+        if source.kind.name() != "huggingface_papers" {
+            state.validators = meta.validators.clone();
+            state.validators_for = source.fingerprint.clone();
+        }
+        Ok(Some(Ingested {
+            counts,
+            topics,
+            status: meta.status,
+            floor: meta.fresh_for.max(ttl),
+        }))
     }
 
     /// A Hugging Face listing, page by page (API mode) until a page is
     /// empty, short, or repeats the previous ones, or `max_pages` is reached.
-    /// Every request counts against the host's budget.
+    /// Every request counts against the host's budget and the source kind's.
     async fn fetch_hf_pages(
         &self,
         source: &Source,
         spec: &HfSpec,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RawEntry>, PollError> {
+    ) -> Result<(Vec<RawEntry>, Meta), PollError> {
         let budget = spec.budget();
         let pages = if spec.paged() { spec.max_pages } else { 1 };
         let mut all: Vec<RawEntry> = Vec::new();
         let mut seen = HashSet::new();
+        let mut last_meta = Meta::default();
         for page in 0..pages {
             let url = spec.request(page, now);
-            let bytes = match self.fetcher.fetch(&url, None, Some(&budget)).await? {
-                Fetched::Body { bytes, .. } => bytes,
-                Fetched::NotModified => break,
+            let req = FetchRequest {
+                budget: Some(&budget),
+                timeout: source.timeout,
+                max_body: source.max_body,
+                ..FetchRequest::new(&url)
             };
-            let kind = source.kind.clone();
-            let items = blocking(move || Ok(extract::extract(&kind, &bytes, now)?)).await?;
+            let (bytes, meta) = match self.fetcher.fetch(&req).await? {
+                Fetched::Body { bytes, meta } => (bytes, meta),
+                Fetched::NotModified(meta) => {
+                    last_meta = meta;
+                    break;
+                }
+            };
+            let (kind, content_type) = (source.kind.clone(), meta.content_type.clone());
+            last_meta = meta;
+            let items = blocking(move || {
+                Ok(extract::extract(
+                    &kind,
+                    &bytes,
+                    content_type.as_deref(),
+                    now,
+                )?)
+            })
+            .await?
+            .entries;
             let listed = items.len();
             let before = all.len();
             for item in items {
@@ -275,8 +466,67 @@ impl Poller {
                 break;
             }
         }
-        Ok(all)
+        Ok((all, last_meta))
     }
+}
+
+fn record_success(source: &Source, state: &mut SourceState, now: DateTime<Utc>) {
+    if state.last_error.is_some() {
+        tracing::info!(source = %source.id, "recovered after {} failed polls", state.consecutive_failures);
+    }
+    state.last_success = Some(now);
+    state.last_error = None;
+    state.consecutive_failures = 0;
+}
+
+/// Logs a permanent redirect once per change, so the admin can update the
+/// source URL.
+fn note_move(source: &Source, state: &mut SourceState, meta: &Meta) {
+    let moved = meta.moved_to.as_ref().map(Url::to_string);
+    if moved != state.moved_to {
+        if let Some(to) = &moved {
+            tracing::warn!(source = %source.id, url = %source.url, "permanently redirected to {to}; update the source's `url` in {}", source.file.display());
+        }
+        state.moved_to = moved;
+    }
+}
+
+/// When a source is due next: see the module doc. `salt` varies the jitter
+/// between sources so they never synchronise.
+pub fn next_poll(
+    interval: Duration,
+    failures: u32,
+    floor: Option<Duration>,
+    blocked_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    salt: &str,
+) -> DateTime<Utc> {
+    let base = if failures == 0 {
+        interval.max(floor.unwrap_or_default().min(MAX_FRESHNESS_FLOOR))
+    } else {
+        let factor = 1u32 << failures.saturating_sub(1).min(16);
+        interval.saturating_mul(factor).min(MAX_FAILURE_BACKOFF)
+    };
+    let at = now + chrono::Duration::from_std(jittered(base, salt)).unwrap_or_default();
+    match blocked_until {
+        Some(b) if b > at => b,
+        _ => at,
+    }
+}
+
+/// `d` ± 10%, from a cheap varying seed (no need for a RNG crate: this only
+/// has to differ between sources and polls).
+pub fn jittered(d: Duration, salt: &str) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let seed = salt
+        .bytes()
+        .fold(nanos, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let span = d.as_millis() as u64 / 5; // 20% wide
+    let offset = if span == 0 { 0 } else { seed % span };
+    d.saturating_sub(Duration::from_millis(span / 2)) + Duration::from_millis(offset)
 }
 
 /// Runs CPU and disk work (parsing, the store) off the async workers that
@@ -295,7 +545,7 @@ fn ingest(
     source: &Source,
     rules: &RuleSet,
     raw: Vec<RawEntry>,
-    page_url: &url::Url,
+    page_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<(PollCounts, BTreeSet<String>), PollError> {
     let mut counts = PollCounts {
@@ -336,4 +586,50 @@ fn ingest(
         }
     }
     Ok((counts, changed_topics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        (to - from).num_minutes()
+    }
+
+    #[test]
+    fn scheduling() {
+        let now = at("2026-11-27T12:00:00Z");
+        let hour = Duration::from_secs(3600);
+        // Success: the interval, ±10%.
+        let m = minutes(now, next_poll(hour, 0, None, None, now, "a"));
+        assert!((54..=66).contains(&m), "{m}");
+        // The upstream says fresh for 3 h: not before that.
+        let m = minutes(now, next_poll(hour, 0, Some(3 * hour), None, now, "a"));
+        assert!((162..=198).contains(&m), "{m}");
+        // ... but a claim of a year is capped at a day.
+        let m = minutes(
+            now,
+            next_poll(hour, 0, Some(365 * 24 * hour), None, now, "a"),
+        );
+        assert!(m <= 24 * 66, "{m}");
+        // Failures back off exponentially, capped at 6 h.
+        let m3 = minutes(now, next_poll(hour, 3, None, None, now, "a"));
+        assert!((216..=264).contains(&m3), "{m3}");
+        let m20 = minutes(now, next_poll(hour, 20, None, None, now, "a"));
+        assert!((324..=396).contains(&m20), "{m20}");
+        // Retry-After wins when later.
+        let until = at("2026-11-28T00:00:00Z");
+        assert_eq!(next_poll(hour, 1, None, Some(until), now, "a"), until);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(42)), "42s");
+        assert_eq!(human(Duration::from_secs(900)), "15m");
+        assert_eq!(human(Duration::from_secs(7500)), "2h05m");
+    }
 }

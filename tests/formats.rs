@@ -20,8 +20,9 @@ fn now() -> DateTime<Utc> {
 
 fn entries(kind: &SourceKind, body: &[u8], page: &str) -> Vec<Entry> {
     let base = Url::parse(page).unwrap();
-    extract(kind, body, now())
+    extract(kind, body, None, now())
         .unwrap()
+        .entries
         .into_iter()
         .filter_map(|raw| normalize(raw, "src", &base, now()).ok())
         .collect()
@@ -245,7 +246,7 @@ fn non_feeds_are_named_for_what_they_are() {
         (b"{\"version\": \"1\", \"items\": []}", "not a JSON Feed"),
     ];
     for (body, want) in cases {
-        let err = extract(&SourceKind::Feed, body, now()).unwrap_err();
+        let err = extract(&SourceKind::Feed, body, None, now()).unwrap_err();
         assert!(matches!(err, ExtractError::NotAFeed(_)), "{err}");
         assert!(
             err.to_string().contains(want),
@@ -254,6 +255,6 @@ fn non_feeds_are_named_for_what_they_are() {
     }
     let mut truncated = fixture("lab-news.synthetic.atom");
     truncated.truncate(truncated.len() - 200);
-    let err = extract(&SourceKind::Feed, &truncated, now()).unwrap_err();
+    let err = extract(&SourceKind::Feed, &truncated, None, now()).unwrap_err();
     assert!(err.to_string().starts_with("malformed Atom"), "{err}");
 }

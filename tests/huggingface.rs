@@ -346,7 +346,7 @@ fn api_paging_stops_at_a_short_page() {
         "s.toml",
         &hf_source(&up, "hf-day", "listing = \"daily\"\ndate = \"2026-10-07\""),
     );
-    ws.write("r.toml", HF_RULES);
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
     let out = ws.poll_ok();
     assert!(out.contains("hf-day: fetched 120 items: 120 new"), "{out}");
     assert_eq!(
@@ -387,7 +387,7 @@ fn api_paging_stops_at_an_empty_page_and_at_max_pages() {
                 "listing = \"monthly\"\nmonth = \"2026-10\"\nmax_pages = 3",
             )),
     );
-    ws.write("r.toml", HF_RULES);
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
     let out = ws.poll_ok();
     assert!(out.contains("hf-week: fetched 100 items"), "{out}");
     assert!(out.contains("hf-month: fetched 300 items"), "{out}");
@@ -436,7 +436,7 @@ fn served_topic_feeds_from_a_local_hugging_face() {
                 up.url("/arxiv.rss")
             )),
     );
-    ws.write("r.toml", HF_RULES);
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
     let out = ws.poll_ok();
     assert!(out.contains("hf-trending: fetched 50 items"), "{out}");
     assert!(out.contains("hf-trending-page: fetched 50 items"), "{out}");
@@ -508,7 +508,7 @@ fn upvotes_update_in_place_and_a_crossing_enters_the_topic_at_the_top() {
         "s.toml",
         &hf_source(&up, "hf", "listing = \"daily\"\ndate = \"2026-10-07\""),
     );
-    ws.write("r.toml", HF_RULES);
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
     ws.poll_ok();
     let before = {
         let s = ws.serve();

@@ -6,13 +6,25 @@ mod common;
 
 use std::time::Duration;
 
-use feedloom::fetch::{Budget, FetchError, Fetched, Fetcher, DEFAULT_MAX_BODY};
+use std::collections::HashMap;
+
+use feedloom::fetch::{Budget, FetchError, FetchRequest, Fetched, Fetcher, HostPolicy};
 use url::Url;
 
 use common::{Reply, Upstream};
 
 fn url(up: &Upstream, path: &str) -> Url {
     Url::parse(&up.url(path)).unwrap()
+}
+
+/// A fetcher without spacing for the local host, so these tests measure
+/// one rule at a time.
+fn fetcher() -> Fetcher {
+    let local = HostPolicy {
+        min_spacing: Duration::ZERO,
+        ..HostPolicy::default()
+    };
+    Fetcher::new(HashMap::from([("127.0.0.1".to_string(), local)])).unwrap()
 }
 
 fn sent(up: &Upstream) -> usize {
@@ -31,15 +43,15 @@ async fn a_429_with_retry_after_pauses_the_whole_host() {
     let up = Upstream::start();
     up.set("/a", reply(429, &[("Retry-After", "120")]));
     up.set("/b", Reply::ok("application/json", "[]"));
-    let f = Fetcher::new(DEFAULT_MAX_BODY).unwrap();
-    match f.fetch(&url(&up, "/a"), None, None).await {
+    let f = fetcher();
+    match f.fetch(&FetchRequest::new(&url(&up, "/a"))).await {
         Err(e @ FetchError::Status { status: 429, .. }) => {
             assert!(e.to_string().contains("Retry-After: 120"), "{e}")
         }
         other => panic!("{other:?}"),
     }
     // Another path on the same host, from any source: refused locally.
-    match f.fetch(&url(&up, "/b"), None, None).await {
+    match f.fetch(&FetchRequest::new(&url(&up, "/b"))).await {
         Err(e @ FetchError::RateLimited { .. }) => {
             assert_eq!(e.kind(), "rate_limited");
             assert!(e.to_string().contains("no request before"), "{e}");
@@ -54,20 +66,26 @@ async fn the_ratelimit_header_counts_too_and_a_bare_503_does_not_pause() {
     let up = Upstream::start();
     up.set("/down", Reply::status(503, "maintenance"));
     up.set("/ok", Reply::ok("application/json", "[]"));
-    let f = Fetcher::new(DEFAULT_MAX_BODY).unwrap();
-    assert!(f.fetch(&url(&up, "/down"), None, None).await.is_err());
+    let f = fetcher();
+    assert!(f
+        .fetch(&FetchRequest::new(&url(&up, "/down")))
+        .await
+        .is_err());
     assert!(
         matches!(
-            f.fetch(&url(&up, "/ok"), None, None).await,
+            f.fetch(&FetchRequest::new(&url(&up, "/ok"))).await,
             Ok(Fetched::Body { .. })
         ),
         "an outage is not a rate limit"
     );
 
     up.set("/limited", reply(429, &[("RateLimit", "\"api\";r=0;t=55")]));
-    assert!(f.fetch(&url(&up, "/limited"), None, None).await.is_err());
+    assert!(f
+        .fetch(&FetchRequest::new(&url(&up, "/limited")))
+        .await
+        .is_err());
     assert!(matches!(
-        f.fetch(&url(&up, "/ok"), None, None).await,
+        f.fetch(&FetchRequest::new(&url(&up, "/ok"))).await,
         Err(FetchError::RateLimited { .. })
     ));
     assert_eq!(sent(&up), 3);
@@ -77,16 +95,28 @@ async fn the_ratelimit_header_counts_too_and_a_bare_503_does_not_pause() {
 async fn a_budget_caps_requests_per_window() {
     let up = Upstream::start();
     up.set("/p", Reply::ok("application/json", "[]"));
-    let f = Fetcher::new(DEFAULT_MAX_BODY).unwrap();
+    let f = fetcher();
     let budget = Budget {
         key: "local api".into(),
         max_requests: 2,
         window: Duration::from_secs(300),
     };
     for _ in 0..2 {
-        assert!(f.fetch(&url(&up, "/p"), None, Some(&budget)).await.is_ok());
+        assert!(f
+            .fetch(&FetchRequest {
+                budget: Some(&budget),
+                ..FetchRequest::new(&url(&up, "/p"))
+            })
+            .await
+            .is_ok());
     }
-    match f.fetch(&url(&up, "/p"), None, Some(&budget)).await {
+    match f
+        .fetch(&FetchRequest {
+            budget: Some(&budget),
+            ..FetchRequest::new(&url(&up, "/p"))
+        })
+        .await
+    {
         Err(e @ FetchError::Budget { .. }) => {
             assert!(e.to_string().contains("`local api` (2 per 300s)"), "{e}")
         }
@@ -94,7 +124,7 @@ async fn a_budget_caps_requests_per_window() {
     }
     assert_eq!(sent(&up), 2);
     // Requests outside the budget's key are not held back.
-    assert!(f.fetch(&url(&up, "/p"), None, None).await.is_ok());
+    assert!(f.fetch(&FetchRequest::new(&url(&up, "/p"))).await.is_ok());
 
     // A budget that frees up within a few seconds waits instead of failing.
     let short = Budget {
@@ -102,9 +132,21 @@ async fn a_budget_caps_requests_per_window() {
         max_requests: 1,
         window: Duration::from_millis(300),
     };
-    assert!(f.fetch(&url(&up, "/p"), None, Some(&short)).await.is_ok());
+    assert!(f
+        .fetch(&FetchRequest {
+            budget: Some(&short),
+            ..FetchRequest::new(&url(&up, "/p"))
+        })
+        .await
+        .is_ok());
     let started = std::time::Instant::now();
-    assert!(f.fetch(&url(&up, "/p"), None, Some(&short)).await.is_ok());
+    assert!(f
+        .fetch(&FetchRequest {
+            budget: Some(&short),
+            ..FetchRequest::new(&url(&up, "/p"))
+        })
+        .await
+        .is_ok());
     assert!(
         started.elapsed() >= Duration::from_millis(250),
         "it waited for the window"

@@ -17,6 +17,25 @@ pub struct FileDef {
     pub tag: Vec<TagDef>,
     #[serde(default)]
     pub topic: Vec<TopicDef>,
+    /// Per-host politeness rules.
+    #[serde(default)]
+    pub host: Vec<HostDef>,
+}
+
+/// `[[host]]`: how politely one host is polled. Hosts without a table get
+/// one request at a time, 1 s apart, at most 120 requests per 5 minutes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostDef {
+    /// The host name as it appears in source URLs (`rss.arxiv.org`).
+    pub name: String,
+    /// Least time between the end of one request and the start of the next,
+    /// e.g. `2s`, `500ms`, `0s`.
+    pub min_spacing: Option<String>,
+    /// Most requests per `window`.
+    pub max_requests: Option<u32>,
+    /// The budget window, e.g. `5m`.
+    pub window: Option<String>,
 }
 
 /// What kind of upstream a source is.
@@ -72,6 +91,10 @@ pub struct SourceDef {
     /// Defaults per kind: [`super::DEFAULT_FEED_INTERVAL`],
     /// [`super::DEFAULT_HTML_INTERVAL`].
     pub interval: Option<String>,
+    /// Longest time a fetch may take, body included (default 30s).
+    pub timeout: Option<String>,
+    /// Largest body read, e.g. `10MiB` (the default), `512KiB`.
+    pub max_body: Option<String>,
     /// `kind = "html"` only: the selectors that find items and fields.
     pub select: Option<SelectDef>,
     /// `huggingface_papers` only: which listing (required).

@@ -15,8 +15,9 @@ use url::Url;
 
 use crate::extract::html::HtmlSpec;
 use crate::extract::huggingface::{self as hf, HfSpec};
+use crate::fetch::{HostPolicy, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 use crate::rules::{RuleSet, Tag, Topic};
-use defs::{FileDef, ListingDef, ModeDef, SourceDef, SourceKindDef};
+use defs::{FileDef, HostDef, ListingDef, ModeDef, SourceDef, SourceKindDef};
 
 /// Poll interval of a `feed` source without an `interval`.
 pub const DEFAULT_FEED_INTERVAL: Duration = Duration::from_secs(30 * 60);
@@ -59,6 +60,10 @@ pub struct Source {
     pub url: Url,
     pub interval: Duration,
     pub kind: SourceKind,
+    /// Longest time a fetch may take.
+    pub timeout: Duration,
+    /// Largest body read.
+    pub max_body: usize,
     /// A digest of the definition: when it changes, stored validators
     /// (ETag / Last-Modified) are not sent, so new selectors see a full body.
     pub fingerprint: String,
@@ -90,6 +95,8 @@ pub struct Definitions {
     pub dir: PathBuf,
     pub sources: Vec<Source>,
     pub rules: RuleSet,
+    /// Per-host politeness rules (`[[host]]`).
+    pub hosts: HashMap<String, HostPolicy>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -168,10 +175,24 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
             }
         }
     }
+    let mut hosts = HashMap::new();
+    for (path, file) in &parsed {
+        for def in &file.host {
+            let (name, policy) = compile_host(def)
+                .map_err(|m| ConfigError::new(path, format!("host `{}`: {m}", def.name)))?;
+            if hosts.insert(name.clone(), policy).is_some() {
+                return Err(ConfigError::new(
+                    path,
+                    format!("host `{name}` is defined twice"),
+                ));
+            }
+        }
+    }
     Ok(Definitions {
         dir: dir.to_path_buf(),
         sources,
         rules: RuleSet::new(tags, topics),
+        hosts,
         files: parsed.into_iter().map(|(p, _)| p).collect(),
     })
 }
@@ -267,12 +288,28 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
             SourceKind::HuggingFace(_) => DEFAULT_HF_INTERVAL,
         },
     };
+    let timeout = match &def.timeout {
+        Some(t) => {
+            let d = parse_duration(t).map_err(|m| err(format!("field `timeout`: {m}")))?;
+            if d.is_zero() {
+                return Err(err("field `timeout`: must be more than 0s".into()));
+            }
+            d
+        }
+        None => DEFAULT_TIMEOUT,
+    };
+    let max_body = match &def.max_body {
+        Some(b) => parse_size(b).map_err(|m| err(format!("field `max_body`: {m}")))?,
+        None => DEFAULT_MAX_BODY,
+    };
     Ok(Source {
         id: def.id.clone(),
         title: def.title.clone().unwrap_or_else(|| def.id.clone()),
         url,
         interval,
         kind,
+        timeout,
+        max_body,
         fingerprint: format!("{def:?}"),
         file: path.to_path_buf(),
     })
@@ -402,6 +439,74 @@ fn is_iso_week(w: &str) -> bool {
         && wk.parse::<u32>().is_ok_and(|n| (1..=53).contains(&n))
 }
 
+fn compile_host(def: &HostDef) -> Result<(String, HostPolicy), String> {
+    let name = def.name.trim().to_ascii_lowercase();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
+        return Err("`name` must be a host name such as `rss.arxiv.org`".into());
+    }
+    let mut p = HostPolicy::default();
+    if let Some(s) = &def.min_spacing {
+        p.min_spacing = parse_duration(s).map_err(|m| format!("field `min_spacing`: {m}"))?;
+    }
+    if let Some(n) = def.max_requests {
+        if n == 0 {
+            return Err("field `max_requests`: must be at least 1".into());
+        }
+        p.max_requests = n;
+    }
+    if let Some(w) = &def.window {
+        p.window = parse_duration(w).map_err(|m| format!("field `window`: {m}"))?;
+        if p.window.is_zero() {
+            return Err("field `window`: must be more than 0s".into());
+        }
+    }
+    Ok((name, p))
+}
+
+/// Parses a duration that may be zero or in milliseconds: `0s`, `500ms`,
+/// `2s`, `1m30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Some(ms) = t.strip_suffix("ms") {
+        return ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("`{text}` is not a duration like `500ms`, `2s` or `1m`"));
+    }
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_interval(t)
+}
+
+/// Parses a size: `10MiB`, `512KiB`, `1GiB`, `1000000` (bytes).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let bad = || format!("`{text}` is not a size like `10MiB` or `512KiB`");
+    let (num, mult) = [
+        ("GiB", 1usize << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1_000),
+        ("B", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, m)| t.strip_suffix(suffix).map(|n| (n.trim(), *m)))
+    .unwrap_or((t, 1));
+    let n: usize = num.parse().map_err(|_| bad())?;
+    let size = n.checked_mul(mult).ok_or_else(bad)?;
+    if size == 0 {
+        return Err(bad());
+    }
+    Ok(size)
+}
+
 /// Ids appear in URLs and store keys: keep them to a safe alphabet.
 fn check_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
@@ -460,6 +565,19 @@ mod tests {
         assert!(parse_interval("30").is_err());
         assert!(parse_interval("m").is_err());
         assert!(parse_interval("5 minutes").is_err());
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("fast").is_err());
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("2000"), Ok(2000));
+        assert!(parse_size("0MiB").is_err());
+        assert!(parse_size("lots").is_err());
     }
 
     #[test]

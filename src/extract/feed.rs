@@ -6,13 +6,15 @@
 //! so the body is never decoded to text first.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use regex::Regex;
 
-use super::{jsonfeed, ExtractError};
+use super::{jsonfeed, ExtractError, Extracted};
 use crate::dates::parse_date;
+use crate::decode;
 use crate::model::{Media, RawEntry};
 use crate::sanitize::escape_text;
 
@@ -90,25 +92,42 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Extracts the items of a feed of any supported format.
-pub fn extract(body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
+pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, ExtractError> {
     match detect(body)? {
-        Format::JsonFeed => jsonfeed::extract(body),
+        Format::JsonFeed => Ok(Extracted {
+            entries: jsonfeed::extract(body)?,
+            ttl: None,
+        }),
         Format::Rss => {
-            check_well_formed(body, "RSS")?;
-            let channel = rss::Channel::read_from(body).map_err(|e| ExtractError::Malformed {
-                format: "RSS",
-                message: e.to_string(),
-            })?;
-            Ok(channel.items.iter().map(from_rss).collect())
-        }
-        Format::Atom => {
-            check_well_formed(body, "Atom")?;
-            let feed =
-                atom_syndication::Feed::read_from(body).map_err(|e| ExtractError::Malformed {
-                    format: "Atom",
+            let body = decode::xml(body, content_type);
+            check_well_formed(&body, "RSS")?;
+            let channel =
+                rss::Channel::read_from(&body[..]).map_err(|e| ExtractError::Malformed {
+                    format: "RSS",
                     message: e.to_string(),
                 })?;
-            Ok(feed.entries.iter().map(from_atom).collect())
+            Ok(Extracted {
+                entries: channel.items.iter().map(from_rss).collect(),
+                ttl: channel
+                    .ttl
+                    .as_deref()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .map(|minutes| Duration::from_secs(minutes * 60)),
+            })
+        }
+        Format::Atom => {
+            let body = decode::xml(body, content_type);
+            check_well_formed(&body, "Atom")?;
+            let feed = atom_syndication::Feed::read_from(&body[..]).map_err(|e| {
+                ExtractError::Malformed {
+                    format: "Atom",
+                    message: e.to_string(),
+                }
+            })?;
+            Ok(Extracted {
+                entries: feed.entries.iter().map(from_atom).collect(),
+                ttl: None,
+            })
         }
     }
 }
@@ -312,7 +331,7 @@ mod tests {
     #[test]
     fn truncated_feeds_fail() {
         let body = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item>";
-        let err = extract(body).unwrap_err();
+        let err = extract(body, None).unwrap_err();
         assert!(matches!(err, ExtractError::Malformed { .. }), "{err}");
     }
 

@@ -162,9 +162,8 @@ impl HtmlSpec {
 /// from anything); a page whose selectors match nothing yields no items. An
 /// item element whose title selector matches nothing is a card of another
 /// kind (an ad, a teaser) and is skipped.
-pub fn extract(spec: &HtmlSpec, body: &[u8]) -> Vec<RawEntry> {
-    let text = String::from_utf8_lossy(body);
-    let doc = Html::parse_document(&text);
+pub fn extract(spec: &HtmlSpec, page: &str) -> Vec<RawEntry> {
+    let doc = Html::parse_document(page);
     doc.select(&spec.item)
         .filter_map(|item| Some((item, spec.title.first(item)?)))
         .map(|(item, title)| RawEntry {

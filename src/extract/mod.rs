@@ -6,6 +6,8 @@ pub mod html;
 pub mod huggingface;
 pub mod jsonfeed;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::SourceKind;
@@ -26,16 +28,32 @@ pub enum ExtractError {
     },
 }
 
+/// What a response held.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    pub entries: Vec<RawEntry>,
+    /// The feed's own minimum refresh interval (RSS `<ttl>`).
+    pub ttl: Option<Duration>,
+}
+
 /// Extracts the items of a response body fetched at `now` (which resolves
-/// relative dates such as a year-less "Mar 28").
+/// relative dates such as a year-less "Mar 28"), decoding its charset as
+/// the format prescribes (see [`crate::decode`]).
 pub fn extract(
     kind: &SourceKind,
     body: &[u8],
+    content_type: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Vec<RawEntry>, ExtractError> {
+) -> Result<Extracted, ExtractError> {
     match kind {
-        SourceKind::Feed => feed::extract(body),
-        SourceKind::Html(spec) => Ok(html::extract(spec, body)),
-        SourceKind::HuggingFace(spec) => spec.extract(body, now),
+        SourceKind::Feed => feed::extract(body, content_type),
+        SourceKind::Html(spec) => Ok(Extracted {
+            entries: html::extract(spec, &crate::decode::html(body, content_type)),
+            ttl: None,
+        }),
+        SourceKind::HuggingFace(spec) => Ok(Extracted {
+            entries: spec.extract(body, now)?,
+            ttl: None,
+        }),
     }
 }

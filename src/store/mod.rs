@@ -56,6 +56,7 @@ pub struct PollCounts {
 
 /// What feedloom remembers of a source between polls and restarts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SourceState {
     pub last_attempt: Option<DateTime<Utc>>,
     pub last_success: Option<DateTime<Utc>>,
@@ -67,6 +68,14 @@ pub struct SourceState {
     pub validators: Validators,
     /// The source definition the validators were stored under.
     pub validators_for: String,
+    /// When the source is due next (interval, upstream freshness, back-off
+    /// and `Retry-After` applied); kept across restarts.
+    pub next_poll: Option<DateTime<Utc>>,
+    /// Items the last poll that listed any listed: an empty listing after
+    /// a full one is flagged as a probable extraction breakage.
+    pub last_listed: u64,
+    /// Where a permanent redirect pointed last (logged once per change).
+    pub moved_to: Option<String>,
 }
 
 /// The result of an upsert: the entry before and after.

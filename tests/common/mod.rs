@@ -345,10 +345,15 @@ pub fn parse_feed(body: &[u8]) -> feed_rs::model::Feed {
     feed
 }
 
+/// Host rules for the local upstream: tests are not polite to themselves
+/// (politeness has its own tests).
+pub const LOCAL_HOST_RULES: &str =
+    "\n[[host]]\nname = \"127.0.0.1\"\nmin_spacing = \"0s\"\nmax_requests = 100000\n";
+
 /// Definitions for the standard fixture upstream: one source per format.
 pub fn fixture_sources(up: &Upstream) -> String {
     format!(
-        r#"
+        r#"{LOCAL_HOST_RULES}
 [[source]]
 id = "arxiv"
 kind = "feed"
