@@ -184,6 +184,9 @@ fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
     })?;
     let store = Store::open(&settings.data)?;
     let fetcher = Fetcher::new(defs.hosts.clone())?;
+    for (host, until) in store.host_blocks(Utc::now())? {
+        fetcher.block_until(&host, until);
+    }
     Ok((defs, Poller { store, fetcher }))
 }
 

@@ -11,9 +11,11 @@
 //!   else the Content-Type `charset`, else a `<meta charset>` /
 //!   `<meta http-equiv="Content-Type">` in the first 1024 bytes, else UTF-8.
 //!
-//! Bytes that are invalid in the chosen encoding become U+FFFD rather than
-//! failing the whole source (one bad byte in a title should not hide a
-//! feed), and characters XML 1.0 forbids (C0 controls other than tab, CR and
+//! A body that claims (or defaults to) UTF-8 but is not valid UTF-8 is
+//! nearly always windows-1252 / ISO-8859-1 mislabelled, and is decoded as
+//! windows-1252, which maps every byte: the text comes out right instead of
+//! failing the source or filling titles with U+FFFD. Characters XML 1.0
+//! forbids (C0 controls other than tab, CR and
 //! LF; U+FFFE, U+FFFF) are removed, since a single one makes the XML parser
 //! reject the document.
 
@@ -49,10 +51,15 @@ pub fn html<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
 
 /// Re-encodes `body` from `encoding` to UTF-8 (dropping a BOM); borrows
 /// when it already is valid UTF-8 without a BOM.
-fn to_utf8<'a>(body: &'a [u8], encoding: &'static Encoding) -> Cow<'a, [u8]> {
-    if encoding == UTF_8 && !body.starts_with(b"\xEF\xBB\xBF") && std::str::from_utf8(body).is_ok()
-    {
-        return Cow::Borrowed(body);
+fn to_utf8<'a>(body: &'a [u8], mut encoding: &'static Encoding) -> Cow<'a, [u8]> {
+    if encoding == UTF_8 {
+        let unbommed = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+        match std::str::from_utf8(unbommed) {
+            Ok(_) if unbommed.len() == body.len() => return Cow::Borrowed(body),
+            Ok(_) => {}
+            // Mislabelled Latin-1 / windows-1252: see the module doc.
+            Err(_) => encoding = encoding_rs::WINDOWS_1252,
+        }
     }
     let (text, _, _) = encoding.decode(body);
     let mut out = text.into_owned().into_bytes();
@@ -208,9 +215,12 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_and_forbidden_controls() {
-        let out = s(xml(b"<rss><t>a\xFFb\x01c\x0Bd</t></rss>", None));
-        assert_eq!(out, "<rss><t>a\u{FFFD}bcd</t></rss>");
+    fn mislabelled_latin1_and_forbidden_controls() {
+        let out = s(xml(
+            b"<rss><t>Z\xFCrich\x01 \x0Bcaf\xE9</t></rss>",
+            Some("text/xml; charset=utf-8"),
+        ));
+        assert_eq!(out, "<rss><t>Zürich café</t></rss>");
     }
 
     #[test]

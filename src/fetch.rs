@@ -157,6 +157,9 @@ pub enum FetchError {
     },
     #[error("body larger than {limit} bytes")]
     TooLarge { limit: usize },
+    /// The connection failed while the body was arriving.
+    #[error("body cut off: {0}")]
+    Body(String),
     /// The host asked us to wait (429 / 503 with `Retry-After` or
     /// `RateLimit`); no request was sent.
     #[error("rate limited by the upstream host; no request before {until}")]
@@ -182,6 +185,7 @@ impl FetchError {
             FetchError::Redirects | FetchError::RedirectLoop(_) => "redirect",
             FetchError::Status { .. } => "http_status",
             FetchError::TooLarge { .. } => "too_large",
+            FetchError::Body(_) => "body",
             FetchError::RateLimited { .. } => "rate_limited",
             FetchError::Budget { .. } => "budget",
             FetchError::Other(_) => "fetch",
@@ -393,6 +397,15 @@ impl Fetcher {
         }
     }
 
+    /// Restores a host's back-off remembered from an earlier run.
+    pub fn block_until(&self, host: &str, until: DateTime<Utc>) {
+        if let Ok(left) = (until - Utc::now()).to_std() {
+            let mut gate = self.gate.lock().expect("fetch gate lock");
+            gate.hosts.entry(host.to_string()).or_default().blocked =
+                Some((Instant::now() + left, until));
+        }
+    }
+
     /// Remembers that `host` asked us to wait.
     fn block(&self, host: &str, delay: Duration) {
         let delay = delay.clamp(Duration::from_secs(1), MAX_BACKOFF);
@@ -473,7 +486,10 @@ impl Fetcher {
             let left = req.timeout.saturating_sub(started.elapsed());
             let chunk = match tokio::time::timeout(left, resp.chunk()).await {
                 Err(_) => return Err(FetchError::Timeout(req.timeout)),
-                Ok(r) => r.map_err(|e| classify(e, req.timeout))?,
+                Ok(r) => r.map_err(|e| match classify(e, req.timeout) {
+                    FetchError::Other(m) | FetchError::Connect(m) => FetchError::Body(m),
+                    other => other,
+                })?,
             };
             let Some(chunk) = chunk else { break };
             if bytes.len() + chunk.len() > limit {

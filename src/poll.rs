@@ -318,11 +318,18 @@ impl Poller {
             .host_str()
             .unwrap_or_default()
             .to_ascii_lowercase();
+        let blocked = self.fetcher.blocked_until(&host);
+        if let Some(until) = blocked {
+            // Kept across restarts and `poll --once` runs.
+            if let Err(e) = self.store.put_host_block(&host, until) {
+                tracing::error!(%host, "cannot record the host's back-off: {e}");
+            }
+        }
         let next = next_poll(
             source.interval,
             state.consecutive_failures,
             floor,
-            self.fetcher.blocked_until(&host),
+            blocked,
             now,
             &source.id,
         );

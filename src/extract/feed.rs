@@ -93,6 +93,15 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Extracts the items of a feed of any supported format.
 pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, ExtractError> {
+    // UTF-16 (and -32) documents must be decoded before their first bytes
+    // can even be read as `<` or `{`.
+    let wide;
+    let body = if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
+        wide = decode::xml(body, content_type);
+        &wide[..]
+    } else {
+        body
+    };
     match detect(body)? {
         Format::JsonFeed => Ok(Extracted {
             entries: jsonfeed::extract(body)?,
@@ -153,6 +162,16 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractErr
                 saw_root = true;
             }
             Event::Empty(_) => saw_root = true,
+            // SECURITY: feeds never need a DTD with entity declarations;
+            // refusing them outright rules out entity-expansion bombs
+            // ("billion laughs") and external entities, whatever a parser
+            // would do with them.
+            Event::DocType(d) if d.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!ENTITY")) => {
+                return Err(ExtractError::Malformed {
+                    format,
+                    message: "the document declares entities in a DTD, which feeds never need; refused (possible entity-expansion attack)".into(),
+                });
+            }
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Eof => break,
             _ => {}

@@ -19,6 +19,10 @@ pub const TREE_ENTRIES: &str = "id_entry";
 pub const TREE_TOPIC_INDEX: &str = "topictime_id";
 pub const TREE_SOURCE_STATE: &str = "source_state";
 pub const TREE_META: &str = "meta";
+/// Host → the wall time (8-byte big-endian microseconds) before which the
+/// host asked not to be contacted (`Retry-After`), so a restart or the next
+/// `poll --once` honours it too.
+pub const TREE_HOST_BLOCK: &str = "host_blockeduntil";
 
 /// `meta` key of the schema version, a big-endian u32.
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";
@@ -33,11 +37,11 @@ pub fn entry_id_from_key(key: &[u8]) -> Option<EntryId> {
     key.try_into().ok().map(EntryId)
 }
 
-fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
+pub fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
     ((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
-fn time_from_bytes(b: [u8; 8]) -> Option<DateTime<Utc>> {
+pub fn time_from_bytes(b: [u8; 8]) -> Option<DateTime<Utc>> {
     let micros = (u64::from_be_bytes(b) ^ (1 << 63)) as i64;
     Utc.timestamp_micros(micros).single()
 }

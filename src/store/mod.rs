@@ -90,6 +90,7 @@ pub struct Store {
     entries: sled::Tree,
     topic_index: sled::Tree,
     source_state: sled::Tree,
+    host_block: sled::Tree,
 }
 
 fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
@@ -127,6 +128,7 @@ impl Store {
             entries: db.open_tree(keys::TREE_ENTRIES)?,
             topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
             source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
+            host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
             db,
         })
     }
@@ -227,6 +229,34 @@ impl Store {
         let bytes = serde_json::to_vec(state).map_err(|e| corrupt(keys::TREE_SOURCE_STATE, e))?;
         self.source_state.insert(source.as_bytes(), bytes)?;
         Ok(())
+    }
+
+    /// Records that `host` asked not to be contacted before `until`.
+    pub fn put_host_block(&self, host: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.host_block
+            .insert(host.as_bytes(), &keys::time_bytes(until))?;
+        Ok(())
+    }
+
+    /// Hosts that asked not to be contacted before a time still ahead.
+    pub fn host_blocks(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.host_block.iter() {
+            let (k, v) = kv?;
+            let until = v
+                .as_ref()
+                .try_into()
+                .ok()
+                .and_then(keys::time_from_bytes)
+                .ok_or_else(|| corrupt(keys::TREE_HOST_BLOCK, "bad time"))?;
+            if until > now {
+                out.push((String::from_utf8_lossy(&k).into_owned(), until));
+            }
+        }
+        Ok(out)
     }
 
     /// Makes everything written so far durable.

@@ -22,12 +22,26 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
+/// How an upstream misbehaves while sending a reply.
+#[derive(Clone, Debug, Default)]
+pub enum Misbehave {
+    #[default]
+    No,
+    /// Send the head, then one body byte every `0` milliseconds.
+    Drip(u64),
+    /// Announce the whole body, send this many bytes, then close.
+    CutAfter(usize),
+    /// Announce and stream a body of this many bytes (never held in memory).
+    Huge(usize),
+}
+
 /// One canned upstream response.
 #[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub misbehave: Misbehave,
 }
 
 impl Reply {
@@ -36,7 +50,18 @@ impl Reply {
             status: 200,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
+            misbehave: Misbehave::No,
         }
+    }
+
+    pub fn misbehaving(mut self, how: Misbehave) -> Reply {
+        self.misbehave = how;
+        self
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 
     pub fn status(status: u16, body: &str) -> Reply {
@@ -44,6 +69,7 @@ impl Reply {
             status,
             headers: vec![("Content-Type".into(), "text/html".into())],
             body: body.as_bytes().to_vec(),
+            misbehave: Misbehave::No,
         }
     }
 }
@@ -60,7 +86,13 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn start() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+        Upstream::start_on("127.0.0.1")
+    }
+
+    /// On another loopback address (127.0.0.2…): a separate host for the
+    /// per-host politeness rules.
+    pub fn start_on(ip: &str) -> Upstream {
+        let listener = TcpListener::bind((ip, 0)).expect("bind upstream");
         let addr = listener.local_addr().unwrap();
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -113,17 +145,49 @@ fn serve_one(
         .get(&path)
         .cloned()
         .unwrap_or_else(|| Reply::status(404, "no such fixture"));
+    let length = match reply.misbehave {
+        Misbehave::Huge(n) => n,
+        _ => reply.body.len(),
+    };
     let mut out = format!(
-        "HTTP/1.1 {} Fixture\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.body.len()
+        "HTTP/1.1 {} Fixture\r\nContent-Length: {length}\r\nConnection: close\r\n",
+        reply.status
     );
     for (k, v) in &reply.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     out.push_str("\r\n");
     let _ = stream.write_all(out.as_bytes());
-    let _ = stream.write_all(&reply.body);
+    match reply.misbehave {
+        Misbehave::No => {
+            let _ = stream.write_all(&reply.body);
+        }
+        Misbehave::Drip(ms) => {
+            for b in &reply.body {
+                if stream.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+        }
+        Misbehave::CutAfter(n) => {
+            let _ = stream.write_all(&reply.body[..n.min(reply.body.len())]);
+            let _ = stream.flush();
+            // Closing with bytes announced but unsent: the client sees the
+            // connection end mid-body.
+        }
+        Misbehave::Huge(n) => {
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < n {
+                let k = chunk.len().min(n - sent);
+                if stream.write_all(&chunk[..k]).is_err() {
+                    return;
+                }
+                sent += k;
+            }
+        }
+    }
 }
 
 /// A parsed HTTP response.
