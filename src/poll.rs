@@ -193,6 +193,15 @@ impl PollError {
     }
 }
 
+/// What a successful poll saw.
+enum Polled {
+    Ingested(Ingested),
+    /// 304, with the upstream's freshness claim.
+    NotModified {
+        floor: Option<Duration>,
+    },
+}
+
 /// What a successful fetch-and-ingest saw.
 struct Ingested {
     counts: PollCounts,
@@ -268,7 +277,7 @@ impl Poller {
         };
         let mut floor = None;
         match result {
-            Ok(Some(done)) => {
+            Ok(Polled::Ingested(done)) => {
                 report.counts = done.counts;
                 report.changed_topics = done.topics;
                 report.http_status = Some(done.status);
@@ -280,7 +289,8 @@ impl Poller {
                 }
                 record_success(source, &mut state, now);
             }
-            Ok(None) => {
+            Ok(Polled::NotModified { floor: f }) => {
+                floor = f;
                 report.outcome = Outcome::NotModified;
                 report.http_status = Some(304);
                 state.last_counts = PollCounts::default();
@@ -342,15 +352,15 @@ impl Poller {
         report
     }
 
-    /// `Ok(None)` when the upstream answered 304. An error carries the HTTP
-    /// status of a response that was received but unusable.
+    /// An error carries the HTTP status of a response that was received but
+    /// unusable.
     async fn fetch_and_ingest(
         &self,
         source: &Source,
         rules: &RuleSet,
         state: &mut SourceState,
         now: DateTime<Utc>,
-    ) -> Result<Option<Ingested>, (PollError, Option<u16>)> {
+    ) -> Result<Polled, (PollError, Option<u16>)> {
         let (raw, page_url, meta, ttl) = match &source.kind {
             SourceKind::HuggingFace(spec) => {
                 let (raw, meta) = self
@@ -378,7 +388,9 @@ impl Poller {
                 {
                     Fetched::NotModified(meta) => {
                         note_move(source, state, &meta);
-                        return Ok(None);
+                        return Ok(Polled::NotModified {
+                            floor: meta.fresh_for,
+                        });
                     }
                     Fetched::Body { bytes, meta } => (bytes, meta),
                 };
@@ -413,7 +425,7 @@ impl Poller {
             state.validators = meta.validators.clone();
             state.validators_for = source.fingerprint.clone();
         }
-        Ok(Some(Ingested {
+        Ok(Polled::Ingested(Ingested {
             counts,
             topics,
             status: meta.status,

@@ -152,3 +152,157 @@ async fn a_budget_caps_requests_per_window() {
         "it waited for the window"
     );
 }
+
+/// The stored schedule of `source`, from `/status`: seconds from the last
+/// attempt to the next poll.
+fn scheduled_gap(ws: &common::Workspace, source: &str) -> (i64, serde_json::Value) {
+    let server = ws.serve();
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    let s = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == source)
+        .unwrap()
+        .clone();
+    let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
+    ((at("next_poll") - at("last_attempt")).num_seconds(), s)
+}
+
+fn feed_xml() -> String {
+    String::from_utf8(common::fixture("group-blog.synthetic.rdf")).unwrap()
+}
+
+#[test]
+fn conditional_get_and_upstream_freshness() {
+    let up = Upstream::start();
+    up.set(
+        "/feed",
+        Reply::ok("application/rss+xml", feed_xml())
+            .with_header("ETag", "\"v1\"")
+            .with_header("Cache-Control", "max-age=7200"),
+    );
+    let ws = common::Workspace::new();
+    ws.write(
+        "d.toml",
+        &format!(
+            "{}[[source]]\nid = \"s\"\nkind = \"feed\"\nurl = \"{}\"\ninterval = \"1h\"\n",
+            common::LOCAL_HOST_RULES,
+            up.url("/feed")
+        ),
+    );
+    assert!(ws.poll_ok().contains("s: fetched 2 items: 2 new"));
+    let second = ws.poll_ok();
+    assert!(
+        second.contains("s: unchanged upstream (304 Not Modified)"),
+        "{second}"
+    );
+    let last = up
+        .requests
+        .lock()
+        .unwrap()
+        .last()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(last.contains("if-none-match: \"v1\""), "{last}");
+    // max-age=7200 beats the 1 h interval as a floor (±10% jitter).
+    let (gap, _) = scheduled_gap(&ws, "s");
+    assert!(
+        (6480..=7920).contains(&gap),
+        "next poll {gap}s after the last"
+    );
+}
+
+#[test]
+fn one_request_at_a_time_per_host_with_spacing() {
+    let up = Upstream::start();
+    let mut defs = String::from("[[host]]\nname = \"127.0.0.1\"\nmin_spacing = \"300ms\"\n");
+    for i in 0..4 {
+        up.set(
+            &format!("/f{i}"),
+            Reply::ok("application/rss+xml", feed_xml()),
+        );
+        defs.push_str(&format!(
+            "[[source]]\nid = \"s{i}\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url(&format!("/f{i}"))
+        ));
+    }
+    let ws = common::Workspace::new();
+    ws.write("d.toml", &defs);
+    ws.poll_ok();
+    let arrivals = up.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 4);
+    for pair in arrivals.windows(2) {
+        let gap = pair[1].duration_since(pair[0]);
+        assert!(
+            gap >= Duration::from_millis(300),
+            "requests to one host only {gap:?} apart"
+        );
+    }
+}
+
+#[test]
+fn repeated_failures_back_off_exponentially() {
+    let up = Upstream::start();
+    up.set("/down", Reply::status(500, "down"));
+    let ws = common::Workspace::new();
+    ws.write(
+        "d.toml",
+        &format!(
+            "{}[[source]]\nid = \"s\"\nkind = \"feed\"\nurl = \"{}\"\ninterval = \"10m\"\n",
+            common::LOCAL_HOST_RULES,
+            up.url("/down")
+        ),
+    );
+    for _ in 0..3 {
+        assert!(!ws.run(&["poll", "--once"]).status.success());
+    }
+    // Third failure in a row: 10 min × 2² = 40 min (±10%).
+    let (gap, s) = scheduled_gap(&ws, "s");
+    assert_eq!(s["consecutive_failures"], 3);
+    assert!(
+        (2160..=2640).contains(&gap),
+        "next poll {gap}s after the last"
+    );
+    // Success resets it.
+    up.set("/down", Reply::ok("application/rss+xml", feed_xml()));
+    ws.poll_ok();
+    let (gap, s) = scheduled_gap(&ws, "s");
+    assert_eq!(s["consecutive_failures"], 0);
+    assert!(
+        (540..=660).contains(&gap),
+        "next poll {gap}s after the last"
+    );
+}
+
+#[test]
+fn a_permanent_redirect_is_followed_and_reported_once() {
+    let up = Upstream::start();
+    up.set(
+        "/old",
+        Reply::status(301, "").with_header("Location", "/new"),
+    );
+    up.set("/new", Reply::ok("application/rss+xml", feed_xml()));
+    let ws = common::Workspace::new();
+    ws.write(
+        "d.toml",
+        &format!(
+            "{}[[source]]\nid = \"s\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            common::LOCAL_HOST_RULES,
+            up.url("/old")
+        ),
+    );
+    let first = ws.run(&["poll", "--once"]);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("s: fetched 2 items: 2 new"));
+    let log = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        log.contains(&format!("permanently redirected to {}", up.url("/new"))),
+        "{log}"
+    );
+    assert!(log.contains("update the source's `url`"), "{log}");
+    let second = ws.run(&["poll", "--once"]);
+    assert!(
+        !String::from_utf8_lossy(&second.stderr).contains("permanently redirected"),
+        "logged once per change"
+    );
+}

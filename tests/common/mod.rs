@@ -82,6 +82,8 @@ pub struct Upstream {
     routes: Arc<Mutex<HashMap<String, Reply>>>,
     /// Request heads received, in order (request line + headers).
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// When each request head arrived, in the same order.
+    pub arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl Upstream {
@@ -96,17 +98,19 @@ impl Upstream {
         let addr = listener.local_addr().unwrap();
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (r, q) = (routes.clone(), requests.clone());
+        let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let (r, q, a) = (routes.clone(), requests.clone(), arrivals.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, q) = (r.clone(), q.clone());
-                std::thread::spawn(move || serve_one(stream, &r, &q));
+                let (r, q, a) = (r.clone(), q.clone(), a.clone());
+                std::thread::spawn(move || serve_one(stream, &r, &q, &a));
             }
         });
         Upstream {
             addr,
             routes,
             requests,
+            arrivals,
         }
     }
 
@@ -123,6 +127,7 @@ fn serve_one(
     mut stream: TcpStream,
     routes: &Mutex<HashMap<String, Reply>>,
     log: &Mutex<Vec<String>>,
+    times: &Mutex<Vec<Instant>>,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
@@ -138,13 +143,45 @@ fn serve_one(
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-    log.lock().unwrap().push(head);
+    log.lock().unwrap().push(head.clone());
+    times.lock().unwrap().push(Instant::now());
     let reply = routes
         .lock()
         .unwrap()
         .get(&path)
         .cloned()
         .unwrap_or_else(|| Reply::status(404, "no such fixture"));
+    // Conditional GET, as a real server does it: an If-None-Match that names
+    // the reply's ETag gets 304 and no body.
+    let etag = reply
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("etag"))
+        .map(|(_, v)| v.clone());
+    let inm = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("if-none-match"))
+        })
+        .map(|(_, v)| v.trim().to_string());
+    if let (Some(etag), Some(inm)) = (etag, inm) {
+        if inm == etag {
+            // RFC 9110 §15.4.5: a 304 carries the validators and caching
+            // headers a 200 would.
+            let mut out = String::from("HTTP/1.1 304 Not Modified\r\nConnection: close\r\n");
+            for (k, v) in reply
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+            {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+            out.push_str("\r\n");
+            let _ = stream.write_all(out.as_bytes());
+            return;
+        }
+    }
     let length = match reply.misbehave {
         Misbehave::Huge(n) => n,
         _ => reply.body.len(),
