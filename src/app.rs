@@ -261,6 +261,8 @@ pub async fn serve(
         Some(u) => u.clone(),
         None => Url::parse(&format!("http://{local}/")).expect("socket address makes a URL"),
     };
+    // Retention first, so the first render already reflects it.
+    poller.prune(&defs)?;
     let feeds = FeedCache::new(base_url.clone());
     // Serve what the store already holds right away: a restart never
     // answers with empty feeds while the first poll runs.
@@ -290,6 +292,7 @@ pub async fn serve(
         app.defs.rules.topics.len()
     );
     let mut schedulers = spawn_schedulers(app.clone());
+    schedulers.spawn(retention_task(app.clone()));
     crate::server::run(listener, app.clone(), shutdown_signal()).await;
     schedulers.abort_all();
     app.poller.store.flush()?;
@@ -314,7 +317,7 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
             docs.push(Doc::Feed {
                 topic: t.id.clone(),
                 format,
-                limit: crate::render::DEFAULT_LIMIT,
+                limit: t.default_limit(),
             });
         }
         docs.push(Doc::Preview {
@@ -418,6 +421,32 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
         });
     }
     set
+}
+
+/// How often `serve` applies the retention policy.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Applies retention periodically and re-renders the topics that shrank.
+async fn retention_task(app: Arc<App>) {
+    loop {
+        tokio::time::sleep(RETENTION_EVERY).await;
+        let a = app.clone();
+        let pruned = tokio::task::spawn_blocking(move || a.poller.prune(&a.defs)).await;
+        match pruned {
+            Ok(Ok(topics)) if !topics.is_empty() => {
+                if let Err(e) = app.feeds.refresh(
+                    &app.poller.store,
+                    &app.defs,
+                    topics.iter().map(String::as_str),
+                ) {
+                    tracing::error!("cannot render topics after retention: {e}");
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("retention failed: {e}"),
+            Err(e) => tracing::error!("retention task failed: {e}"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

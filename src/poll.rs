@@ -248,8 +248,19 @@ impl Poller {
             );
         }
         reports.sort_by_key(|(i, _)| *i);
+        self.prune(defs)?;
         self.store.flush()?;
         Ok(reports.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Applies the retention policy; returns the topics that lost entries.
+    pub fn prune(&self, defs: &Definitions) -> Result<BTreeSet<String>, StoreError> {
+        let r = &defs.retention;
+        let pruned = self.store.prune(r.max_age, r.max_entries, Utc::now())?;
+        if pruned.removed > 0 {
+            tracing::info!("retention: pruned {} entries", pruned.removed);
+        }
+        Ok(pruned.topics)
     }
 
     /// Polls one source and records the outcome in its state.
@@ -581,6 +592,11 @@ fn ingest(
                 continue;
             }
         };
+        // Pruned by retention: never comes back.
+        if store.is_tombstoned(&fresh.id)? {
+            counts.skipped += 1;
+            continue;
+        }
         // The same item listed twice in one response counts once.
         if !seen.insert(fresh.id) {
             counts.unchanged += 1;

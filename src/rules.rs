@@ -433,9 +433,16 @@ pub struct Topic {
     all: Vec<String>,
     none: Vec<String>,
     sources: Option<Vec<String>>,
+    /// Most items its feeds hold.
+    pub max_items: usize,
 }
 
 impl Topic {
+    /// Items a feed of this topic holds without `?limit=`.
+    pub fn default_limit(&self) -> usize {
+        crate::render::DEFAULT_LIMIT.min(self.max_items)
+    }
+
     pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, String> {
         for t in def
             .tags
@@ -458,6 +465,16 @@ impl Topic {
                 }
             }
         }
+        let max_items = match def.max_items {
+            Some(n) if (1..=crate::render::MAX_LIMIT).contains(&n) => n,
+            Some(n) => {
+                return Err(format!(
+                    "`max_items` = {n} is outside 1 to {}",
+                    crate::render::MAX_LIMIT
+                ))
+            }
+            None => crate::render::MAX_LIMIT,
+        };
         let title = def.title.clone().unwrap_or_else(|| def.id.clone());
         Ok(Topic {
             id: def.id.clone(),
@@ -467,6 +484,7 @@ impl Topic {
             all: def.tags.all.clone(),
             none: def.tags.none.clone(),
             sources: def.sources.clone(),
+            max_items,
         })
     }
 

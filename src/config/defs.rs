@@ -20,6 +20,22 @@ pub struct FileDef {
     /// Per-host politeness rules.
     #[serde(default)]
     pub host: Vec<HostDef>,
+    /// How long entries are kept (at most one `[retention]` in all files).
+    pub retention: Option<RetentionDef>,
+}
+
+/// `[retention]`: when stored entries are pruned. A pruned entry leaves a
+/// tombstone, so the same item is not ingested again while an upstream
+/// still lists it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionDef {
+    /// Prune entries first seen longer ago than this, e.g. `365d`. Default:
+    /// no age limit.
+    pub max_age: Option<String>,
+    /// Keep at most this many entries, pruning the longest-known first.
+    /// Default: 200000.
+    pub max_entries: Option<usize>,
 }
 
 /// `[[host]]`: how politely one host is polled. Hosts without a table get
@@ -227,6 +243,10 @@ pub struct TopicDef {
     pub tags: TagSelectDef,
     /// Only entries from these sources, when given.
     pub sources: Option<Vec<String>>,
+    /// Most items the topic's feeds hold (and `?limit=` may ask for), 1 to
+    /// 500; feeds hold the newest 50 by default, or fewer when this is
+    /// lower.
+    pub max_items: Option<usize>,
 }
 
 /// `[topic.tags]`: entries with any of `any` (when given), all of `all`,

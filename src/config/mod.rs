@@ -89,6 +89,25 @@ impl SourceKind {
     }
 }
 
+/// Entries kept unless `[retention]` says otherwise.
+pub const DEFAULT_MAX_ENTRIES: usize = 200_000;
+
+/// The compiled `[retention]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: Option<Duration>,
+    pub max_entries: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_age: None,
+            max_entries: DEFAULT_MAX_ENTRIES,
+        }
+    }
+}
+
 /// Everything `feeds/` defines, compiled.
 #[derive(Debug, Clone)]
 pub struct Definitions {
@@ -97,6 +116,8 @@ pub struct Definitions {
     pub rules: RuleSet,
     /// Per-host politeness rules (`[[host]]`).
     pub hosts: HashMap<String, HostPolicy>,
+    /// When stored entries are pruned (`[retention]`).
+    pub retention: Retention,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
 }
@@ -188,11 +209,47 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
             }
         }
     }
+    let mut retention = Retention::default();
+    let mut retention_file: Option<&Path> = None;
+    for (path, file) in &parsed {
+        let Some(def) = &file.retention else { continue };
+        if let Some(first) = retention_file {
+            return Err(ConfigError::new(
+                path,
+                format!(
+                    "`[retention]` is defined twice (also in {})",
+                    first.display()
+                ),
+            ));
+        }
+        retention_file = Some(path);
+        if let Some(age) = &def.max_age {
+            let d = parse_interval(age)
+                .map_err(|m| ConfigError::new(path, format!("retention: field `max_age`: {m}")))?;
+            if d.is_zero() {
+                return Err(ConfigError::new(
+                    path,
+                    "retention: field `max_age`: must be more than 0",
+                ));
+            }
+            retention.max_age = Some(d);
+        }
+        if let Some(n) = def.max_entries {
+            if n == 0 {
+                return Err(ConfigError::new(
+                    path,
+                    "retention: field `max_entries`: must be at least 1",
+                ));
+            }
+            retention.max_entries = n;
+        }
+    }
     Ok(Definitions {
         dir: dir.to_path_buf(),
         sources,
         rules: RuleSet::new(tags, topics),
         hosts,
+        retention,
         files: parsed.into_iter().map(|(p, _)| p).collect(),
     })
 }

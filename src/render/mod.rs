@@ -303,7 +303,7 @@ pub fn render_doc(
             let Some(t) = defs.rules.topic(topic) else {
                 return Ok(None);
             };
-            let entries = store.topic_entries(topic, DEFAULT_LIMIT)?;
+            let entries = store.topic_entries(topic, t.default_limit())?;
             let ctx = FeedContext {
                 topic: t,
                 base_url: base,
@@ -389,11 +389,14 @@ impl FeedCache {
         let topics: Vec<&str> = topics.into_iter().collect();
         let mut docs = vec![Doc::Index, Doc::Opml];
         for t in &topics {
+            let Some(topic) = defs.rules.topic(t) else {
+                continue;
+            };
             for format in Format::ALL {
                 docs.push(Doc::Feed {
                     topic: t.to_string(),
                     format,
-                    limit: DEFAULT_LIMIT,
+                    limit: topic.default_limit(),
                 });
             }
         }

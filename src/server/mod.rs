@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::app::App;
 use crate::metrics::Route;
-use crate::render::{Doc, Format, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::render::{Doc, Format};
 
 /// A client that has not sent its request head by then is dropped, so slow
 /// clients cannot hold connections forever.
@@ -182,12 +182,13 @@ fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<
                 e if Format::from_extension(e).is_some() => Route::Feed,
                 _ => return not_found("not found\n"),
             };
-            if app.defs.rules.topic(topic).is_none() {
+            let Some(t) = app.defs.rules.topic(topic) else {
                 return not_found(&format!("unknown topic `{topic}`\n"));
-            }
+            };
             let doc = match Format::from_extension(ext) {
                 Some(format) => {
-                    let limit = match limit_param(req.uri().query()) {
+                    let limit = match limit_param(req.uri().query(), t.default_limit(), t.max_items)
+                    {
                         Ok(l) => l,
                         Err(msg) => return (route, plain(StatusCode::BAD_REQUEST, &msg)),
                     };
@@ -225,21 +226,19 @@ fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<
     }
 }
 
-/// `?limit=N`: 1 to [`MAX_LIMIT`] (larger values are capped), default
-/// [`DEFAULT_LIMIT`].
-fn limit_param(query: Option<&str>) -> Result<usize, String> {
-    let Some(q) = query else {
-        return Ok(DEFAULT_LIMIT);
-    };
+/// `?limit=N`: 1 to the topic's `max` (larger values are capped), default
+/// `default`.
+fn limit_param(query: Option<&str>, default: usize, max: usize) -> Result<usize, String> {
+    let Some(q) = query else { return Ok(default) };
     for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
         if k == "limit" {
             return match v.parse::<usize>() {
-                Ok(0) | Err(_) => Err(format!("limit must be a number from 1 to {MAX_LIMIT}\n")),
-                Ok(n) => Ok(n.min(MAX_LIMIT)),
+                Ok(0) | Err(_) => Err(format!("limit must be a number from 1 to {max}\n")),
+                Ok(n) => Ok(n.min(max)),
             };
         }
     }
-    Ok(DEFAULT_LIMIT)
+    Ok(default)
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<Body> {
@@ -267,13 +266,28 @@ fn dynamic(body: String, content_type: &'static str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::{DEFAULT_LIMIT, MAX_LIMIT};
 
     #[test]
     fn limits() {
-        assert_eq!(limit_param(None), Ok(DEFAULT_LIMIT));
-        assert_eq!(limit_param(Some("limit=10")), Ok(10));
-        assert_eq!(limit_param(Some("x=1&limit=9999")), Ok(MAX_LIMIT));
-        assert!(limit_param(Some("limit=0")).is_err());
-        assert!(limit_param(Some("limit=abc")).is_err());
+        assert_eq!(
+            limit_param(None, DEFAULT_LIMIT, MAX_LIMIT),
+            Ok(DEFAULT_LIMIT)
+        );
+        assert_eq!(
+            limit_param(Some("limit=10"), DEFAULT_LIMIT, MAX_LIMIT),
+            Ok(10)
+        );
+        assert_eq!(
+            limit_param(Some("x=1&limit=9999"), DEFAULT_LIMIT, MAX_LIMIT),
+            Ok(MAX_LIMIT)
+        );
+        assert_eq!(
+            limit_param(Some("limit=80"), 20, 20),
+            Ok(20),
+            "a topic's cap"
+        );
+        assert!(limit_param(Some("limit=0"), DEFAULT_LIMIT, MAX_LIMIT).is_err());
+        assert!(limit_param(Some("limit=abc"), DEFAULT_LIMIT, MAX_LIMIT).is_err());
     }
 }

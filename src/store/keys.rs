@@ -19,6 +19,9 @@ pub const TREE_ENTRIES: &str = "id_entry";
 pub const TREE_TOPIC_INDEX: &str = "topictime_id";
 pub const TREE_SOURCE_STATE: &str = "source_state";
 pub const TREE_META: &str = "meta";
+/// Entry id → when it was pruned (8-byte big-endian microseconds): a pruned
+/// entry is not ingested again.
+pub const TREE_TOMBSTONES: &str = "id_prunedat";
 /// Host → the wall time (8-byte big-endian microseconds) before which the
 /// host asked not to be contacted (`Retry-After`), so a restart or the next
 /// `poll --once` honours it too.

@@ -8,7 +8,9 @@
 
 pub mod keys;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -78,6 +80,22 @@ pub struct SourceState {
     pub moved_to: Option<String>,
 }
 
+/// What a prune removed.
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub removed: usize,
+    /// Topics that lost entries (their feeds must be re-rendered).
+    pub topics: BTreeSet<String>,
+}
+
+/// The fields pruning needs, read without the rest of the entry.
+#[derive(Deserialize)]
+struct Skeleton {
+    first_seen: DateTime<Utc>,
+    #[serde(default)]
+    topics: BTreeMap<String, DateTime<Utc>>,
+}
+
 /// The result of an upsert: the entry before and after.
 pub struct Upserted {
     pub old: Option<Entry>,
@@ -91,6 +109,7 @@ pub struct Store {
     topic_index: sled::Tree,
     source_state: sled::Tree,
     host_block: sled::Tree,
+    tombstones: sled::Tree,
 }
 
 fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
@@ -129,6 +148,7 @@ impl Store {
             topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
             source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
             host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
+            tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
             db,
         })
     }
@@ -229,6 +249,60 @@ impl Store {
         let bytes = serde_json::to_vec(state).map_err(|e| corrupt(keys::TREE_SOURCE_STATE, e))?;
         self.source_state.insert(source.as_bytes(), bytes)?;
         Ok(())
+    }
+
+    /// Whether `id` was pruned (and must not be ingested again).
+    pub fn is_tombstoned(&self, id: &EntryId) -> Result<bool, StoreError> {
+        Ok(self.tombstones.contains_key(keys::entry_key(id))?)
+    }
+
+    /// Applies the retention policy: entries first seen before `now -
+    /// max_age`, then the longest-known beyond `max_entries`, are removed
+    /// with their index keys and leave a tombstone, each in one transaction.
+    pub fn prune(
+        &self,
+        max_age: Option<Duration>,
+        max_entries: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Pruned, StoreError> {
+        let mut all: Vec<(DateTime<Utc>, EntryId, BTreeMap<String, DateTime<Utc>>)> = Vec::new();
+        for kv in self.entries.iter() {
+            let (k, v) = kv?;
+            let id = keys::entry_id_from_key(&k)
+                .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))?;
+            let sk: Skeleton =
+                serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_ENTRIES, e))?;
+            all.push((sk.first_seen, id, sk.topics));
+        }
+        all.sort_by_key(|(seen, id, _)| (*seen, *id));
+        let cutoff = max_age
+            .and_then(|a| chrono::Duration::from_std(a).ok())
+            .map(|a| now - a);
+        let aged = cutoff.map_or(0, |c| {
+            all.iter().take_while(|(seen, _, _)| *seen < c).count()
+        });
+        let over = all.len().saturating_sub(max_entries);
+        let mut pruned = Pruned::default();
+        for (_, id, topics) in all.into_iter().take(aged.max(over)) {
+            let key = keys::entry_key(&id);
+            let stamp = keys::time_bytes(now);
+            (&self.entries, &self.topic_index, &self.tombstones)
+                .transaction(|(entries, index, tombs)| {
+                    entries.remove(&key)?;
+                    for (topic, at) in &topics {
+                        index.remove(keys::topic_key(topic, *at, &id))?;
+                    }
+                    tombs.insert(&key, &stamp)?;
+                    Ok::<_, ConflictableTransactionError<StoreError>>(())
+                })
+                .map_err(|e| match e {
+                    TransactionError::Abort(e) => e,
+                    TransactionError::Storage(e) => StoreError::Sled(e),
+                })?;
+            pruned.removed += 1;
+            pruned.topics.extend(topics.into_keys());
+        }
+        Ok(pruned)
     }
 
     /// Records that `host` asked not to be contacted before `until`.
