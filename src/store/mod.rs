@@ -88,12 +88,15 @@ pub struct Pruned {
     pub topics: BTreeSet<String>,
 }
 
+/// Topic id → when an entry entered it.
+type Memberships = BTreeMap<String, DateTime<Utc>>;
+
 /// The fields pruning needs, read without the rest of the entry.
 #[derive(Deserialize)]
 struct Skeleton {
     first_seen: DateTime<Utc>,
     #[serde(default)]
-    topics: BTreeMap<String, DateTime<Utc>>,
+    topics: Memberships,
 }
 
 /// The result of an upsert: the entry before and after.
@@ -265,7 +268,7 @@ impl Store {
         max_entries: usize,
         now: DateTime<Utc>,
     ) -> Result<Pruned, StoreError> {
-        let mut all: Vec<(DateTime<Utc>, EntryId, BTreeMap<String, DateTime<Utc>>)> = Vec::new();
+        let mut all: Vec<(DateTime<Utc>, EntryId, Memberships)> = Vec::new();
         for kv in self.entries.iter() {
             let (k, v) = kv?;
             let id = keys::entry_id_from_key(&k)
