@@ -29,7 +29,7 @@ use crate::rules::RuleSet;
 use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
 
 /// Sources fetched at once, across all hosts.
-pub const MAX_CONCURRENT_POLLS: usize = 8;
+pub const MAX_CONCURRENT_POLLS: usize = 16;
 /// The longest pause after repeated failures: a source is never given up.
 pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// The longest an upstream's freshness claim can delay a poll.
