@@ -31,7 +31,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use regex::Regex;
+use std::time::Duration;
+
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::config::defs::{ConditionDef, TagDef, TopicDef};
 use crate::model::{Entry, RuleHit};
@@ -65,6 +67,19 @@ impl Field {
         })
     }
 
+    const ALL: [Field; 6] = [
+        Field::Title,
+        Field::Summary,
+        Field::Content,
+        Field::Authors,
+        Field::Categories,
+        Field::Link,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
     fn name(self) -> &'static str {
         match self {
             Field::Title => "title",
@@ -86,12 +101,20 @@ pub struct Subject<'a> {
     authors: String,
     categories: String,
     host: String,
+    /// When the rules run (date windows are relative to it).
+    now: DateTime<Utc>,
+    /// Per field, which text conditions the [`RuleSet`]'s prefilter saw a
+    /// candidate match for; `None` without a prefilter (every text
+    /// condition is then checked).
+    candidates: Option<Vec<Vec<bool>>>,
 }
 
 impl<'a> Subject<'a> {
-    pub fn new(entry: &'a Entry) -> Self {
+    pub fn new(entry: &'a Entry, now: DateTime<Utc>) -> Self {
         Subject {
             entry,
+            now,
+            candidates: None,
             summary: html_to_text(&entry.summary),
             content: entry
                 .content
@@ -104,6 +127,14 @@ impl<'a> Subject<'a> {
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
                 .unwrap_or_default(),
+        }
+    }
+
+    /// Whether text condition `id` may match in field `f`.
+    fn candidate(&self, f: Field, id: usize) -> bool {
+        match &self.candidates {
+            Some(c) => c[f.index()].get(id).copied().unwrap_or(true),
+            None => true,
         }
     }
 
@@ -132,9 +163,21 @@ enum Cmp {
 #[derive(Debug, Clone)]
 enum Cond {
     Text {
+        /// Position in the rule set's prefilter (assigned by
+        /// [`RuleSet::new`]).
+        id: usize,
         kind: &'static str,
         fields: Vec<Field>,
         re: Regex,
+        /// A cheaper pattern matching at least whatever `re` matches (no
+        /// word boundaries), for the combined prefilter.
+        prefilter: String,
+    },
+    /// The entry's published date is within `newer_than` of now and/or
+    /// longer than `older_than` ago.
+    Age {
+        newer_than: Option<Duration>,
+        older_than: Option<Duration>,
     },
     Source(Vec<String>),
     Host(Vec<String>),
@@ -155,6 +198,10 @@ impl Cond {
             ("source", def.source.is_some()),
             ("host", def.host.is_some()),
             ("metric", def.metric.is_some()),
+            (
+                "newer_than/older_than",
+                def.newer_than.is_some() || def.older_than.is_some(),
+            ),
             ("all", def.all.is_some()),
             ("any", def.any.is_some()),
             ("none", def.none.is_some()),
@@ -164,7 +211,7 @@ impl Cond {
         .collect();
         if set.len() != 1 {
             return Err(format!(
-                "a condition needs exactly one of words, regex, source, host, metric, all, any, none (found {})",
+                "a condition needs exactly one of words, regex, source, host, metric, newer_than/older_than, all, any, none (found {})",
                 if set.is_empty() { "none".to_string() } else { set.join(", ") }
             ));
         }
@@ -187,10 +234,13 @@ impl Cond {
             None => vec![Field::Title, Field::Summary],
         };
         if let Some(words) = &def.words {
+            let (re, prefilter) = words_regex(words)?;
             return Ok(Cond::Text {
+                id: usize::MAX,
                 kind: "words",
                 fields,
-                re: words_regex(words)?,
+                re,
+                prefilter,
             });
         }
         if let Some(pattern) = &def.regex {
@@ -201,9 +251,22 @@ impl Cond {
                 ));
             }
             return Ok(Cond::Text {
+                id: usize::MAX,
                 kind: "regex",
                 fields,
+                prefilter: pattern.clone(),
                 re,
+            });
+        }
+        if def.newer_than.is_some() || def.older_than.is_some() {
+            let parse = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
+                v.as_deref()
+                    .map(|t| crate::config::parse_interval(t).map_err(|m| format!("`{name}`: {m}")))
+                    .transpose()
+            };
+            return Ok(Cond::Age {
+                newer_than: parse(&def.newer_than, "newer_than")?,
+                older_than: parse(&def.older_than, "older_than")?,
             });
         }
         if let Some(list) = &def.source {
@@ -252,12 +315,43 @@ impl Cond {
         nested(list, "none").map(Cond::None)
     }
 
+    /// Assigns prefilter ids to the text conditions in this subtree.
+    fn number(&mut self, next: &mut usize, per_field: &mut [Vec<(usize, String)>]) {
+        match self {
+            Cond::Text {
+                id,
+                fields,
+                prefilter,
+                ..
+            } => {
+                *id = *next;
+                *next += 1;
+                for f in fields.iter() {
+                    per_field[f.index()].push((*id, prefilter.clone()));
+                }
+            }
+            Cond::All(list) | Cond::Any(list) | Cond::None(list) => {
+                list.iter_mut().for_each(|c| c.number(next, per_field));
+            }
+            _ => {}
+        }
+    }
+
     /// Whether the condition holds; hits that explain it are pushed.
     fn eval(&self, s: &Subject, path: &str, hits: &mut Vec<RuleHit>) -> bool {
         match self {
-            Cond::Text { kind, fields, re } => {
+            Cond::Text {
+                id,
+                kind,
+                fields,
+                re,
+                ..
+            } => {
                 let mut matched = false;
                 for f in fields {
+                    if !s.candidate(*f, *id) {
+                        continue;
+                    }
                     if let Some(m) = re.find(s.field(*f)) {
                         hits.push(RuleHit {
                             rule: format!("{path} {kind}"),
@@ -268,6 +362,22 @@ impl Cond {
                     }
                 }
                 matched
+            }
+            Cond::Age {
+                newer_than,
+                older_than,
+            } => {
+                let age = (s.now - s.entry.published).to_std().unwrap_or_default();
+                let ok = newer_than.is_none_or(|n| age <= n) && older_than.is_none_or(|o| age >= o);
+                if ok {
+                    hits.push(hit(
+                        path,
+                        "age",
+                        "published",
+                        &s.entry.published.to_rfc3339(),
+                    ));
+                }
+                ok
             }
             Cond::Source(ids) => match s.entry.sources.iter().find(|src| ids.contains(src)) {
                 Some(src) => {
@@ -340,11 +450,13 @@ fn non_empty<'a, T>(list: &'a [T], what: &str) -> Result<&'a [T], String> {
 }
 
 /// One case-insensitive regex for a word list (see the module doc).
-fn words_regex(words: &[String]) -> Result<Regex, String> {
+/// The exact regex for a word list, and its boundary-free prefilter pattern.
+fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
     if words.is_empty() {
         return Err("`words` is empty".into());
     }
     let mut alternatives = Vec::with_capacity(words.len());
+    let mut loose = Vec::with_capacity(words.len());
     for w in words {
         let w = w.trim();
         if w.is_empty() {
@@ -355,8 +467,11 @@ fn words_regex(words: &[String]) -> Result<Regex, String> {
         let start = if w.starts_with(is_word) { r"\b" } else { "" };
         let end = if w.ends_with(is_word) { r"\b" } else { "" };
         alternatives.push(format!("{start}{}{end}", body.join(r"\s+")));
+        loose.push(body.join(r"\s+"));
     }
-    Regex::new(&format!("(?i)(?:{})", alternatives.join("|"))).map_err(|e| e.to_string())
+    let re =
+        Regex::new(&format!("(?i)(?:{})", alternatives.join("|"))).map_err(|e| e.to_string())?;
+    Ok((re, format!("(?i)(?:{})", loose.join("|"))))
 }
 
 /// A compiled tag.
@@ -512,11 +627,79 @@ impl Topic {
 pub struct RuleSet {
     pub tags: Vec<Tag>,
     pub topics: Vec<Topic>,
+    /// Per field: one [`RegexSet`] over every text condition that looks in
+    /// it, and the condition id of each set member. One pass per field tells
+    /// which of (say) 300 conditions can match at all; only those run their
+    /// exact regex. `None` for a field no condition reads.
+    prefilter: Vec<Option<(RegexSet, Vec<usize>)>>,
+    text_conditions: usize,
 }
 
 impl RuleSet {
-    pub fn new(tags: Vec<Tag>, topics: Vec<Topic>) -> Self {
-        RuleSet { tags, topics }
+    pub fn new(mut tags: Vec<Tag>, topics: Vec<Topic>) -> Self {
+        // Number the text conditions and collect their prefilter patterns.
+        let mut per_field: Vec<Vec<(usize, String)>> = vec![Vec::new(); Field::ALL.len()];
+        let mut next = 0;
+        for tag in &mut tags {
+            for c in tag
+                .all
+                .iter_mut()
+                .chain(tag.any.iter_mut())
+                .chain(tag.none.iter_mut())
+            {
+                c.number(&mut next, &mut per_field);
+            }
+        }
+        let prefilter = per_field
+            .into_iter()
+            .map(|conds| {
+                if conds.is_empty() {
+                    return None;
+                }
+                let set = RegexSetBuilder::new(conds.iter().map(|(_, p)| p))
+                    .size_limit(64 << 20)
+                    .dfa_size_limit(64 << 20)
+                    .build();
+                match set {
+                    Ok(set) => Some((set, conds.into_iter().map(|(id, _)| id).collect())),
+                    Err(e) => {
+                        // Correct without it, only slower: every condition is checked.
+                        tracing::warn!(
+                            "rule prefilter unavailable ({e}); matching condition by condition"
+                        );
+                        None
+                    }
+                }
+            })
+            .collect();
+        RuleSet {
+            tags,
+            topics,
+            prefilter,
+            text_conditions: next,
+        }
+    }
+
+    /// The text views of `entry`, with the prefilter's candidates.
+    pub fn subject<'a>(&self, entry: &'a Entry, now: DateTime<Utc>) -> Subject<'a> {
+        let mut s = Subject::new(entry, now);
+        if self.prefilter.len() == Field::ALL.len() && self.prefilter.iter().any(Option::is_some) {
+            let mut candidates = vec![vec![false; self.text_conditions]; Field::ALL.len()];
+            for f in Field::ALL {
+                match &self.prefilter[f.index()] {
+                    Some((set, ids)) => {
+                        for i in set.matches(s.field(f)).iter() {
+                            candidates[f.index()][ids[i]] = true;
+                        }
+                    }
+                    // A field without a set has no text conditions; nothing
+                    // to mark.
+                    None => {}
+                }
+            }
+            s.candidates = Some(candidates);
+        }
+        s
     }
 
     pub fn topic(&self, id: &str) -> Option<&Topic> {
@@ -524,8 +707,8 @@ impl RuleSet {
     }
 
     /// The tags an entry gets, with the hits that explain each.
-    pub fn tag(&self, entry: &Entry) -> BTreeMap<String, Vec<RuleHit>> {
-        let subject = Subject::new(entry);
+    pub fn tag(&self, entry: &Entry, now: DateTime<Utc>) -> BTreeMap<String, Vec<RuleHit>> {
+        let subject = self.subject(entry, now);
         self.tags
             .iter()
             .filter_map(|t| t.evaluate(&subject).map(|hits| (t.id.clone(), hits)))
@@ -536,9 +719,9 @@ impl RuleSet {
     /// (membership is sticky; see the module doc). `is_new` says whether the
     /// entry was already stored.
     pub fn route(&self, entry: &mut Entry, is_new: bool, now: DateTime<Utc>) {
-        entry.tags = self.tag(entry);
+        entry.tags = self.tag(entry, now);
         let entered = if is_new {
-            entry.published.min(now)
+            entry.listed.unwrap_or(entry.published).min(now)
         } else {
             now
         };
@@ -564,7 +747,7 @@ mod tests {
 
     fn matches(c: &Cond, title: &str) -> bool {
         let e = crate::normalize::tests::entry_with_title(title);
-        c.eval(&Subject::new(&e), "t", &mut Vec::new())
+        c.eval(&Subject::new(&e, Utc::now()), "t", &mut Vec::new())
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! Plain-text helpers shared by the extractors, the rules and the renderers.
 
-use scraper::Html;
-
 /// Collapses every run of whitespace (including arXiv's hard line breaks) to
 /// one space and trims.
 pub fn collapse_ws(text: &str) -> String {
@@ -18,17 +16,137 @@ pub fn collapse_ws(text: &str) -> String {
 /// The visible text of an HTML fragment (entities decoded, tags dropped,
 /// whitespace collapsed). Plain text without markup passes through, with
 /// entities decoded.
+///
+/// A small scanner rather than a full HTML parse: rules run this over every
+/// summary of every entry on each re-evaluation, and a DOM per summary would
+/// dominate that. It follows the HTML tokenizer where it matters for text:
+/// `<` starts a tag only before a letter, `/`, `!` or `?`; quoted attribute
+/// values may hold `>`; comments and `<script>` / `<style>` contents are not
+/// text; every tag separates words.
 pub fn html_to_text(html: &str) -> String {
     if !html.contains('<') && !html.contains('&') {
         return collapse_ws(html);
     }
-    let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    for piece in fragment.root_element().text() {
-        out.push_str(piece);
-        out.push(' ');
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    let mut text_start = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' if bytes
+                .get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, b'/' | b'!' | b'?')) =>
+            {
+                push_text(&mut out, &html[text_start..i]);
+                out.push(' ');
+                let end = if html[i..].starts_with("<!--") {
+                    html[i + 4..]
+                        .find("-->")
+                        .map_or(bytes.len(), |e| i + 4 + e + 3)
+                } else {
+                    tag_end(bytes, i)
+                };
+                let tag = &html[i..end];
+                let name: String = tag[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                i = end;
+                if name == "script" || name == "style" {
+                    let close = format!("</{name}");
+                    let rest = html[i..].to_ascii_lowercase();
+                    i = rest
+                        .find(&close)
+                        .map_or(bytes.len(), |e| tag_end(bytes, i + e));
+                }
+                text_start = i;
+            }
+            _ => i += 1,
+        }
     }
+    push_text(&mut out, &html[text_start..]);
     collapse_ws(&out)
+}
+
+/// The index just past the `>` closing the tag that starts at `start`,
+/// skipping quoted attribute values.
+fn tag_end(bytes: &[u8], start: usize) -> usize {
+    let mut quote = None;
+    for (k, &b) in bytes.iter().enumerate().skip(start + 1) {
+        match (quote, b) {
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), _) if b == q => quote = None,
+            (None, b'>') => return k + 1,
+            _ => {}
+        }
+    }
+    bytes.len()
+}
+
+/// Appends text with character references decoded.
+fn push_text(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let decoded = rest
+            .find(';')
+            .filter(|&e| e <= 12)
+            .and_then(|e| decode_entity(&rest[1..e]).map(|c| (c, e)));
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+/// The character a reference names: numeric ones, and the named ones that
+/// sanitized summaries and feed titles actually use.
+fn decode_entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "laquo" => '«',
+        "raquo" => '»',
+        "copy" => '©',
+        "reg" => '®',
+        "trade" => '™',
+        "times" => '×',
+        "middot" => '·',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "auml" => 'ä',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "szlig" => 'ß',
+        _ => return None,
+    })
 }
 
 /// The first `max` characters of `text` on a word boundary, with an
@@ -57,6 +175,20 @@ mod tests {
         );
         assert_eq!(html_to_text("plain\n text"), "plain text");
         assert_eq!(html_to_text("R&amp;D"), "R&D");
+        assert_eq!(
+            html_to_text("a < b &lt; c & d"),
+            "a < b < c & d",
+            "a bare < is text"
+        );
+        assert_eq!(
+            html_to_text(r#"<a title="x>y" href="/">link</a> &#233;t&#xE9;"#),
+            "link été"
+        );
+        assert_eq!(
+            html_to_text("<p>x</p><!-- <b>hidden</b> --><script>var a = '<p>';</script>y"),
+            "x y"
+        );
+        assert_eq!(html_to_text("A&ndash;B &unknown; C"), "A–B &unknown; C");
     }
 
     #[test]

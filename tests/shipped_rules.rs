@@ -34,7 +34,7 @@ fn shipped_tags_on_real_papers() {
             .iter()
             .find(|e| e.title.starts_with(title_start))
             .unwrap_or_else(|| panic!("no paper titled {title_start}…"));
-        defs.rules.tag(e).into_keys().collect()
+        defs.rules.tag(e, now).into_keys().collect()
     };
     let has = |title: &str, want: &[&str]| {
         let got = tags_of(title);
@@ -84,7 +84,7 @@ fn shipped_tags_on_real_papers() {
     // Every topic of interest has papers in a realistic listing.
     let popular = papers
         .iter()
-        .filter(|e| defs.rules.tag(e).contains_key("popular"))
+        .filter(|e| defs.rules.tag(e, now).contains_key("popular"))
         .count();
     let expected = common::hf_entries()
         .iter()

@@ -198,7 +198,8 @@ pub struct TagDef {
 }
 
 /// One condition. Exactly one of `words`, `regex`, `source`, `host`,
-/// `metric`, `all`, `any`, `none` is set.
+/// `metric`, `newer_than` / `older_than` (together allowed), `all`, `any`,
+/// `none` is set.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionDef {
@@ -223,6 +224,11 @@ pub struct ConditionDef {
     pub lte: Option<f64>,
     pub lt: Option<f64>,
     pub eq: Option<f64>,
+    /// A date window on the published date: within this long of now
+    /// (`30d`)...
+    pub newer_than: Option<String>,
+    /// ... and/or at least this long ago.
+    pub older_than: Option<String>,
     pub all: Option<Vec<ConditionDef>>,
     pub any: Option<Vec<ConditionDef>>,
     pub none: Option<Vec<ConditionDef>>,
