@@ -685,16 +685,12 @@ impl RuleSet {
         let mut s = Subject::new(entry, now);
         if self.prefilter.len() == Field::ALL.len() && self.prefilter.iter().any(Option::is_some) {
             let mut candidates = vec![vec![false; self.text_conditions]; Field::ALL.len()];
+            // A field without a set has no text conditions: nothing to mark.
             for f in Field::ALL {
-                match &self.prefilter[f.index()] {
-                    Some((set, ids)) => {
-                        for i in set.matches(s.field(f)).iter() {
-                            candidates[f.index()][ids[i]] = true;
-                        }
+                if let Some((set, ids)) = &self.prefilter[f.index()] {
+                    for i in set.matches(s.field(f)).iter() {
+                        candidates[f.index()][ids[i]] = true;
                     }
-                    // A field without a set has no text conditions; nothing
-                    // to mark.
-                    None => {}
                 }
             }
             s.candidates = Some(candidates);
