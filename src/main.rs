@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use feedloom::app::{
-    self, ServeOptions, Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_FEEDS_DIR,
-};
+use feedloom::app::{self, Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_FEEDS_DIR};
+use feedloom::service::{self, ServeOptions};
 use url::Url;
 
 #[derive(Parser)]
@@ -152,7 +151,7 @@ fn main() -> ExitCode {
                 max_connections,
                 ..ServeOptions::new(bind)
             };
-            let result = runtime.block_on(app::serve(&settings, options, |addr, base| {
+            let result = runtime.block_on(service::serve(&settings, options, |addr, base| {
                 println!("feedloom listening on http://{addr}/ (public base {base})");
             }));
             match result {

@@ -34,6 +34,7 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
+use sha2::Digest;
 
 use crate::config::defs::{ConditionDef, TagDef, TopicDef};
 use crate::model::{Entry, RuleHit};
@@ -479,6 +480,8 @@ fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
 pub struct Tag {
     pub id: String,
     pub title: String,
+    /// The definition as written, for fingerprints.
+    repr: String,
     all: Vec<Cond>,
     any: Vec<Cond>,
     none: Vec<Cond>,
@@ -498,6 +501,7 @@ impl Tag {
         Ok(Tag {
             id: def.id.clone(),
             title: def.title.clone().unwrap_or_else(|| def.id.clone()),
+            repr: format!("{def:?}"),
             all: list(&def.all, "all")?,
             any: list(&def.any, "any")?,
             none: list(&def.none, "none")?,
@@ -550,6 +554,8 @@ pub struct Topic {
     sources: Option<Vec<String>>,
     /// Most items its feeds hold.
     pub max_items: usize,
+    /// The definition as written, for fingerprints.
+    repr: String,
 }
 
 impl Topic {
@@ -600,6 +606,10 @@ impl Topic {
             none: def.tags.none.clone(),
             sources: def.sources.clone(),
             max_items,
+            repr: format!(
+                "{:?}{:?}{:?}{:?}",
+                def.tags.any, def.tags.all, def.tags.none, def.sources
+            ),
         })
     }
 
@@ -677,6 +687,77 @@ impl RuleSet {
             topics,
             prefilter,
             text_conditions: next,
+        }
+    }
+
+    /// Fingerprints of the tag definitions and of each topic's selection
+    /// (its definition and the tags it names): what decides stored tags and
+    /// memberships. Titles and descriptions do not count.
+    pub fn fingerprints(&self) -> crate::store::RuleFingerprints {
+        let hash = |text: &str| {
+            let d = sha2::Sha256::digest(text.as_bytes());
+            d[..12]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let tag_repr = |id: &str| {
+            self.tags
+                .iter()
+                .find(|t| t.id == id)
+                .map_or("", |t| t.repr.as_str())
+        };
+        let all_tags: String = self
+            .tags
+            .iter()
+            .map(|t| t.repr.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let topics = self
+            .topics
+            .iter()
+            .map(|t| {
+                let named: Vec<&str> = t
+                    .any
+                    .iter()
+                    .chain(&t.all)
+                    .chain(&t.none)
+                    .map(|id| tag_repr(id))
+                    .collect();
+                (
+                    t.id.clone(),
+                    hash(&format!("{}\n{}", t.repr, named.join("\n"))),
+                )
+            })
+            .collect();
+        crate::store::RuleFingerprints {
+            tags: hash(&all_tags),
+            topics,
+        }
+    }
+
+    /// Re-applies the rules to a stored entry after a rule change: tags are
+    /// recomputed; for each topic in `changed`, membership is recomputed (an
+    /// entry that newly matches enters at its listing or published time, as
+    /// if the rule had always been there, so old entries do not flood a feed
+    /// as new; one that stays keeps its place); memberships of topics that
+    /// no longer exist are dropped. Other topics are left alone (their
+    /// memberships stay sticky).
+    pub fn reevaluate(
+        &self,
+        entry: &mut Entry,
+        changed: &std::collections::HashSet<String>,
+        now: DateTime<Utc>,
+    ) {
+        entry.tags = self.tag(entry, now);
+        entry.topics.retain(|t, _| self.topic(t).is_some());
+        for topic in self.topics.iter().filter(|t| changed.contains(&t.id)) {
+            if topic.selects(entry) {
+                let at = entry.listed.unwrap_or(entry.published).min(now);
+                entry.topics.entry(topic.id.clone()).or_insert(at);
+            } else {
+                entry.topics.remove(&topic.id);
+            }
         }
     }
 

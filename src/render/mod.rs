@@ -374,6 +374,13 @@ impl FeedCache {
         &self.default_base
     }
 
+    /// Drops every cached document (after the definitions changed).
+    pub fn clear(&self) {
+        let mut inner = self.inner.write().expect("feed cache lock");
+        inner.generation += 1;
+        inner.docs.clear();
+    }
+
     pub fn stats(&self) -> RenderStats {
         self.inner.read().expect("feed cache lock").stats
     }

@@ -26,9 +26,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::sync::Semaphore;
 
-use crate::app::App;
 use crate::metrics::Route;
 use crate::render::{Doc, Format};
+use crate::service::App;
 
 /// A client that has not sent its request head by then is dropped, so slow
 /// clients cannot hold connections forever.
@@ -169,6 +169,7 @@ fn route(app: &App, req: &Request<Incoming>) -> (Route, Response<Body>) {
 
 /// A document request: `/`, `/opml.xml`, `/{topic}.{rss,atom,json,html}`.
 fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<Body>) {
+    let defs = app.defs();
     let not_found = |msg: &str| (Route::NotFound, plain(StatusCode::NOT_FOUND, msg));
     let (route, doc) = match path {
         "/" | "/index.html" => (Route::Index, Doc::Index),
@@ -182,7 +183,7 @@ fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<
                 e if Format::from_extension(e).is_some() => Route::Feed,
                 _ => return not_found("not found\n"),
             };
-            let Some(t) = app.defs.rules.topic(topic) else {
+            let Some(t) = defs.rules.topic(topic) else {
                 return not_found(&format!("unknown topic `{topic}`\n"));
             };
             let doc = match Format::from_extension(ext) {
@@ -210,10 +211,7 @@ fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<
     } else {
         None
     };
-    match app
-        .feeds
-        .get(&app.poller.store, &app.defs, base.as_ref(), &doc)
-    {
+    match app.feeds.get(&app.store, &defs, base.as_ref(), &doc) {
         Ok(Some(r)) => (route, respond::cached(req.headers(), &r)),
         Ok(None) => not_found("not found\n"),
         Err(e) => {

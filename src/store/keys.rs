@@ -29,6 +29,8 @@ pub const TREE_HOST_BLOCK: &str = "host_blockeduntil";
 
 /// `meta` key of the schema version, a big-endian u32.
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+/// `meta` key of the rule fingerprints (JSON), see `crate::reevaluate`.
+pub const RULE_FINGERPRINTS: &[u8] = b"rule_fingerprints";
 
 const SEPARATOR: u8 = 0xFF;
 

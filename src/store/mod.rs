@@ -80,6 +80,15 @@ pub struct SourceState {
     pub moved_to: Option<String>,
 }
 
+/// Fingerprints of the rules the store's tags and memberships reflect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleFingerprints {
+    /// Of all tag definitions together.
+    pub tags: String,
+    /// Topic id → of its definition and the tags it names.
+    pub topics: BTreeMap<String, String>,
+}
+
 /// What a prune removed.
 #[derive(Debug, Default)]
 pub struct Pruned {
@@ -113,6 +122,7 @@ pub struct Store {
     source_state: sled::Tree,
     host_block: sled::Tree,
     tombstones: sled::Tree,
+    meta: sled::Tree,
 }
 
 fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
@@ -152,6 +162,7 @@ impl Store {
             source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
             host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
             tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
+            meta,
             db,
         })
     }
@@ -252,6 +263,36 @@ impl Store {
         let bytes = serde_json::to_vec(state).map_err(|e| corrupt(keys::TREE_SOURCE_STATE, e))?;
         self.source_state.insert(source.as_bytes(), bytes)?;
         Ok(())
+    }
+
+    /// The rule fingerprints the stored tags and memberships were computed
+    /// under (see [`crate::reevaluate`]).
+    pub fn rule_fingerprints(&self) -> Result<Option<RuleFingerprints>, StoreError> {
+        match self.meta.get(keys::RULE_FINGERPRINTS)? {
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| corrupt(keys::TREE_META, e)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put_rule_fingerprints(&self, fps: &RuleFingerprints) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(fps).map_err(|e| corrupt(keys::TREE_META, e))?;
+        self.meta.insert(keys::RULE_FINGERPRINTS, bytes)?;
+        Ok(())
+    }
+
+    /// Every stored entry id.
+    pub fn entry_ids(&self) -> Result<Vec<EntryId>, StoreError> {
+        self.entries
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = k?;
+                keys::entry_id_from_key(&k)
+                    .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))
+            })
+            .collect()
     }
 
     /// Whether `id` was pruned (and must not be ingested again).

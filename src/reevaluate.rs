@@ -1,0 +1,80 @@
+//! Keeping the store in step with the rules when they change (on start-up,
+//! and on a reload while serving).
+//!
+//! The store remembers fingerprints of the rules its tags and memberships
+//! were computed under ([`RuleSet::fingerprints`]). When they differ, every
+//! stored entry is re-evaluated ([`RuleSet::reevaluate`]): tags recomputed,
+//! memberships of changed or new topics recomputed, memberships of removed
+//! topics dropped. Ids, dates and every other field stay as they are. A topic
+//! that is removed and added back gets its entries back, placed where they
+//! would always have been.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::rules::RuleSet;
+use crate::store::{Store, StoreError};
+
+/// What a re-evaluation did.
+#[derive(Debug, Default, Clone)]
+pub struct Reevaluated {
+    /// Entries looked at (0 when the rules had not changed).
+    pub entries: usize,
+    /// Entries whose tags or memberships changed (and were rewritten).
+    pub changed: usize,
+    /// Topics whose feeds may differ: changed, new or removed.
+    pub topics: BTreeSet<String>,
+    pub took: Duration,
+}
+
+/// Re-evaluates the store if the rules changed since it was last evaluated.
+pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> {
+    let started = Instant::now();
+    let new = rules.fingerprints();
+    let old = store.rule_fingerprints()?.unwrap_or_default();
+    if old == new {
+        return Ok(Reevaluated::default());
+    }
+    let changed: HashSet<String> = new
+        .topics
+        .iter()
+        .filter(|(id, fp)| old.topics.get(*id) != Some(*fp))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let removed: BTreeSet<String> = old
+        .topics
+        .keys()
+        .filter(|t| !new.topics.contains_key(*t))
+        .cloned()
+        .collect();
+    let now = Utc::now();
+    let mut out = Reevaluated {
+        topics: changed.iter().cloned().chain(removed).collect(),
+        ..Default::default()
+    };
+    for id in store.entry_ids()? {
+        let Some(entry) = store.get(&id)? else {
+            continue;
+        };
+        out.entries += 1;
+        let mut updated = entry.clone();
+        rules.reevaluate(&mut updated, &changed, now);
+        if updated == entry {
+            continue;
+        }
+        // Written through `upsert`, so a poll that changed the entry in the
+        // meantime is re-evaluated, not overwritten.
+        store.upsert(&id, |current| {
+            let mut e = current.unwrap_or_else(|| updated.clone());
+            rules.reevaluate(&mut e, &changed, now);
+            e
+        })?;
+        out.changed += 1;
+    }
+    store.put_rule_fingerprints(&new)?;
+    store.flush()?;
+    out.took = started.elapsed();
+    Ok(out)
+}

@@ -1,0 +1,495 @@
+//! `serve`: the poller and the HTTP server in one process, and what they
+//! share: the store, the rendered documents, the definitions in force.
+//!
+//! The definitions can change while serving: on SIGHUP, or when a file in
+//! the definitions folder changes. A reload that fails to load or validate
+//! is logged and rejected, and the old definitions stay in force: the server
+//! never goes down for a typo. A reload that succeeds re-evaluates the store
+//! ([`crate::reevaluate`]), swaps the definitions, re-renders every topic
+//! and restarts the per-source schedulers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::app::{open, Error, Settings};
+use crate::config::{self, Definitions};
+use crate::fetch::Fetcher;
+use crate::metrics::{Metrics, PollOutcome, Snapshot};
+use crate::poll::{Outcome, Poller, SourceReport, MAX_CONCURRENT_POLLS};
+use crate::render::FeedCache;
+use crate::store::Store;
+
+/// How often `serve` applies the retention policy.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// How often the definitions folder is checked for changes.
+pub const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// How `serve` listens and builds public links.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub bind: SocketAddr,
+    /// The public base URL; default `http://BIND/`.
+    pub base_url: Option<Url>,
+    /// Honour `Forwarded` / `X-Forwarded-*` from a reverse proxy.
+    pub trust_proxy: bool,
+    pub max_connections: usize,
+}
+
+impl ServeOptions {
+    pub fn new(bind: SocketAddr) -> ServeOptions {
+        ServeOptions {
+            bind,
+            base_url: None,
+            trust_proxy: false,
+            max_connections: crate::server::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// The definitions in force and the poller built from them; replaced as a
+/// whole on reload.
+pub struct Live {
+    pub defs: Arc<Definitions>,
+    pub poller: Poller,
+}
+
+/// Everything a running server shares between the pollers and requests.
+pub struct App {
+    live: RwLock<Arc<Live>>,
+    pub store: Store,
+    pub feeds: FeedCache,
+    pub options: ServeOptions,
+    pub metrics: Metrics,
+    /// Set once every source has been polled once since start.
+    pub ready: AtomicBool,
+    /// When each source is polled next.
+    pub next_polls: Mutex<HashMap<String, DateTime<Utc>>>,
+    feeds_dir: PathBuf,
+    schedulers: Mutex<tokio::task::JoinSet<()>>,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+}
+
+impl App {
+    /// The definitions and poller in force (a cheap handle).
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().expect("live lock").clone()
+    }
+
+    pub fn defs(&self) -> Arc<Definitions> {
+        self.live().defs.clone()
+    }
+
+    /// Records a poll and re-renders the topics it changed.
+    pub fn apply(&self, report: &SourceReport) {
+        let outcome = match report.outcome {
+            Outcome::Fetched => PollOutcome::Fetched,
+            Outcome::NotModified => PollOutcome::NotModified,
+            Outcome::Failed(_) => PollOutcome::Error,
+        };
+        self.metrics
+            .record_poll(&report.source, outcome, report.duration.as_secs_f64());
+        if report.changed_topics.is_empty() {
+            return;
+        }
+        let topics = report.changed_topics.iter().map(String::as_str);
+        if let Err(e) = self.feeds.refresh(&self.store, &self.defs(), topics) {
+            tracing::error!("cannot render topics after polling {}: {e}", report.source);
+        }
+    }
+
+    /// `/status`: every source's health, as JSON.
+    pub fn status_json(&self) -> String {
+        let defs = self.defs();
+        let next = self.next_polls.lock().expect("next polls lock").clone();
+        let sources: Vec<serde_json::Value> = defs
+            .sources
+            .iter()
+            .map(|s| {
+                let state = self.store.source_state(&s.id).unwrap_or_default();
+                serde_json::json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "kind": s.kind.name(),
+                    "url": s.url.as_str(),
+                    "interval_seconds": s.interval.as_secs(),
+                    "ok": state.last_error.is_none() && state.last_success.is_some(),
+                    "last_attempt": state.last_attempt,
+                    "last_success": state.last_success,
+                    "last_error": state.last_error,
+                    "consecutive_failures": state.consecutive_failures,
+                    "entries_added": state.entries_added,
+                    "last_counts": state.last_counts,
+                    "next_poll": next.get(&s.id),
+                })
+            })
+            .collect();
+        let status = serde_json::json!({
+            "ready": self.ready.load(Ordering::SeqCst),
+            "entries": self.store.entry_count(),
+            "sources": sources,
+        });
+        let mut out = serde_json::to_string_pretty(&status).expect("JSON values always serialize");
+        out.push('\n');
+        out
+    }
+
+    /// `/metrics`, in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        let defs = self.defs();
+        let store = &self.store;
+        let stats = self.feeds.stats();
+        let snap = Snapshot {
+            ready: self.ready.load(Ordering::SeqCst),
+            store_entries: store.entry_count(),
+            topic_entries: defs
+                .rules
+                .topics
+                .iter()
+                .map(|t| (t.id.as_str(), store.topic_len(&t.id)))
+                .collect(),
+            source_failures: defs
+                .sources
+                .iter()
+                .map(|s| {
+                    (
+                        s.id.as_str(),
+                        store
+                            .source_state(&s.id)
+                            .map(|st| st.consecutive_failures)
+                            .unwrap_or(0),
+                    )
+                })
+                .collect(),
+            renders: stats.renders,
+            render_seconds: stats.seconds,
+        };
+        let mut out = self.metrics.render(&snap);
+        out.push_str(&format!(
+            "# HELP feedloom_reloads_total Definition reloads while serving, by result.\n# TYPE feedloom_reloads_total counter\n\
+             feedloom_reloads_total{{result=\"ok\"}} {}\nfeedloom_reloads_total{{result=\"rejected\"}} {}\n",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed)
+        ));
+        out
+    }
+
+    /// Loads the definitions folder again and, if it is valid, puts it in
+    /// force (see the module doc). Returns whether it was.
+    pub async fn reload(self: &Arc<Self>) -> bool {
+        let dir = self.feeds_dir.clone();
+        let store = self.store.clone();
+        let loaded = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            let defs = config::load(&dir)?;
+            let r = crate::reevaluate::apply(&store, &defs.rules)?;
+            Ok((defs, r))
+        })
+        .await;
+        let (defs, r) = match loaded {
+            Ok(Ok(ok)) => ok,
+            Ok(Err(e)) => {
+                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("reload rejected, the previous definitions stay in force: {e}");
+                return false;
+            }
+            Err(e) => {
+                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("reload failed: {e}");
+                return false;
+            }
+        };
+        let fetcher = match Fetcher::new(defs.hosts.clone()) {
+            Ok(f) => f,
+            Err(e) => {
+                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("reload rejected: {e}");
+                return false;
+            }
+        };
+        if let Ok(blocks) = self.store.host_blocks(Utc::now()) {
+            for (host, until) in blocks {
+                fetcher.block_until(&host, until);
+            }
+        }
+        let defs = Arc::new(defs);
+        *self.live.write().expect("live lock") = Arc::new(Live {
+            defs: defs.clone(),
+            poller: Poller {
+                store: self.store.clone(),
+                fetcher,
+            },
+        });
+        self.feeds.clear();
+        if let Err(e) = self.feeds.refresh(
+            &self.store,
+            &defs,
+            defs.rules.topics.iter().map(|t| t.id.as_str()),
+        ) {
+            tracing::error!("cannot render topics after a reload: {e}");
+        }
+        let fresh = spawn_schedulers(self.clone());
+        let old = std::mem::replace(
+            &mut *self.schedulers.lock().expect("schedulers lock"),
+            fresh,
+        );
+        drop(old); // dropping a JoinSet aborts its tasks
+        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            "definitions reloaded: {} sources, {} tags, {} topics; {} entries re-evaluated, {} changed",
+            defs.sources.len(),
+            defs.rules.tags.len(),
+            defs.rules.topics.len(),
+            r.entries,
+            r.changed
+        );
+        true
+    }
+}
+
+/// `serve`: until SIGTERM or SIGINT. `on_listening` is told the bound
+/// address (the port may have been 0) before the first request is accepted.
+pub async fn serve(
+    settings: &Settings,
+    options: ServeOptions,
+    on_listening: impl FnOnce(SocketAddr, &Url),
+) -> Result<(), Error> {
+    let (defs, poller) = open(settings)?;
+    let bind = options.bind;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|source| Error::Bind { addr: bind, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| Error::Bind { addr: bind, source })?;
+    let base_url = match &options.base_url {
+        Some(u) => u.clone(),
+        None => Url::parse(&format!("http://{local}/")).expect("socket address makes a URL"),
+    };
+    // Retention first, so the first render already reflects it.
+    poller.prune(&defs)?;
+    let feeds = FeedCache::new(base_url.clone());
+    // Serve what the store already holds right away: a restart never
+    // answers with empty feeds while the first poll runs.
+    feeds.refresh(
+        &poller.store,
+        &defs,
+        defs.rules.topics.iter().map(|t| t.id.as_str()),
+    )?;
+    let app = Arc::new(App {
+        store: poller.store.clone(),
+        live: RwLock::new(Arc::new(Live { defs, poller })),
+        feeds,
+        options,
+        metrics: Metrics::default(),
+        ready: AtomicBool::new(false),
+        next_polls: Mutex::default(),
+        feeds_dir: settings.feeds.clone(),
+        schedulers: Mutex::default(),
+        reloads_ok: AtomicU64::new(0),
+        reloads_failed: AtomicU64::new(0),
+    });
+    on_listening(local, &base_url);
+    let defs = app.defs();
+    tracing::info!(
+        "listening on {local}, public base {base_url}{} ({} sources, {} topics)",
+        if app.options.trust_proxy {
+            ", trusting proxy headers"
+        } else {
+            ""
+        },
+        defs.sources.len(),
+        defs.rules.topics.len()
+    );
+    *app.schedulers.lock().expect("schedulers lock") = spawn_schedulers(app.clone());
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(retention_task(app.clone()));
+    background.spawn(watch_definitions(app.clone()));
+    crate::server::run(listener, app.clone(), shutdown_signal()).await;
+    background.abort_all();
+    app.schedulers.lock().expect("schedulers lock").abort_all();
+    app.store.flush()?;
+    tracing::info!("store flushed, bye");
+    Ok(())
+}
+
+/// One task per source of the definitions in force. A source whose stored
+/// schedule is still ahead (back-off, `Retry-After`, a recent poll before a
+/// restart) waits for it; the others are polled now, spread over a few
+/// seconds. Then each follows the schedule its polls compute
+/// ([`crate::poll::next_poll`]). At most [`MAX_CONCURRENT_POLLS`] polls run
+/// at once.
+fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
+    let mut set = tokio::task::JoinSet::new();
+    let live = app.live();
+    let total = live.defs.sources.len();
+    let first_done = Arc::new(AtomicUsize::new(0));
+    let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
+    let mark_done = {
+        let app = app.clone();
+        move || {
+            if first_done.fetch_add(1, Ordering::SeqCst) + 1 >= total {
+                app.ready.store(true, Ordering::SeqCst);
+            }
+        }
+    };
+    if total == 0 {
+        app.ready.store(true, Ordering::SeqCst);
+    }
+    for index in 0..total {
+        let (app, live, slots, mark_done) =
+            (app.clone(), live.clone(), slots.clone(), mark_done.clone());
+        set.spawn(async move {
+            let source = &live.defs.sources[index];
+            let stored = app
+                .store
+                .source_state(&source.id)
+                .ok()
+                .and_then(|s| s.next_poll.filter(|_| s.last_attempt.is_some()));
+            let mut first = true;
+            match stored {
+                Some(at) if at > Utc::now() => {
+                    // Polled recently: it counts as polled for readiness.
+                    app.next_polls
+                        .lock()
+                        .expect("next polls lock")
+                        .insert(source.id.clone(), at);
+                    mark_done();
+                    first = false;
+                    tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default()).await;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200 * index as u64 % 5000)).await,
+            }
+            loop {
+                let report = {
+                    let _slot = slots.acquire().await.expect("semaphore never closed");
+                    live.poller.poll_source(source, &live.defs.rules).await
+                };
+                app.next_polls
+                    .lock()
+                    .expect("next polls lock")
+                    .insert(source.id.clone(), report.next_poll);
+                // Failures are logged by the poller, once per change of state.
+                if !report.failed() {
+                    tracing::info!("{}", report.line());
+                }
+                app.apply(&report);
+                if let Err(e) = app.store.flush() {
+                    tracing::error!("store flush failed: {e}");
+                }
+                if first {
+                    mark_done();
+                    first = false;
+                }
+                tokio::time::sleep((report.next_poll - Utc::now()).to_std().unwrap_or_default())
+                    .await;
+            }
+        });
+    }
+    set
+}
+
+/// Applies retention periodically and re-renders the topics that shrank.
+async fn retention_task(app: Arc<App>) {
+    loop {
+        tokio::time::sleep(RETENTION_EVERY).await;
+        let live = app.live();
+        let l = live.clone();
+        let pruned = tokio::task::spawn_blocking(move || l.poller.prune(&l.defs)).await;
+        match pruned {
+            Ok(Ok(topics)) if !topics.is_empty() => {
+                if let Err(e) =
+                    app.feeds
+                        .refresh(&app.store, &live.defs, topics.iter().map(String::as_str))
+                {
+                    tracing::error!("cannot render topics after retention: {e}");
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("retention failed: {e}"),
+            Err(e) => tracing::error!("retention task failed: {e}"),
+        }
+    }
+}
+
+/// Reloads the definitions on SIGHUP, and when a `*.toml` file in the
+/// folder is added, removed or modified (checked every [`WATCH_EVERY`]).
+async fn watch_definitions(app: Arc<App>) {
+    let signature = |dir: &PathBuf| -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+            .map(|e| {
+                let meta = e.metadata().ok();
+                (
+                    e.path(),
+                    meta.as_ref().and_then(|m| m.modified().ok()),
+                    meta.map_or(0, |m| m.len()),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let mut seen = signature(&app.feeds_dir);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        #[cfg(unix)]
+        let hangup = async {
+            match hup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<()>();
+        let by_signal = tokio::select! {
+            _ = hangup => true,
+            _ = tokio::time::sleep(WATCH_EVERY) => false,
+        };
+        let now = signature(&app.feeds_dir);
+        if by_signal || now != seen {
+            seen = now;
+            tracing::info!(
+                "{}: reloading definitions from {}",
+                if by_signal {
+                    "SIGHUP"
+                } else {
+                    "definitions changed"
+                },
+                app.feeds_dir.display()
+            );
+            app.reload().await;
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutdown requested");
+}
