@@ -69,8 +69,34 @@ enum Command {
         #[arg(long, required = true)]
         once: bool,
     },
-    /// Load and validate the definitions, print what they define, and exit.
+    /// Load and validate the definitions, print what they define and any
+    /// warnings (topics that can never match, unused tags), and exit.
     Check,
+    /// Show a stored entry: its fields, sources, tags and the rules behind
+    /// them, the topics it is in and why it is not in the others.
+    Explain {
+        /// An entry id (urn:uuid:…), a link, or an arXiv id.
+        reference: String,
+    },
+    /// Show what a topic would hold under (possibly edited) definitions,
+    /// against the current store, and what would enter and leave it.
+    Preview {
+        #[arg(long)]
+        topic: String,
+    },
+    /// Fetch a source once (or read a file) and print what extraction finds;
+    /// nothing is stored.
+    Inspect {
+        /// A source id from the definitions, a URL, or a file path.
+        target: String,
+        /// For a URL or file: `feed` (default) or `html`.
+        #[arg(long)]
+        kind: Option<String>,
+        /// For `--kind html`: `field=selector`, repeated (item, title, link,
+        /// summary, date, date_format, author, category).
+        #[arg(long)]
+        select: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,6 +122,9 @@ fn main() -> ExitCode {
         Command::Check => match app::check(&settings.feeds) {
             Ok(defs) => {
                 print!("{}", app::describe(&defs));
+                for w in defs.rules.warnings() {
+                    println!("warning: {w}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e.to_string()),
@@ -156,6 +185,40 @@ fn main() -> ExitCode {
             }));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Explain { reference } => match feedloom::explain::explain(&settings, &reference) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        Command::Preview { topic } => {
+            match feedloom::explain::preview(&settings, &topic, &settings.feeds) {
+                Ok(p) => {
+                    print!("{}", p.text);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Inspect {
+            target,
+            kind,
+            select,
+        } => {
+            let t = feedloom::inspect::Target {
+                what: &target,
+                kind: kind.as_deref(),
+                select: &select,
+            };
+            match runtime.block_on(feedloom::inspect::inspect(&settings.feeds, &t)) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail(&e.to_string()),
             }
         }

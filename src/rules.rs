@@ -173,6 +173,8 @@ enum Cond {
         /// A cheaper pattern matching at least whatever `re` matches (no
         /// word boundaries), for the combined prefilter.
         prefilter: String,
+        /// How the condition reads, for explanations.
+        label: String,
     },
     /// The entry's published date is within `newer_than` of now and/or
     /// longer than `older_than` ago.
@@ -236,9 +238,11 @@ impl Cond {
         };
         if let Some(words) = &def.words {
             let (re, prefilter) = words_regex(words)?;
+            let quoted: Vec<String> = words.iter().map(|w| format!("\"{}\"", w.trim())).collect();
             return Ok(Cond::Text {
                 id: usize::MAX,
                 kind: "words",
+                label: format!("words {}", quoted.join(", ")),
                 fields,
                 re,
                 prefilter,
@@ -254,6 +258,7 @@ impl Cond {
             return Ok(Cond::Text {
                 id: usize::MAX,
                 kind: "regex",
+                label: format!("regex /{pattern}/"),
                 fields,
                 prefilter: pattern.clone(),
                 re,
@@ -314,6 +319,80 @@ impl Cond {
         }
         let list = def.none.as_ref().expect("exactly one kind is set");
         nested(list, "none").map(Cond::None)
+    }
+
+    /// How the condition reads, for explanations.
+    fn describe(&self) -> String {
+        match self {
+            Cond::Text { label, fields, .. } => {
+                let f: Vec<&str> = fields.iter().map(|f| f.name()).collect();
+                format!("{label} in {}", f.join(", "))
+            }
+            Cond::Age {
+                newer_than,
+                older_than,
+            } => {
+                let mut parts = Vec::new();
+                if let Some(n) = newer_than {
+                    parts.push(format!("published within {}", crate::poll::human(*n)));
+                }
+                if let Some(o) = older_than {
+                    parts.push(format!("published over {} ago", crate::poll::human(*o)));
+                }
+                parts.join(" and ")
+            }
+            Cond::Source(ids) => format!("source one of {}", ids.join(", ")),
+            Cond::Host(hosts) => format!("link host one of {}", hosts.join(", ")),
+            Cond::Metric { name, cmps } => {
+                let c: Vec<String> = cmps
+                    .iter()
+                    .map(|(c, v)| {
+                        let op = match c {
+                            Cmp::Gte => "≥",
+                            Cmp::Gt => ">",
+                            Cmp::Lte => "≤",
+                            Cmp::Lt => "<",
+                            Cmp::Eq => "=",
+                        };
+                        format!("{name} {op} {v}")
+                    })
+                    .collect();
+                c.join(" and ")
+            }
+            Cond::All(l) => format!(
+                "all of ({})",
+                l.iter().map(Cond::describe).collect::<Vec<_>>().join("; ")
+            ),
+            Cond::Any(l) => format!(
+                "any of ({})",
+                l.iter().map(Cond::describe).collect::<Vec<_>>().join("; ")
+            ),
+            Cond::None(l) => format!(
+                "none of ({})",
+                l.iter().map(Cond::describe).collect::<Vec<_>>().join("; ")
+            ),
+        }
+    }
+
+    /// What the entry has where the condition looked, for explanations of
+    /// a failure (`upvotes = 12`, `published 2026-01-03`).
+    fn observed(&self, s: &Subject) -> Option<String> {
+        match self {
+            Cond::Metric { name, .. } => Some(match s.entry.metrics.get(name) {
+                Some(v) => format!("{name} = {v}"),
+                None => format!("no {name}"),
+            }),
+            Cond::Age { .. } => Some(format!(
+                "published {}",
+                s.entry.published.format("%Y-%m-%d")
+            )),
+            Cond::Source(_) => Some(format!("sources {}", s.entry.sources.join(", "))),
+            Cond::Host(_) => Some(format!(
+                "host {}",
+                if s.host.is_empty() { "none" } else { &s.host }
+            )),
+            _ => None,
+        }
     }
 
     /// Assigns prefilter ids to the text conditions in this subtree.
@@ -527,6 +606,52 @@ impl Tag {
     }
 }
 
+impl Tag {
+    /// Why the tag does not apply: its first failing condition, or `None`
+    /// when it does apply.
+    pub fn why_not(&self, s: &Subject) -> Option<String> {
+        let failed = |c: &Cond, path: String, what: &str| {
+            let seen = c.observed(s).map(|o| format!(" ({o})")).unwrap_or_default();
+            format!("{path} {}: {what}{seen}", c.describe())
+        };
+        for (i, c) in self.all.iter().enumerate() {
+            if !c.eval(s, "", &mut Vec::new()) {
+                return Some(failed(c, format!("all[{i}]"), "did not match"));
+            }
+        }
+        if !self.any.is_empty() && !eval_any(&self.any, s, "any", &mut Vec::new()) {
+            let tried: Vec<String> = self
+                .any
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}{}",
+                        c.describe(),
+                        c.observed(s).map(|o| format!(" ({o})")).unwrap_or_default()
+                    )
+                })
+                .collect();
+            return Some(format!("no `any` condition matched: {}", tried.join("; ")));
+        }
+        for (i, c) in self.none.iter().enumerate() {
+            let mut hits = Vec::new();
+            if c.eval(s, "", &mut hits) {
+                let text = hits
+                    .first()
+                    .map(|h| format!(" (\"{}\" in {})", h.text, h.field))
+                    .unwrap_or_default();
+                return Some(format!("none[{i}] {} matched{text}", c.describe()));
+            }
+        }
+        None
+    }
+
+    /// The conditions a tag lists, for `check`'s lints.
+    fn conditions(&self) -> impl Iterator<Item = &Cond> {
+        self.all.iter().chain(&self.any).chain(&self.none)
+    }
+}
+
 /// Source ids that a tag's conditions name, for validation.
 pub fn sources_named(def: &TagDef) -> Vec<String> {
     fn walk(c: &ConditionDef, out: &mut Vec<String>) {
@@ -618,6 +743,46 @@ impl Topic {
         self.sources.as_deref()
     }
 
+    /// Why an entry is not in the topic under these rules: the first
+    /// condition that fails, and for a missing tag why the tag does not
+    /// apply. `None` when it would be selected.
+    pub fn why_not(&self, entry: &Entry, rules: &RuleSet, now: DateTime<Utc>) -> Option<String> {
+        let tag_why = |t: &str| {
+            let s = rules.subject(entry, now);
+            rules
+                .tags
+                .iter()
+                .find(|x| x.id == t)
+                .and_then(|tag| tag.why_not(&s))
+                .map(|w| format!("; tag `{t}`: {w}"))
+                .unwrap_or_default()
+        };
+        if let Some(sources) = &self.sources {
+            if !entry.sources.iter().any(|s| sources.contains(s)) {
+                return Some(format!(
+                    "not from its sources ({}); the entry came from {}",
+                    sources.join(", "),
+                    entry.sources.join(", ")
+                ));
+            }
+        }
+        if let Some(t) = self.all.iter().find(|t| !entry.tags.contains_key(*t)) {
+            return Some(format!(
+                "lacks tag `{t}` (needs all of: {}){}",
+                self.all.join(", "),
+                tag_why(t)
+            ));
+        }
+        if !self.any.is_empty() && !self.any.iter().any(|t| entry.tags.contains_key(t)) {
+            let why: String = self.any.iter().map(|t| tag_why(t)).collect();
+            return Some(format!("has none of the tags {}{why}", self.any.join(", ")));
+        }
+        if let Some(t) = self.none.iter().find(|t| entry.tags.contains_key(*t)) {
+            return Some(format!("has tag `{t}`, which the topic excludes"));
+        }
+        None
+    }
+
     /// Whether an entry with these tags and sources belongs in the topic.
     pub fn selects(&self, entry: &Entry) -> bool {
         let has = |t: &String| entry.tags.contains_key(t);
@@ -688,6 +853,60 @@ impl RuleSet {
             prefilter,
             text_conditions: next,
         }
+    }
+
+    /// Lints for `check`: topics that can never select anything, tags no
+    /// topic uses, word lists with repeats. Warnings, not errors: the
+    /// definitions still work.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.topics {
+            if let Some(x) = t.all.iter().find(|x| t.none.contains(x)) {
+                out.push(format!("topic `{}` can never match: tag `{x}` is both required (all) and excluded (none)", t.id));
+            }
+            if !t.any.is_empty() && t.any.iter().all(|x| t.none.contains(x)) {
+                out.push(format!(
+                    "topic `{}` can never match: every `any` tag is also excluded (none)",
+                    t.id
+                ));
+            }
+        }
+        for tag in &self.tags {
+            let used = self.topics.iter().any(|t| {
+                t.any
+                    .iter()
+                    .chain(&t.all)
+                    .chain(&t.none)
+                    .any(|x| *x == tag.id)
+            });
+            if !used {
+                out.push(format!(
+                    "tag `{}` is used by no topic (it still shows as a category)",
+                    tag.id
+                ));
+            }
+            for c in tag.conditions() {
+                if let Cond::Metric { name, cmps } = c {
+                    let lo = cmps
+                        .iter()
+                        .filter(|(c, _)| matches!(c, Cmp::Gte | Cmp::Gt))
+                        .map(|(_, v)| *v)
+                        .fold(f64::MIN, f64::max);
+                    let hi = cmps
+                        .iter()
+                        .filter(|(c, _)| matches!(c, Cmp::Lte | Cmp::Lt))
+                        .map(|(_, v)| *v)
+                        .fold(f64::MAX, f64::min);
+                    if lo > hi {
+                        out.push(format!(
+                            "tag `{}` can never match: metric `{name}` must be ≥ {lo} and ≤ {hi}",
+                            tag.id
+                        ));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Fingerprints of the tag definitions and of each topic's selection
@@ -844,6 +1063,224 @@ mod tests {
         let unicode = cond(&["über"]);
         assert!(matches(&unicode, "ÜBER alles"));
         assert!(!matches(&unicode, "überall"));
+    }
+
+    /// Table-driven semantics: one tag definition (TOML), an entry's title,
+    /// summary and upvotes, and whether the tag applies.
+    #[test]
+    fn rule_semantics_table() {
+        let cases: &[(&str, &str, &str, Option<f64>, bool)] = &[
+            // Case-insensitive words on word boundaries.
+            (
+                r#"any = [{ words = ["transformer"] }]"#,
+                "TRANSFORMER models",
+                "",
+                None,
+                true,
+            ),
+            (
+                r#"any = [{ words = ["transformer"] }]"#,
+                "Transformers",
+                "",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ words = ["RL"] }]"#,
+                "Deep RL-based control",
+                "",
+                None,
+                true,
+            ),
+            (
+                r#"any = [{ words = ["RL"] }]"#,
+                "Controlling the world",
+                "",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ words = ["vision language"] }]"#,
+                "Vision\n   Language models",
+                "",
+                None,
+                true,
+            ),
+            // Unicode letters are word characters.
+            (
+                r#"any = [{ words = ["café"] }]"#,
+                "CAFÉ culture",
+                "",
+                None,
+                true,
+            ),
+            (r#"any = [{ words = ["café"] }]"#, "cafés", "", None, false),
+            (
+                r#"any = [{ words = ["naïve"] }]"#,
+                "Naïve Bayes",
+                "",
+                None,
+                true,
+            ),
+            // Fields.
+            (
+                r#"any = [{ words = ["agent"], fields = ["title"] }]"#,
+                "A survey",
+                "an agent",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ words = ["agent"] }]"#,
+                "A survey",
+                "<p>an <b>agent</b></p>",
+                None,
+                true,
+            ),
+            // Regexes are case-sensitive unless they say otherwise.
+            (
+                r#"any = [{ regex = "GPT-\\d" }]"#,
+                "GPT-4 tricks",
+                "",
+                None,
+                true,
+            ),
+            (
+                r#"any = [{ regex = "GPT-\\d" }]"#,
+                "gpt-4 tricks",
+                "",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ regex = "(?i)gpt-\\d" }]"#,
+                "gpt-4 tricks",
+                "",
+                None,
+                true,
+            ),
+            // all / any / none and nesting.
+            (
+                r#"all = [{ words = ["llm"] }, { words = ["agent"] }]"#,
+                "LLM agent",
+                "",
+                None,
+                true,
+            ),
+            (
+                r#"all = [{ words = ["llm"] }, { words = ["agent"] }]"#,
+                "LLM only",
+                "",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ words = ["llm"] }]
+none = [{ words = ["survey"] }]"#,
+                "An LLM survey",
+                "",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ all = [{ words = ["robot"] }, { none = [{ words = ["vacuum"] }] }] }]"#,
+                "Robot arms",
+                "",
+                None,
+                true,
+            ),
+            (
+                r#"any = [{ all = [{ words = ["robot"] }, { none = [{ words = ["vacuum"] }] }] }]"#,
+                "Robot vacuum",
+                "",
+                None,
+                false,
+            ),
+            // Numbers: edges are inclusive for gte/lte, exclusive for gt/lt.
+            (
+                r#"any = [{ metric = "upvotes", gte = 50 }]"#,
+                "t",
+                "",
+                Some(50.0),
+                true,
+            ),
+            (
+                r#"any = [{ metric = "upvotes", gt = 50 }]"#,
+                "t",
+                "",
+                Some(50.0),
+                false,
+            ),
+            (
+                r#"any = [{ metric = "upvotes", gte = 10, lt = 20 }]"#,
+                "t",
+                "",
+                Some(19.0),
+                true,
+            ),
+            (
+                r#"any = [{ metric = "upvotes", gte = 10, lt = 20 }]"#,
+                "t",
+                "",
+                Some(20.0),
+                false,
+            ),
+            (
+                r#"any = [{ metric = "upvotes", eq = 0 }]"#,
+                "t",
+                "",
+                Some(0.0),
+                true,
+            ),
+            (
+                r#"any = [{ metric = "upvotes", lte = 5 }]"#,
+                "t",
+                "",
+                None,
+                false,
+            ),
+        ];
+        for (def, title, summary, upvotes, want) in cases {
+            let toml_def = format!("id = \"t\"\n{def}\n");
+            let tag_def: TagDef =
+                toml::from_str(&toml_def).unwrap_or_else(|e| panic!("{def}: {e}"));
+            let rules = RuleSet::new(vec![Tag::compile(&tag_def).unwrap()], vec![]);
+            let mut e = crate::normalize::tests::entry_with_title(title);
+            e.summary = summary.to_string();
+            if let Some(u) = upvotes {
+                e.metrics.insert("upvotes".into(), *u);
+            }
+            let got = rules.tag(&e, Utc::now()).contains_key("t");
+            assert_eq!(
+                got, *want,
+                "{def} on title {title:?}, summary {summary:?}, upvotes {upvotes:?}"
+            );
+            // The prefilter changes speed, never results.
+            let direct = rules.tags[0]
+                .evaluate(&Subject::new(&e, Utc::now()))
+                .is_some();
+            assert_eq!(direct, *want, "without prefilter: {def}");
+        }
+    }
+
+    #[test]
+    fn date_windows() {
+        let now: DateTime<Utc> = "2026-11-27T00:00:00Z".parse().unwrap();
+        let tag: TagDef = toml::from_str("id = \"t\"\nany = [{ newer_than = \"30d\" }]").unwrap();
+        let rules = RuleSet::new(vec![Tag::compile(&tag).unwrap()], vec![]);
+        let mut e = crate::normalize::tests::entry_with_title("x");
+        e.published = now - chrono::Duration::days(10);
+        assert!(rules.tag(&e, now).contains_key("t"));
+        e.published = now - chrono::Duration::days(40);
+        assert!(!rules.tag(&e, now).contains_key("t"));
+        let old: TagDef =
+            toml::from_str("id = \"t\"\nany = [{ older_than = \"1d\", newer_than = \"7d\" }]")
+                .unwrap();
+        let rules = RuleSet::new(vec![Tag::compile(&old).unwrap()], vec![]);
+        e.published = now - chrono::Duration::days(3);
+        assert!(rules.tag(&e, now).contains_key("t"));
+        e.published = now - chrono::Duration::hours(2);
+        assert!(!rules.tag(&e, now).contains_key("t"));
     }
 
     #[test]

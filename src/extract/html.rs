@@ -158,6 +158,34 @@ impl HtmlSpec {
     }
 }
 
+impl HtmlSpec {
+    /// For `inspect`: how many item elements the page has, and in how many
+    /// of them each field selector finds a value.
+    pub fn diagnose(&self, page: &str) -> Vec<(&'static str, usize)> {
+        let doc = Html::parse_document(page);
+        let items: Vec<ElementRef> = doc.select(&self.item).collect();
+        let mut out = vec![("item", items.len())];
+        let fields: [(&'static str, Option<&FieldSel>); 7] = [
+            ("title", Some(&self.title)),
+            ("link", Some(&self.link)),
+            ("summary", self.summary.as_ref()),
+            ("date", self.date.as_ref()),
+            ("author", self.author.as_ref()),
+            ("category", self.category.as_ref()),
+            ("", None),
+        ];
+        for (name, sel) in fields {
+            if let Some(sel) = sel {
+                out.push((
+                    name,
+                    items.iter().filter(|i| sel.first(**i).is_some()).count(),
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// The items of `body`. HTML parsing never fails (browsers' rules recover
 /// from anything); a page whose selectors match nothing yields no items. An
 /// item element whose title selector matches nothing is a card of another
