@@ -1,0 +1,166 @@
+//! Routing and re-evaluation.
+//!
+//! - `route_10k`: 100 tags and 30 topics applied to 10,000 entries made of
+//!   real paper titles and abstracts (the 50 of the captured trending page,
+//!   varied), per entry; against the same rules evaluated condition by
+//!   condition without the combined prefilter, measured in the same run.
+//! - `reevaluate_100k`: after a rule change, re-evaluating a real sled store
+//!   of 100,000 entries (tags recomputed for all, memberships rewritten where
+//!   they change).
+//!
+//! Run: `cargo bench --bench rules`. Figures are in the README.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion};
+use feedloom::config::defs::{TagDef, TopicDef};
+use feedloom::identity::entry_id;
+use feedloom::model::{Entry, RawEntry};
+use feedloom::normalize::normalize;
+use feedloom::rules::{RuleSet, Subject, Tag, Topic};
+use url::Url;
+
+/// 100 tags: each takes 4 to 6 phrases from the papers' own keywords (some
+/// restricted to titles, some regexes, a few numeric), so many match.
+fn make_tags(keywords: &[String], salt: usize) -> Vec<Tag> {
+    (0..100)
+        .map(|i| {
+            let pick = |k: usize| keywords[(i * 7 + k * 13 + salt) % keywords.len()].replace('"', "");
+            let words: Vec<String> = (0..4 + i % 3).map(|k| format!("\"{}\"", pick(k))).collect();
+            let mut any = vec![format!("{{ words = [{}] }}", words.join(", "))];
+            if i % 5 == 0 {
+                any.push(format!("{{ words = [\"{}\"], fields = [\"title\"] }}", pick(9)));
+            }
+            if i % 7 == 0 {
+                any.push(format!("{{ regex = \"(?i)\\\\b{}s?\\\\b\" }}", regex::escape(&pick(11).to_lowercase()).replace('\\', "\\\\")));
+            }
+            if i % 10 == 0 {
+                any.push(format!("{{ metric = \"upvotes\", gte = {} }}", 50 + i));
+            }
+            let toml_def = format!("id = \"t{i}\"\nany = [{}]\n", any.join(", "));
+            let def: TagDef = toml::from_str(&toml_def).unwrap_or_else(|e| panic!("{toml_def}: {e}"));
+            Tag::compile(&def).unwrap()
+        })
+        .collect()
+}
+
+fn topics(tags: &[Tag]) -> Vec<Topic> {
+    let ids: Vec<&str> = tags.iter().map(|t| t.id.as_str()).collect();
+    (0..30)
+        .map(|i| {
+            let any: Vec<String> = (0..3).map(|k| format!("\"t{}\"", (i * 3 + k) % 100)).collect();
+            let none = if i % 4 == 0 { format!(", none = [\"t{}\"]", (i + 50) % 100) } else { String::new() };
+            let def: TopicDef = toml::from_str(&format!("id = \"p{i}\"\ntags = {{ any = [{}]{none} }}\n", any.join(", "))).unwrap();
+            Topic::compile(&def, &ids, &[]).unwrap()
+        })
+        .collect()
+}
+
+/// `n` entries from the 50 real papers, each with its own id and a varied
+/// title.
+fn entries(n: usize) -> Vec<Entry> {
+    let base = Url::parse("https://huggingface.co/").unwrap();
+    let now = Utc::now();
+    let papers = common::hf_entries();
+    (0..n)
+        .map(|i| {
+            let p = &papers[i % papers.len()]["paper"];
+            let raw = RawEntry {
+                title: Some(format!("{} ({i})", p["title"].as_str().unwrap())),
+                link: Some(format!("https://example.org/paper/{i}")),
+                summary: p["summary"].as_str().map(|s| format!("<p>{s}</p>")),
+                authors: vec!["A. Author".into()],
+                metrics: [("upvotes".to_string(), p["upvotes"].as_f64().unwrap_or(0.0))].into(),
+                ..Default::default()
+            };
+            normalize(raw, "bench", &base, now).unwrap()
+        })
+        .collect()
+}
+
+fn keywords() -> Vec<String> {
+    let mut out: Vec<String> = common::hf_entries()
+        .iter()
+        .flat_map(|e| e["paper"]["ai_keywords"].as_array().cloned().unwrap_or_default())
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .filter(|k| k.len() > 3 && !k.contains('\\'))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let kw = keywords();
+    let tags = make_tags(&kw, 0);
+    let rules = RuleSet::new(tags.clone(), topics(&tags));
+    let corpus = entries(10_000);
+    let now = Utc::now();
+    let matched: usize = corpus.iter().map(|e| rules.tag(e, now).len()).sum();
+    println!("{} keywords; {matched} tag matches over {} entries", kw.len(), corpus.len());
+
+    let mut g = c.benchmark_group("route_10k");
+    g.sample_size(10);
+    g.bench_function("feedloom_route", |b| {
+        b.iter(|| {
+            for e in &corpus {
+                let mut e = e.clone();
+                rules.route(&mut e, true, now);
+                black_box(&e);
+            }
+        })
+    });
+    g.bench_function("baseline_condition_by_condition", |b| {
+        b.iter(|| {
+            for e in &corpus {
+                let s = Subject::new(e, now);
+                let n = rules.tags.iter().filter(|t| t.evaluate(&s).is_some()).count();
+                black_box(n);
+            }
+        })
+    });
+    g.finish();
+
+    // Re-evaluation of a real store of 100,000 entries after a rule change.
+    let dir = tempfile::tempdir().unwrap();
+    let store = feedloom::store::Store::open(dir.path()).unwrap();
+    let template = entries(1000);
+    let started = Instant::now();
+    for i in 0..100_000usize {
+        let mut e = template[i % template.len()].clone();
+        e.key = format!("link:https://example.org/bench/{i}");
+        e.id = entry_id(&e.key);
+        rules.route(&mut e, true, now);
+        store.upsert(&e.id.clone(), |_| e.clone()).unwrap();
+    }
+    feedloom::reevaluate::apply(&store, &rules).unwrap();
+    store.flush().unwrap();
+    println!("store of 100,000 entries built in {:?}", started.elapsed());
+    let changed_tags = make_tags(&kw, 1);
+    let rules_b = RuleSet::new(changed_tags.clone(), topics(&changed_tags));
+    let mut g = c.benchmark_group("reevaluate_100k");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(60));
+    let mut flip = false;
+    g.bench_function("feedloom_reevaluate", |b| {
+        b.iter(|| {
+            // Alternate between two rule sets: every run is a real change.
+            flip = !flip;
+            let r = feedloom::reevaluate::apply(&store, if flip { &rules_b } else { &rules }).unwrap();
+            assert_eq!(r.entries, 100_000);
+            black_box(r.changed)
+        })
+    });
+    g.bench_function("baseline_read_all_entries", |b| {
+        b.iter(|| black_box(store.all_entries().filter(|e| e.is_ok()).count()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
