@@ -17,6 +17,9 @@ use chrono::Utc;
 use crate::rules::RuleSet;
 use crate::store::{Store, StoreError};
 
+/// Entries re-evaluated per store transaction.
+pub const REEVALUATE_BATCH: usize = 256;
+
 /// What a re-evaluation did.
 #[derive(Debug, Default, Clone)]
 pub struct Reevaluated {
@@ -54,24 +57,17 @@ pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> 
         topics: changed.iter().cloned().chain(removed).collect(),
         ..Default::default()
     };
-    for id in store.entry_ids()? {
-        let Some(entry) = store.get(&id)? else {
-            continue;
-        };
-        out.entries += 1;
-        let mut updated = entry.clone();
-        rules.reevaluate(&mut updated, &changed, now);
-        if updated == entry {
-            continue;
-        }
-        // Written through `upsert`, so a poll that changed the entry in the
-        // meantime is re-evaluated, not overwritten.
-        store.upsert(&id, |current| {
-            let mut e = current.unwrap_or_else(|| updated.clone());
-            rules.reevaluate(&mut e, &changed, now);
-            e
+    let ids = store.entry_ids()?;
+    out.entries = ids.len();
+    // A few hundred entries per transaction: see `Store::update_many`.
+    // Entries a poll changes meanwhile are simply re-evaluated as read.
+    for chunk in ids.chunks(REEVALUATE_BATCH) {
+        out.changed += store.update_many(chunk, |_, current| {
+            let entry = current?;
+            let mut updated = entry.clone();
+            rules.reevaluate(&mut updated, &changed, now);
+            (updated != entry).then_some(updated)
         })?;
-        out.changed += 1;
     }
     store.put_rule_fingerprints(&new)?;
     store.flush()?;

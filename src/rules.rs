@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use sha2::Digest;
 
@@ -104,10 +105,21 @@ pub struct Subject<'a> {
     host: String,
     /// When the rules run (date windows are relative to it).
     now: DateTime<Utc>,
-    /// Per field, which text conditions the [`RuleSet`]'s prefilter saw a
-    /// candidate match for; `None` without a prefilter (every text
-    /// condition is then checked).
-    candidates: Option<Vec<Vec<bool>>>,
+    /// Per field and text condition, what the [`RuleSet`]'s one-pass
+    /// matchers found; `None` without them (every text condition is then
+    /// checked with its own regex).
+    candidates: Option<Vec<Vec<Candidate>>>,
+}
+
+/// What the combined matchers know about one condition in one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    /// It cannot match.
+    No,
+    /// It may match: run its regex.
+    Verify,
+    /// It matches at this byte range of the field.
+    At(usize, usize),
 }
 
 impl<'a> Subject<'a> {
@@ -132,10 +144,10 @@ impl<'a> Subject<'a> {
     }
 
     /// Whether text condition `id` may match in field `f`.
-    fn candidate(&self, f: Field, id: usize) -> bool {
+    fn candidate(&self, f: Field, id: usize) -> Candidate {
         match &self.candidates {
-            Some(c) => c[f.index()].get(id).copied().unwrap_or(true),
-            None => true,
+            Some(c) => c[f.index()].get(id).copied().unwrap_or(Candidate::Verify),
+            None => Candidate::Verify,
         }
     }
 
@@ -175,6 +187,8 @@ enum Cond {
         prefilter: String,
         /// How the condition reads, for explanations.
         label: String,
+        /// `words` only: the words and phrases.
+        word_list: Vec<String>,
     },
     /// The entry's published date is within `newer_than` of now and/or
     /// longer than `older_than` ago.
@@ -243,6 +257,7 @@ impl Cond {
                 id: usize::MAX,
                 kind: "words",
                 label: format!("words {}", quoted.join(", ")),
+                word_list: words.clone(),
                 fields,
                 re,
                 prefilter,
@@ -259,6 +274,7 @@ impl Cond {
                 id: usize::MAX,
                 kind: "regex",
                 label: format!("regex /{pattern}/"),
+                word_list: Vec::new(),
                 fields,
                 prefilter: pattern.clone(),
                 re,
@@ -395,30 +411,55 @@ impl Cond {
         }
     }
 
-    /// Assigns prefilter ids to the text conditions in this subtree.
-    fn number(&mut self, next: &mut usize, per_field: &mut [Vec<(usize, String)>]) {
+    /// Assigns ids to the text conditions in this subtree and collects
+    /// their patterns: words for the automaton, regexes for the sets.
+    fn number(
+        &mut self,
+        next: &mut usize,
+        per_field: &mut [Vec<(usize, String)>],
+        words: &mut Vec<(String, WordPattern)>,
+        condition_fields: &mut Vec<Vec<Field>>,
+    ) {
         match self {
             Cond::Text {
                 id,
                 fields,
                 prefilter,
+                kind,
+                word_list,
                 ..
             } => {
                 *id = *next;
                 *next += 1;
-                for f in fields.iter() {
-                    per_field[f.index()].push((*id, prefilter.clone()));
+                condition_fields.push(fields.clone());
+                if *kind == "words" {
+                    for w in word_list.iter() {
+                        let normalized = crate::text::collapse_ws(w);
+                        words.push((
+                            lowercase_aligned(&normalized).0,
+                            WordPattern {
+                                condition: *id,
+                                start: normalized.starts_with(is_word_char),
+                                end: normalized.ends_with(is_word_char),
+                            },
+                        ));
+                    }
+                } else {
+                    for f in fields.iter() {
+                        per_field[f.index()].push((*id, prefilter.clone()));
+                    }
                 }
             }
             Cond::All(list) | Cond::Any(list) | Cond::None(list) => {
-                list.iter_mut().for_each(|c| c.number(next, per_field));
+                list.iter_mut()
+                    .for_each(|c| c.number(next, per_field, words, condition_fields));
             }
             _ => {}
         }
     }
 
     /// Whether the condition holds; hits that explain it are pushed.
-    fn eval(&self, s: &Subject, path: &str, hits: &mut Vec<RuleHit>) -> bool {
+    fn eval(&self, s: &Subject, path: &RulePath, hits: &mut Vec<RuleHit>) -> bool {
         match self {
             Cond::Text {
                 id,
@@ -429,14 +470,17 @@ impl Cond {
             } => {
                 let mut matched = false;
                 for f in fields {
-                    if !s.candidate(*f, *id) {
-                        continue;
-                    }
-                    if let Some(m) = re.find(s.field(*f)) {
+                    let found = match s.candidate(*f, *id) {
+                        Candidate::No => None,
+                        Candidate::At(a, b) => s.field(*f).get(a..b),
+                        Candidate::Verify => re.find(s.field(*f)).map(|m| m.as_str()),
+                    };
+                    if let Some(m) = found {
+                        let text = if *kind == "words" { trim_guards(m) } else { m };
                         hits.push(RuleHit {
                             rule: format!("{path} {kind}"),
                             field: f.name().into(),
-                            text: m.as_str().into(),
+                            text: text.into(),
                         });
                         matched = true;
                     }
@@ -496,14 +540,14 @@ impl Cond {
             Cond::All(list) => list
                 .iter()
                 .enumerate()
-                .all(|(i, c)| c.eval(s, &format!("{path}.all[{i}]"), hits)),
-            Cond::Any(list) => eval_any(list, s, &format!("{path}.any"), hits),
-            Cond::None(list) => !eval_any(list, s, &format!("{path}.none"), &mut Vec::new()),
+                .all(|(i, c)| c.eval(s, &RulePath::Index(&RulePath::Field(path, "all"), i), hits)),
+            Cond::Any(list) => eval_any(list, s, &RulePath::Field(path, "any"), hits),
+            Cond::None(list) => !eval_any(list, s, &RulePath::Field(path, "none"), &mut Vec::new()),
         }
     }
 }
 
-fn hit(path: &str, kind: &str, field: &str, text: &str) -> RuleHit {
+fn hit(path: &RulePath, kind: &str, field: &str, text: &str) -> RuleHit {
     RuleHit {
         rule: format!("{path} {kind}"),
         field: field.into(),
@@ -511,12 +555,32 @@ fn hit(path: &str, kind: &str, field: &str, text: &str) -> RuleHit {
     }
 }
 
+/// Where a condition sits in its tag (`any[0].all[1]`), spelled out only
+/// when a hit needs naming: evaluation allocates nothing for conditions that
+/// do not match.
+#[derive(Clone, Copy)]
+enum RulePath<'a> {
+    Root(&'static str),
+    Field(&'a RulePath<'a>, &'static str),
+    Index(&'a RulePath<'a>, usize),
+}
+
+impl std::fmt::Display for RulePath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RulePath::Root(name) => f.write_str(name),
+            RulePath::Field(parent, name) => write!(f, "{parent}.{name}"),
+            RulePath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// Evaluates every branch (not just up to the first hit) so the explanation
 /// lists every reason.
-fn eval_any(list: &[Cond], s: &Subject, path: &str, hits: &mut Vec<RuleHit>) -> bool {
+fn eval_any(list: &[Cond], s: &Subject, path: &RulePath, hits: &mut Vec<RuleHit>) -> bool {
     let mut any = false;
     for (i, c) in list.iter().enumerate() {
-        any |= c.eval(s, &format!("{path}[{i}]"), hits);
+        any |= c.eval(s, &RulePath::Index(path, i), hits);
     }
     any
 }
@@ -544,14 +608,73 @@ fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
         }
         let body: Vec<String> = w.split_whitespace().map(regex::escape).collect();
         let is_word = |c: char| c.is_alphanumeric() || c == '_';
-        let start = if w.starts_with(is_word) { r"\b" } else { "" };
-        let end = if w.ends_with(is_word) { r"\b" } else { "" };
+        // A Unicode word boundary, spelled as "start of text or a non-word
+        // character" rather than `\b`: the regex crate's fast DFAs give up
+        // on `\b` as soon as the text holds one non-ASCII character (most
+        // abstracts do), while a character class costs nothing. The
+        // guard character is trimmed from the reported hit.
+        let start = if w.starts_with(is_word) {
+            r"(?:^|\W)"
+        } else {
+            ""
+        };
+        let end = if w.ends_with(is_word) {
+            r"(?:$|\W)"
+        } else {
+            ""
+        };
         alternatives.push(format!("{start}{}{end}", body.join(r"\s+")));
         loose.push(body.join(r"\s+"));
     }
     let re =
         Regex::new(&format!("(?i)(?:{})", alternatives.join("|"))).map_err(|e| e.to_string())?;
     Ok((re, format!("(?i)(?:{})", loose.join("|"))))
+}
+
+/// A letter, digit or `_`: what a word boundary separates.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// `text` lower-cased, and whether every character kept its byte length (so
+/// positions in the lower-cased text are positions in `text`).
+fn lowercase_aligned(text: &str) -> (String, bool) {
+    if text.is_ascii() {
+        return (text.to_ascii_lowercase(), true);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut aligned = true;
+    for c in text.chars() {
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) if l.len_utf8() == c.len_utf8() => out.push(l),
+            (Some(l), rest) => {
+                aligned = false;
+                out.push(l);
+                out.extend(rest);
+                out.extend(lower);
+            }
+            (None, _) => aligned = false,
+        }
+    }
+    (out, aligned)
+}
+
+/// The matched text without a boundary guard character on either side.
+fn trim_guards(text: &str) -> &str {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '+' || c == '#';
+    let mut t = text;
+    if let Some(c) = t.chars().next() {
+        if !is_word(c) && t.chars().count() > 1 {
+            t = &t[c.len_utf8()..];
+        }
+    }
+    if let Some(c) = t.chars().last() {
+        if !is_word(c) && t.chars().count() > 1 {
+            t = &t[..t.len() - c.len_utf8()];
+        }
+    }
+    t
 }
 
 /// A compiled tag.
@@ -592,14 +715,14 @@ impl Tag {
     pub fn evaluate(&self, s: &Subject) -> Option<Vec<RuleHit>> {
         let mut hits = Vec::new();
         for (i, c) in self.all.iter().enumerate() {
-            if !c.eval(s, &format!("all[{i}]"), &mut hits) {
+            if !c.eval(s, &RulePath::Index(&RulePath::Root("all"), i), &mut hits) {
                 return None;
             }
         }
-        if !self.any.is_empty() && !eval_any(&self.any, s, "any", &mut hits) {
+        if !self.any.is_empty() && !eval_any(&self.any, s, &RulePath::Root("any"), &mut hits) {
             return None;
         }
-        if eval_any(&self.none, s, "none", &mut Vec::new()) {
+        if eval_any(&self.none, s, &RulePath::Root("none"), &mut Vec::new()) {
             return None;
         }
         Some(hits)
@@ -615,11 +738,12 @@ impl Tag {
             format!("{path} {}: {what}{seen}", c.describe())
         };
         for (i, c) in self.all.iter().enumerate() {
-            if !c.eval(s, "", &mut Vec::new()) {
+            if !c.eval(s, &RulePath::Root(""), &mut Vec::new()) {
                 return Some(failed(c, format!("all[{i}]"), "did not match"));
             }
         }
-        if !self.any.is_empty() && !eval_any(&self.any, s, "any", &mut Vec::new()) {
+        if !self.any.is_empty() && !eval_any(&self.any, s, &RulePath::Root("any"), &mut Vec::new())
+        {
             let tried: Vec<String> = self
                 .any
                 .iter()
@@ -635,7 +759,7 @@ impl Tag {
         }
         for (i, c) in self.none.iter().enumerate() {
             let mut hits = Vec::new();
-            if c.eval(s, "", &mut hits) {
+            if c.eval(s, &RulePath::Root(""), &mut hits) {
                 let text = hits
                     .first()
                     .map(|h| format!(" (\"{}\" in {})", h.text, h.field))
@@ -802,18 +926,35 @@ impl Topic {
 pub struct RuleSet {
     pub tags: Vec<Tag>,
     pub topics: Vec<Topic>,
-    /// Per field: one [`RegexSet`] over every text condition that looks in
-    /// it, and the condition id of each set member. One pass per field tells
-    /// which of (say) 300 conditions can match at all; only those run their
-    /// exact regex. `None` for a field no condition reads.
+    /// Every word and phrase of every `words` condition in one
+    /// Aho-Corasick automaton over lower-cased text: one pass per field finds
+    /// them all, and word boundaries are checked at each hit.
+    words: Option<(AhoCorasick, Vec<WordPattern>)>,
+    /// Per field: one [`RegexSet`] over every `regex` condition that looks in
+    /// it, and the condition id of each set member; only the conditions it
+    /// flags run their own regex. `None` for a field no regex reads.
     prefilter: Vec<Option<(RegexSet, Vec<usize>)>>,
+    /// Per text condition, the fields it reads.
+    condition_fields: Vec<Vec<Field>>,
     text_conditions: usize,
+}
+
+/// One word or phrase in the combined automaton.
+#[derive(Debug, Clone)]
+struct WordPattern {
+    condition: usize,
+    /// A word boundary is needed before / after it (it starts / ends with a
+    /// letter, digit or `_`).
+    start: bool,
+    end: bool,
 }
 
 impl RuleSet {
     pub fn new(mut tags: Vec<Tag>, topics: Vec<Topic>) -> Self {
-        // Number the text conditions and collect their prefilter patterns.
+        // Number the text conditions and collect their patterns.
         let mut per_field: Vec<Vec<(usize, String)>> = vec![Vec::new(); Field::ALL.len()];
+        let mut words: Vec<(String, WordPattern)> = Vec::new();
+        let mut condition_fields = Vec::new();
         let mut next = 0;
         for tag in &mut tags {
             for c in tag
@@ -822,9 +963,26 @@ impl RuleSet {
                 .chain(tag.any.iter_mut())
                 .chain(tag.none.iter_mut())
             {
-                c.number(&mut next, &mut per_field);
+                c.number(&mut next, &mut per_field, &mut words, &mut condition_fields);
             }
         }
+        let words = if words.is_empty() {
+            None
+        } else {
+            let (texts, patterns): (Vec<String>, Vec<WordPattern>) = words.into_iter().unzip();
+            match AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&texts)
+            {
+                Ok(ac) => Some((ac, patterns)),
+                Err(e) => {
+                    tracing::warn!(
+                        "word matcher unavailable ({e}); matching condition by condition"
+                    );
+                    None
+                }
+            }
+        };
         let prefilter = per_field
             .into_iter()
             .map(|conds| {
@@ -850,7 +1008,9 @@ impl RuleSet {
         RuleSet {
             tags,
             topics,
+            words,
             prefilter,
+            condition_fields,
             text_conditions: next,
         }
     }
@@ -980,26 +1140,59 @@ impl RuleSet {
         }
     }
 
-    /// The text views of `entry`, with the prefilter's candidates.
+    pub fn topic(&self, id: &str) -> Option<&Topic> {
+        self.topics.iter().find(|t| t.id == id)
+    }
+
+    /// The text views of `entry`, with the combined matchers' findings.
     pub fn subject<'a>(&self, entry: &'a Entry, now: DateTime<Utc>) -> Subject<'a> {
         let mut s = Subject::new(entry, now);
-        if self.prefilter.len() == Field::ALL.len() && self.prefilter.iter().any(Option::is_some) {
-            let mut candidates = vec![vec![false; self.text_conditions]; Field::ALL.len()];
-            // A field without a set has no text conditions: nothing to mark.
-            for f in Field::ALL {
-                if let Some((set, ids)) = &self.prefilter[f.index()] {
-                    for i in set.matches(s.field(f)).iter() {
-                        candidates[f.index()][ids[i]] = true;
+        if self.words.is_none() && self.prefilter.iter().all(Option::is_none) {
+            return s;
+        }
+        let mut found = vec![vec![Candidate::No; self.text_conditions]; Field::ALL.len()];
+        // Conditions the matchers did not cover are verified by their regex.
+        if self.words.is_none() {
+            for (id, fields) in self.condition_fields.iter().enumerate() {
+                for f in fields {
+                    found[f.index()][id] = Candidate::Verify;
+                }
+            }
+        }
+        for f in Field::ALL {
+            let text = s.field(f);
+            let row = &mut found[f.index()];
+            if let Some((ac, patterns)) = &self.words {
+                let (lower, aligned) = lowercase_aligned(text);
+                for m in ac.find_overlapping_iter(&lower) {
+                    let p = &patterns[m.pattern().as_usize()];
+                    if !self.condition_fields[p.condition].contains(&f)
+                        || matches!(row[p.condition], Candidate::At(..))
+                    {
+                        continue;
+                    }
+                    if !aligned {
+                        // Lower-casing moved bytes: let the regex decide.
+                        row[p.condition] = Candidate::Verify;
+                        continue;
+                    }
+                    let before = lower[..m.start()].chars().next_back();
+                    let after = lower[m.end()..].chars().next();
+                    let ok = (!p.start || before.is_none_or(|c| !is_word_char(c)))
+                        && (!p.end || after.is_none_or(|c| !is_word_char(c)));
+                    if ok {
+                        row[p.condition] = Candidate::At(m.start(), m.end());
                     }
                 }
             }
-            s.candidates = Some(candidates);
+            if let Some((set, ids)) = &self.prefilter[f.index()] {
+                for i in set.matches(text).iter() {
+                    row[ids[i]] = Candidate::Verify;
+                }
+            }
         }
+        s.candidates = Some(found);
         s
-    }
-
-    pub fn topic(&self, id: &str) -> Option<&Topic> {
-        self.topics.iter().find(|t| t.id == id)
     }
 
     /// The tags an entry gets, with the hits that explain each.
@@ -1043,7 +1236,11 @@ mod tests {
 
     fn matches(c: &Cond, title: &str) -> bool {
         let e = crate::normalize::tests::entry_with_title(title);
-        c.eval(&Subject::new(&e, Utc::now()), "t", &mut Vec::new())
+        c.eval(
+            &Subject::new(&e, Utc::now()),
+            &RulePath::Root("t"),
+            &mut Vec::new(),
+        )
     }
 
     #[test]
@@ -1118,6 +1315,28 @@ mod tests {
             (
                 r#"any = [{ words = ["naïve"] }]"#,
                 "Naïve Bayes",
+                "",
+                None,
+                true,
+            ),
+            // Lower-casing that changes byte lengths (İ → i̇) still matches.
+            (
+                r#"any = [{ words = ["agent"] }]"#,
+                "İstanbul agent study",
+                "",
+                None,
+                true,
+            ),
+            (
+                r#"any = [{ words = ["agent"] }]"#,
+                "İstanbul agents",
+                "",
+                None,
+                false,
+            ),
+            (
+                r#"any = [{ words = ["C++"] }]"#,
+                "Fast C++ kernels",
                 "",
                 None,
                 true,

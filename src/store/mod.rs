@@ -211,6 +211,52 @@ impl Store {
         })
     }
 
+    /// Applies `f` to many entries in one transaction (sled's per-commit
+    /// cost dominates one-entry transactions, so bulk work such as a rule
+    /// re-evaluation goes through here, a few hundred entries at a time).
+    /// `f` gets the stored entry (if any) and returns the one to store, or
+    /// `None` to leave it as it is; it may run more than once on a write
+    /// conflict, so it must be pure. Returns how many entries were written.
+    pub fn update_many<F>(&self, ids: &[EntryId], f: F) -> Result<usize, StoreError>
+    where
+        F: Fn(&EntryId, Option<Entry>) -> Option<Entry>,
+    {
+        let result = (&self.entries, &self.topic_index).transaction(|(entries, index)| {
+            let mut written = 0;
+            for id in ids {
+                let key = keys::entry_key(id);
+                let old = match entries.get(key)? {
+                    Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
+                    None => None,
+                };
+                let Some(new) = f(id, old.clone()) else {
+                    continue;
+                };
+                let bytes = serde_json::to_vec(&new).map_err(|e| {
+                    ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e))
+                })?;
+                entries.insert(&key, bytes)?;
+                let old_topics = old.as_ref().map(|o| &o.topics);
+                for (topic, at) in old_topics.into_iter().flatten() {
+                    if new.topics.get(topic) != Some(at) {
+                        index.remove(keys::topic_key(topic, *at, id))?;
+                    }
+                }
+                for (topic, at) in &new.topics {
+                    if old_topics.and_then(|t| t.get(topic)) != Some(at) {
+                        index.insert(keys::topic_key(topic, *at, id), &[])?;
+                    }
+                }
+                written += 1;
+            }
+            Ok(written)
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
     /// The newest `limit` entries of a topic, newest first, by the time
     /// each entered the topic.
     pub fn topic_entries(&self, topic: &str, limit: usize) -> Result<Vec<Entry>, StoreError> {
