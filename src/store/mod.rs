@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
 use crate::fetch::Validators;
@@ -189,20 +189,7 @@ impl Store {
                 None => None,
             };
             let new = f(old.clone());
-            let bytes = serde_json::to_vec(&new)
-                .map_err(|e| ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e)))?;
-            entries.insert(&key, bytes)?;
-            let old_topics = old.as_ref().map(|o| &o.topics);
-            for (topic, at) in old_topics.into_iter().flatten() {
-                if new.topics.get(topic) != Some(at) {
-                    index.remove(keys::topic_key(topic, *at, id))?;
-                }
-            }
-            for (topic, at) in &new.topics {
-                if old_topics.and_then(|t| t.get(topic)) != Some(at) {
-                    index.insert(keys::topic_key(topic, *at, id), &[])?;
-                }
-            }
+            write_entry(entries, index, id, old.as_ref(), &new)?;
             Ok(Upserted { old, new })
         });
         result.map_err(|e| match e {
@@ -232,21 +219,7 @@ impl Store {
                 let Some(new) = f(id, old.clone()) else {
                     continue;
                 };
-                let bytes = serde_json::to_vec(&new).map_err(|e| {
-                    ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e))
-                })?;
-                entries.insert(&key, bytes)?;
-                let old_topics = old.as_ref().map(|o| &o.topics);
-                for (topic, at) in old_topics.into_iter().flatten() {
-                    if new.topics.get(topic) != Some(at) {
-                        index.remove(keys::topic_key(topic, *at, id))?;
-                    }
-                }
-                for (topic, at) in &new.topics {
-                    if old_topics.and_then(|t| t.get(topic)) != Some(at) {
-                        index.insert(keys::topic_key(topic, *at, id), &[])?;
-                    }
-                }
+                write_entry(entries, index, id, old.as_ref(), &new)?;
                 written += 1;
             }
             Ok(written)
@@ -428,6 +401,32 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// Writes `new` over `old` inside a transaction, keeping the topic index in
+/// step with `new.topics`.
+fn write_entry(
+    entries: &TransactionalTree,
+    index: &TransactionalTree,
+    id: &EntryId,
+    old: Option<&Entry>,
+    new: &Entry,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let bytes = serde_json::to_vec(new)
+        .map_err(|e| ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e)))?;
+    entries.insert(&keys::entry_key(id), bytes)?;
+    let old_topics = old.map(|o| &o.topics);
+    for (topic, at) in old_topics.into_iter().flatten() {
+        if new.topics.get(topic) != Some(at) {
+            index.remove(keys::topic_key(topic, *at, id))?;
+        }
+    }
+    for (topic, at) in &new.topics {
+        if old_topics.and_then(|t| t.get(topic)) != Some(at) {
+            index.insert(keys::topic_key(topic, *at, id), &[])?;
+        }
+    }
+    Ok(())
 }
 
 fn decode_entry(bytes: &[u8]) -> Result<Entry, StoreError> {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{abstract_html, paper_url};
+use super::{abstract_html, arxiv_links, paper_url};
 use crate::extract::ExtractError;
 use crate::model::{Link, Media, RawEntry};
 use crate::sanitize::escape_text;
@@ -106,16 +106,7 @@ fn card(article: ElementRef, id: &str, title: &str, base: &Url, now: DateTime<Ut
         metrics.insert("comments".to_string(), c);
     }
     let arxiv = format!("https://arxiv.org/abs/{id}");
-    let mut related = vec![
-        Link {
-            label: "arXiv".into(),
-            href: arxiv.clone(),
-        },
-        Link {
-            label: "PDF".into(),
-            href: format!("https://arxiv.org/pdf/{id}"),
-        },
-    ];
+    let mut related = arxiv_links(id);
     if let Some(gh) = article.select(&SEL.github).next() {
         if let Some(href) = gh.value().attr("href") {
             related.push(Link {

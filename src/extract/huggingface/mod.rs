@@ -231,6 +231,20 @@ fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
         .collect()
 }
 
+/// The arXiv abstract and PDF links of a paper.
+pub fn arxiv_links(id: &str) -> Vec<Link> {
+    vec![
+        Link {
+            label: "arXiv".into(),
+            href: format!("https://arxiv.org/abs/{id}"),
+        },
+        Link {
+            label: "PDF".into(),
+            href: format!("https://arxiv.org/pdf/{id}"),
+        },
+    ]
+}
+
 /// The URL of a paper's Hugging Face page.
 pub fn paper_url(base: &Url, id: &str) -> String {
     format!("{base}papers/{id}")
@@ -290,16 +304,7 @@ fn to_raw(entry: WireEntry, base: &Url) -> RawEntry {
         metrics.insert("stars".to_string(), s);
     }
     let arxiv = format!("https://arxiv.org/abs/{id}");
-    let mut related = vec![
-        Link {
-            label: "arXiv".into(),
-            href: arxiv.clone(),
-        },
-        Link {
-            label: "PDF".into(),
-            href: format!("https://arxiv.org/pdf/{id}"),
-        },
-    ];
+    let mut related = arxiv_links(&id);
     if let Some(repo) = p.github_repo.as_deref().filter(|r| !r.trim().is_empty()) {
         related.push(Link {
             label: "GitHub".into(),
