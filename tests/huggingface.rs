@@ -476,20 +476,13 @@ fn served_topic_feeds_from_a_local_hugging_face() {
     );
     assert!(raven.categories.iter().any(|c| c.term == "popular"));
 
-    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/atom.rnc");
-    let file = ws.dir.path().join("popular.atom");
-    std::fs::write(&file, server.get("/popular.atom").body).unwrap();
-    let jing = std::process::Command::new("jing")
-        .arg("-c")
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("jing");
-    assert!(
-        jing.status.success(),
-        "{}",
-        String::from_utf8_lossy(&jing.stdout)
-    );
+    if let Err(report) = jing_atom(
+        ws.dir.path(),
+        "popular.atom",
+        &server.get("/popular.atom").body,
+    ) {
+        panic!("/popular.atom is not valid Atom:\n{report}");
+    }
 }
 
 #[test]

@@ -601,3 +601,27 @@ pub fn hf_api_page(start: usize, n: usize) -> Vec<u8> {
         .collect();
     serde_json::to_vec(&items).unwrap()
 }
+
+/// Validates an Atom document against RFC 4287's RELAX NG schema with
+/// `jing` (Debian package `jing`; `.ci/run` installs it): `Err` with jing's
+/// report when it is invalid. A missing jing fails the test.
+pub fn jing_atom(dir: &Path, name: &str, atom: &[u8]) -> Result<(), String> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/atom.rnc");
+    let file = dir.join(name);
+    std::fs::write(&file, atom).unwrap();
+    let out = Command::new("jing")
+        .arg("-c")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("`jing` must be installed (apt-get install jing); .ci/run installs it");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
