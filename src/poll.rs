@@ -405,17 +405,9 @@ impl Poller {
                     }
                     Fetched::Body { bytes, meta } => (bytes, meta),
                 };
-                let (kind, content_type) = (source.kind.clone(), meta.content_type.clone());
-                let extracted: Extracted = blocking(move || {
-                    Ok(extract::extract(
-                        &kind,
-                        &bytes,
-                        content_type.as_deref(),
-                        now,
-                    )?)
-                })
-                .await
-                .map_err(|e| (e, Some(meta.status)))?;
+                let extracted = extract_blocking(source, bytes, &meta, now)
+                    .await
+                    .map_err(|e| (e, Some(meta.status)))?;
                 let page_url = meta.final_url.clone().unwrap_or_else(|| source.url.clone());
                 (extracted.entries, page_url, meta, extracted.ttl)
             }
@@ -473,18 +465,8 @@ impl Poller {
                     break;
                 }
             };
-            let (kind, content_type) = (source.kind.clone(), meta.content_type.clone());
+            let items = extract_blocking(source, bytes, &meta, now).await?.entries;
             last_meta = meta;
-            let items = blocking(move || {
-                Ok(extract::extract(
-                    &kind,
-                    &bytes,
-                    content_type.as_deref(),
-                    now,
-                )?)
-            })
-            .await?
-            .entries;
             let listed = items.len();
             let before = all.len();
             for item in items {
@@ -557,6 +539,25 @@ pub fn jittered(d: Duration, salt: &str) -> Duration {
     let span = d.as_millis() as u64 / 5; // 20% wide
     let offset = if span == 0 { 0 } else { seed % span };
     d.saturating_sub(Duration::from_millis(span / 2)) + Duration::from_millis(offset)
+}
+
+/// Extracts a fetched body on a blocking thread (parsing is CPU work).
+async fn extract_blocking(
+    source: &Source,
+    bytes: Vec<u8>,
+    meta: &Meta,
+    now: DateTime<Utc>,
+) -> Result<Extracted, PollError> {
+    let (kind, content_type) = (source.kind.clone(), meta.content_type.clone());
+    blocking(move || {
+        Ok(extract::extract(
+            &kind,
+            &bytes,
+            content_type.as_deref(),
+            now,
+        )?)
+    })
+    .await
 }
 
 /// Runs CPU and disk work (parsing, the store) off the async workers that
