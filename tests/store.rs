@@ -248,3 +248,31 @@ fn a_store_from_a_newer_version_is_refused() {
         Ok(_) => panic!("opened a store from the future"),
     }
 }
+
+#[test]
+fn a_store_held_by_someone_else_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = Store::open(dir.path()).unwrap();
+    match Store::open(dir.path()) {
+        Err(e @ StoreError::Locked { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&dir.path().display().to_string()), "{text}");
+            assert!(text.contains("in use"), "{text}");
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("two handles on one store"),
+    }
+}
+
+#[test]
+fn a_store_released_while_waiting_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = Store::open(dir.path()).unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    let store = Store::open(dir.path()).expect("the lock was released within the wait");
+    releaser.join().unwrap();
+    assert_eq!(store.entry_count(), 0);
+}

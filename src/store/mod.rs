@@ -32,6 +32,8 @@ pub enum StoreError {
     Corrupt { tree: &'static str, message: String },
     #[error("store at {path}: written by a newer feedloom (schema {found}, this build knows {SCHEMA_VERSION})")]
     TooNew { path: String, found: u32 },
+    #[error("store at {path}: in use by another process (is `feedloom serve` running on it?)")]
+    Locked { path: String },
 }
 
 /// How the last failure of a source looked.
@@ -125,6 +127,33 @@ pub struct Store {
     meta: sled::Tree,
 }
 
+/// How long [`open_db`] waits for the store's file lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the sled database, waiting a little for its file lock.
+///
+/// sled releases the lock only when its background flusher thread lets
+/// go of the database, which can be some hundred milliseconds after the
+/// last handle is dropped (and after a previous process is told to exit).
+/// Reopening in that window must not fail; a lock still held after
+/// [`LOCK_WAIT`] means another process owns the store, and the error says so.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::Locked {
+                        path: dir.display().to_string(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
         tree,
@@ -135,7 +164,7 @@ fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = open_db(dir)?;
         let meta = db.open_tree(keys::TREE_META)?;
         match meta.get(keys::SCHEMA_VERSION)? {
             None => {
