@@ -215,13 +215,45 @@ struct HostState {
     in_flight: Arc<tokio::sync::Mutex<()>>,
     last_done: Option<Instant>,
     blocked: Option<(Instant, DateTime<Utc>)>,
+    /// Requests sent to the host since start.
+    requests: u64,
+}
+
+/// One budget's current window.
+struct Window {
+    start: Instant,
+    used: u32,
+    /// The budget's limits as last applied, for [`Fetcher::politeness`].
+    max_requests: u32,
+    length: Duration,
 }
 
 #[derive(Default)]
 struct Gate {
     hosts: HashMap<String, HostState>,
-    /// Budget key → (window start, requests in it).
-    windows: HashMap<String, (Instant, u32)>,
+    /// Budget key → its current window.
+    windows: HashMap<String, Window>,
+}
+
+/// What the politeness gate knows of one host, for `/status` and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostStatus {
+    pub host: String,
+    /// Requests sent since start.
+    pub requests: u64,
+    /// Set while the host asked us (429/503) to wait.
+    pub blocked_until: Option<DateTime<Utc>>,
+}
+
+/// One request budget's current window, for `/status` and metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetStatus {
+    /// `host example.org`, or a source kind's own budget such as
+    /// `huggingface.co api`.
+    pub key: String,
+    pub used: u32,
+    pub max_requests: u32,
+    pub window_seconds: u64,
 }
 
 /// The HTTP client every source shares (one connection pool, one politeness
@@ -258,6 +290,52 @@ impl Fetcher {
             policies: Arc::new(policies),
             gate: Arc::default(),
         })
+    }
+
+    /// The same client and politeness gate under new per-host rules: a
+    /// definitions reload must not forget spacing, budgets already spent,
+    /// or a host's `Retry-After`, nor drop the connection pool.
+    pub fn with_policies(&self, policies: HashMap<String, HostPolicy>) -> Fetcher {
+        Fetcher {
+            client: self.client.clone(),
+            policies: Arc::new(policies),
+            gate: self.gate.clone(),
+        }
+    }
+
+    /// Every host contacted and every budget in use, sorted by name.
+    pub fn politeness(&self) -> (Vec<HostStatus>, Vec<BudgetStatus>) {
+        let gate = self.gate.lock().expect("fetch gate lock");
+        let now = Instant::now();
+        let mut hosts: Vec<HostStatus> = gate
+            .hosts
+            .iter()
+            .map(|(host, h)| HostStatus {
+                host: host.clone(),
+                requests: h.requests,
+                blocked_until: h
+                    .blocked
+                    .filter(|(until, _)| *until > now)
+                    .map(|(_, wall)| wall),
+            })
+            .collect();
+        hosts.sort_by(|a, b| a.host.cmp(&b.host));
+        let mut budgets: Vec<BudgetStatus> = gate
+            .windows
+            .iter()
+            .map(|(key, w)| BudgetStatus {
+                key: key.clone(),
+                used: if now.duration_since(w.start) >= w.length {
+                    0
+                } else {
+                    w.used
+                },
+                max_requests: w.max_requests,
+                window_seconds: w.length.as_secs(),
+            })
+            .collect();
+        budgets.sort_by(|a, b| a.key.cmp(&b.key));
+        (hosts, budgets)
     }
 
     fn policy(&self, host: &str) -> HostPolicy {
@@ -365,13 +443,20 @@ impl Fetcher {
                     .unwrap_or_default();
                 let mut wait = spacing_wait;
                 for b in budgets {
-                    let (start, used) = gate.windows.entry(b.key.clone()).or_insert((now, 0));
-                    if now.duration_since(*start) >= b.window {
-                        *start = now;
-                        *used = 0;
+                    let w = gate.windows.entry(b.key.clone()).or_insert(Window {
+                        start: now,
+                        used: 0,
+                        max_requests: b.max_requests,
+                        length: b.window,
+                    });
+                    w.max_requests = b.max_requests;
+                    w.length = b.window;
+                    if now.duration_since(w.start) >= b.window {
+                        w.start = now;
+                        w.used = 0;
                     }
-                    if *used >= b.max_requests {
-                        let retry_in = b.window.saturating_sub(now.duration_since(*start));
+                    if w.used >= b.max_requests {
+                        let retry_in = b.window.saturating_sub(now.duration_since(w.start));
                         if retry_in > MAX_BUDGET_WAIT {
                             return Err(FetchError::Budget {
                                 key: b.key.clone(),
@@ -385,9 +470,12 @@ impl Fetcher {
                 }
                 if wait.is_zero() {
                     for b in budgets {
-                        if let Some((_, used)) = gate.windows.get_mut(&b.key) {
-                            *used += 1;
+                        if let Some(w) = gate.windows.get_mut(&b.key) {
+                            w.used += 1;
                         }
+                    }
+                    if let Some(h) = gate.hosts.get_mut(host) {
+                        h.requests += 1;
                     }
                     return Ok(());
                 }

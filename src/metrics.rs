@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::fetch::{BudgetStatus, HostStatus};
+
 /// What a request was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -87,6 +89,16 @@ pub struct Snapshot<'a> {
     pub source_failures: Vec<(&'a str, u32)>,
     pub renders: u64,
     pub render_seconds: f64,
+    /// The fetcher's politeness gate: hosts contacted, budgets in use.
+    pub hosts: Vec<HostStatus>,
+    pub budgets: Vec<BudgetStatus>,
+}
+
+/// A label value escaped for the text format (`\`, `"` and newlines).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -185,6 +197,42 @@ impl Metrics {
                 "feedloom_source_consecutive_failures{{source=\"{source}\"}} {n}"
             );
         }
+        out.push_str("# HELP feedloom_host_requests_total Requests sent to each upstream host.\n# TYPE feedloom_host_requests_total counter\n");
+        for h in &snap.hosts {
+            let _ = writeln!(
+                out,
+                "feedloom_host_requests_total{{host=\"{}\"}} {}",
+                label(&h.host),
+                h.requests
+            );
+        }
+        out.push_str("# HELP feedloom_host_blocked_until_seconds Unix time until which a host asked us (429/503 Retry-After) to wait; 0 when it did not.\n# TYPE feedloom_host_blocked_until_seconds gauge\n");
+        for h in &snap.hosts {
+            let _ = writeln!(
+                out,
+                "feedloom_host_blocked_until_seconds{{host=\"{}\"}} {}",
+                label(&h.host),
+                h.blocked_until.map_or(0, |t| t.timestamp())
+            );
+        }
+        out.push_str("# HELP feedloom_budget_used Requests spent in the current window of each request budget.\n# TYPE feedloom_budget_used gauge\n");
+        for b in &snap.budgets {
+            let _ = writeln!(
+                out,
+                "feedloom_budget_used{{budget=\"{}\"}} {}",
+                label(&b.key),
+                b.used
+            );
+        }
+        out.push_str("# HELP feedloom_budget_limit Requests allowed per window of each request budget.\n# TYPE feedloom_budget_limit gauge\n");
+        for b in &snap.budgets {
+            let _ = writeln!(
+                out,
+                "feedloom_budget_limit{{budget=\"{}\"}} {}",
+                label(&b.key),
+                b.max_requests
+            );
+        }
         out.push_str("# HELP feedloom_topic_entries Entries in each topic.\n# TYPE feedloom_topic_entries gauge\n");
         for (topic, n) in &snap.topic_entries {
             let _ = writeln!(out, "feedloom_topic_entries{{topic=\"{topic}\"}} {n}");
@@ -223,6 +271,17 @@ mod tests {
             source_failures: vec![("hf", 1)],
             renders: 2,
             render_seconds: 0.25,
+            hosts: vec![HostStatus {
+                host: "huggingface.co".into(),
+                requests: 12,
+                blocked_until: Some("2026-11-27T12:00:00Z".parse().unwrap()),
+            }],
+            budgets: vec![BudgetStatus {
+                key: "huggingface.co \"api\"".into(),
+                used: 3,
+                max_requests: 150,
+                window_seconds: 300,
+            }],
         });
         assert!(
             text.contains("feedloom_http_requests_total{route=\"feed\",status=\"304\"} 2\n"),
@@ -236,5 +295,13 @@ mod tests {
         assert!(text.contains("feedloom_poll_errors_total{source=\"hf\"} 1\n"));
         assert!(text.contains("feedloom_topic_entries{topic=\"llm\"} 3\n"));
         assert!(text.contains("feedloom_ready 1\n"));
+        assert!(text.contains("feedloom_host_requests_total{host=\"huggingface.co\"} 12\n"));
+        assert!(text
+            .contains("feedloom_host_blocked_until_seconds{host=\"huggingface.co\"} 1795780800\n"));
+        assert!(
+            text.contains("feedloom_budget_used{budget=\"huggingface.co \\\"api\\\"\"} 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("feedloom_budget_limit{budget=\"huggingface.co \\\"api\\\"\"} 150\n"));
     }
 }

@@ -6,7 +6,8 @@
 //! is logged and rejected, and the old definitions stay in force: the server
 //! never goes down for a typo. A reload that succeeds re-evaluates the store
 //! ([`crate::reevaluate`]), swaps the definitions, re-renders every topic
-//! and restarts the per-source schedulers.
+//! and restarts the per-source schedulers; the fetcher keeps its politeness
+//! state (spacing, spent budgets, back-offs) and connection pool.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,7 +22,6 @@ use url::Url;
 
 use crate::app::{open, Error, Settings};
 use crate::config::{self, Definitions};
-use crate::fetch::Fetcher;
 use crate::metrics::{Metrics, PollOutcome, Snapshot};
 use crate::poll::{Outcome, Poller, SourceReport, MAX_CONCURRENT_POLLS};
 use crate::render::FeedCache;
@@ -132,10 +132,13 @@ impl App {
                 })
             })
             .collect();
+        let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let status = serde_json::json!({
             "ready": self.ready.load(Ordering::SeqCst),
             "entries": self.store.entry_count(),
             "sources": sources,
+            "hosts": hosts,
+            "budgets": budgets,
         });
         let mut out = serde_json::to_string_pretty(&status).expect("JSON values always serialize");
         out.push('\n');
@@ -147,6 +150,7 @@ impl App {
         let defs = self.defs();
         let store = &self.store;
         let stats = self.feeds.stats();
+        let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let snap = Snapshot {
             ready: self.ready.load(Ordering::SeqCst),
             store_entries: store.entry_count(),
@@ -171,6 +175,8 @@ impl App {
                 .collect(),
             renders: stats.renders,
             render_seconds: stats.seconds,
+            hosts,
+            budgets,
         };
         let mut out = self.metrics.render(&snap);
         out.push_str(&format!(
@@ -206,19 +212,8 @@ impl App {
                 return false;
             }
         };
-        let fetcher = match Fetcher::new(defs.hosts.clone()) {
-            Ok(f) => f,
-            Err(e) => {
-                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("reload rejected: {e}");
-                return false;
-            }
-        };
-        if let Ok(blocks) = self.store.host_blocks(Utc::now()) {
-            for (host, until) in blocks {
-                fetcher.block_until(&host, until);
-            }
-        }
+        // Same gate: spacing, spent budgets and back-offs carry over.
+        let fetcher = self.live().poller.fetcher.with_policies(defs.hosts.clone());
         let defs = Arc::new(defs);
         *self.live.write().expect("live lock") = Arc::new(Live {
             defs: defs.clone(),

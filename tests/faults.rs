@@ -296,9 +296,26 @@ fn every_upstream_fault_fails_alone_and_loses_nothing() {
         .find(|s| s["id"] == "emptied")
         .unwrap();
     assert_eq!(emptied["last_error"]["kind"], "empty_listing");
+    // The host's pause is visible to the admin, restored from the store.
+    let paused = status["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "127.0.0.2")
+        .unwrap_or_else(|| panic!("no 127.0.0.2 in {:#}", status["hosts"]));
+    let until =
+        chrono::DateTime::parse_from_rfc3339(paused["blocked_until"].as_str().unwrap()).unwrap();
+    assert!(until > chrono::Utc::now() + chrono::Duration::minutes(50));
     let metrics = server.get("/metrics").text();
     assert!(
         metrics.contains("feedloom_source_consecutive_failures{source=\"err500\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "feedloom_host_blocked_until_seconds{{host=\"127.0.0.2\"}} {}\n",
+            until.timestamp()
+        )),
         "{metrics}"
     );
 }

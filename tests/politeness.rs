@@ -153,6 +153,68 @@ async fn a_budget_caps_requests_per_window() {
     );
 }
 
+#[tokio::test]
+async fn a_reload_keeps_spent_budgets_and_pauses() {
+    let up = Upstream::start();
+    let other = Upstream::start_on("127.0.0.3");
+    up.set("/p", Reply::ok("application/json", "[]"));
+    other.set("/slow", reply(429, &[("Retry-After", "600")]));
+    let policies = || {
+        HashMap::from([
+            (
+                "127.0.0.1".to_string(),
+                HostPolicy {
+                    min_spacing: Duration::ZERO,
+                    max_requests: 2,
+                    window: Duration::from_secs(300),
+                },
+            ),
+            (
+                "127.0.0.3".to_string(),
+                HostPolicy {
+                    min_spacing: Duration::ZERO,
+                    ..HostPolicy::default()
+                },
+            ),
+        ])
+    };
+    let f = Fetcher::new(policies()).unwrap();
+    for _ in 0..2 {
+        assert!(f.fetch(&FetchRequest::new(&url(&up, "/p"))).await.is_ok());
+    }
+    assert!(f
+        .fetch(&FetchRequest::new(&url(&other, "/slow")))
+        .await
+        .is_err());
+
+    let (hosts, budgets) = f.politeness();
+    let names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
+    assert_eq!(names, ["127.0.0.1", "127.0.0.3"]);
+    assert_eq!((hosts[0].requests, hosts[0].blocked_until), (2, None));
+    assert_eq!(hosts[1].requests, 1);
+    assert!(hosts[1].blocked_until.unwrap() > chrono::Utc::now() + chrono::Duration::minutes(9));
+    let local = budgets.iter().find(|b| b.key == "host 127.0.0.1").unwrap();
+    assert_eq!(
+        (local.used, local.max_requests, local.window_seconds),
+        (2, 2, 300)
+    );
+
+    // After a reload the same gate applies: the budget stays spent and the
+    // pause stays in force, so editing definitions cannot reset politeness.
+    let reloaded = f.with_policies(policies());
+    assert!(matches!(
+        reloaded.fetch(&FetchRequest::new(&url(&up, "/p"))).await,
+        Err(FetchError::Budget { .. })
+    ));
+    assert!(matches!(
+        reloaded
+            .fetch(&FetchRequest::new(&url(&other, "/slow")))
+            .await,
+        Err(FetchError::RateLimited { .. })
+    ));
+    assert_eq!((sent(&up), sent(&other)), (2, 1));
+}
+
 /// The stored schedule of `source`, from `/status`: seconds from the last
 /// attempt to the next poll.
 fn scheduled_gap(ws: &common::Workspace, source: &str) -> (i64, serde_json::Value) {
