@@ -59,6 +59,9 @@ pub struct SourceReport {
     pub counts: PollCounts,
     /// Topics whose feeds must be re-rendered.
     pub changed_topics: BTreeSet<String>,
+    /// The source turned healthy or failing, or fails differently now: the
+    /// index, which shows source health, must be re-rendered.
+    pub health_changed: bool,
     pub duration: Duration,
     pub next_poll: DateTime<Utc>,
 }
@@ -283,6 +286,7 @@ impl Poller {
             http_status: None,
             counts: PollCounts::default(),
             changed_topics: BTreeSet::new(),
+            health_changed: false,
             duration: Duration::ZERO,
             next_poll: now,
         };
@@ -298,14 +302,14 @@ impl Poller {
                 if done.counts.fetched > 0 {
                     state.last_listed = done.counts.fetched;
                 }
-                record_success(source, &mut state, now);
+                report.health_changed = record_success(source, &mut state, now);
             }
             Ok(Polled::NotModified { floor: f }) => {
                 floor = f;
                 report.outcome = Outcome::NotModified;
                 report.http_status = Some(304);
                 state.last_counts = PollCounts::default();
-                record_success(source, &mut state, now);
+                report.health_changed = record_success(source, &mut state, now);
             }
             Err((e, status)) => {
                 report.http_status = status.or(match &e {
@@ -328,6 +332,10 @@ impl Poller {
                     tracing::debug!(source = %source.id, url = %source.url, "still failing: {}", err.message);
                 } else {
                     tracing::warn!(source = %source.id, url = %source.url, kind = %err.kind, status = ?err.status, "poll failed: {}", err.message);
+                }
+                if !same || state.health_since.is_none() {
+                    state.health_since = Some(now);
+                    report.health_changed = true;
                 }
                 state.consecutive_failures += 1;
                 state.last_error = Some(err.clone());
@@ -482,13 +490,20 @@ impl Poller {
     }
 }
 
-fn record_success(source: &Source, state: &mut SourceState, now: DateTime<Utc>) {
+/// Records a successful poll; returns whether the source's health changed
+/// (it was failing, or had never been polled).
+fn record_success(source: &Source, state: &mut SourceState, now: DateTime<Utc>) -> bool {
     if state.last_error.is_some() {
         tracing::info!(source = %source.id, "recovered after {} failed polls", state.consecutive_failures);
+    }
+    let changed = state.last_error.is_some() || state.health_since.is_none();
+    if changed {
+        state.health_since = Some(now);
     }
     state.last_success = Some(now);
     state.last_error = None;
     state.consecutive_failures = 0;
+    changed
 }
 
 /// Logs a permanent redirect once per change, so the admin can update the

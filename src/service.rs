@@ -97,7 +97,8 @@ impl App {
         };
         self.metrics
             .record_poll(&report.source, outcome, report.duration.as_secs_f64());
-        if report.changed_topics.is_empty() {
+        // The index shows source health and counts: it follows those too.
+        if report.changed_topics.is_empty() && !report.health_changed && report.counts.new == 0 {
             return;
         }
         let topics = report.changed_topics.iter().map(String::as_str);

@@ -206,3 +206,59 @@ fn feeds_name_their_public_url() {
         "{atom}"
     );
 }
+
+/// The index's source-health list, and that it changes only on a change of
+/// state: a source failing the same way again leaves the page (and its
+/// ETag) alone; recovering changes it.
+#[test]
+fn the_index_shows_source_health_and_changes_only_with_it() {
+    let (ws, up) = fixture_workspace();
+    let base = ["--base-url", "https://example.org/feeds/"];
+    let index = |ws: &Workspace| {
+        let server = ws.serve_with(&base);
+        let r = server.get("/");
+        (
+            r.text(),
+            r.header("etag").unwrap().to_string(),
+            r.header("last-modified").unwrap().to_string(),
+        )
+    };
+    ws.poll_ok();
+    up.set("/lab.atom", Reply::status(500, "<h1>oops</h1>"));
+    assert!(!ws.run(&["poll", "--once"]).status.success());
+    let (failing, etag, _) = index(&ws);
+    let lab = failing
+        .lines()
+        .skip_while(|l| !l.contains("lab · feed"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no lab row in {failing}"));
+    assert!(
+        lab.contains("<strong class=\"failing\">failing</strong> since <time datetime="),
+        "{lab}"
+    );
+    assert!(lab.contains("http_status (HTTP 500)"), "{lab}");
+    assert!(!failing.contains("<h1>oops"), "upstream HTML is escaped");
+    let arxiv = failing
+        .lines()
+        .skip_while(|l| !l.contains("arxiv · feed"))
+        .nth(1)
+        .unwrap();
+    assert!(arxiv.contains("ok since <time"), "{arxiv}");
+    assert!(arxiv.contains("20 entries added"), "{arxiv}");
+    assert!(failing.contains("href=\"https://example.org/feeds/status\""));
+
+    // The same failure again: the same page, byte for byte.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(!ws.run(&["poll", "--once"]).status.success());
+    let (again, etag_again, last_modified) = index(&ws);
+    assert_eq!((&again, &etag_again), (&failing, &etag));
+
+    // Recovery is a change of state: a new page, a later Last-Modified.
+    serve_fixtures(&up);
+    ws.poll_ok();
+    let (recovered, etag_recovered, last_modified_recovered) = index(&ws);
+    assert_ne!(etag_recovered, etag);
+    assert!(!recovered.contains("class=\"failing\""), "{recovered}");
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc2822(s).unwrap();
+    assert!(parse(&last_modified_recovered) > parse(&last_modified));
+}

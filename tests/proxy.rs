@@ -98,7 +98,15 @@ http {{
 
 /// Every absolute http(s) URL in a document that points at our own server
 /// (not at upstream papers or posts) must start with the public base.
-fn assert_links_public(body: &str, public: &str, internal: &SocketAddr, what: &str) {
+/// Every link to one of our documents is under `public`; links to the
+/// upstream (the index names each source's URL) are not ours.
+fn assert_links_public(
+    body: &str,
+    public: &str,
+    internal: &SocketAddr,
+    upstream: &SocketAddr,
+    what: &str,
+) {
     assert!(
         !body.contains(&internal.to_string()),
         "{what} leaks the internal address {internal}"
@@ -110,7 +118,8 @@ fn assert_links_public(body: &str, public: &str, internal: &SocketAddr, what: &s
             .chars()
             .take_while(|c| !matches!(c, '"' | '<' | ' ' | '\'' | '\n'))
             .collect();
-        if url.contains("127.0.0.1") && ours.iter().any(|o| url.contains(o)) {
+        let theirs = url.starts_with(&format!("http://{upstream}/"));
+        if url.contains("127.0.0.1") && !theirs && ours.iter().any(|o| url.contains(o)) {
             assert!(
                 url.starts_with(public),
                 "{what}: {url} is not under {public}"
@@ -121,7 +130,7 @@ fn assert_links_public(body: &str, public: &str, internal: &SocketAddr, what: &s
     assert!(found > 0, "{what} names no public link at all");
 }
 
-fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, ws: &Workspace) {
+fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, upstream: &Upstream, ws: &Workspace) {
     let public = format!("http://{}/feeds/", nginx.addr);
     for path in [
         "",
@@ -134,7 +143,13 @@ fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, ws: &Workspace) {
     ] {
         let r = get(nginx.addr, &format!("/feeds/{path}"));
         assert_eq!(r.status, 200, "/feeds/{path}");
-        assert_links_public(&r.text(), &public, &internal, &format!("/feeds/{path}"));
+        assert_links_public(
+            &r.text(),
+            &public,
+            &internal,
+            &upstream.addr,
+            &format!("/feeds/{path}"),
+        );
     }
     // The feeds parse, and the Atom validates against RFC 4287's schema.
     parse_feed(&get(nginx.addr, "/feeds/llm.rss").body);
@@ -204,21 +219,21 @@ fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, ws: &Workspace) {
 
 #[test]
 fn behind_nginx_with_trusted_forwarded_headers() {
-    let (ws, _up) = fixture_workspace();
+    let (ws, up) = fixture_workspace();
     ws.poll_ok();
     let server = ws.serve_with(&["--trust-proxy"]);
     let nginx = start_nginx(ws.dir.path(), free_port(), server.addr);
-    check_proxied_site(&nginx, server.addr, &ws);
+    check_proxied_site(&nginx, server.addr, &up, &ws);
 }
 
 #[test]
 fn behind_nginx_with_a_configured_base_url() {
-    let (ws, _up) = fixture_workspace();
+    let (ws, up) = fixture_workspace();
     ws.poll_ok();
     // Without header trust, the admin tells feedloom its public address.
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}/feeds/");
     let server = ws.serve_with(&["--base-url", &public]);
     let nginx = start_nginx(ws.dir.path(), port, server.addr);
-    check_proxied_site(&nginx, server.addr, &ws);
+    check_proxied_site(&nginx, server.addr, &up, &ws);
 }

@@ -1,19 +1,67 @@
 //! The `/` page: every topic with its title, description, entry count, last
 //! update and links in every format, plus `<link rel="alternate">`
 //! autodiscovery, so pasting the server's address into a reader finds the
-//! feeds.
+//! feeds; then every source's health, so an admin sees at a glance what is
+//! failing and since when (details on `/status`).
+//!
+//! The page changes only on a change of state (a topic changed, a source
+//! turned healthy or failing, new entries arrived), never per poll, so its
+//! ETag stays put while nothing happens; its Last-Modified is the latest of
+//! those changes.
 
+use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::{Format, Rendered, TopicSummary, MIN_MAX_AGE};
 use crate::config::Definitions;
 use crate::sanitize::escape_text as esc;
+use crate::store::SourceState;
+
+fn time(t: DateTime<Utc>) -> String {
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        t.to_rfc3339(),
+        t.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// One source's row: what it is, whether it works, since when.
+fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
+    let health = match (&state.last_error, state.last_success) {
+        (Some(e), _) => {
+            let status = e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
+            let since = state.health_since.map(time).unwrap_or_default();
+            format!(
+                "<strong class=\"failing\">failing</strong> since {since}: {kind}{status} — {message}",
+                kind = esc(&e.kind),
+                message = esc(&e.message),
+            )
+        }
+        (None, Some(_)) => {
+            let since = state.health_since.map(time).unwrap_or_default();
+            format!("ok since {since}, {} entries added", state.entries_added)
+        }
+        (None, None) => "not polled yet".to_string(),
+    };
+    format!(
+        "  <li><a href=\"{url}\">{title}</a> <small>{id} · {kind}</small><br>\n    <small>{health}</small></li>\n",
+        url = esc(source.url.as_str()),
+        title = esc(&source.title),
+        id = esc(&source.id),
+        kind = source.kind.name(),
+    )
+}
 
 /// Shared page chrome, kept small and readable without any asset.
 pub const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}\
-a{color:#0645ad}li{margin:.9rem 0}small,.meta{color:#666}h1{font-size:1.6rem}article{margin:1.6rem 0;border-top:1px solid #ddd;padding-top:1rem}";
+a{color:#0645ad}li{margin:.9rem 0}small,.meta{color:#666}h1{font-size:1.6rem}article{margin:1.6rem 0;border-top:1px solid #ddd;padding-top:1rem}h2{font-size:1.2rem;margin-top:2rem}.failing{color:#b00}";
 
-pub fn render(base: &Url, defs: &Definitions, summary: &[TopicSummary]) -> Rendered {
+pub fn render(
+    base: &Url,
+    defs: &Definitions,
+    summary: &[TopicSummary],
+    sources: &[SourceState],
+) -> Rendered {
     let mut head = String::new();
     let mut rows = String::new();
     for (t, s) in defs.rules.topics.iter().zip(summary) {
@@ -28,13 +76,7 @@ pub fn render(base: &Url, defs: &Definitions, summary: &[TopicSummary]) -> Rende
         }
         let updated = s
             .updated
-            .map(|u| {
-                format!(
-                    ", updated <time datetime=\"{}\">{}</time>",
-                    u.to_rfc3339(),
-                    u.format("%Y-%m-%d %H:%M UTC")
-                )
-            })
+            .map(|u| format!(", updated {}", time(u)))
             .unwrap_or_default();
         rows.push_str(&format!(
             "  <li><a href=\"{preview}\"><strong>{title}</strong></a> — {desc}<br>\n    <small>{n} entries{updated}</small><br>\n    <a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a> · <a href=\"{json}\">JSON Feed</a></li>\n",
@@ -50,13 +92,22 @@ pub fn render(base: &Url, defs: &Definitions, summary: &[TopicSummary]) -> Rende
     if rows.is_empty() {
         rows.push_str("  <li>No topics are defined yet: add a <code>[[topic]]</code> to <code>feeds/</code>.</li>\n");
     }
+    let mut health = String::new();
+    for (source, state) in defs.sources.iter().zip(sources) {
+        health.push_str(&source_row(source, state));
+    }
+    if health.is_empty() {
+        health.push_str("  <li>No sources are defined yet.</li>\n");
+    }
     let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>feedloom</title>\n  <style>{STYLE}</style>\n{head}  <link rel=\"outline\" type=\"text/x-opml\" title=\"All topics\" href=\"{opml}\">\n</head>\n<body>\n<h1>feedloom</h1>\n<p>Subscribe to a topic in your feed reader, or import <a href=\"{opml}\">all topics as OPML</a>.</p>\n<ul>\n{rows}</ul>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>feedloom</title>\n  <style>{STYLE}</style>\n{head}  <link rel=\"outline\" type=\"text/x-opml\" title=\"All topics\" href=\"{opml}\">\n</head>\n<body>\n<h1>feedloom</h1>\n<p>Subscribe to a topic in your feed reader, or import <a href=\"{opml}\">all topics as OPML</a>.</p>\n<ul>\n{rows}</ul>\n<h2>Sources</h2>\n<p><small>Details: <a href=\"{status}\">status</a> (JSON).</small></p>\n<ul>\n{health}</ul>\n</body>\n</html>\n",
         opml = esc(&format!("{base}opml.xml")),
+        status = esc(&format!("{base}status")),
     );
     let updated = summary
         .iter()
         .filter_map(|s| s.updated)
+        .chain(sources.iter().filter_map(|s| s.health_since))
         .max()
         .unwrap_or(chrono::DateTime::UNIX_EPOCH);
     Rendered::new(

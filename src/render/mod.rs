@@ -312,7 +312,19 @@ pub fn render_doc(
             };
             Some(preview::render(&ctx, &entries, store.topic_len(topic)))
         }
-        Doc::Index => Some(index::render(base, defs, &site_summary(store, defs)?)),
+        Doc::Index => {
+            let sources = defs
+                .sources
+                .iter()
+                .map(|s| store.source_state(&s.id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(index::render(
+                base,
+                defs,
+                &site_summary(store, defs)?,
+                &sources,
+            ))
+        }
         Doc::Opml => Some(opml::render(base, defs, &site_summary(store, defs)?)),
     })
 }

@@ -80,6 +80,9 @@ pub struct SourceState {
     pub last_listed: u64,
     /// Where a permanent redirect pointed last (logged once per change).
     pub moved_to: Option<String>,
+    /// Since when the source has been healthy, or failing with the current
+    /// error: the index shows it, and it moves only on a change of state.
+    pub health_since: Option<DateTime<Utc>>,
 }
 
 /// Fingerprints of the rules the store's tags and memberships reflect.
