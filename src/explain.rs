@@ -39,12 +39,22 @@ pub fn find(store: &Store, reference: &str) -> Result<Option<Entry>, Error> {
 pub fn explain(settings: &Settings, reference: &str) -> Result<String, Error> {
     let defs = config::load(&settings.feeds)?;
     let store = Store::open(&settings.data)?;
-    let e = find(&store, reference)?.ok_or_else(|| {
-        Error::Other(format!(
-            "no stored entry matches `{reference}` (an entry id, a link or an arXiv id)"
-        ))
-    })?;
-    Ok(describe(&e, &defs, Utc::now()))
+    explain_in(&store, &defs, reference)?.ok_or_else(|| Error::Other(not_found(reference)))
+}
+
+/// The explanation of the entry `reference` names, from an open store
+/// (`None`: no such entry). The CLI and the server's admin view share it.
+pub fn explain_in(
+    store: &Store,
+    defs: &Definitions,
+    reference: &str,
+) -> Result<Option<String>, Error> {
+    Ok(find(store, reference)?.map(|e| describe(&e, defs, Utc::now())))
+}
+
+/// What to say when nothing matches `reference`.
+pub fn not_found(reference: &str) -> String {
+    format!("no stored entry matches `{reference}` (an entry id, a link or an arXiv id)")
 }
 
 fn describe(e: &Entry, defs: &Definitions, now: DateTime<Utc>) -> String {

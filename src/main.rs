@@ -48,6 +48,11 @@ enum Command {
         /// Connections served at once.
         #[arg(long, env = "FEEDLOOM_MAX_CONNECTIONS", default_value_t = feedloom::server::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
+        /// Enables /admin/explain for requests with `Authorization: Bearer
+        /// TOKEN` (at least 16 characters). Prefer the environment variable:
+        /// command lines are visible to every user.
+        #[arg(long, env = "FEEDLOOM_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
     },
     /// Write every topic in every format, the index and the OPML to DIR,
     /// at the paths the server uses, for a static host or CDN.
@@ -173,11 +178,23 @@ fn main() -> ExitCode {
             base_url,
             trust_proxy,
             max_connections,
+            admin_token,
         } => {
+            let admin_token = admin_token.map(|t| t.trim().to_string());
+            if let Some(t) = &admin_token {
+                if t.chars().count() < feedloom::server::admin::MIN_TOKEN_LEN {
+                    return fail(&format!(
+                        "--admin-token / FEEDLOOM_ADMIN_TOKEN: too short ({} characters; at least {})",
+                        t.chars().count(),
+                        feedloom::server::admin::MIN_TOKEN_LEN
+                    ));
+                }
+            }
             let options = ServeOptions {
                 base_url: base_url.map(with_trailing_slash),
                 trust_proxy,
                 max_connections,
+                admin_token,
                 ..ServeOptions::new(bind)
             };
             let result = runtime.block_on(service::serve(&settings, options, |addr, base| {

@@ -22,10 +22,11 @@ pub enum Route {
     Readyz,
     Status,
     Metrics,
+    Admin,
     NotFound,
 }
 
-const ROUTES: [(Route, &str); 9] = [
+const ROUTES: [(Route, &str); 10] = [
     (Route::Index, "index"),
     (Route::Feed, "feed"),
     (Route::Preview, "preview"),
@@ -34,11 +35,12 @@ const ROUTES: [(Route, &str); 9] = [
     (Route::Readyz, "readyz"),
     (Route::Status, "status"),
     (Route::Metrics, "metrics"),
+    (Route::Admin, "admin"),
     (Route::NotFound, "not_found"),
 ];
 
 /// Statuses counted by name; anything else counts as `other`.
-const STATUSES: [u16; 9] = [200, 304, 400, 404, 405, 406, 500, 503, 0];
+const STATUSES: [u16; 10] = [200, 304, 400, 401, 404, 405, 406, 500, 503, 0];
 
 fn status_slot(status: u16) -> usize {
     STATUSES

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     /// Honour `Forwarded` / `X-Forwarded-*` from a reverse proxy.
     pub trust_proxy: bool,
     pub max_connections: usize,
+    /// Enables the `/admin/` views for requests bearing this token.
+    pub admin_token: Option<String>,
 }
 
 impl ServeOptions {
@@ -50,6 +52,7 @@ impl ServeOptions {
             base_url: None,
             trust_proxy: false,
             max_connections: crate::server::DEFAULT_MAX_CONNECTIONS,
+            admin_token: None,
         }
     }
 }

@@ -216,3 +216,81 @@ fn check_warns_about_rules_that_cannot_match_and_unused_tags() {
         "{text}"
     );
 }
+
+/// The admin-only view: the same explanation over HTTP, only with the
+/// configured bearer token, and no trace of it without one.
+#[test]
+fn the_admin_view_explains_behind_a_token() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let cli = run_ok(&ws, &["explain", "2412.20138"]);
+
+    let plain_server = ws.serve();
+    let r = plain_server.get("/admin/explain?q=2412.20138");
+    assert_eq!(r.status, 404, "no token configured: no admin views");
+    drop(plain_server);
+
+    let too_short = ws.run(&["serve", "--bind", "127.0.0.1:0", "--admin-token", "secret"]);
+    assert!(!too_short.status.success());
+    assert!(
+        String::from_utf8_lossy(&too_short.stderr)
+            .contains("--admin-token / FEEDLOOM_ADMIN_TOKEN: too short"),
+        "{}",
+        String::from_utf8_lossy(&too_short.stderr)
+    );
+
+    let token = "a-long-enough-admin-token";
+    let server = ws.serve_with(&["--admin-token", token]);
+    let path = "/admin/explain?q=2412.20138";
+    let anonymous = server.get(path);
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some("Bearer realm=\"feedloom admin\"")
+    );
+    assert!(!anonymous.text().contains("entry urn:uuid:"));
+    let wrong = http(
+        server.addr,
+        "GET",
+        path,
+        &[("Authorization", "Bearer a-long-enough-admin-tokem")],
+    );
+    assert_eq!(wrong.status, 401);
+
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+    let r = http(server.addr, "GET", path, &auth);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // The same report as the command (bar the wording of "now"-relative
+    // date windows, which these rules do not use).
+    assert_eq!(r.text(), cli);
+
+    let by_link = http(
+        server.addr,
+        "GET",
+        "/admin/explain?q=https%3A%2F%2Fgroup.example.net%2Fblog%2Ftts-voices",
+        &auth,
+    );
+    assert_eq!(by_link.status, 200);
+    assert!(
+        by_link.text().contains("speech: any[0] words matched"),
+        "{}",
+        by_link.text()
+    );
+    let missing = http(server.addr, "GET", "/admin/explain?q=2999.00001", &auth);
+    assert_eq!(missing.status, 404);
+    assert!(missing
+        .text()
+        .contains("no stored entry matches `2999.00001`"));
+    assert_eq!(
+        http(server.addr, "GET", "/admin/explain", &auth).status,
+        400
+    );
+    assert_eq!(http(server.addr, "GET", "/admin/other", &auth).status, 404);
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("feedloom_http_requests_total{route=\"admin\",status=\"401\"} 2\n"),
+        "{metrics}"
+    );
+}

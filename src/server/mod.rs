@@ -6,8 +6,10 @@
 //! Routes (`GET` and `HEAD`; anything else is `405` with `Allow`):
 //! `/` (and `/index.html`), `/{topic}.rss`, `/{topic}.atom`,
 //! `/{topic}.json`, `/{topic}.html`, `/opml.xml`, `/healthz`, `/readyz`,
-//! `/status`, `/metrics`.
+//! `/status`, `/metrics`; with an admin token, `/admin/explain` (see
+//! [`admin`]).
 
+pub mod admin;
 pub mod proxy;
 pub mod respond;
 
@@ -86,7 +88,16 @@ pub async fn run(
                 let app = app.clone();
                 let service = hyper::service::service_fn(move |req| {
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(handle(&app, req)) }
+                    async move {
+                        if req.uri().path().starts_with(admin::PREFIX) {
+                            let head = req.method() == Method::HEAD;
+                            let resp = admin::handle(app.clone(), req).await;
+                            let bytes = if head { 0 } else { body_len(&resp) };
+                            app.metrics.record_request(Route::Admin, resp.status().as_u16(), bytes);
+                            return Ok::<_, Infallible>(resp);
+                        }
+                        Ok(handle(&app, req))
+                    }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
