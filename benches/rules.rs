@@ -8,7 +8,8 @@
 //!   of 100,000 entries (tags recomputed for all, memberships rewritten where
 //!   they change).
 //!
-//! Run: `cargo bench --bench rules`. Figures are in the README.
+//! Run: `cargo bench --bench rules` (`FEEDLOOM_BENCH_ROUTE_ONLY=1` skips
+//! the re-evaluation). Figures are in the README.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -157,7 +158,10 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    g_reevaluate(&rules, &kw);
+    // The re-evaluation takes minutes; skip it while tuning routing.
+    if std::env::var_os("FEEDLOOM_BENCH_ROUTE_ONLY").is_none() {
+        g_reevaluate(&rules, &kw);
+    }
 }
 
 /// Re-evaluation of a real store of 100,000 entries after a rule change.

@@ -63,10 +63,8 @@ pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> 
     // Entries a poll changes meanwhile are simply re-evaluated as read.
     for chunk in ids.chunks(REEVALUATE_BATCH) {
         out.changed += store.update_many(chunk, |_, current| {
-            let entry = current?;
-            let mut updated = entry.clone();
-            rules.reevaluate(&mut updated, &changed, now);
-            (updated != entry).then_some(updated)
+            let mut entry = current?;
+            rules.reevaluate(&mut entry, &changed, now).then_some(entry)
         })?;
     }
     store.put_rule_fingerprints(&new)?;

@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use sha2::Digest;
 
@@ -919,6 +919,46 @@ impl Topic {
             && (self.any.is_empty() || self.any.iter().any(has))
             && !self.none.iter().any(has)
     }
+
+    /// [`Topic::selects`] over tag positions: `tagged[i]` says whether the
+    /// rule set's `i`th tag applies, and `index` is this topic's
+    /// [`TopicIndex`]. Routing uses it to skip the lookups by name.
+    fn selects_indexed(&self, entry: &Entry, index: &TopicIndex, tagged: &[bool]) -> bool {
+        let has = |i: &Option<usize>| i.is_some_and(|i| tagged[i]);
+        if let Some(sources) = &self.sources {
+            if !entry.sources.iter().any(|s| sources.contains(s)) {
+                return false;
+            }
+        }
+        index.all.iter().all(has)
+            && (index.any.is_empty() || index.any.iter().any(has))
+            && !index.none.iter().any(has)
+    }
+}
+
+/// A topic's tag names resolved to positions in the rule set's tags
+/// (`None`: no such tag, which never applies).
+#[derive(Debug, Clone, Default)]
+struct TopicIndex {
+    any: Vec<Option<usize>>,
+    all: Vec<Option<usize>>,
+    none: Vec<Option<usize>>,
+}
+
+impl TopicIndex {
+    fn new(topic: &Topic, tags: &[Tag]) -> TopicIndex {
+        let resolve = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| tags.iter().position(|t| &t.id == n))
+                .collect()
+        };
+        TopicIndex {
+            any: resolve(&topic.any),
+            all: resolve(&topic.all),
+            none: resolve(&topic.none),
+        }
+    }
 }
 
 /// All tags and topics, compiled.
@@ -930,14 +970,36 @@ pub struct RuleSet {
     /// Aho-Corasick automaton over lower-cased text: one pass per field finds
     /// them all, and word boundaries are checked at each hit.
     words: Option<(AhoCorasick, Vec<WordPattern>)>,
-    /// Per field: one [`RegexSet`] over every `regex` condition that looks in
-    /// it, and the condition id of each set member; only the conditions it
-    /// flags run their own regex. `None` for a field no regex reads.
-    prefilter: Vec<Option<(RegexSet, Vec<usize>)>>,
+    /// Per field: how its `regex` conditions are screened before each runs
+    /// its own regex.
+    prefilter: Vec<RegexScreen>,
     /// Per text condition, the fields it reads.
     condition_fields: Vec<Vec<Field>>,
     text_conditions: usize,
+    /// Per topic (in order), its tags by position.
+    topic_index: Vec<TopicIndex>,
 }
+
+/// How one field's `regex` conditions are screened.
+#[derive(Debug, Clone, Default)]
+enum RegexScreen {
+    /// No regex reads the field.
+    #[default]
+    Nothing,
+    /// A few regexes: each runs on its own (its literal prefilter makes
+    /// that cheap), these condition ids.
+    Each(Vec<usize>),
+    /// Many: one [`RegexSet`] flags the ones that may match, and only those
+    /// run their own regex; the condition id of each set member.
+    Set(RegexSet, Vec<usize>),
+}
+
+/// From this many `regex` conditions on one field, one [`RegexSet`] pass
+/// screens them. Below it, a set costs more than it saves: its overlapping
+/// search restarts its literal prefilter at every candidate, while each
+/// regex alone skips ahead with its own (measured with `cargo bench --bench
+/// rules`).
+const REGEX_SET_FROM: usize = 24;
 
 /// One word or phrase in the combined automaton.
 #[derive(Debug, Clone)]
@@ -950,7 +1012,13 @@ struct WordPattern {
 }
 
 impl RuleSet {
-    pub fn new(mut tags: Vec<Tag>, topics: Vec<Topic>) -> Self {
+    pub fn new(tags: Vec<Tag>, topics: Vec<Topic>) -> Self {
+        Self::build(tags, topics, REGEX_SET_FROM)
+    }
+
+    /// [`RuleSet::new`] with the [`RegexScreen::Set`] threshold given, so
+    /// tests cover both screens.
+    fn build(mut tags: Vec<Tag>, topics: Vec<Topic>, regex_set_from: usize) -> Self {
         // Number the text conditions and collect their patterns.
         let mut per_field: Vec<Vec<(usize, String)>> = vec![Vec::new(); Field::ALL.len()];
         let mut words: Vec<(String, WordPattern)> = Vec::new();
@@ -970,8 +1038,11 @@ impl RuleSet {
             None
         } else {
             let (texts, patterns): (Vec<String>, Vec<WordPattern>) = words.into_iter().unzip();
+            // A full DFA: the fastest overlapping search, and a few MB at
+            // most for thousands of phrases.
             match AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&texts)
             {
                 Ok(ac) => Some((ac, patterns)),
@@ -987,25 +1058,31 @@ impl RuleSet {
             .into_iter()
             .map(|conds| {
                 if conds.is_empty() {
-                    return None;
+                    return RegexScreen::Nothing;
+                }
+                let ids: Vec<usize> = conds.iter().map(|(id, _)| *id).collect();
+                if conds.len() < regex_set_from {
+                    return RegexScreen::Each(ids);
                 }
                 let set = RegexSetBuilder::new(conds.iter().map(|(_, p)| p))
                     .size_limit(64 << 20)
                     .dfa_size_limit(64 << 20)
                     .build();
                 match set {
-                    Ok(set) => Some((set, conds.into_iter().map(|(id, _)| id).collect())),
+                    Ok(set) => RegexScreen::Set(set, ids),
                     Err(e) => {
                         // Correct without it, only slower: every condition is checked.
                         tracing::warn!(
                             "rule prefilter unavailable ({e}); matching condition by condition"
                         );
-                        None
+                        RegexScreen::Each(ids)
                     }
                 }
             })
             .collect();
+        let topic_index = topics.iter().map(|t| TopicIndex::new(t, &tags)).collect();
         RuleSet {
+            topic_index,
             tags,
             topics,
             words,
@@ -1122,22 +1199,36 @@ impl RuleSet {
     /// as new; one that stays keeps its place); memberships of topics that
     /// no longer exist are dropped. Other topics are left alone (their
     /// memberships stay sticky).
+    ///
+    /// Returns whether anything changed, so the caller writes only then
+    /// (without keeping a copy of the entry to compare).
     pub fn reevaluate(
         &self,
         entry: &mut Entry,
         changed: &std::collections::HashSet<String>,
         now: DateTime<Utc>,
-    ) {
-        entry.tags = self.tag(entry, now);
+    ) -> bool {
+        let (tags, tagged) = self.tag_indexed(entry, now);
+        let mut differs = tags != entry.tags;
+        entry.tags = tags;
+        let before = entry.topics.len();
         entry.topics.retain(|t, _| self.topic(t).is_some());
-        for topic in self.topics.iter().filter(|t| changed.contains(&t.id)) {
-            if topic.selects(entry) {
-                let at = entry.listed.unwrap_or(entry.published).min(now);
-                entry.topics.entry(topic.id.clone()).or_insert(at);
+        differs |= entry.topics.len() != before;
+        for (topic, index) in self.topics.iter().zip(&self.topic_index) {
+            if !changed.contains(&topic.id) {
+                continue;
+            }
+            if topic.selects_indexed(entry, index, &tagged) {
+                if !entry.topics.contains_key(&topic.id) {
+                    let at = entry.listed.unwrap_or(entry.published).min(now);
+                    entry.topics.insert(topic.id.clone(), at);
+                    differs = true;
+                }
             } else {
-                entry.topics.remove(&topic.id);
+                differs |= entry.topics.remove(&topic.id).is_some();
             }
         }
+        differs
     }
 
     pub fn topic(&self, id: &str) -> Option<&Topic> {
@@ -1147,7 +1238,12 @@ impl RuleSet {
     /// The text views of `entry`, with the combined matchers' findings.
     pub fn subject<'a>(&self, entry: &'a Entry, now: DateTime<Utc>) -> Subject<'a> {
         let mut s = Subject::new(entry, now);
-        if self.words.is_none() && self.prefilter.iter().all(Option::is_none) {
+        if self.words.is_none()
+            && self
+                .prefilter
+                .iter()
+                .all(|p| matches!(p, RegexScreen::Nothing))
+        {
             return s;
         }
         let mut found = vec![vec![Candidate::No; self.text_conditions]; Field::ALL.len()];
@@ -1185,9 +1281,17 @@ impl RuleSet {
                     }
                 }
             }
-            if let Some((set, ids)) = &self.prefilter[f.index()] {
-                for i in set.matches(text).iter() {
-                    row[ids[i]] = Candidate::Verify;
+            match &self.prefilter[f.index()] {
+                RegexScreen::Nothing => {}
+                RegexScreen::Each(ids) => {
+                    for id in ids {
+                        row[*id] = Candidate::Verify;
+                    }
+                }
+                RegexScreen::Set(set, ids) => {
+                    for i in set.matches(text).iter() {
+                        row[ids[i]] = Candidate::Verify;
+                    }
                 }
             }
         }
@@ -1197,25 +1301,45 @@ impl RuleSet {
 
     /// The tags an entry gets, with the hits that explain each.
     pub fn tag(&self, entry: &Entry, now: DateTime<Utc>) -> BTreeMap<String, Vec<RuleHit>> {
+        self.tag_indexed(entry, now).0
+    }
+
+    /// [`RuleSet::tag`], and per tag position whether it applies.
+    fn tag_indexed(
+        &self,
+        entry: &Entry,
+        now: DateTime<Utc>,
+    ) -> (BTreeMap<String, Vec<RuleHit>>, Vec<bool>) {
         let subject = self.subject(entry, now);
-        self.tags
+        let mut tagged = vec![false; self.tags.len()];
+        let tags = self
+            .tags
             .iter()
-            .filter_map(|t| t.evaluate(&subject).map(|hits| (t.id.clone(), hits)))
-            .collect()
+            .zip(tagged.iter_mut())
+            .filter_map(|(t, applies)| {
+                let hits = t.evaluate(&subject)?;
+                *applies = true;
+                Some((t.id.clone(), hits))
+            })
+            .collect();
+        (tags, tagged)
     }
 
     /// Recomputes the entry's tags and adds the topics it now belongs to
     /// (membership is sticky; see the module doc). `is_new` says whether the
     /// entry was already stored.
     pub fn route(&self, entry: &mut Entry, is_new: bool, now: DateTime<Utc>) {
-        entry.tags = self.tag(entry, now);
+        let (tags, tagged) = self.tag_indexed(entry, now);
+        entry.tags = tags;
         let entered = if is_new {
             entry.listed.unwrap_or(entry.published).min(now)
         } else {
             now
         };
-        for topic in &self.topics {
-            if !entry.topics.contains_key(&topic.id) && topic.selects(entry) {
+        for (topic, index) in self.topics.iter().zip(&self.topic_index) {
+            let selects = topic.selects_indexed(entry, index, &tagged);
+            debug_assert_eq!(selects, topic.selects(entry), "topic {}", topic.id);
+            if !entry.topics.contains_key(&topic.id) && selects {
                 entry.topics.insert(topic.id.clone(), entered);
             }
         }
@@ -1473,6 +1597,12 @@ none = [{ words = ["survey"] }]"#,
             assert_eq!(
                 got, *want,
                 "{def} on title {title:?}, summary {summary:?}, upvotes {upvotes:?}"
+            );
+            let with_set = RuleSet::build(rules.tags.clone(), vec![], 1);
+            assert_eq!(
+                with_set.tag(&e, Utc::now()).contains_key("t"),
+                *want,
+                "with a regex set: {def}"
             );
             // The prefilter changes speed, never results.
             let direct = rules.tags[0]

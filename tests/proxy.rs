@@ -26,12 +26,16 @@ impl Drop for Nginx {
     }
 }
 
+/// A port for nginx, below Linux's ephemeral range (32768–60999): every
+/// other listener in the tests binds port 0 and gets an ephemeral port, so
+/// none can take this one between the check here and nginx's bind.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, RandomState};
+    let seed = RandomState::new().hash_one(std::process::id());
+    (0..1000u64)
+        .map(|i| 20_000 + ((seed.wrapping_add(i * 7919)) % 12_000) as u16)
+        .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port in 20000-31999")
 }
 
 /// Starts nginx on `port`, proxying `/feeds/` to `upstream` and sending
@@ -85,15 +89,21 @@ http {{
         .spawn()
         .expect("`nginx` must be installed (apt-get install nginx-light); .ci/run installs it");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut nginx = Nginx { child, addr };
+    let log = || std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
     let started = Instant::now();
     while TcpStream::connect(addr).is_err() {
+        if let Ok(Some(status)) = nginx.child.try_wait() {
+            panic!("nginx exited ({status}):\n{}", log());
+        }
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "nginx did not start"
+            "nginx did not start:\n{}",
+            log()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    Nginx { child, addr }
+    nginx
 }
 
 /// Every absolute http(s) URL in a document that points at our own server

@@ -221,7 +221,7 @@ impl Store {
                 None => None,
             };
             let new = f(old.clone());
-            write_entry(entries, index, id, old.as_ref(), &new)?;
+            write_entry(entries, index, id, old.as_ref().map(|o| &o.topics), &new)?;
             Ok(Upserted { old, new })
         });
         result.map_err(|e| match e {
@@ -248,10 +248,13 @@ impl Store {
                     Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
                     None => None,
                 };
-                let Some(new) = f(id, old.clone()) else {
+                // Only the memberships are needed to update the index: the
+                // entry itself goes to `f` without a copy.
+                let old_topics = old.as_ref().map(|o| o.topics.clone());
+                let Some(new) = f(id, old) else {
                     continue;
                 };
-                write_entry(entries, index, id, old.as_ref(), &new)?;
+                write_entry(entries, index, id, old_topics.as_ref(), &new)?;
                 written += 1;
             }
             Ok(written)
@@ -441,13 +444,12 @@ fn write_entry(
     entries: &TransactionalTree,
     index: &TransactionalTree,
     id: &EntryId,
-    old: Option<&Entry>,
+    old_topics: Option<&Memberships>,
     new: &Entry,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let bytes = serde_json::to_vec(new)
         .map_err(|e| ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e)))?;
     entries.insert(&keys::entry_key(id), bytes)?;
-    let old_topics = old.map(|o| &o.topics);
     for (topic, at) in old_topics.into_iter().flatten() {
         if new.topics.get(topic) != Some(at) {
             index.remove(keys::topic_key(topic, *at, id))?;
