@@ -909,31 +909,33 @@ impl Topic {
 
     /// Whether an entry with these tags and sources belongs in the topic.
     pub fn selects(&self, entry: &Entry) -> bool {
-        let has = |t: &String| entry.tags.contains_key(t);
-        if let Some(sources) = &self.sources {
-            if !entry.sources.iter().any(|s| sources.contains(s)) {
-                return false;
-            }
-        }
-        self.all.iter().all(has)
-            && (self.any.is_empty() || self.any.iter().any(has))
-            && !self.none.iter().any(has)
+        self.sources_allow(entry)
+            && tag_lists_hold(&self.all, &self.any, &self.none, |t| {
+                entry.tags.contains_key(t)
+            })
     }
 
     /// [`Topic::selects`] over tag positions: `tagged[i]` says whether the
     /// rule set's `i`th tag applies, and `index` is this topic's
     /// [`TopicIndex`]. Routing uses it to skip the lookups by name.
     fn selects_indexed(&self, entry: &Entry, index: &TopicIndex, tagged: &[bool]) -> bool {
-        let has = |i: &Option<usize>| i.is_some_and(|i| tagged[i]);
-        if let Some(sources) = &self.sources {
-            if !entry.sources.iter().any(|s| sources.contains(s)) {
-                return false;
-            }
-        }
-        index.all.iter().all(has)
-            && (index.any.is_empty() || index.any.iter().any(has))
-            && !index.none.iter().any(has)
+        self.sources_allow(entry)
+            && tag_lists_hold(&index.all, &index.any, &index.none, |i| {
+                i.is_some_and(|i| tagged[i])
+            })
     }
+
+    fn sources_allow(&self, entry: &Entry) -> bool {
+        self.sources
+            .as_ref()
+            .is_none_or(|sources| entry.sources.iter().any(|s| sources.contains(s)))
+    }
+}
+
+/// A topic's tag condition: every tag of `all`, one of `any` (if it lists
+/// any) and none of `none`, by `has`.
+fn tag_lists_hold<T>(all: &[T], any: &[T], none: &[T], has: impl Fn(&T) -> bool) -> bool {
+    all.iter().all(&has) && (any.is_empty() || any.iter().any(&has)) && !none.iter().any(&has)
 }
 
 /// A topic's tag names resolved to positions in the rule set's tags
