@@ -229,7 +229,7 @@ fn the_index_shows_source_health_and_changes_only_with_it() {
     let (failing, etag, _) = index(&ws);
     let lab = failing
         .lines()
-        .skip_while(|l| !l.contains("lab · feed"))
+        .skip_while(|l| !l.contains(">lab</a> <small>feed</small>"))
         .nth(1)
         .unwrap_or_else(|| panic!("no lab row in {failing}"));
     assert!(
@@ -240,7 +240,7 @@ fn the_index_shows_source_health_and_changes_only_with_it() {
     assert!(!failing.contains("<h1>oops"), "upstream HTML is escaped");
     let arxiv = failing
         .lines()
-        .skip_while(|l| !l.contains("arxiv · feed"))
+        .skip_while(|l| !l.contains(">arxiv</a> <small>feed</small>"))
         .nth(1)
         .unwrap();
     assert!(arxiv.contains("ok since <time"), "{arxiv}");

@@ -20,7 +20,7 @@ use crate::store::SourceState;
 fn time(t: DateTime<Utc>) -> String {
     format!(
         "<time datetime=\"{}\">{}</time>",
-        t.to_rfc3339(),
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         t.format("%Y-%m-%d %H:%M UTC")
     )
 }
@@ -43,11 +43,16 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
         }
         (None, None) => "not polled yet".to_string(),
     };
+    // The id is worth showing only when the title does not repeat it.
+    let id = if source.title == source.id {
+        String::new()
+    } else {
+        format!("{} · ", esc(&source.id))
+    };
     format!(
-        "  <li><a href=\"{url}\">{title}</a> <small>{id} · {kind}</small><br>\n    <small>{health}</small></li>\n",
+        "  <li><a href=\"{url}\">{title}</a> <small>{id}{kind}</small><br>\n    <small>{health}</small></li>\n",
         url = esc(source.url.as_str()),
         title = esc(&source.title),
-        id = esc(&source.id),
         kind = source.kind.name(),
     )
 }
