@@ -126,6 +126,7 @@ impl App {
                     "url": s.url.as_str(),
                     "interval_seconds": s.interval.as_secs(),
                     "ok": state.last_error.is_none() && state.last_success.is_some(),
+                    "health_since": state.health_since,
                     "last_attempt": state.last_attempt,
                     "last_success": state.last_success,
                     "last_error": state.last_error,

@@ -271,6 +271,9 @@ fn every_upstream_fault_fails_alone_and_loses_nothing() {
             .find(|s| s["id"] == id)
             .unwrap();
         assert_eq!(s["ok"], false, "{id}");
+        // Failing the same way for three polls: since the first of them.
+        let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
+        assert!(at("health_since") < at("last_attempt"), "{id}: {s:#}");
         assert!(
             s["last_error"]["message"].as_str().unwrap().len() > 5,
             "{id}"
