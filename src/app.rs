@@ -26,7 +26,8 @@ pub const DEFAULT_FEEDS_DIR: &str = "./feeds";
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{0} (is another feedloom process using the data folder?)")]
+    /// A locked store says so itself ([`StoreError::Locked`]).
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("HTTP client: {0}")]
     Fetch(#[from] FetchError),

@@ -335,3 +335,22 @@ fn entries_that_vanish_upstream_stay() {
     let feed = parse_feed(&server.get("/all.atom?limit=100").body);
     assert_eq!(feed.entries.len(), FIXTURE_ENTRIES, "feeds never shrink");
 }
+
+/// One store, one process: `poll --once` next to a running server waits
+/// briefly for the lock, then stops with a message naming the store, and
+/// the server goes on serving.
+#[test]
+fn a_second_process_on_the_same_store_is_refused_by_name() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve();
+    let out = ws.run(&["poll", "--once"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("in use by another process (is `feedloom serve` running on it?)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&ws.data.display().to_string()), "{stderr}");
+    assert_eq!(server.get("/all.atom").status, 200);
+}
