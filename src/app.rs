@@ -13,7 +13,7 @@ use url::Url;
 use crate::config::{self, ConfigError, Definitions};
 use crate::fetch::{FetchError, Fetcher};
 use crate::poll::{Poller, SourceReport};
-use crate::render::{Doc, Format};
+use crate::render::{Doc, Format, Site};
 use crate::store::{Store, StoreError};
 
 /// Where `serve` listens unless told otherwise.
@@ -161,7 +161,8 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
     }
     let mut written = Vec::new();
     for doc in docs {
-        let Some(r) = crate::render::render_doc(&store, &defs, base_url, &doc)? else {
+        let Some(r) = crate::render::render_doc(&store, &defs, base_url, &doc, Site::Exported)?
+        else {
             continue;
         };
         let path = dir.join(doc.path());

@@ -375,9 +375,17 @@ fn export_writes_what_the_server_serves() {
         gunzip(&std::fs::read(out_dir.join("all.atom.gz")).unwrap()),
         atom
     );
+    // The index links nothing a static host lacks: no `status`.
+    let index = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(index.contains("As of the export, "), "{index}");
+    assert!(!index.contains("feeds/status"), "{index}");
     // The same bytes the server sends for the same base.
     let server = ws.serve_with(&["--base-url", "https://static.example/feeds/"]);
     assert_eq!(server.get("/all.atom").body, atom);
+    assert!(server
+        .get("/")
+        .text()
+        .contains("<a href=\"https://static.example/feeds/status\">status</a>"));
 }
 
 #[test]

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::{Format, Rendered, TopicSummary, MIN_MAX_AGE};
+use super::{Format, Rendered, Site, TopicSummary, MIN_MAX_AGE};
 use crate::config::Definitions;
 use crate::sanitize::escape_text as esc;
 use crate::store::SourceState;
@@ -66,6 +66,7 @@ pub fn render(
     defs: &Definitions,
     summary: &[TopicSummary],
     sources: &[SourceState],
+    site: Site,
 ) -> Rendered {
     let mut head = String::new();
     let mut rows = String::new();
@@ -105,9 +106,18 @@ pub fn render(
         health.push_str("  <li>No sources are defined yet.</li>\n");
     }
     let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>feedloom</title>\n  <style>{STYLE}</style>\n{head}  <link rel=\"outline\" type=\"text/x-opml\" title=\"All topics\" href=\"{opml}\">\n</head>\n<body>\n<h1>feedloom</h1>\n<p>Subscribe to a topic in your feed reader, or import <a href=\"{opml}\">all topics as OPML</a>.</p>\n<ul>\n{rows}</ul>\n<h2>Sources</h2>\n<p><small>Details: <a href=\"{status}\">status</a> (JSON).</small></p>\n<ul>\n{health}</ul>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>feedloom</title>\n  <style>{STYLE}</style>\n{head}  <link rel=\"outline\" type=\"text/x-opml\" title=\"All topics\" href=\"{opml}\">\n</head>\n<body>\n<h1>feedloom</h1>\n<p>Subscribe to a topic in your feed reader, or import <a href=\"{opml}\">all topics as OPML</a>.</p>\n<ul>\n{rows}</ul>\n<h2>Sources</h2>\n<p><small>{details}</small></p>\n<ul>\n{health}</ul>\n</body>\n</html>\n",
         opml = esc(&format!("{base}opml.xml")),
-        status = esc(&format!("{base}status")),
+        details = match site {
+            Site::Served => format!(
+                "Details: <a href=\"{}\">status</a> (JSON).",
+                esc(&format!("{base}status"))
+            ),
+            Site::Exported => format!(
+                "As of the export, {}.",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+            ),
+        },
     );
     let updated = summary
         .iter()

@@ -274,12 +274,22 @@ pub fn render_feed(format: Format, ctx: &FeedContext, entries: &[Entry]) -> Rend
     Rendered::new(body, format.content_type(), ctx.updated, ctx.max_age)
 }
 
+/// Where a rendered document will be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// From the running server: `/status` and the rest exist.
+    Served,
+    /// From files `export` wrote: only the documents themselves exist.
+    Exported,
+}
+
 /// Renders any document from the store.
 pub fn render_doc(
     store: &Store,
     defs: &Definitions,
     base: &Url,
     doc: &Doc,
+    site: Site,
 ) -> Result<Option<Rendered>, StoreError> {
     Ok(match doc {
         Doc::Feed {
@@ -323,6 +333,7 @@ pub fn render_doc(
                 defs,
                 &site_summary(store, defs)?,
                 &sources,
+                site,
             ))
         }
         Doc::Opml => Some(opml::render(base, defs, &site_summary(store, defs)?)),
@@ -422,7 +433,7 @@ impl FeedCache {
         let started = Instant::now();
         let mut rendered = Vec::with_capacity(docs.len());
         for doc in docs {
-            if let Some(r) = render_doc(store, defs, &self.default_base, &doc)? {
+            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, Site::Served)? {
                 rendered.push((doc, Arc::new(r)));
             }
         }
@@ -460,7 +471,7 @@ impl FeedCache {
             inner.generation
         };
         let started = Instant::now();
-        let Some(rendered) = render_doc(store, defs, base, doc)? else {
+        let Some(rendered) = render_doc(store, defs, base, doc, Site::Served)? else {
             return Ok(None);
         };
         let rendered = Arc::new(rendered);
