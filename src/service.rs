@@ -100,8 +100,11 @@ impl App {
         };
         self.metrics
             .record_poll(&report.source, outcome, report.duration.as_secs_f64());
-        // The index shows source health and counts: it follows those too.
-        if report.changed_topics.is_empty() && !report.health_changed && report.counts.new == 0 {
+        if report.changed_topics.is_empty() {
+            // The index shows source health and counts: it follows those.
+            if report.health_changed || report.counts.new > 0 {
+                self.feeds.invalidate_index();
+            }
             return;
         }
         let topics = report.changed_topics.iter().map(String::as_str);

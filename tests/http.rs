@@ -262,3 +262,64 @@ fn the_index_shows_source_health_and_changes_only_with_it() {
     let parse = |s: &str| chrono::DateTime::parse_from_rfc2822(s).unwrap();
     assert!(parse(&last_modified_recovered) > parse(&last_modified));
 }
+
+/// While serving: the index rendered before a source's first poll ends
+/// says so, and the next request after the poll shows the outcome. The
+/// failing source changes no topic, so only its change of health can have
+/// dropped the cached index.
+#[test]
+fn the_served_index_follows_source_health() {
+    let (ws, up) = fixture_workspace();
+    // The group feed's first poll takes a few seconds and then fails: an
+    // HTML error page trickles in where a feed was expected. It is on a host
+    // of its own, so it holds no other source back (one request per host).
+    let slow = Upstream::start_on("127.0.0.2");
+    ws.write(
+        "sources.toml",
+        &fixture_sources(&up).replace(&up.url("/group.rdf"), &slow.url("/group.rdf")),
+    );
+    let page = format!(
+        "<html><body><h1>Service unavailable</h1>{}</body></html>",
+        " ".repeat(60)
+    );
+    slow.set(
+        "/group.rdf",
+        Reply::ok("text/html", page).misbehaving(Misbehave::Drip(60)),
+    );
+    let server = ws.serve();
+    let row = |html: &str, id: &str| {
+        html.lines()
+            .skip_while(|l| !l.contains(&format!(">{id}</a> <small>")))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {id} row in {html}"))
+            .to_string()
+    };
+    // Every other source is done while the group's poll still runs: that
+    // index is rendered and cached.
+    let started = std::time::Instant::now();
+    let before = loop {
+        let r = server.get("/");
+        if ["arxiv", "lab", "robots", "blog"]
+            .iter()
+            .all(|id| row(&r.text(), id).contains("ok since"))
+        {
+            break r;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        row(&before.text(), "group").contains("not polled yet"),
+        "{}",
+        before.text()
+    );
+    server.wait_ready();
+    let after = server.get("/");
+    assert_ne!(after.header("etag"), before.header("etag"));
+    let html = after.text();
+    assert!(
+        row(&html, "group").contains("failing</strong> since"),
+        "{html}"
+    );
+    assert!(row(&html, "arxiv").contains("20 entries added"), "{html}");
+}

@@ -1,12 +1,16 @@
 //! Rendering documents (topic feeds, previews, the index, the OPML) into
 //! bytes, and the cache that serves them.
 //!
-//! A document is rendered when what it shows changes (after a poll that
-//! touched a topic, and at start-up), never per request: [`FeedCache::get`]
-//! hands out cached bytes, already compressed with gzip and brotli. A
-//! variant that is not rendered ahead (another `?limit=`, a preview page, a
-//! public base URL given by a trusted proxy) is rendered on its first
-//! request and cached until its topic changes.
+//! A topic's feeds are rendered when what they show changes (after a poll
+//! that touched the topic, and at start-up), never per request:
+//! [`FeedCache::get`] hands out cached bytes, already compressed with gzip
+//! and brotli. A variant that is not rendered ahead (another `?limit=`, a
+//! preview page, a public base URL given by a trusted proxy) is rendered on
+//! its first request and cached until its topic changes. So are the index
+//! and the OPML: they depend on every topic (and the index on every
+//! source's health), so rendering them ahead after each poll would cost
+//! the most for the pages read the least; they are dropped on a change and
+//! rendered once, on the next request.
 
 pub mod atom;
 pub mod compress;
@@ -404,12 +408,23 @@ impl FeedCache {
         inner.docs.clear();
     }
 
+    /// Drops the index (a source's health changed), to be rendered again
+    /// on its next request.
+    pub fn invalidate_index(&self) {
+        let mut inner = self.inner.write().expect("feed cache lock");
+        inner.generation += 1;
+        for per_base in inner.docs.values_mut() {
+            per_base.remove(&Doc::Index);
+        }
+    }
+
     pub fn stats(&self) -> RenderStats {
         self.inner.read().expect("feed cache lock").stats
     }
 
-    /// Drops every cached document of `topics` (and the index and OPML) and
-    /// renders them again for the default base.
+    /// Drops every cached document of `topics` (and the index and OPML,
+    /// rendered again on demand) and renders the topics' feeds again for the
+    /// default base.
     pub fn refresh<'a>(
         &self,
         store: &Store,
@@ -417,7 +432,7 @@ impl FeedCache {
         topics: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
         let topics: Vec<&str> = topics.into_iter().collect();
-        let mut docs = vec![Doc::Index, Doc::Opml];
+        let mut docs = Vec::new();
         for t in &topics {
             let Some(topic) = defs.rules.topic(t) else {
                 continue;
@@ -440,6 +455,7 @@ impl FeedCache {
         let elapsed = started.elapsed().as_secs_f64();
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
+        // Documents without a topic (the index, the OPML) go too.
         for per_base in inner.docs.values_mut() {
             per_base.retain(|doc, _| doc.topic().is_some_and(|t| !topics.contains(&t)));
         }
