@@ -379,6 +379,9 @@ struct Inner {
     /// with a refresh is not cached stale.
     generation: u64,
     stats: RenderStats,
+    /// Entries per topic as of its last refresh, for `/metrics` (counting
+    /// a topic scans its index, too slow for every scrape).
+    sizes: HashMap<String, usize>,
 }
 
 /// Rendered documents in memory, keyed by public base and document.
@@ -386,6 +389,11 @@ pub struct FeedCache {
     default_base: Url,
     default_key: Arc<str>,
     inner: RwLock<Inner>,
+    /// Held by [`FeedCache::refresh`] from reading the store to storing the
+    /// bytes. Polls finish concurrently; without it, a refresh that read
+    /// the store first could store its (older) bytes last, and the feed
+    /// would miss entries until the topic next changed.
+    refreshing: std::sync::Mutex<()>,
 }
 
 impl FeedCache {
@@ -394,6 +402,7 @@ impl FeedCache {
             default_key: Arc::from(default_base.as_str()),
             default_base,
             inner: RwLock::new(Inner::default()),
+            refreshing: std::sync::Mutex::new(()),
         }
     }
 
@@ -406,6 +415,16 @@ impl FeedCache {
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
         inner.docs.clear();
+        inner.sizes.clear();
+    }
+
+    /// Entries in `topic` as of its last refresh (counted now if it has
+    /// none yet).
+    pub fn topic_size(&self, store: &Store, topic: &str) -> usize {
+        if let Some(n) = self.inner.read().expect("feed cache lock").sizes.get(topic) {
+            return *n;
+        }
+        store.topic_len(topic)
     }
 
     /// Drops the index (a source's health changed), to be rendered again
@@ -431,6 +450,7 @@ impl FeedCache {
         defs: &Definitions,
         topics: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
+        let _one_at_a_time = self.refreshing.lock().expect("refresh lock");
         let topics: Vec<&str> = topics.into_iter().collect();
         let mut docs = Vec::new();
         for t in &topics {
@@ -452,9 +472,15 @@ impl FeedCache {
                 rendered.push((doc, Arc::new(r)));
             }
         }
+        let sizes: Vec<(String, usize)> = topics
+            .iter()
+            .filter(|t| defs.rules.topic(t).is_some())
+            .map(|t| (t.to_string(), store.topic_len(t)))
+            .collect();
         let elapsed = started.elapsed().as_secs_f64();
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
+        inner.sizes.extend(sizes);
         // Documents without a topic (the index, the OPML) go too.
         for per_base in inner.docs.values_mut() {
             per_base.retain(|doc, _| doc.topic().is_some_and(|t| !topics.contains(&t)));
