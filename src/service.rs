@@ -79,6 +79,41 @@ pub struct App {
     schedulers: Mutex<tokio::task::JoinSet<()>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    entry_count: EntryCount,
+}
+
+/// The store's entry count for `/status` and `/metrics`. sled counts by
+/// walking the whole tree, so the count is taken again only after a poll
+/// added entries or retention ran, not on every scrape.
+#[derive(Default)]
+struct EntryCount {
+    /// (changes so far, the count if taken since the last change)
+    state: Mutex<(u64, Option<usize>)>,
+}
+
+impl EntryCount {
+    fn changed(&self) {
+        let mut s = self.state.lock().expect("entry count lock");
+        s.0 += 1;
+        s.1 = None;
+    }
+
+    fn get(&self, store: &Store) -> usize {
+        let seen = {
+            let s = self.state.lock().expect("entry count lock");
+            if let Some(n) = s.1 {
+                return n;
+            }
+            s.0
+        };
+        let n = store.entry_count();
+        let mut s = self.state.lock().expect("entry count lock");
+        // A change while counting: the count may be stale, keep none.
+        if s.0 == seen {
+            s.1 = Some(n);
+        }
+        n
+    }
 }
 
 impl App {
@@ -100,6 +135,9 @@ impl App {
         };
         self.metrics
             .record_poll(&report.source, outcome, report.duration.as_secs_f64());
+        if report.counts.new > 0 {
+            self.entry_count.changed();
+        }
         if report.changed_topics.is_empty() {
             // The index shows source health and counts: it follows those.
             if report.health_changed || report.counts.new > 0 {
@@ -143,7 +181,7 @@ impl App {
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let status = serde_json::json!({
             "ready": self.ready.load(Ordering::SeqCst),
-            "entries": self.store.entry_count(),
+            "entries": self.entry_count.get(&self.store),
             "sources": sources,
             "hosts": hosts,
             "budgets": budgets,
@@ -161,7 +199,7 @@ impl App {
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let snap = Snapshot {
             ready: self.ready.load(Ordering::SeqCst),
-            store_entries: store.entry_count(),
+            store_entries: self.entry_count.get(store),
             topic_entries: defs
                 .rules
                 .topics
@@ -298,6 +336,7 @@ pub async fn serve(
         schedulers: Mutex::default(),
         reloads_ok: AtomicU64::new(0),
         reloads_failed: AtomicU64::new(0),
+        entry_count: EntryCount::default(),
     });
     on_listening(local, &base_url);
     let defs = app.defs();
@@ -406,6 +445,7 @@ async fn retention_task(app: Arc<App>) {
         let live = app.live();
         let l = live.clone();
         let pruned = tokio::task::spawn_blocking(move || l.poller.prune(&l.defs)).await;
+        app.entry_count.changed();
         match pruned {
             Ok(Ok(topics)) if !topics.is_empty() => {
                 if let Err(e) =

@@ -240,6 +240,8 @@ fn status_and_metrics() {
     let (ws, up) = fixture_workspace();
     up.set("/group.rdf", Reply::status(500, "down"));
     let server = ws.serve();
+    // Asked before the polls end: the count taken then must not stick.
+    server.get("/status");
     server.wait_ready();
     server.get("/all.rss");
     http(server.addr, "GET", "/all.rss", &[("If-None-Match", "*")]);
