@@ -180,7 +180,10 @@ fn main() -> ExitCode {
             max_connections,
             admin_token,
         } => {
-            let admin_token = admin_token.map(|t| t.trim().to_string());
+            // Empty (e.g. `FEEDLOOM_ADMIN_TOKEN=` in a unit file) means off.
+            let admin_token = admin_token
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty());
             if let Some(t) = &admin_token {
                 if t.chars().count() < feedloom::server::admin::MIN_TOKEN_LEN {
                     return fail(&format!(

@@ -229,6 +229,10 @@ fn the_admin_view_explains_behind_a_token() {
     let r = plain_server.get("/admin/explain?q=2412.20138");
     assert_eq!(r.status, 404, "no token configured: no admin views");
     drop(plain_server);
+    // An empty token (a variable set to nothing) is no token, not an error.
+    let empty = ws.serve_with(&["--admin-token", ""]);
+    assert_eq!(empty.get("/admin/explain?q=2412.20138").status, 404);
+    drop(empty);
 
     let too_short = ws.run(&["serve", "--bind", "127.0.0.1:0", "--admin-token", "secret"]);
     assert!(!too_short.status.success());
