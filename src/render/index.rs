@@ -30,15 +30,16 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
     let health = match (&state.last_error, state.last_success) {
         (Some(e), _) => {
             let status = e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
-            let since = state.health_since.map(time).unwrap_or_default();
+            // A store from before `health_since` existed: the last error.
+            let since = time(state.health_since.unwrap_or(e.at));
             format!(
                 "<strong class=\"failing\">failing</strong> since {since}: {kind}{status} — {message}",
                 kind = esc(&e.kind),
                 message = esc(&e.message),
             )
         }
-        (None, Some(_)) => {
-            let since = state.health_since.map(time).unwrap_or_default();
+        (None, Some(last)) => {
+            let since = time(state.health_since.unwrap_or(last));
             format!("ok since {since}, {} entries added", state.entries_added)
         }
         (None, None) => "not polled yet".to_string(),
