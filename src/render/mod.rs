@@ -287,13 +287,16 @@ pub enum Site {
     Exported,
 }
 
-/// Renders any document from the store.
+/// Renders any document from the store. `topic_size` counts a topic's
+/// entries (the cache keeps counts; counting from the store scans the
+/// topic's index).
 pub fn render_doc(
     store: &Store,
     defs: &Definitions,
     base: &Url,
     doc: &Doc,
     site: Site,
+    topic_size: &dyn Fn(&str) -> usize,
 ) -> Result<Option<Rendered>, StoreError> {
     Ok(match doc {
         Doc::Feed {
@@ -324,7 +327,7 @@ pub fn render_doc(
                 updated: topic_updated(&entries, topic),
                 max_age: topic_max_age(defs, t),
             };
-            Some(preview::render(&ctx, &entries, store.topic_len(topic)))
+            Some(preview::render(&ctx, &entries, topic_size(topic)))
         }
         Doc::Index => {
             let sources = defs
@@ -335,12 +338,16 @@ pub fn render_doc(
             Some(index::render(
                 base,
                 defs,
-                &site_summary(store, defs)?,
+                &site_summary(store, defs, topic_size)?,
                 &sources,
                 site,
             ))
         }
-        Doc::Opml => Some(opml::render(base, defs, &site_summary(store, defs)?)),
+        Doc::Opml => Some(opml::render(
+            base,
+            defs,
+            &site_summary(store, defs, topic_size)?,
+        )),
     })
 }
 
@@ -350,14 +357,18 @@ pub struct TopicSummary {
     pub updated: Option<DateTime<Utc>>,
 }
 
-fn site_summary(store: &Store, defs: &Definitions) -> Result<Vec<TopicSummary>, StoreError> {
+fn site_summary(
+    store: &Store,
+    defs: &Definitions,
+    topic_size: &dyn Fn(&str) -> usize,
+) -> Result<Vec<TopicSummary>, StoreError> {
     defs.rules
         .topics
         .iter()
         .map(|t| {
             let newest = store.topic_entries(&t.id, 1)?;
             Ok(TopicSummary {
-                entries: store.topic_len(&t.id),
+                entries: topic_size(&t.id),
                 updated: (!newest.is_empty()).then(|| topic_updated(&newest, &t.id)),
             })
         })
@@ -379,8 +390,9 @@ struct Inner {
     /// with a refresh is not cached stale.
     generation: u64,
     stats: RenderStats,
-    /// Entries per topic as of its last refresh, for `/metrics` (counting
-    /// a topic scans its index, too slow for every scrape).
+    /// Entries per topic as of its last refresh, for `/metrics`, the index,
+    /// the OPML and previews (counting a topic scans its index: too slow
+    /// for every scrape, and needless for every page).
     sizes: HashMap<String, usize>,
 }
 
@@ -419,7 +431,7 @@ impl FeedCache {
     }
 
     /// Entries in `topic` as of its last refresh (counted now if it has
-    /// none yet).
+    /// none yet): `/metrics`, the index, the OPML and previews read it.
     pub fn topic_size(&self, store: &Store, topic: &str) -> usize {
         if let Some(n) = self.inner.read().expect("feed cache lock").sizes.get(topic) {
             return *n;
@@ -468,7 +480,11 @@ impl FeedCache {
         let started = Instant::now();
         let mut rendered = Vec::with_capacity(docs.len());
         for doc in docs {
-            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, Site::Served)? {
+            if let Some(r) =
+                render_doc(store, defs, &self.default_base, &doc, Site::Served, &|t| {
+                    self.topic_size(store, t)
+                })?
+            {
                 rendered.push((doc, Arc::new(r)));
             }
         }
@@ -513,7 +529,10 @@ impl FeedCache {
             inner.generation
         };
         let started = Instant::now();
-        let Some(rendered) = render_doc(store, defs, base, doc, Site::Served)? else {
+        let Some(rendered) = render_doc(store, defs, base, doc, Site::Served, &|t| {
+            self.topic_size(store, t)
+        })?
+        else {
             return Ok(None);
         };
         let rendered = Arc::new(rendered);
