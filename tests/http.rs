@@ -229,7 +229,7 @@ fn the_index_shows_source_health_and_changes_only_with_it() {
     let (failing, etag, _) = index(&ws);
     let lab = failing
         .lines()
-        .skip_while(|l| !l.contains(">lab</a> <small>feed</small>"))
+        .skip_while(|l| !l.contains("<strong>lab</strong> <small>feed · 127.0.0.1</small>"))
         .nth(1)
         .unwrap_or_else(|| panic!("no lab row in {failing}"));
     assert!(
@@ -238,9 +238,13 @@ fn the_index_shows_source_health_and_changes_only_with_it() {
     );
     assert!(lab.contains("http_status (HTTP 500)"), "{lab}");
     assert!(!failing.contains("<h1>oops"), "upstream HTML is escaped");
+    assert!(
+        !failing.contains("/lab.atom"),
+        "source URLs (which may hold tokens) stay off the public page"
+    );
     let arxiv = failing
         .lines()
-        .skip_while(|l| !l.contains(">arxiv</a> <small>feed</small>"))
+        .skip_while(|l| !l.contains("<strong>arxiv</strong> <small>feed · 127.0.0.1</small>"))
         .nth(1)
         .unwrap();
     assert!(arxiv.contains("ok since <time"), "{arxiv}");
@@ -289,7 +293,7 @@ fn the_served_index_follows_source_health() {
     let server = ws.serve();
     let row = |html: &str, id: &str| {
         html.lines()
-            .skip_while(|l| !l.contains(&format!(">{id}</a> <small>")))
+            .skip_while(|l| !l.contains(&format!("<strong>{id}</strong> <small>")))
             .nth(1)
             .unwrap_or_else(|| panic!("no {id} row in {html}"))
             .to_string()

@@ -50,11 +50,13 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
     } else {
         format!("{} · ", esc(&source.id))
     };
+    // The host only: a source URL may carry a private token in its query,
+    // and this page is public.
     format!(
-        "  <li><a href=\"{url}\">{title}</a> <small>{id}{kind}</small><br>\n    <small>{health}</small></li>\n",
-        url = esc(source.url.as_str()),
+        "  <li><strong>{title}</strong> <small>{id}{kind} · {host}</small><br>\n    <small>{health}</small></li>\n",
         title = esc(&source.title),
         kind = source.kind.name(),
+        host = esc(source.url.host_str().unwrap_or_default()),
     )
 }
 
