@@ -47,7 +47,18 @@ pub struct Settings {
     pub feeds: PathBuf,
 }
 
+/// Loads the definitions and opens the store, with the stored tags and
+/// memberships brought in step with the rules.
 pub(crate) fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
+    let (defs, poller) = open_unsettled(settings)?;
+    rules_in_force(&poller.store, &defs)?;
+    Ok((defs, poller))
+}
+
+/// [`open`] without re-evaluating the store: `serve` does that after it
+/// starts listening, so a restart with changed rules never leaves the
+/// server unreachable while every entry is re-tagged.
+pub(crate) fn open_unsettled(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
     let defs = Arc::new(config::load(&settings.feeds)?);
     std::fs::create_dir_all(&settings.data).map_err(|e| {
         Error::Other(format!(
@@ -56,7 +67,6 @@ pub(crate) fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Er
         ))
     })?;
     let store = Store::open(&settings.data)?;
-    rules_in_force(&store, &defs)?;
     let fetcher = Fetcher::new(defs.hosts.clone())?;
     for (host, until) in store.host_blocks(Utc::now())? {
         fetcher.block_until(&host, until);
@@ -66,7 +76,7 @@ pub(crate) fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Er
 
 /// Brings the store in step with the definitions' rules (see
 /// [`crate::reevaluate`]); logs what changed.
-fn rules_in_force(
+pub(crate) fn rules_in_force(
     store: &Store,
     defs: &Definitions,
 ) -> Result<crate::reevaluate::Reevaluated, Error> {

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::app::{open, Error, Settings};
+use crate::app::{open_unsettled, rules_in_force, Error, Settings};
 use crate::config::{self, Definitions};
 use crate::metrics::{Metrics, PollOutcome, Snapshot};
 use crate::poll::{Outcome, Poller, SourceReport, MAX_CONCURRENT_POLLS};
@@ -73,6 +73,12 @@ pub struct App {
     pub metrics: Metrics,
     /// Set once every source has been polled once since start.
     pub ready: AtomicBool,
+    /// Set once the store is in step with the rules in force (re-evaluated
+    /// after start when the rules changed while it was down).
+    pub rules_settled: AtomicBool,
+    /// Held while the store is re-evaluated and the new rules put in force,
+    /// so the start-up re-evaluation and a reload never interleave.
+    rules_gate: tokio::sync::Mutex<()>,
     /// When each source is polled next.
     pub next_polls: Mutex<HashMap<String, DateTime<Utc>>>,
     feeds_dir: PathBuf,
@@ -117,6 +123,12 @@ impl EntryCount {
 }
 
 impl App {
+    /// `/readyz`: every source polled once, and the store in step with the
+    /// rules.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) && self.rules_settled.load(Ordering::SeqCst)
+    }
+
     /// The definitions and poller in force (a cheap handle).
     pub fn live(&self) -> Arc<Live> {
         self.live.read().expect("live lock").clone()
@@ -180,7 +192,7 @@ impl App {
             .collect();
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let status = serde_json::json!({
-            "ready": self.ready.load(Ordering::SeqCst),
+            "ready": self.is_ready(),
             "entries": self.entry_count.get(&self.store),
             "sources": sources,
             "hosts": hosts,
@@ -198,7 +210,7 @@ impl App {
         let stats = self.feeds.stats();
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let snap = Snapshot {
-            ready: self.ready.load(Ordering::SeqCst),
+            ready: self.is_ready(),
             store_entries: self.entry_count.get(store),
             topic_entries: defs
                 .rules
@@ -237,6 +249,7 @@ impl App {
     /// Loads the definitions folder again and, if it is valid, puts it in
     /// force (see the module doc). Returns whether it was.
     pub async fn reload(self: &Arc<Self>) -> bool {
+        let _gate = self.rules_gate.lock().await;
         let dir = self.feeds_dir.clone();
         let store = self.store.clone();
         let loaded = tokio::task::spawn_blocking(move || -> Result<_, Error> {
@@ -302,7 +315,7 @@ pub async fn serve(
     options: ServeOptions,
     on_listening: impl FnOnce(SocketAddr, &Url),
 ) -> Result<(), Error> {
-    let (defs, poller) = open(settings)?;
+    let (defs, poller) = open_unsettled(settings)?;
     let bind = options.bind;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -331,6 +344,8 @@ pub async fn serve(
         options,
         metrics: Metrics::default(),
         ready: AtomicBool::new(false),
+        rules_settled: AtomicBool::new(false),
+        rules_gate: tokio::sync::Mutex::new(()),
         next_polls: Mutex::default(),
         feeds_dir: settings.feeds.clone(),
         schedulers: Mutex::default(),
@@ -352,6 +367,7 @@ pub async fn serve(
     );
     *app.schedulers.lock().expect("schedulers lock") = spawn_schedulers(app.clone());
     let mut background = tokio::task::JoinSet::new();
+    background.spawn(settle_rules(app.clone()));
     background.spawn(retention_task(app.clone()));
     background.spawn(watch_definitions(app.clone()));
     crate::server::run(listener, app.clone(), shutdown_signal()).await;
@@ -436,6 +452,37 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
         });
     }
     set
+}
+
+/// Brings the store in step with the rules in force after start (see
+/// [`crate::reevaluate`]): until then the feeds show the entries as they
+/// were tagged, `/healthz` answers, and `/readyz` says what is running.
+async fn settle_rules(app: Arc<App>) {
+    let _gate = app.rules_gate.lock().await;
+    // The definitions in force now: a reload may have come first.
+    let live = app.live();
+    let (store, defs) = (app.store.clone(), live.defs.clone());
+    let settled = tokio::task::spawn_blocking(move || rules_in_force(&store, &defs)).await;
+    match settled {
+        Ok(Ok(r)) => {
+            if r.entries > 0 {
+                let defs = app.defs();
+                app.feeds.clear();
+                if let Err(e) = app.feeds.refresh(
+                    &app.store,
+                    &defs,
+                    defs.rules.topics.iter().map(|t| t.id.as_str()),
+                ) {
+                    tracing::error!("cannot render topics after re-evaluation: {e}");
+                }
+            }
+            app.rules_settled.store(true, Ordering::SeqCst);
+        }
+        Ok(Err(e)) => tracing::error!(
+            "cannot bring the store in step with the rules, feeds keep their old tags: {e}"
+        ),
+        Err(e) => tracing::error!("re-evaluation task failed: {e}"),
+    }
 }
 
 /// Applies retention periodically and re-renders the topics that shrank.

@@ -55,6 +55,10 @@ fn restart_applies_new_and_changed_topics_without_changing_entries() {
     assert_ne!(rules, FIXTURE_RULES);
     ws.write("rules.toml", &rules);
     let server = ws.serve();
+    // The server answers at once and re-evaluates the store in the
+    // background; it is ready when that (and the first poll) is done.
+    assert_eq!(server.get("/healthz").status, 200);
+    server.wait_ready();
     let voice = topic(&server, "voice");
     assert_eq!(
         voice,
@@ -99,7 +103,9 @@ fn a_removed_topic_added_back_gets_its_entries_back() {
     );
     assert_eq!(ws.serve().get("/speech.atom").status, 404);
     ws.write("rules.toml", FIXTURE_RULES);
-    assert_eq!(topic(&ws.serve(), "speech"), speech);
+    let server = ws.serve();
+    server.wait_ready();
+    assert_eq!(topic(&server, "speech"), speech);
 }
 
 #[test]

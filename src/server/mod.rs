@@ -156,9 +156,14 @@ fn route(app: &App, req: &Request<Incoming>) -> (Route, Response<Body>) {
     match route {
         Route::Healthz => (route, plain(StatusCode::OK, "ok\n")),
         // Ready once every source has been polled once since start.
-        Route::Readyz if app.ready.load(Ordering::SeqCst) => {
-            (route, plain(StatusCode::OK, "ready\n"))
-        }
+        Route::Readyz if app.is_ready() => (route, plain(StatusCode::OK, "ready\n")),
+        Route::Readyz if !app.rules_settled.load(Ordering::SeqCst) => (
+            route,
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: re-evaluating stored entries under changed rules\n",
+            ),
+        ),
         Route::Readyz => (
             route,
             plain(
