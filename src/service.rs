@@ -129,6 +129,19 @@ impl App {
         self.ready.load(Ordering::SeqCst) && self.rules_settled.load(Ordering::SeqCst)
     }
 
+    /// Drops every rendered document and renders every topic of `defs`
+    /// again (after `what` changed tags or topics).
+    fn rerender_all(&self, defs: &Definitions, what: &str) {
+        self.feeds.clear();
+        if let Err(e) = self.feeds.refresh(
+            &self.store,
+            defs,
+            defs.rules.topics.iter().map(|t| t.id.as_str()),
+        ) {
+            tracing::error!("cannot render topics after {what}: {e}");
+        }
+    }
+
     /// The definitions and poller in force (a cheap handle).
     pub fn live(&self) -> Arc<Live> {
         self.live.read().expect("live lock").clone()
@@ -281,14 +294,7 @@ impl App {
                 fetcher,
             },
         });
-        self.feeds.clear();
-        if let Err(e) = self.feeds.refresh(
-            &self.store,
-            &defs,
-            defs.rules.topics.iter().map(|t| t.id.as_str()),
-        ) {
-            tracing::error!("cannot render topics after a reload: {e}");
-        }
+        self.rerender_all(&defs, "a reload");
         let fresh = spawn_schedulers(self.clone());
         let old = std::mem::replace(
             &mut *self.schedulers.lock().expect("schedulers lock"),
@@ -466,15 +472,7 @@ async fn settle_rules(app: Arc<App>) {
     match settled {
         Ok(Ok(r)) => {
             if r.entries > 0 {
-                let defs = app.defs();
-                app.feeds.clear();
-                if let Err(e) = app.feeds.refresh(
-                    &app.store,
-                    &defs,
-                    defs.rules.topics.iter().map(|t| t.id.as_str()),
-                ) {
-                    tracing::error!("cannot render topics after re-evaluation: {e}");
-                }
+                app.rerender_all(&app.defs(), "re-evaluation");
             }
             app.rules_settled.store(true, Ordering::SeqCst);
         }
