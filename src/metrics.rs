@@ -96,6 +96,24 @@ pub struct Snapshot<'a> {
     pub budgets: Vec<BudgetStatus>,
 }
 
+/// One metric family with a single label: its HELP and TYPE lines, then a
+/// sample per (label value, value). `meta` is (name, type, help).
+fn family<V: std::fmt::Display>(
+    out: &mut String,
+    (name, kind, help): (&str, &str, &str),
+    label_name: &str,
+    samples: impl IntoIterator<Item = (impl AsRef<str>, V)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (value_of_label, v) in samples {
+        let _ = writeln!(
+            out,
+            "{name}{{{label_name}=\"{}\"}} {v}",
+            label(value_of_label.as_ref())
+        );
+    }
+}
+
 /// A label value escaped for the text format (`\`, `"` and newlines).
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -176,69 +194,86 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP feedloom_poll_errors_total Failed polls by source.\n# TYPE feedloom_poll_errors_total counter\n");
-        for (source, c) in &polls {
-            let _ = writeln!(
-                out,
-                "feedloom_poll_errors_total{{source=\"{source}\"}} {}",
-                c.errors
-            );
-        }
-        out.push_str("# HELP feedloom_poll_seconds_total Time spent polling, by source.\n# TYPE feedloom_poll_seconds_total counter\n");
-        for (source, c) in &polls {
-            let _ = writeln!(
-                out,
-                "feedloom_poll_seconds_total{{source=\"{source}\"}} {}",
-                c.seconds
-            );
-        }
-        out.push_str("# HELP feedloom_source_consecutive_failures Failed polls in a row, by source.\n# TYPE feedloom_source_consecutive_failures gauge\n");
-        for (source, n) in &snap.source_failures {
-            let _ = writeln!(
-                out,
-                "feedloom_source_consecutive_failures{{source=\"{source}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP feedloom_host_requests_total Requests sent to each upstream host.\n# TYPE feedloom_host_requests_total counter\n");
-        for h in &snap.hosts {
-            let _ = writeln!(
-                out,
-                "feedloom_host_requests_total{{host=\"{}\"}} {}",
-                label(&h.host),
-                h.requests
-            );
-        }
-        out.push_str("# HELP feedloom_host_blocked_until_seconds Unix time until which a host asked us (429/503 Retry-After) to wait; 0 when it did not.\n# TYPE feedloom_host_blocked_until_seconds gauge\n");
-        for h in &snap.hosts {
-            let _ = writeln!(
-                out,
-                "feedloom_host_blocked_until_seconds{{host=\"{}\"}} {}",
-                label(&h.host),
-                h.blocked_until.map_or(0, |t| t.timestamp())
-            );
-        }
-        out.push_str("# HELP feedloom_budget_used Requests spent in the current window of each request budget.\n# TYPE feedloom_budget_used gauge\n");
-        for b in &snap.budgets {
-            let _ = writeln!(
-                out,
-                "feedloom_budget_used{{budget=\"{}\"}} {}",
-                label(&b.key),
-                b.used
-            );
-        }
-        out.push_str("# HELP feedloom_budget_limit Requests allowed per window of each request budget.\n# TYPE feedloom_budget_limit gauge\n");
-        for b in &snap.budgets {
-            let _ = writeln!(
-                out,
-                "feedloom_budget_limit{{budget=\"{}\"}} {}",
-                label(&b.key),
-                b.max_requests
-            );
-        }
-        out.push_str("# HELP feedloom_topic_entries Entries in each topic.\n# TYPE feedloom_topic_entries gauge\n");
-        for (topic, n) in &snap.topic_entries {
-            let _ = writeln!(out, "feedloom_topic_entries{{topic=\"{topic}\"}} {n}");
-        }
+        family(
+            &mut out,
+            (
+                "feedloom_poll_errors_total",
+                "counter",
+                "Failed polls by source.",
+            ),
+            "source",
+            polls.iter().map(|(s, c)| (s.as_str(), c.errors)),
+        );
+        family(
+            &mut out,
+            (
+                "feedloom_poll_seconds_total",
+                "counter",
+                "Time spent polling, by source.",
+            ),
+            "source",
+            polls.iter().map(|(s, c)| (s.as_str(), c.seconds)),
+        );
+        family(
+            &mut out,
+            (
+                "feedloom_source_consecutive_failures",
+                "gauge",
+                "Failed polls in a row, by source.",
+            ),
+            "source",
+            snap.source_failures.iter().copied(),
+        );
+        family(
+            &mut out,
+            (
+                "feedloom_host_requests_total",
+                "counter",
+                "Requests sent to each upstream host.",
+            ),
+            "host",
+            snap.hosts.iter().map(|h| (h.host.as_str(), h.requests)),
+        );
+        family(
+            &mut out,
+            (
+                "feedloom_host_blocked_until_seconds",
+                "gauge",
+                "Unix time until which a host asked us (429/503 Retry-After) to wait; 0 when it did not.",
+            ),
+            "host",
+            snap.hosts
+                .iter()
+                .map(|h| (h.host.as_str(), h.blocked_until.map_or(0, |t| t.timestamp()))),
+        );
+        family(
+            &mut out,
+            (
+                "feedloom_budget_used",
+                "gauge",
+                "Requests spent in the current window of each request budget.",
+            ),
+            "budget",
+            snap.budgets.iter().map(|b| (b.key.as_str(), b.used)),
+        );
+        family(
+            &mut out,
+            (
+                "feedloom_budget_limit",
+                "gauge",
+                "Requests allowed per window of each request budget.",
+            ),
+            "budget",
+            snap.budgets
+                .iter()
+                .map(|b| (b.key.as_str(), b.max_requests)),
+        );
+        family(
+            &mut out,
+            ("feedloom_topic_entries", "gauge", "Entries in each topic."),
+            "topic",
+            snap.topic_entries.iter().copied(),
+        );
         let _ = write!(
             out,
             "# HELP feedloom_store_entries Entries in the store.\n# TYPE feedloom_store_entries gauge\nfeedloom_store_entries {}\n\
