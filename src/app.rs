@@ -187,12 +187,52 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
             files.push((PathBuf::from(format!("{}.br", path.display())), b.to_vec()));
         }
         for (p, bytes) in files {
-            // Write then rename, so a static server never sees half a file.
-            let tmp = p.with_extension("tmp-export");
-            std::fs::write(&tmp, &bytes).map_err(|e| io(&tmp, e))?;
-            std::fs::rename(&tmp, &p).map_err(|e| io(&p, e))?;
+            write_new_then_rename(&p, &bytes).map_err(|e| io(&p, e))?;
             written.push(p);
         }
     }
     Ok(written)
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, then
+/// renames it into place, so a static server never sees half a file.
+///
+/// SECURITY: the temporary file is created with `create_new` under a name
+/// nobody can predict, so a planted file or symlink (say, to a system file)
+/// is never opened or followed; the rename replaces a symlink at `path`
+/// itself rather than writing through it.
+fn write_new_then_rename(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    for attempt in 0u32..16 {
+        let tmp = dir.join(format!(
+            ".{name}.{}.{nonce:08x}{attempt}.tmp",
+            std::process::id()
+        ));
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = file.write_all(bytes);
+        drop(file);
+        if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free temporary name",
+    ))
 }

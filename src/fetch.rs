@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::error::Error as _;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,8 +96,11 @@ pub struct FetchRequest<'a> {
     pub validators: Option<&'a Validators>,
     /// An extra budget this request counts against, besides its host's.
     pub budget: Option<&'a Budget>,
+    /// The whole fetch, every redirect hop and body included.
     pub timeout: Duration,
     pub max_body: usize,
+    /// Follow an `https` → `http` redirect (refused by default).
+    pub allow_http_redirect: bool,
 }
 
 impl<'a> FetchRequest<'a> {
@@ -107,6 +111,7 @@ impl<'a> FetchRequest<'a> {
             budget: None,
             timeout: DEFAULT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
+            allow_http_redirect: false,
         }
     }
 }
@@ -150,6 +155,13 @@ pub enum FetchError {
     Redirects,
     #[error("redirect loop back to {0}")]
     RedirectLoop(Url),
+    /// A redirect feedloom does not follow: into the operator's own network
+    /// from a public source, or from `https` down to `http`.
+    #[error("redirect to {0} refused: {1}")]
+    RedirectRefused(Url, &'static str),
+    /// A public source's host resolved only to internal addresses.
+    #[error("{0}")]
+    Internal(String),
     #[error("HTTP {status}{}", retry_after.as_ref().map(|r| format!(" (Retry-After: {r})")).unwrap_or_default())]
     Status {
         status: u16,
@@ -182,7 +194,10 @@ impl FetchError {
         match self {
             FetchError::Timeout(_) => "timeout",
             FetchError::Connect(_) => "connect",
-            FetchError::Redirects | FetchError::RedirectLoop(_) => "redirect",
+            FetchError::Redirects
+            | FetchError::RedirectLoop(_)
+            | FetchError::RedirectRefused(..) => "redirect",
+            FetchError::Internal(_) => "internal_address",
             FetchError::Status { .. } => "http_status",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::Body(_) => "body",
@@ -256,11 +271,92 @@ pub struct BudgetStatus {
     pub window_seconds: u64,
 }
 
+/// Whether `ip` is in the operator's own network or otherwise not a public
+/// internet address: loopback, RFC 1918 and RFC 4193 private ranges,
+/// link-local (cloud metadata at 169.254.169.254), CGNAT (100.64/10),
+/// unspecified, broadcast, multicast and documentation ranges; IPv4 inside
+/// IPv6 (mapped, compatible, NAT64) is judged as IPv4.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            // ::a.b.c.d (deprecated compatible) and 64:ff9b::/96 (NAT64).
+            if seg[..6] == [0; 6] || seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let v4 = std::net::Ipv4Addr::new(
+                    (seg[6] >> 8) as u8,
+                    seg[6] as u8,
+                    (seg[7] >> 8) as u8,
+                    seg[7] as u8,
+                );
+                return v6.is_loopback() || v6.is_unspecified() || is_internal(IpAddr::V4(v4));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || seg[0] == 0x2001 && seg[1] == 0x0db8
+        }
+    }
+}
+
+/// DNS for public sources: internal addresses are dropped from every
+/// answer, at the moment of connecting, so a name that resolves publicly
+/// when checked and internally when used (DNS rebinding) still cannot
+/// reach the operator's network.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_internal(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to internal addresses, which a public source may not reach"
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// The HTTP client every source shares (one connection pool, one politeness
 /// gate).
+///
+/// SECURITY: a source whose configured URL is public (its host resolves to
+/// public addresses only) is fetched through a client that cannot connect
+/// to internal addresses ([`is_internal`]), so neither it nor any redirect
+/// it sends can reach `127.0.0.1`, `169.254.169.254` or the LAN. A source
+/// the operator pointed at an internal address (a local service, the
+/// tests' upstream) is fetched without that guard.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For public sources: internal addresses filtered out of DNS.
+    public: reqwest::Client,
     policies: Arc<HashMap<String, HostPolicy>>,
     gate: Arc<Mutex<Gate>>,
 }
@@ -278,15 +374,23 @@ impl Fetcher {
         // reqwest is built without a default crypto provider (ring keeps the
         // build lean); installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            // Redirects are followed hop by hop in `fetch`.
-            .redirect(reqwest::redirect::Policy::none())
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(CONNECT_TIMEOUT)
+                // Redirects are followed hop by hop in `fetch`.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let client = builder()
+            .build()
+            .map_err(|e| FetchError::Other(chain(&e)))?;
+        let public = builder()
+            .dns_resolver(Arc::new(PublicOnly))
             .build()
             .map_err(|e| FetchError::Other(chain(&e)))?;
         Ok(Fetcher {
             client,
+            public,
             policies: Arc::new(policies),
             gate: Arc::default(),
         })
@@ -298,6 +402,7 @@ impl Fetcher {
     pub fn with_policies(&self, policies: HashMap<String, HostPolicy>) -> Fetcher {
         Fetcher {
             client: self.client.clone(),
+            public: self.public.clone(),
             policies: Arc::new(policies),
             gate: self.gate.clone(),
         }
@@ -352,13 +457,27 @@ impl Fetcher {
             .map(|(_, wall)| wall)
     }
 
-    /// GETs `req.url`, following redirects.
+    /// GETs `req.url`, following redirects, all within `req.timeout`.
     pub async fn fetch(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
+        let guarded = !points_inside(req.url).await;
+        self.fetch_with(req, guarded).await
+    }
+
+    /// [`Fetcher::fetch`], with `guarded` saying whether the source is
+    /// public (its hops may not reach internal addresses).
+    async fn fetch_with(&self, req: &FetchRequest<'_>, guarded: bool) -> Result<Fetched, FetchError> {
         let mut url = req.url.clone();
         let mut seen = vec![url.clone()];
         let mut moved_to = None;
+        // Set when the first request goes out (waiting for the host's
+        // spacing is not the upstream's time); every later hop shares it.
+        let mut deadline = None;
         for hop in 0..=MAX_REDIRECTS {
-            match self.hop(&url, req, hop == 0).await? {
+            // The first hop is the configured URL, public when guarded.
+            if guarded && hop > 0 {
+                refuse_internal_literal(&url)?;
+            }
+            match self.hop(&url, req, hop == 0, guarded, &mut deadline).await? {
                 Hop::Done(fetched) => {
                     let mut fetched = *fetched;
                     let meta = match &mut fetched {
@@ -371,6 +490,15 @@ impl Fetcher {
                 Hop::Redirect { status, location } => {
                     if seen.contains(&location) {
                         return Err(FetchError::RedirectLoop(location));
+                    }
+                    if downgrade(&url, &location, req.allow_http_redirect) {
+                        return Err(FetchError::RedirectRefused(
+                            location,
+                            "a downgrade from https to http (set `allow_http_redirect = true` on the source to follow it)",
+                        ));
+                    }
+                    if !matches!(location.scheme(), "http" | "https") {
+                        return Err(FetchError::RedirectRefused(location, "not http(s)"));
                     }
                     // Only a chain of permanent redirects moves the source.
                     if matches!(status, 301 | 308) && (hop == 0 || moved_to.is_some()) {
@@ -387,7 +515,14 @@ impl Fetcher {
     }
 
     /// One request under its host's rules.
-    async fn hop(&self, url: &Url, req: &FetchRequest<'_>, first: bool) -> Result<Hop, FetchError> {
+    async fn hop(
+        &self,
+        url: &Url,
+        req: &FetchRequest<'_>,
+        first: bool,
+        guarded: bool,
+        deadline: &mut Option<Instant>,
+    ) -> Result<Hop, FetchError> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let policy = self.policy(&host);
         let in_flight = {
@@ -413,7 +548,8 @@ impl Fetcher {
             policy.min_spacing,
         )
         .await?;
-        let result = self.send(url, req, first, &host).await;
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + req.timeout);
+        let result = self.send(url, req, first, guarded, deadline, &host).await;
         let mut gate = self.gate.lock().expect("fetch gate lock");
         gate.hosts.entry(host).or_default().last_done = Some(Instant::now());
         result
@@ -508,9 +644,16 @@ impl Fetcher {
         url: &Url,
         req: &FetchRequest<'_>,
         first: bool,
+        guarded: bool,
+        deadline: Instant,
         host: &str,
     ) -> Result<Hop, FetchError> {
-        let mut builder = self.client.get(url.clone()).timeout(req.timeout);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(FetchError::Timeout(req.timeout));
+        }
+        let client = if guarded { &self.public } else { &self.client };
+        let mut builder = client.get(url.clone()).timeout(left);
         if let (true, Some(v)) = (first, req.validators) {
             if let Some(etag) = &v.etag {
                 builder = builder.header(IF_NONE_MATCH, etag);
@@ -519,7 +662,6 @@ impl Fetcher {
                 builder = builder.header(IF_MODIFIED_SINCE, lm);
             }
         }
-        let started = Instant::now();
         let mut resp = builder.send().await.map_err(|e| classify(e, req.timeout))?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -571,7 +713,7 @@ impl Fetcher {
         // Content-Length cannot make us buffer more than `limit`.
         let mut bytes = Vec::new();
         loop {
-            let left = req.timeout.saturating_sub(started.elapsed());
+            let left = deadline.saturating_duration_since(Instant::now());
             let chunk = match tokio::time::timeout(left, resp.chunk()).await {
                 Err(_) => return Err(FetchError::Timeout(req.timeout)),
                 Ok(r) => r.map_err(|e| match classify(e, req.timeout) {
@@ -587,6 +729,63 @@ impl Fetcher {
         }
         Ok(Hop::Done(Box::new(Fetched::Body { bytes, meta })))
     }
+}
+
+/// Whether the operator pointed `url` into their own network: its host is
+/// an internal address, `localhost`, or a name that resolves to an internal
+/// address. Such a source may go on to internal addresses; any other may
+/// not (see [`Fetcher`]).
+async fn points_inside(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                return true;
+            }
+            let port = url.port_or_known_default().unwrap_or(80);
+            let inside = match tokio::net::lookup_host((name.as_str(), port)).await {
+                Ok(mut addrs) => addrs.any(|a| is_internal(a.ip())),
+                Err(_) => false,
+            };
+            inside
+        }
+        None => false,
+    }
+}
+
+/// Whether a redirect from `from` to `to` is a refused `https` → `http`
+/// downgrade (a network attacker could then read and rewrite the feed).
+fn downgrade(from: &Url, to: &Url, allowed: bool) -> bool {
+    from.scheme() == "https" && to.scheme() == "http" && !allowed
+}
+
+/// A public source's hop to an internal address written as a literal (DNS
+/// is not asked for those, so the resolver cannot filter them).
+fn refuse_internal_literal(url: &Url) -> Result<(), FetchError> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name == "localhost" || name.ends_with(".localhost") {
+                return Err(FetchError::RedirectRefused(
+                    url.clone(),
+                    "into the operator's own network, from a public source",
+                ));
+            }
+            return Ok(());
+        }
+        None => return Ok(()),
+    };
+    if is_internal(ip) {
+        return Err(FetchError::RedirectRefused(
+            url.clone(),
+            "into the operator's own network, from a public source",
+        ));
+    }
+    Ok(())
 }
 
 /// How long the upstream asks us to wait: `Retry-After` in seconds or as an
@@ -695,6 +894,122 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    /// A real local server answering every request with `reply`.
+    fn serve(reply: &'static str) -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = reply.replace("{addr}", &addr.to_string());
+                let _ = s.write_all(body.as_bytes());
+            }
+        });
+        addr
+    }
+
+    // SECURITY: a public source's redirect into the operator's network.
+    // Which sources are public is decided from DNS, and this machine has no
+    // public address to serve from, so the decision is taken as given here;
+    // the hops, the redirect handling and the refusal are the real ones.
+    #[tokio::test]
+    async fn public_sources_cannot_redirect_inside() {
+        let fetcher = Fetcher::new(HashMap::from([(
+            "127.0.0.1".to_string(),
+            HostPolicy { min_spacing: Duration::ZERO, ..HostPolicy::default() },
+        )]))
+        .unwrap();
+        for target in [
+            "http://127.0.0.1:9/secret",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]/",
+            "http://10.0.0.1/",
+            "http://localhost/admin",
+        ] {
+            let reply: &'static str = Box::leak(
+                format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .into_boxed_str(),
+            );
+            let url = Url::parse(&format!("http://{}/start", serve(reply))).unwrap();
+            let req = FetchRequest::new(&url);
+            let err = fetcher.fetch_with(&req, true).await.unwrap_err();
+            assert!(
+                matches!(err, FetchError::RedirectRefused(..)),
+                "{target}: {err}"
+            );
+            assert_eq!(err.kind(), "redirect");
+            // The operator's own local source may redirect to loopback
+            // (only loopback is ever contacted by this test).
+            if target.starts_with("http://127.0.0.1") {
+                let local = fetcher.fetch_with(&req, false).await;
+                assert!(matches!(local, Err(FetchError::Connect(_))), "{local:?}");
+            }
+        }
+        // DNS answers for public sources lose internal addresses.
+        let err = reqwest::dns::Resolve::resolve(&PublicOnly, "localhost".parse().unwrap())
+            .await
+            .err()
+            .expect("localhost is internal");
+        assert!(err.to_string().contains("internal addresses"), "{err}");
+    }
+
+    #[test]
+    fn downgrades_are_refused_unless_allowed() {
+        // A downgrade needs an `https` first hop, and there is no TLS
+        // server here: the redirect decision itself is checked.
+        let from = Url::parse("https://example.org/feed").unwrap();
+        let to = Url::parse("http://example.org/feed").unwrap();
+        assert!(downgrade(&from, &to, false));
+        assert!(!downgrade(&from, &to, true));
+        assert!(!downgrade(&to, &from, false));
+    }
+
+    #[tokio::test]
+    async fn one_deadline_for_every_hop() {
+        // Each hop answers after 400 ms and redirects to the next: with a
+        // 1 s budget for the whole fetch, the third hop runs out of time
+        // (a timeout restarted per hop would follow all five).
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (n, mut s) in listener.incoming().flatten().enumerate() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                std::thread::sleep(Duration::from_millis(400));
+                let reply = format!("HTTP/1.1 302 Found\r\nLocation: /hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = s.write_all(reply.as_bytes());
+            }
+        });
+        let fetcher = Fetcher::new(HashMap::from([(
+            "127.0.0.1".to_string(),
+            HostPolicy { min_spacing: Duration::ZERO, ..HostPolicy::default() },
+        )]))
+        .unwrap();
+        let url = Url::parse(&format!("http://{addr}/start")).unwrap();
+        let req = FetchRequest { timeout: Duration::from_secs(1), ..FetchRequest::new(&url) };
+        let started = Instant::now();
+        let err = fetcher.fetch(&req).await.unwrap_err();
+        assert!(matches!(err, FetchError::Timeout(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(1900), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn internal_addresses() {
+        for ip in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+            "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe", "::ffff:10.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["1.1.1.1", "140.82.112.3", "2606:4700::1111", "100.128.0.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod app;
 pub mod config;
 pub mod dates;
 pub mod decode;
+pub mod depth;
 pub mod explain;
 pub mod extract;
 pub mod fetch;

@@ -53,6 +53,21 @@ enum Command {
         /// command lines are visible to every user.
         #[arg(long, env = "FEEDLOOM_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// With --trust-proxy: a public host (`example.org` or
+        /// `example.org:8443`) the proxy may name; repeat or separate with
+        /// commas. The --base-url host is always allowed; any other
+        /// forwarded host falls back to the base URL.
+        #[arg(long = "public-host", env = "FEEDLOOM_PUBLIC_HOSTS", value_delimiter = ',')]
+        public_hosts: Vec<String>,
+        /// Bytes the cache may spend on documents clients choose (`?limit=`
+        /// variants, other public bases), e.g. 32MiB; least recently used
+        /// out first.
+        #[arg(long, env = "FEEDLOOM_CACHE_BYTES", default_value = "32MiB", value_parser = feedloom::config::parse_size)]
+        cache_bytes: usize,
+        /// Close a connection that has had no request for this long
+        /// (keep-alive and HTTP/2 alike), e.g. 60s.
+        #[arg(long, env = "FEEDLOOM_IDLE_TIMEOUT", default_value = "60s", value_parser = feedloom::config::parse_duration)]
+        idle_timeout: std::time::Duration,
     },
     /// Write every topic in every format, the index and the OPML to DIR,
     /// at the paths the server uses, for a static host or CDN.
@@ -179,6 +194,9 @@ fn main() -> ExitCode {
             trust_proxy,
             max_connections,
             admin_token,
+            public_hosts,
+            cache_bytes,
+            idle_timeout,
         } => {
             // Empty (e.g. `FEEDLOOM_ADMIN_TOKEN=` in a unit file) means off.
             let admin_token = admin_token
@@ -198,6 +216,13 @@ fn main() -> ExitCode {
                 trust_proxy,
                 max_connections,
                 admin_token,
+                public_hosts: public_hosts
+                    .iter()
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect(),
+                cache_bytes,
+                idle_timeout: idle_timeout.max(std::time::Duration::from_secs(1)),
                 ..ServeOptions::new(bind)
             };
             let result = runtime.block_on(service::serve(&settings, options, |addr, base| {
@@ -268,3 +293,4 @@ fn fail(message: &str) -> ExitCode {
     eprintln!("feedloom: error: {message}");
     ExitCode::FAILURE
 }
+

@@ -65,11 +65,25 @@ struct SourceCounters {
     seconds: f64,
 }
 
+/// Why the server closed a connection itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// No complete request within the first-request deadline.
+    FirstRequest,
+    /// No request in flight and none started for the idle timeout.
+    Idle,
+}
+
 /// Process-wide counters.
 pub struct Metrics {
     requests: [[AtomicU64; STATUSES.len()]; ROUTES.len()],
     bytes_out: AtomicU64,
     polls: Mutex<BTreeMap<String, SourceCounters>>,
+    /// Connections open now, and accepted since start.
+    pub connections_open: AtomicU64,
+    pub connections_total: AtomicU64,
+    /// Connections the server closed: [first request, idle].
+    timeouts: [AtomicU64; 2],
 }
 
 impl Default for Metrics {
@@ -78,8 +92,22 @@ impl Default for Metrics {
             requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             bytes_out: AtomicU64::new(0),
             polls: Mutex::default(),
+            connections_open: AtomicU64::new(0),
+            connections_total: AtomicU64::new(0),
+            timeouts: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
+}
+
+/// The bounds on what clients can drive, and how full each is: sampled at
+/// scrape time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Bounds {
+    pub max_connections: usize,
+    pub cache: crate::render::CacheStats,
+    pub cache_budget: usize,
+    pub renders_in_flight: usize,
+    pub max_renders: usize,
 }
 
 /// Gauges sampled at scrape time by the caller.
@@ -94,6 +122,7 @@ pub struct Snapshot<'a> {
     /// The fetcher's politeness gate: hosts contacted, budgets in use.
     pub hosts: Vec<HostStatus>,
     pub budgets: Vec<BudgetStatus>,
+    pub bounds: Bounds,
 }
 
 /// One metric family with a single label: its HELP and TYPE lines, then a
@@ -130,6 +159,10 @@ impl Metrics {
         self.requests[r][status_slot(status)].fetch_add(1, Ordering::Relaxed);
         self.bytes_out
             .fetch_add(body_bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn record_timeout(&self, why: Timeout) {
+        self.timeouts[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn record_poll(&self, source: &str, outcome: PollOutcome, seconds: f64) {
@@ -285,7 +318,47 @@ impl Metrics {
             snap.render_seconds,
             u8::from(snap.ready)
         );
+        self.render_bounds(&mut out, &snap.bounds);
         out
+    }
+
+    /// Every stranger-driven bound, with its use.
+    fn render_bounds(&self, out: &mut String, b: &Bounds) {
+        let gauges: [(&str, &str, String); 11] = [
+            ("feedloom_connections_open", "Client connections open now.", self.connections_open.load(Ordering::Relaxed).to_string()),
+            ("feedloom_connections_limit", "Connections served at once (--max-connections).", b.max_connections.to_string()),
+            ("feedloom_cache_bytes", "Bytes of cached documents (bodies and compressed copies).", b.cache.bytes.to_string()),
+            ("feedloom_cache_entries", "Cached documents.", b.cache.entries.to_string()),
+            ("feedloom_cache_variant_bytes", "Bytes of client-chosen cached documents (?limit= variants, other public bases).", b.cache.variant_bytes.to_string()),
+            ("feedloom_cache_variant_entries", "Client-chosen cached documents.", b.cache.variant_entries.to_string()),
+            ("feedloom_cache_variant_budget_bytes", "Bytes client-chosen documents may take (--cache-bytes).", b.cache_budget.to_string()),
+            ("feedloom_renders_in_flight", "Documents being rendered on a cache miss now.", b.renders_in_flight.to_string()),
+            ("feedloom_renders_limit", "Renders on a cache miss allowed at once.", b.max_renders.to_string()),
+            ("feedloom_nesting_limit", "Deepest nesting accepted in an upstream document.", crate::depth::MAX_NESTING.to_string()),
+            ("feedloom_connections_total", "Client connections accepted since start.", self.connections_total.load(Ordering::Relaxed).to_string()),
+        ];
+        for (name, help, v) in gauges {
+            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP feedloom_cache_evictions_total Client-chosen documents evicted to stay within the budget.\n# TYPE feedloom_cache_evictions_total counter\nfeedloom_cache_evictions_total {}",
+            b.cache.evictions
+        );
+        family(
+            out,
+            (
+                "feedloom_connection_timeouts_total",
+                "counter",
+                "Connections closed by the server: no complete request in time (first_request) or idle too long (idle).",
+            ),
+            "reason",
+            [
+                ("first_request", self.timeouts[0].load(Ordering::Relaxed)),
+                ("idle", self.timeouts[1].load(Ordering::Relaxed)),
+            ],
+        );
     }
 }
 
@@ -319,7 +392,15 @@ mod tests {
                 max_requests: 150,
                 window_seconds: 300,
             }],
+            bounds: Bounds {
+                max_connections: 4,
+                cache_budget: 1000,
+                ..Default::default()
+            },
         });
+        assert!(text.contains("feedloom_connections_limit 4\n"), "{text}");
+        assert!(text.contains("feedloom_cache_variant_budget_bytes 1000\n"));
+        assert!(text.contains("feedloom_connection_timeouts_total{reason=\"idle\"} 0\n"));
         assert!(
             text.contains("feedloom_http_requests_total{route=\"feed\",status=\"304\"} 2\n"),
             "{text}"

@@ -19,6 +19,30 @@ const MAX_DERIVED_TITLE: usize = 100;
 /// entry would sit at the top of every feed until that date.
 const FUTURE_TOLERANCE_HOURS: i64 = 24;
 
+/// What one entry may hold. An upstream decides how much it sends; these
+/// keep one item from filling memory, the store or every rendered feed
+/// (a feed holds up to 500 entries). Beyond them a field is cut, visibly
+/// where a reader sees it, and the source is not failed.
+pub mod caps {
+    /// Characters of a title (cut on a word, with an ellipsis).
+    pub const MAX_TITLE_CHARS: usize = 1_000;
+    /// Bytes of summary HTML before sanitizing (a note marks the cut).
+    pub const MAX_SUMMARY_BYTES: usize = 64 * 1024;
+    /// Bytes of full-content HTML before sanitizing (a note marks the cut).
+    pub const MAX_CONTENT_BYTES: usize = 128 * 1024;
+    /// Authors kept; the last one kept says how many more there were.
+    pub const MAX_AUTHORS: usize = 100;
+    /// Upstream categories kept (tags are added on top).
+    pub const MAX_CATEGORIES: usize = 50;
+    /// Characters of one author or category name, and of the organization,
+    /// submitter and AI summary.
+    pub const MAX_NAME_CHARS: usize = 500;
+    /// Related links and extra links (for identity) read from one item.
+    pub const MAX_LINKS: usize = 50;
+    /// Bytes of one link or guid; a longer one is dropped.
+    pub const MAX_URL_BYTES: usize = 8 * 1024;
+}
+
 /// Why an upstream item was not turned into an entry.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Skip {
@@ -35,29 +59,37 @@ pub fn normalize(
 ) -> Result<Entry, Skip> {
     let resolve = |s: &str| -> Option<String> {
         let s = s.trim();
-        if s.is_empty() {
+        if s.is_empty() || s.len() > caps::MAX_URL_BYTES {
             return None;
         }
         base.join(s).ok().and_then(|u| canonical_link(u.as_str()))
     };
     let link = raw.link.as_deref().and_then(resolve);
-    let other_links: Vec<String> = raw.other_links.iter().filter_map(|l| resolve(l)).collect();
+    let other_links: Vec<String> = raw
+        .other_links
+        .iter()
+        .take(caps::MAX_LINKS)
+        .filter_map(|l| resolve(l))
+        .collect();
 
     let summary_src = raw
         .summary
         .as_deref()
         .or(raw.content.as_deref())
         .unwrap_or("");
-    let summary = sanitize_html(summary_src, Some(base));
+    let summary = sanitize_capped(summary_src, caps::MAX_SUMMARY_BYTES, base);
     let content = match (&raw.summary, &raw.content) {
-        (Some(_), Some(c)) => {
-            Some(sanitize_html(c, Some(base))).filter(|c| !c.is_empty() && *c != summary)
-        }
+        (Some(_), Some(c)) => Some(sanitize_capped(c, caps::MAX_CONTENT_BYTES, base))
+            .filter(|c| !c.is_empty() && *c != summary),
         _ => None,
     };
     let summary_text = html_to_text(&summary);
 
-    let mut title = raw.title.as_deref().map(html_to_text).unwrap_or_default();
+    let mut title = raw
+        .title
+        .as_deref()
+        .map(|t| truncate_words(&html_to_text(t), caps::MAX_TITLE_CHARS))
+        .unwrap_or_default();
     if title.is_empty() {
         title = truncate_words(&summary_text, MAX_DERIVED_TITLE);
     }
@@ -70,7 +102,7 @@ pub fn normalize(
 
     let key = canonical_key(
         source_id,
-        raw.guid.as_deref(),
+        raw.guid.as_deref().filter(|g| g.len() <= caps::MAX_URL_BYTES),
         link.as_deref(),
         &other_links,
         &title,
@@ -88,8 +120,16 @@ pub fn normalize(
         link: link.unwrap_or_default(),
         summary,
         content,
-        authors: dedup(raw.authors.iter().map(|a| collapse_ws(&html_to_text(a)))),
-        categories: dedup(raw.categories.iter().map(|c| collapse_ws(c))),
+        authors: cap_authors(dedup(
+            raw.authors
+                .iter()
+                .map(|a| name(&html_to_text(a)))
+                .collect(),
+        )),
+        categories: dedup(raw.categories.iter().map(|c| name(c)).collect())
+            .into_iter()
+            .take(caps::MAX_CATEGORIES)
+            .collect(),
         published,
         updated,
         first_seen: now,
@@ -98,6 +138,7 @@ pub fn normalize(
         related: raw
             .related
             .into_iter()
+            .take(caps::MAX_LINKS)
             .filter_map(|l| {
                 let href = resolve(&l.href)?;
                 Some(Link {
@@ -122,68 +163,120 @@ pub fn normalize(
 }
 
 fn clean_text(text: Option<String>) -> Option<String> {
-    text.map(|t| collapse_ws(&t)).filter(|t| !t.is_empty())
+    text.map(|t| name(&t)).filter(|t| !t.is_empty())
 }
 
-fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for item in items {
-        if !item.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(&item)) {
-            out.push(item);
-        }
+/// A short plain-text field: whitespace collapsed, at most
+/// [`caps::MAX_NAME_CHARS`].
+fn name(text: &str) -> String {
+    truncate_words(&collapse_ws(text), caps::MAX_NAME_CHARS)
+}
+
+/// Sanitized HTML from at most `max` bytes of `html`; a cut one ends with
+/// a note saying so (the sanitizer closes whatever the cut left open).
+fn sanitize_capped(html: &str, max: usize, base: &Url) -> String {
+    if html.len() <= max {
+        return sanitize_html(html, Some(base));
     }
+    let mut cut = max;
+    while !html.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = sanitize_html(&html[..cut], Some(base));
+    out.push_str("<p><em>[cut: the original was longer]</em></p>");
     out
 }
 
-/// Merges a freshly normalized copy into the stored entry.
+/// The first [`caps::MAX_AUTHORS`] authors; the last kept one says how many
+/// more there were.
+fn cap_authors(mut authors: Vec<String>) -> Vec<String> {
+    if authors.len() > caps::MAX_AUTHORS {
+        let more = authors.len() - (caps::MAX_AUTHORS - 1);
+        authors.truncate(caps::MAX_AUTHORS - 1);
+        authors.push(format!("and {more} more"));
+    }
+    authors
+}
+
+/// Drops empty items and case-insensitive repeats (ASCII case, as readers
+/// compare names), keeping the first spelling. Linear: a hashed set of
+/// folded names, not a comparison of every pair (100,000 `dc:creator`
+/// names took 10 s that way).
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|item| !item.is_empty() && seen.insert(item.to_ascii_lowercase()))
+        .collect()
+}
+
+/// The source that owns `entry`'s text: of the sources it came from, the
+/// one with the highest priority, the earliest on a tie (so by default the
+/// source that created it).
+pub fn owner<'a>(entry: &'a Entry, priority: &dyn Fn(&str) -> i32) -> Option<&'a str> {
+    let mut best: Option<(&str, i32)> = None;
+    for s in &entry.sources {
+        let p = priority(s);
+        if best.is_none_or(|(_, b)| p > b) {
+            best = Some((s, p));
+        }
+    }
+    best.map(|(s, _)| s)
+}
+
+/// Merges a freshly normalized copy from `source_id` into the stored entry.
 ///
+/// SECURITY: a source owns the entries it created. Any feed can claim any
+/// entry's key (by linking an arXiv paper, or with a URL-shaped guid), so
+/// letting the longer text win let one feed replace another's title, link
+/// and abstract. Now:
 /// - id, key, `published` and `first_seen` never change;
-/// - when every copy so far came from this same source, its latest text wins
-///   (the upstream edited its item); when several sources carry the entry,
-///   the richer (longer) text wins, so a terse listing never overwrites a
-///   full abstract;
-/// - metrics take the latest values; sources, authors, categories and
-///   related links are unioned; tags and topics are left to
-///   [`crate::rules`];
+/// - the owner (see [`owner`]; `priority` gives each source's configured
+///   priority) updates the text, links, authors and categories: its latest
+///   copy wins. A source with a higher priority than the owner takes the
+///   entry over;
+/// - any other source adds itself to `sources` and fills only fields the
+///   entry lacks (an empty summary, no authors, no enclosure...);
+/// - metrics take the latest values from any source (only Hugging Face
+///   listings carry them); tags and topics are left to [`crate::rules`];
 /// - `updated` moves (to the upstream's newer date, else to `now`) only when
 ///   something a reader sees changed, not when only metrics did.
-pub fn merge(old: &Entry, new: Entry, source_id: &str, now: DateTime<Utc>) -> Entry {
-    let own = old.sources.iter().all(|s| s == source_id);
+pub fn merge(
+    old: &Entry,
+    new: Entry,
+    source_id: &str,
+    priority: &dyn Fn(&str) -> i32,
+    now: DateTime<Utc>,
+) -> Entry {
+    let own = match owner(old, priority) {
+        None => true,
+        Some(o) => o == source_id || priority(source_id) > priority(o),
+    };
     let mut m = old.clone();
     let pick = |cur: &mut String, new: String| {
-        if !new.is_empty() && (own || new.len() > cur.len()) {
+        if !new.is_empty() && (own || cur.is_empty()) {
             *cur = new;
         }
     };
     pick(&mut m.title, new.title);
     pick(&mut m.link, new.link);
     pick(&mut m.summary, new.summary);
-    match (new.content, own) {
-        (Some(c), true) => m.content = Some(c),
-        (Some(c), false) if c.len() > m.content.as_ref().map_or(0, String::len) => {
-            m.content = Some(c)
+    let pick_list = |cur: &mut Vec<String>, new: Vec<String>| {
+        if own || cur.is_empty() {
+            *cur = new;
         }
-        _ => {}
-    }
-    if own {
-        m.authors = new.authors;
-        m.categories = new.categories;
-    } else {
-        m.authors = dedup(m.authors.into_iter().chain(new.authors));
-        m.categories = dedup(m.categories.into_iter().chain(new.categories));
-    }
-    for link in new.related {
-        match m.related.iter_mut().find(|l| l.href == link.href) {
-            Some(existing) if own => *existing = link,
-            Some(_) => {}
-            None => m.related.push(link),
-        }
+    };
+    pick_list(&mut m.authors, new.authors);
+    pick_list(&mut m.categories, new.categories);
+    if own || m.related.is_empty() {
+        m.related = new.related;
     }
     let pick_opt = |cur: &mut Option<String>, new: Option<String>| {
         if new.is_some() && (own || cur.is_none()) {
             *cur = new;
         }
     };
+    pick_opt(&mut m.content, new.content);
     pick_opt(&mut m.organization, new.organization);
     pick_opt(&mut m.submitter, new.submitter);
     pick_opt(&mut m.ai_summary, new.ai_summary);
@@ -275,7 +368,7 @@ pub(crate) mod tests {
         new.title = "New title".into();
         new.published = now();
         new.metrics.insert("upvotes".into(), 5.0);
-        let m = merge(&old, new, "s", now());
+        let m = merge(&old, new, "s", &|_| 0, now());
         assert_eq!(m.id, old.id);
         assert_eq!(m.published, old.published);
         assert_eq!(m.title, "New title");
@@ -286,21 +379,37 @@ pub(crate) mod tests {
         let mut again = m.clone();
         again.metrics.insert("upvotes".into(), 9.0);
         let later = now() + Duration::hours(1);
-        let m2 = merge(&m, again, "s", later);
+        let m2 = merge(&m, again, "s", &|_| 0, later);
         assert_eq!(m2.updated, m.updated);
         assert_eq!(m2.metrics.get("upvotes"), Some(&9.0));
     }
 
     #[test]
-    fn a_second_source_only_enriches() {
+    fn a_second_source_only_fills_what_is_missing() {
         let mut old = entry_with_title("Title");
         old.summary = "<p>A full abstract with many words.</p>".into();
         let mut other = old.clone();
-        other.summary = "<p>Short.</p>".into();
+        other.title = "Phishing title".into();
+        other.link = "https://evil.example/login".into();
+        other.summary = "<p>A much longer abstract that tries to take the entry over.</p>".into();
         other.categories = vec!["cs.CL".into()];
-        let m = merge(&old, other, "arxiv", now());
+        let m = merge(&old, other.clone(), "arxiv", &|_| 0, now());
+        assert_eq!(m.title, old.title);
+        assert_eq!(m.link, old.link);
         assert_eq!(m.summary, old.summary);
         assert_eq!(m.sources, vec!["s".to_string(), "arxiv".to_string()]);
-        assert_eq!(m.categories, vec!["cs.CL".to_string()]);
+        assert_eq!(m.categories, vec!["cs.CL".to_string()], "missing: filled");
+        assert_eq!(m.updated, old.updated, "nothing the owner said changed");
+
+        // The owner still updates its own text after another source came.
+        let mut edited = old.clone();
+        edited.title = "Edited title".into();
+        assert_eq!(merge(&m, edited, "s", &|_| 0, now()).title, "Edited title");
+
+        // A source with a higher priority takes the entry over.
+        let prio = |s: &str| if s == "arxiv" { 10 } else { 0 };
+        let m = merge(&old, other, "arxiv", &prio, now());
+        assert_eq!(m.title, "Phishing title");
+        assert_eq!(owner(&m, &prio), Some("arxiv"));
     }
 }

@@ -25,7 +25,6 @@ use crate::extract::{self, ExtractError, Extracted};
 use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher, Meta};
 use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
-use crate::rules::RuleSet;
 use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
 
 /// Sources fetched at once, across all hosts.
@@ -37,6 +36,11 @@ pub const MAX_FRESHNESS_FLOOR: Duration = Duration::from_secs(24 * 3600);
 /// A listing that drops from at least this many items to none is flagged
 /// as a probable extraction breakage rather than taken as news.
 pub const BREAKAGE_MIN_ITEMS: u64 = 5;
+/// Items ingested from one response: the first this many are kept (a
+/// Hugging Face month is 1,000 papers over ten pages). A body is at most
+/// `max_body`, but tiny items could still number in the hundreds of
+/// thousands, each a store write.
+pub const MAX_ITEMS_PER_FETCH: usize = 5_000;
 
 /// How one poll of one source went.
 #[derive(Debug, Clone)]
@@ -189,6 +193,7 @@ impl PollError {
             PollError::Fetch(e) => e.kind(),
             PollError::Extract(ExtractError::NotAFeed(_)) => "not_a_feed",
             PollError::Extract(ExtractError::Malformed { .. }) => "malformed",
+            PollError::Extract(ExtractError::TooDeep(_)) => "too_deep",
             PollError::Store(_) => "store",
             PollError::Task(_) => "internal",
             PollError::EmptyListing(_) => "empty_listing",
@@ -237,7 +242,7 @@ impl Poller {
             let (poller, defs, limit) = (self.clone(), defs.clone(), limit.clone());
             tasks.spawn(async move {
                 let _permit = limit.acquire().await.expect("semaphore never closed");
-                (i, poller.poll_source(&defs.sources[i], &defs.rules).await)
+                (i, poller.poll_source(&defs.sources[i], &defs).await)
             });
         }
         let mut reports: Vec<(usize, SourceReport)> = Vec::new();
@@ -267,7 +272,7 @@ impl Poller {
     }
 
     /// Polls one source and records the outcome in its state.
-    pub async fn poll_source(&self, source: &Source, rules: &RuleSet) -> SourceReport {
+    pub async fn poll_source(&self, source: &Source, defs: &Arc<Definitions>) -> SourceReport {
         let started = Instant::now();
         let now = Utc::now();
         let mut state = match self.store.source_state(&source.id) {
@@ -278,7 +283,7 @@ impl Poller {
             }
         };
         state.last_attempt = Some(now);
-        let result = self.fetch_and_ingest(source, rules, &mut state, now).await;
+        let result = self.fetch_and_ingest(source, defs, &mut state, now).await;
         let mut report = SourceReport {
             source: source.id.clone(),
             url: source.url.to_string(),
@@ -316,10 +321,14 @@ impl Poller {
                     PollError::Fetch(f) => f.status(),
                     _ => None,
                 });
+                let detail = e.to_string();
+                // SECURITY: the stored message is shown on `/status`; the
+                // URLs in it lose their query and userinfo (the log below
+                // keeps the detail).
                 let err = SourceError {
                     kind: e.kind().into(),
                     status: report.http_status,
-                    message: e.to_string(),
+                    message: crate::text::redact_urls(&detail),
                     at: now,
                 };
                 // Log once per change of state, not once per poll: a source
@@ -329,9 +338,9 @@ impl Poller {
                     .as_ref()
                     .is_some_and(|p| p.kind == err.kind && p.message == err.message);
                 if same {
-                    tracing::debug!(source = %source.id, url = %source.url, "still failing: {}", err.message);
+                    tracing::debug!(source = %source.id, url = %source.url, "still failing: {detail}");
                 } else {
-                    tracing::warn!(source = %source.id, url = %source.url, kind = %err.kind, status = ?err.status, "poll failed: {}", err.message);
+                    tracing::warn!(source = %source.id, url = %source.url, kind = %err.kind, status = ?err.status, "poll failed: {detail}");
                 }
                 if !same || state.health_since.is_none() {
                     state.health_since = Some(now);
@@ -376,7 +385,7 @@ impl Poller {
     async fn fetch_and_ingest(
         &self,
         source: &Source,
-        rules: &RuleSet,
+        defs: &Arc<Definitions>,
         state: &mut SourceState,
         now: DateTime<Utc>,
     ) -> Result<Polled, (PollError, Option<u16>)> {
@@ -397,6 +406,7 @@ impl Poller {
                     validators,
                     timeout: source.timeout,
                     max_body: source.max_body,
+                    allow_http_redirect: source.allow_http_redirect,
                     ..FetchRequest::new(&source.url)
                 };
                 let (bytes, meta) = match self
@@ -427,9 +437,9 @@ impl Poller {
                 Some(meta.status),
             ));
         }
-        let (store, source_c, rules_c) = (self.store.clone(), source.clone(), rules.clone());
+        let (store, source_c, defs_c) = (self.store.clone(), source.clone(), defs.clone());
         let (counts, topics) =
-            blocking(move || ingest(&store, &source_c, &rules_c, raw, &page_url, now))
+            blocking(move || ingest(&store, &source_c, &defs_c, raw, &page_url, now))
                 .await
                 .map_err(|e| (e, Some(meta.status)))?;
         if source.kind.name() != "huggingface_papers" {
@@ -589,11 +599,15 @@ async fn blocking<T: Send + 'static>(
 fn ingest(
     store: &Store,
     source: &Source,
-    rules: &RuleSet,
-    raw: Vec<RawEntry>,
+    defs: &Definitions,
+    mut raw: Vec<RawEntry>,
     page_url: &Url,
     now: DateTime<Utc>,
 ) -> Result<(PollCounts, BTreeSet<String>), PollError> {
+    if raw.len() > MAX_ITEMS_PER_FETCH {
+        tracing::warn!(source = %source.id, "{} items listed; only the first {MAX_ITEMS_PER_FETCH} are read", raw.len());
+        raw.truncate(MAX_ITEMS_PER_FETCH);
+    }
     let mut counts = PollCounts {
         fetched: raw.len() as u64,
         ..Default::default()
@@ -621,10 +635,10 @@ fn ingest(
         let id = fresh.id;
         let up = store.upsert(&id, |old| {
             let mut e = match &old {
-                Some(o) => merge(o, fresh.clone(), &source.id, now),
+                Some(o) => merge(o, fresh.clone(), &source.id, &|s| defs.priority(s), now),
                 None => fresh.clone(),
             };
-            rules.route(&mut e, old.is_none(), now);
+            defs.rules.route(&mut e, old.is_none(), now);
             e
         })?;
         match &up.old {

@@ -14,7 +14,14 @@ use url::Url;
 
 /// Sanitizes untrusted HTML, resolving relative URLs against `base` (and
 /// dropping them when there is no base).
+///
+/// SECURITY: markup nested deeper than [`crate::depth::MAX_NESTING`] is not
+/// parsed at all (html5ever's cost grows with the square of the depth): its
+/// visible text is kept, escaped.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    if crate::depth::check_html(html.as_bytes(), "HTML").is_err() {
+        return escape_text(&crate::text::html_to_text(html));
+    }
     let mut builder = Builder::default();
     builder
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
@@ -74,6 +81,12 @@ mod tests {
             "{clean}"
         );
         assert!(clean.contains("noopener"), "{clean}");
+    }
+
+    #[test]
+    fn deep_markup_keeps_its_text_only() {
+        let deep = format!("{}text &amp; more", "<div><b>".repeat(100_000));
+        assert_eq!(sanitize_html(&deep, None), "text &amp; more");
     }
 
     #[test]

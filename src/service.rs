@@ -43,6 +43,13 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// Enables the `/admin/` views for requests bearing this token.
     pub admin_token: Option<String>,
+    /// Public hosts (`host` or `host:port`) a trusted proxy may name; the
+    /// base URL's host is always allowed.
+    pub public_hosts: Vec<String>,
+    /// Bytes the client-chosen cached documents may take.
+    pub cache_bytes: usize,
+    /// How long a connection may sit without a request before it is closed.
+    pub idle_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -53,6 +60,9 @@ impl ServeOptions {
             trust_proxy: false,
             max_connections: crate::server::DEFAULT_MAX_CONNECTIONS,
             admin_token: None,
+            public_hosts: Vec::new(),
+            cache_bytes: crate::render::DEFAULT_CACHE_BYTES,
+            idle_timeout: crate::server::IDLE_TIMEOUT,
         }
     }
 }
@@ -189,7 +199,7 @@ impl App {
                     "id": s.id,
                     "title": s.title,
                     "kind": s.kind.name(),
-                    "url": s.url.as_str(),
+                    "url": crate::text::public_url(&s.url),
                     "interval_seconds": s.interval.as_secs(),
                     "ok": state.last_error.is_none() && state.last_success.is_some(),
                     "health_since": state.health_since,
@@ -248,6 +258,13 @@ impl App {
             render_seconds: stats.seconds,
             hosts,
             budgets,
+            bounds: crate::metrics::Bounds {
+                max_connections: self.options.max_connections,
+                cache: self.feeds.cache_stats(),
+                cache_budget: self.feeds.budget(),
+                renders_in_flight: self.feeds.renders_in_flight(),
+                max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
+            },
         };
         let mut out = self.metrics.render(&snap);
         out.push_str(&format!(
@@ -335,7 +352,7 @@ pub async fn serve(
     };
     // Retention first, so the first render already reflects it.
     poller.prune(&defs)?;
-    let feeds = FeedCache::new(base_url.clone());
+    let feeds = FeedCache::new(base_url.clone(), options.cache_bytes);
     // Serve what the store already holds right away: a restart never
     // answers with empty feeds while the first poll runs.
     feeds.refresh(
@@ -434,7 +451,7 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
             loop {
                 let report = {
                     let _slot = slots.acquire().await.expect("semaphore never closed");
-                    live.poller.poll_source(source, &live.defs.rules).await
+                    live.poller.poll_source(source, &live.defs).await
                 };
                 app.next_polls
                     .lock()

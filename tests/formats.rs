@@ -238,7 +238,7 @@ fn non_feeds_are_named_for_what_they_are() {
             "HTML page",
         ),
         (b"", "empty"),
-        (b"Just some text", "not XML or JSON"),
+        (b"Just some text", "neither XML nor JSON"),
         (
             b"<svg xmlns='http://www.w3.org/2000/svg'/>",
             "unknown root element <svg>",

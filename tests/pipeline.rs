@@ -283,7 +283,9 @@ fn the_same_paper_from_two_sources_is_one_entry() {
     ws.write(
         "hf.toml",
         &format!(
-            "[[source]]\nid = \"hf\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            // A lower priority than the arXiv feed's: whichever is polled
+            // first, the arXiv abstract owns the entry.
+            "[[source]]\nid = \"hf\"\nkind = \"feed\"\nurl = \"{}\"\npriority = -1\n",
             up.url("/hf.json")
         ),
     );
@@ -313,7 +315,7 @@ fn the_same_paper_from_two_sources_is_one_entry() {
         .unwrap();
     assert!(
         paper.summary.as_ref().unwrap().content.len() > 100,
-        "the richer abstract wins"
+        "the higher-priority source's abstract wins"
     );
 }
 

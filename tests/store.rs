@@ -68,7 +68,7 @@ fn ingest(store: &Store, rules: &RuleSet, fresh: Entry, now: DateTime<Utc>) -> E
     store
         .upsert(&fresh.id.clone(), |old| {
             let mut e = match &old {
-                Some(o) => merge(o, fresh.clone(), "hf", now),
+                Some(o) => merge(o, fresh.clone(), "hf", &|_| 0, now),
                 None => fresh.clone(),
             };
             rules.route(&mut e, old.is_none(), now);

@@ -111,6 +111,12 @@ pub struct SourceDef {
     pub timeout: Option<String>,
     /// Largest body read, e.g. `10MiB` (the default), `512KiB`.
     pub max_body: Option<String>,
+    /// Who owns an entry several sources carry: the source with the highest
+    /// priority (default 0) decides its title, link and summary; on a tie
+    /// the source that created it. Others only fill missing fields.
+    pub priority: Option<i32>,
+    /// Follow a redirect from `https` to plain `http` (default: refused).
+    pub allow_http_redirect: Option<bool>,
     /// `kind = "html"` only: the selectors that find items and fields.
     pub select: Option<SelectDef>,
     /// `huggingface_papers` only: which listing (required).

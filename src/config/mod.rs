@@ -64,6 +64,10 @@ pub struct Source {
     pub timeout: Duration,
     /// Largest body read.
     pub max_body: usize,
+    /// Ownership of shared entries (see [`crate::normalize::merge`]).
+    pub priority: i32,
+    /// Whether an `https` → `http` redirect is followed.
+    pub allow_http_redirect: bool,
     /// A digest of the definition: when it changes, stored validators
     /// (ETag / Last-Modified) are not sent, so new selectors see a full body.
     pub fingerprint: String,
@@ -120,6 +124,16 @@ pub struct Definitions {
     pub retention: Retention,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+    /// Sources with a priority other than 0 (most have none).
+    priorities: HashMap<String, i32>,
+}
+
+impl Definitions {
+    /// A source's `priority` (0 when unset or unknown): who owns an entry
+    /// several sources carry.
+    pub fn priority(&self, source: &str) -> i32 {
+        self.priorities.get(source).copied().unwrap_or(0)
+    }
 }
 
 /// Loads and compiles every `*.toml` file in `dir` (sorted by name).
@@ -148,6 +162,12 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
     let mut seen: HashMap<(&'static str, String), PathBuf> = HashMap::new();
     let mut check_unique = |what: &'static str, id: &str, path: &Path| {
         check_id(id).map_err(|m| ConfigError::new(path, format!("{what} `{id}`: {m}")))?;
+        if what == "topic" && RESERVED_TOPIC_IDS.contains(&id) {
+            return Err(ConfigError::new(
+                path,
+                format!("topic `{id}`: the name is reserved for a path the server serves itself ({})", RESERVED_TOPIC_IDS.join(", ")),
+            ));
+        }
         if let Some(first) = seen.insert((what, id.to_string()), path.to_path_buf()) {
             return Err(ConfigError::new(
                 path,
@@ -244,8 +264,14 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
             retention.max_entries = n;
         }
     }
+    let priorities = sources
+        .iter()
+        .filter(|s| s.priority != 0)
+        .map(|s| (s.id.clone(), s.priority))
+        .collect();
     Ok(Definitions {
         dir: dir.to_path_buf(),
+        priorities,
         sources,
         rules: RuleSet::new(tags, topics),
         hosts,
@@ -367,6 +393,8 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         kind,
         timeout,
         max_body,
+        priority: def.priority.unwrap_or(0),
+        allow_http_redirect: def.allow_http_redirect.unwrap_or(false),
         fingerprint: format!("{def:?}"),
         file: path.to_path_buf(),
     })
@@ -563,6 +591,12 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     }
     Ok(size)
 }
+
+/// Topic ids that would collide with (or be confused with) a path the
+/// server serves itself: `/{topic}.html` of a topic `index` is the index.
+pub const RESERVED_TOPIC_IDS: &[&str] = &[
+    "index", "opml", "healthz", "readyz", "status", "metrics", "admin", "favicon", "robots",
+];
 
 /// Ids appear in URLs and store keys: keep them to a safe alphabet.
 fn check_id(id: &str) -> Result<(), String> {

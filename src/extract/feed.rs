@@ -40,10 +40,11 @@ pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
         return Ok(Format::JsonFeed);
     }
     if body[0] != b'<' {
-        return Err(ExtractError::NotAFeed(format!(
-            "the body starts with {:?}, not XML or JSON",
-            String::from_utf8_lossy(&body[..body.len().min(40)])
-        )));
+        // SECURITY: no upstream bytes in the message (it is shown on
+        // `/status`; an error page can hold anything).
+        return Err(ExtractError::NotAFeed(
+            "the body is neither XML nor JSON".into(),
+        ));
     }
     let root = root_element(body).ok_or_else(|| ExtractError::Malformed {
         format: "XML",
@@ -121,7 +122,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
                     .ttl
                     .as_deref()
                     .and_then(|t| t.trim().parse::<u64>().ok())
-                    .map(|minutes| Duration::from_secs(minutes * 60)),
+                    .map(|minutes| Duration::from_secs(minutes.saturating_mul(60))),
             })
         }
         Format::Atom => {
@@ -160,6 +161,9 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractErr
             Event::Start(_) => {
                 depth += 1;
                 saw_root = true;
+                if depth > crate::depth::MAX_NESTING {
+                    return Err(crate::depth::TooDeep { format }.into());
+                }
             }
             Event::Empty(_) => saw_root = true,
             // SECURITY: feeds never need a DTD with entity declarations;

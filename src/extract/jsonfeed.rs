@@ -43,6 +43,7 @@ pub fn extract(body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
     let body = body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body);
+    crate::depth::check_json(body, "JSON Feed")?;
     let feed: Feed = serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
         format: "JSON Feed",
         message: e.to_string(),

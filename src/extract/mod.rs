@@ -20,6 +20,10 @@ pub enum ExtractError {
     /// was expected, an empty body...).
     #[error("not a feed: {0}")]
     NotAFeed(String),
+    /// The body nests deeper than [`crate::depth::MAX_NESTING`]; refused
+    /// before any recursive parser saw it.
+    #[error(transparent)]
+    TooDeep(#[from] crate::depth::TooDeep),
     /// The body is the right format but broken (truncated, ill-formed).
     #[error("malformed {format}: {message}")]
     Malformed {
@@ -47,10 +51,13 @@ pub fn extract(
 ) -> Result<Extracted, ExtractError> {
     match kind {
         SourceKind::Feed => feed::extract(body, content_type),
-        SourceKind::Html(spec) => Ok(Extracted {
-            entries: html::extract(spec, &crate::decode::html(body, content_type)),
-            ttl: None,
-        }),
+        SourceKind::Html(spec) => {
+            crate::depth::check_html(body, "HTML")?;
+            Ok(Extracted {
+                entries: html::extract(spec, &crate::decode::html(body, content_type)),
+                ttl: None,
+            })
+        }
         SourceKind::HuggingFace(spec) => Ok(Extracted {
             entries: spec.extract(body, now)?,
             ttl: None,

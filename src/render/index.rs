@@ -32,10 +32,12 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
             let status = e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
             // A store from before `health_since` existed: the last error.
             let since = time(state.health_since.unwrap_or(e.at));
+            // SECURITY: the kind and status only. Messages carry URLs
+            // (with tokens in their query) and upstream bytes; `/status`
+            // and the logs have them.
             format!(
-                "<strong class=\"failing\">failing</strong> since {since}: {kind}{status} — {message}",
+                "<strong class=\"failing\">failing</strong> since {since}: {kind}{status}",
                 kind = esc(&e.kind),
-                message = esc(&e.message),
             )
         }
         (None, Some(last)) => {

@@ -6,7 +6,8 @@
 //! [`FeedCache::get`] hands out cached bytes, already compressed with gzip
 //! and brotli. A variant that is not rendered ahead (another `?limit=`, a
 //! preview page, a public base URL given by a trusted proxy) is rendered on
-//! its first request and cached until its topic changes. So are the index
+//! its first request and cached until its topic changes, within a byte
+//! budget (see [`FeedCache`]). So are the index
 //! and the OPML: they depend on every topic (and the index on every
 //! source's health), so rendering them ahead after each poll would cost
 //! the most for the pages read the least; they are dropped on a change and
@@ -22,6 +23,7 @@ pub mod preview;
 pub mod rss;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -40,10 +42,6 @@ use crate::store::{Store, StoreError};
 pub const DEFAULT_LIMIT: usize = 50;
 /// The most `?limit=` may ask for.
 pub const MAX_LIMIT: usize = 500;
-/// Public base URLs (from trusted proxy headers) whose renders are cached;
-/// beyond this, renders for further bases are served uncached, so spoofed
-/// headers cannot grow the cache without bound.
-pub const MAX_CACHED_BASES: usize = 8;
 /// Bounds of `Cache-Control: max-age` (and RSS `<ttl>`).
 pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
 pub const MAX_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -382,10 +380,41 @@ pub struct RenderStats {
     pub seconds: f64,
 }
 
+/// What the byte-bounded part of the cache holds, for `/metrics`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CacheStats {
+    /// Bytes of every cached document (bodies and compressed copies).
+    pub bytes: usize,
+    pub entries: usize,
+    /// Of those, the client-chosen variants and their bytes.
+    pub variant_bytes: usize,
+    pub variant_entries: usize,
+    /// Variants dropped to stay within the budget, since start.
+    pub evictions: u64,
+}
+
+/// A client-chosen document and when it was last served (a tick of
+/// [`FeedCache::clock`]).
+struct Variant {
+    doc: Arc<Rendered>,
+    last_used: AtomicU64,
+}
+
 #[derive(Default)]
 struct Inner {
-    /// Public base → document → bytes.
-    docs: HashMap<Arc<str>, HashMap<Doc, Arc<Rendered>>>,
+    /// The documents of the configured base at their default size: each
+    /// topic's feeds (rendered ahead) and preview, the index, the OPML.
+    /// Their number is fixed by the definitions, so they are never evicted.
+    pinned: HashMap<Doc, Arc<Rendered>>,
+    pinned_bytes: usize,
+    /// Public base → document → bytes, for everything a client chooses:
+    /// `?limit=` variants, and any document for another public base (from
+    /// trusted proxy headers). Least recently used first out, within
+    /// [`FeedCache::budget`] bytes.
+    variants: HashMap<Arc<str>, HashMap<Doc, Variant>>,
+    variant_bytes: usize,
+    variant_entries: usize,
+    evictions: u64,
     /// Bumped on every refresh, so a lazily rendered document that raced
     /// with a refresh is not cached stale.
     generation: u64,
@@ -396,11 +425,87 @@ struct Inner {
     sizes: HashMap<String, usize>,
 }
 
-/// Rendered documents in memory, keyed by public base and document.
+impl Inner {
+    /// Drops the documents `keep` refuses, from both parts.
+    fn retain(&mut self, keep: impl Fn(&Doc) -> bool) {
+        let mut freed = 0;
+        self.pinned.retain(|doc, r| {
+            let k = keep(doc);
+            if !k {
+                freed += r.size();
+            }
+            k
+        });
+        self.pinned_bytes -= freed;
+        let (mut freed, mut dropped) = (0, 0);
+        for per_base in self.variants.values_mut() {
+            per_base.retain(|doc, v| {
+                let k = keep(doc);
+                if !k {
+                    freed += v.doc.size();
+                    dropped += 1;
+                }
+                k
+            });
+        }
+        self.variants.retain(|_, per_base| !per_base.is_empty());
+        self.variant_bytes -= freed;
+        self.variant_entries -= dropped;
+    }
+
+    /// Evicts least recently used variants until they fit in `budget`.
+    fn evict_to(&mut self, budget: usize) {
+        if self.variant_bytes <= budget {
+            return;
+        }
+        let mut by_age: Vec<(u64, Arc<str>, Doc)> = self
+            .variants
+            .iter()
+            .flat_map(|(base, docs)| {
+                docs.iter().map(|(doc, v)| {
+                    (v.last_used.load(Ordering::Relaxed), base.clone(), doc.clone())
+                })
+            })
+            .collect();
+        by_age.sort_by_key(|(t, _, _)| *t);
+        for (_, base, doc) in by_age {
+            if self.variant_bytes <= budget {
+                break;
+            }
+            if let Some(per_base) = self.variants.get_mut(&base) {
+                if let Some(v) = per_base.remove(&doc) {
+                    self.variant_bytes -= v.doc.size();
+                    self.variant_entries -= 1;
+                    self.evictions += 1;
+                }
+                if per_base.is_empty() {
+                    self.variants.remove(&base);
+                }
+            }
+        }
+    }
+}
+
+/// Rendered documents in memory.
+///
+/// SECURITY: a client chooses `?limit=` and (behind a trusted proxy) the
+/// public base, and each choice is a document of its own with two
+/// compressed copies: 1,500 such requests once took the process from 24 MB
+/// to 1.7 GB. So client-chosen variants share one byte budget
+/// (`--cache-bytes`, [`DEFAULT_CACHE_BYTES`]), least recently used out
+/// first, and never push out the pinned default documents; a render on a
+/// miss runs on the blocking pool, at most [`MAX_RENDERS_IN_FLIGHT`] at
+/// once (see [`crate::server`]).
 pub struct FeedCache {
     default_base: Url,
-    default_key: Arc<str>,
     inner: RwLock<Inner>,
+    /// Bytes the variants may take.
+    budget: usize,
+    /// Ticks once per variant hit or insert: the LRU order.
+    clock: AtomicU64,
+    /// Renders on a cache miss running now, at most
+    /// [`MAX_RENDERS_IN_FLIGHT`].
+    render_slots: Arc<tokio::sync::Semaphore>,
     /// Held by [`FeedCache::refresh`] from reading the store to storing the
     /// bytes. Polls finish concurrently; without it, a refresh that read
     /// the store first could store its (older) bytes last, and the feed
@@ -408,12 +513,29 @@ pub struct FeedCache {
     refreshing: std::sync::Mutex<()>,
 }
 
+/// Bytes client-chosen variants may take unless `--cache-bytes` says.
+pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// Renders on a cache miss at once (each runs on the blocking pool; more
+/// requests wait for a slot).
+pub const MAX_RENDERS_IN_FLIGHT: usize = 2;
+
+impl Rendered {
+    /// Bytes it holds: the body and its compressed copies.
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self.gzip.as_ref().map_or(0, Bytes::len)
+            + self.br.as_ref().map_or(0, Bytes::len)
+    }
+}
+
 impl FeedCache {
-    pub fn new(default_base: Url) -> FeedCache {
+    pub fn new(default_base: Url, budget: usize) -> FeedCache {
         FeedCache {
-            default_key: Arc::from(default_base.as_str()),
             default_base,
             inner: RwLock::new(Inner::default()),
+            budget,
+            clock: AtomicU64::new(0),
+            render_slots: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS_IN_FLIGHT)),
             refreshing: std::sync::Mutex::new(()),
         }
     }
@@ -422,11 +544,26 @@ impl FeedCache {
         &self.default_base
     }
 
+    /// The slots renders on a miss take (see [`MAX_RENDERS_IN_FLIGHT`]).
+    pub fn render_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.render_slots
+    }
+
+    /// Renders on a miss running now.
+    pub fn renders_in_flight(&self) -> usize {
+        MAX_RENDERS_IN_FLIGHT - self.render_slots.available_permits()
+    }
+
+    /// The variants' byte budget.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
     /// Drops every cached document (after the definitions changed).
     pub fn clear(&self) {
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
-        inner.docs.clear();
+        inner.retain(|_| false);
         inner.sizes.clear();
     }
 
@@ -444,13 +581,34 @@ impl FeedCache {
     pub fn invalidate_index(&self) {
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
-        for per_base in inner.docs.values_mut() {
-            per_base.remove(&Doc::Index);
-        }
+        inner.retain(|doc| *doc != Doc::Index);
     }
 
     pub fn stats(&self) -> RenderStats {
         self.inner.read().expect("feed cache lock").stats
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        let inner = self.inner.read().expect("feed cache lock");
+        CacheStats {
+            bytes: inner.pinned_bytes + inner.variant_bytes,
+            entries: inner.pinned.len() + inner.variant_entries,
+            variant_bytes: inner.variant_bytes,
+            variant_entries: inner.variant_entries,
+            evictions: inner.evictions,
+        }
+    }
+
+    /// Whether `doc` for `base` is one of the pinned defaults.
+    fn pinned(&self, base: &Url, doc: &Doc, defs: &Definitions) -> bool {
+        base == &self.default_base
+            && match doc {
+                Doc::Feed { topic, limit, .. } => defs
+                    .rules
+                    .topic(topic)
+                    .is_some_and(|t| *limit == t.default_limit()),
+                Doc::Preview { .. } | Doc::Index | Doc::Opml => true,
+            }
     }
 
     /// Drops every cached document of `topics` (and the index and OPML,
@@ -494,25 +652,50 @@ impl FeedCache {
             .map(|t| (t.to_string(), store.topic_len(t)))
             .collect();
         let elapsed = started.elapsed().as_secs_f64();
-        let mut inner = self.inner.write().expect("feed cache lock");
+        let mut guard = self.inner.write().expect("feed cache lock");
+        let inner = &mut *guard;
         inner.generation += 1;
         inner.sizes.extend(sizes);
         // Documents without a topic (the index, the OPML) go too.
-        for per_base in inner.docs.values_mut() {
-            per_base.retain(|doc, _| doc.topic().is_some_and(|t| !topics.contains(&t)));
-        }
-        inner.docs.retain(|_, per_base| !per_base.is_empty());
+        inner.retain(|doc| doc.topic().is_some_and(|t| !topics.contains(&t)));
         inner.stats.renders += rendered.len() as u64;
         inner.stats.seconds += elapsed;
-        let default = inner.docs.entry(self.default_key.clone()).or_default();
         for (doc, r) in rendered {
-            default.insert(doc, r);
+            inner.pinned_bytes += r.size();
+            if let Some(old) = inner.pinned.insert(doc, r) {
+                inner.pinned_bytes -= old.size();
+            }
         }
         Ok(())
     }
 
-    /// The cached document, rendering it on first use. `base` is the public
-    /// base of the request (`None`: the default).
+    /// The cached document, if there is one. `base` is the public base of
+    /// the request (`None`: the default). Never renders.
+    pub fn lookup(&self, base: Option<&Url>, doc: &Doc) -> Option<Arc<Rendered>> {
+        let inner = self.inner.read().expect("feed cache lock");
+        match base {
+            None => {
+                if let Some(r) = inner.pinned.get(doc) {
+                    return Some(r.clone());
+                }
+            }
+            Some(b) if b == &self.default_base => {
+                if let Some(r) = inner.pinned.get(doc) {
+                    return Some(r.clone());
+                }
+            }
+            Some(_) => {}
+        }
+        let base = base.unwrap_or(&self.default_base);
+        let v = inner.variants.get(base.as_str())?.get(doc)?;
+        v.last_used
+            .store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        Some(v.doc.clone())
+    }
+
+    /// The cached document, rendering (and caching) it on a miss. Blocking
+    /// work: the server calls it on the blocking pool, holding a render
+    /// slot.
     pub fn get(
         &self,
         store: &Store,
@@ -520,14 +703,11 @@ impl FeedCache {
         base: Option<&Url>,
         doc: &Doc,
     ) -> Result<Option<Arc<Rendered>>, StoreError> {
+        if let Some(r) = self.lookup(base, doc) {
+            return Ok(Some(r));
+        }
         let base = base.unwrap_or(&self.default_base);
-        let generation = {
-            let inner = self.inner.read().expect("feed cache lock");
-            if let Some(r) = inner.docs.get(base.as_str()).and_then(|m| m.get(doc)) {
-                return Ok(Some(r.clone()));
-            }
-            inner.generation
-        };
+        let generation = self.inner.read().expect("feed cache lock").generation;
         let started = Instant::now();
         let Some(rendered) = render_doc(store, defs, base, doc, Site::Served, &|t| {
             self.topic_size(store, t)
@@ -536,21 +716,42 @@ impl FeedCache {
             return Ok(None);
         };
         let rendered = Arc::new(rendered);
-        let mut inner = self.inner.write().expect("feed cache lock");
+        let size = rendered.size();
+        let pinned = self.pinned(base, doc, defs);
+        let mut guard = self.inner.write().expect("feed cache lock");
+        let inner = &mut *guard;
         inner.stats.renders += 1;
         inner.stats.seconds += started.elapsed().as_secs_f64();
-        let known = inner.docs.contains_key(base.as_str());
-        if inner.generation == generation && (known || inner.docs.len() < MAX_CACHED_BASES) {
-            let key = if base == &self.default_base {
-                self.default_key.clone()
-            } else {
-                Arc::from(base.as_str())
+        if inner.generation != generation {
+            return Ok(Some(rendered));
+        }
+        if pinned {
+            inner.pinned_bytes += size;
+            if let Some(old) = inner.pinned.insert(doc.clone(), rendered.clone()) {
+                inner.pinned_bytes -= old.size();
+            }
+        } else if size <= self.budget {
+            let variant = Variant {
+                doc: rendered.clone(),
+                last_used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
             };
-            inner
-                .docs
-                .entry(key)
-                .or_default()
-                .insert(doc.clone(), rendered.clone());
+            if !inner.variants.contains_key(base.as_str()) {
+                inner
+                    .variants
+                    .insert(Arc::from(base.as_str()), HashMap::new());
+            }
+            let replaced = inner
+                .variants
+                .get_mut(base.as_str())
+                .expect("inserted above")
+                .insert(doc.clone(), variant)
+                .map(|v| v.doc.size());
+            inner.variant_bytes += size;
+            match replaced {
+                Some(old) => inner.variant_bytes -= old,
+                None => inner.variant_entries += 1,
+            }
+            inner.evict_to(self.budget);
         }
         Ok(Some(rendered))
     }

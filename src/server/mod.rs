@@ -8,6 +8,11 @@
 //! `/{topic}.json`, `/{topic}.html`, `/opml.xml`, `/healthz`, `/readyz`,
 //! `/status`, `/metrics`; with an admin token, `/admin/explain` (see
 //! [`admin`]).
+//!
+//! Every bound a client can push against is a constant here or a setting
+//! (connections, first-request and idle time, HTTP/2 streams, resets and
+//! pings, head size; the document cache's bytes and renders in
+//! [`crate::render`]), and each is reported on `/metrics`.
 
 pub mod admin;
 pub mod proxy;
@@ -15,7 +20,7 @@ pub mod respond;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,13 +33,30 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::sync::Semaphore;
 
-use crate::metrics::Route;
+use crate::metrics::{Route, Timeout};
 use crate::render::{Doc, Format};
 use crate::service::App;
 
-/// A client that has not sent its request head by then is dropped, so slow
-/// clients cannot hold connections forever.
+/// A connection must have sent one complete request head within this time
+/// of being accepted, whatever its protocol (HTTP/1 head, HTTP/2 preface,
+/// SETTINGS and HEADERS), or it is closed. Later HTTP/1 heads have the same
+/// limit.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection with no request in flight and none started for this long
+/// is closed (keep-alive and HTTP/2 alike; nginx keeps 75 s), unless
+/// `--idle-timeout` says otherwise.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// HTTP/2 keep-alive pings while a connection is open, and how long a ping
+/// may go unanswered before the connection is closed.
+pub const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+pub const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 streams one connection may have open at once.
+pub const H2_MAX_STREAMS: u32 = 64;
+/// HTTP/2 streams a client may reset before they are accepted, and resets
+/// the server's own errors may cause, before the connection is closed
+/// (the "rapid reset" flood, CVE-2023-44487).
+pub const H2_MAX_PENDING_RESETS: usize = 20;
+pub const H2_MAX_ERROR_RESETS: usize = 256;
 /// Largest request head (HTTP/1 read buffer; HTTP/2 header list).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Connections served at once unless configured otherwise; further clients
@@ -45,8 +67,69 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 type Body = Full<Bytes>;
 
+/// What the watchdog of one connection knows of it.
+struct Activity {
+    /// Requests started on the connection.
+    started: AtomicU64,
+    /// Requests whose response is not ready yet.
+    in_flight: AtomicUsize,
+    /// When the last request started or finished, in milliseconds since
+    /// the connection was accepted.
+    last: AtomicU64,
+    accepted: tokio::time::Instant,
+    idle: Duration,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let ms = self.accepted.elapsed().as_millis() as u64;
+        self.last.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the connection must be closed if nothing happens before, and
+    /// why.
+    fn deadline(&self) -> (tokio::time::Instant, Timeout) {
+        if self.started.load(Ordering::Relaxed) == 0 {
+            return (self.accepted + HEADER_READ_TIMEOUT, Timeout::FirstRequest);
+        }
+        let last = self.accepted + Duration::from_millis(self.last.load(Ordering::Relaxed));
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            // Responses are built from cached bytes or one bounded render;
+            // check again later.
+            return (tokio::time::Instant::now() + self.idle, Timeout::Idle);
+        }
+        (last + self.idle, Timeout::Idle)
+    }
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn new(a: &Arc<Activity>) -> InFlight {
+        a.started.fetch_add(1, Ordering::Relaxed);
+        a.in_flight.fetch_add(1, Ordering::Relaxed);
+        a.touch();
+        InFlight(a.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
 /// Accepts connections until `shutdown` resolves, then lets requests in
 /// flight finish (up to [`SHUTDOWN_GRACE`]).
+///
+/// SECURITY: hyper's own `header_read_timeout` covers HTTP/1 heads only; a
+/// connection that sent nothing, or only the HTTP/2 preface, was never
+/// closed, and a few of them held every connection slot. So each
+/// connection has a watchdog: no complete request within
+/// [`HEADER_READ_TIMEOUT`] of accept, or no request for the idle timeout,
+/// and it is closed (counted in `feedloom_connection_timeouts_total`).
 pub async fn run(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
@@ -62,7 +145,12 @@ pub async fn run(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(MAX_HEADER_BYTES as u32);
+        .max_header_list_size(MAX_HEADER_BYTES as u32)
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_MAX_ERROR_RESETS)
+        .keep_alive_interval(H2_PING_INTERVAL)
+        .keep_alive_timeout(H2_PING_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(app.options.max_connections.max(1)));
     tokio::pin!(shutdown);
@@ -85,26 +173,50 @@ pub async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
+                let activity = Arc::new(Activity {
+                    started: AtomicU64::new(0),
+                    in_flight: AtomicUsize::new(0),
+                    last: AtomicU64::new(0),
+                    accepted: tokio::time::Instant::now(),
+                    idle: app.options.idle_timeout,
+                });
+                let (app_c, activity_c) = (app.clone(), activity.clone());
                 let service = hyper::service::service_fn(move |req| {
-                    let app = app.clone();
+                    let guard = InFlight::new(&activity_c);
+                    let app = app_c.clone();
                     async move {
-                        if req.uri().path().starts_with(admin::PREFIX) {
-                            let head = req.method() == Method::HEAD;
-                            let resp = admin::handle(app.clone(), req).await;
-                            let bytes = if head { 0 } else { body_len(&resp) };
-                            app.metrics.record_request(Route::Admin, resp.status().as_u16(), bytes);
-                            return Ok::<_, Infallible>(resp);
-                        }
-                        Ok(handle(&app, req))
+                        let resp = handle(app, req).await;
+                        drop(guard);
+                        Ok::<_, Infallible>(resp)
                     }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
+                let app = app.clone();
+                app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+                app.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection ended with error: {e}");
+                    tokio::pin!(conn);
+                    loop {
+                        let (deadline, why) = activity.deadline();
+                        tokio::select! {
+                            result = &mut conn => {
+                                if let Err(e) = result {
+                                    tracing::debug!("connection ended with error: {e}");
+                                }
+                                break;
+                            }
+                            _ = tokio::time::sleep_until(deadline) => {
+                                // Something may have happened meanwhile.
+                                if activity.deadline().0 <= tokio::time::Instant::now() {
+                                    app.metrics.record_timeout(why);
+                                    tracing::debug!("closing a connection: {why:?} timeout");
+                                    break;
+                                }
+                            }
+                        }
                     }
+                    app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
                 });
             }
@@ -120,17 +232,46 @@ pub async fn run(
     }
 }
 
-/// Routes one request and counts it.
-pub fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
-    let (route, resp) = route(app, &req);
-    let bytes = if req.method() == Method::HEAD {
-        0
+/// Routes one request, counts it, and adds the headers every response
+/// carries.
+pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    let head = req.method() == Method::HEAD;
+    let (route, mut resp) = if req.uri().path().starts_with(admin::PREFIX) {
+        (Route::Admin, admin::handle(app.clone(), req).await)
     } else {
-        body_len(&resp)
+        route(&app, req).await
     };
+    harden(&mut resp);
+    let bytes = if head { 0 } else { body_len(&resp) };
     app.metrics
         .record_request(route, resp.status().as_u16(), bytes);
     resp
+}
+
+/// SECURITY: no response is sniffed into another type; HTML pages load
+/// nothing but their inline style and upstream images, run no script,
+/// cannot be framed, and send no referrer to the sites they link.
+fn harden(resp: &mut Response<Body>) {
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; media-src http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
 }
 
 fn body_len(resp: &Response<Body>) -> usize {
@@ -138,7 +279,7 @@ fn body_len(resp: &Response<Body>) -> usize {
     resp.body().size_hint().exact().unwrap_or(0) as usize
 }
 
-fn route(app: &App, req: &Request<Incoming>) -> (Route, Response<Body>) {
+async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Route, Response<Body>) {
     let path = req.uri().path();
     let route = match path {
         "/healthz" => Route::Healthz,
@@ -179,12 +320,19 @@ fn route(app: &App, req: &Request<Incoming>) -> (Route, Response<Body>) {
                 "text/plain; version=0.0.4; charset=utf-8",
             ),
         ),
-        _ => document(app, req, path),
+        _ => document(app, &req).await,
     }
 }
 
+/// Request headers a response depends on when proxy headers are trusted.
+const VARY_FORWARDED: &str =
+    "Accept-Encoding, Forwarded, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Prefix";
+
 /// A document request: `/`, `/opml.xml`, `/{topic}.{rss,atom,json,html}`.
-fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<Body>) {
+/// Served from the cache; a miss is rendered on the blocking pool, at most
+/// [`crate::render::MAX_RENDERS_IN_FLIGHT`] at once.
+async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<Body>) {
+    let path = req.uri().path();
     let defs = app.defs();
     let not_found = |msg: &str| (Route::NotFound, plain(StatusCode::NOT_FOUND, msg));
     let (route, doc) = match path {
@@ -223,21 +371,62 @@ fn document(app: &App, req: &Request<Incoming>, path: &str) -> (Route, Response<
         }
     };
     let base = if app.options.trust_proxy {
-        proxy::forwarded_base(req.headers(), app.feeds.base_url())
+        proxy::forwarded_base(
+            req.headers(),
+            app.feeds.base_url(),
+            &app.options.public_hosts,
+        )
     } else {
         None
     };
-    match app.feeds.get(&app.store, &defs, base.as_ref(), &doc) {
-        Ok(Some(r)) => (route, respond::cached(req.headers(), &r)),
-        Ok(None) => not_found("not found\n"),
+    let rendered = match app.feeds.lookup(base.as_ref(), &doc) {
+        Some(r) => Ok(Some(r)),
+        None => render_off_workers(app, defs, base, doc).await,
+    };
+    let mut resp = match rendered {
+        Ok(Some(r)) => respond::cached(req.headers(), &r),
+        Ok(None) => return not_found("not found\n"),
         Err(e) => {
             tracing::error!("rendering {path}: {e}");
-            (
+            return (
                 route,
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
-            )
+            );
         }
+    };
+    if app.options.trust_proxy {
+        resp.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static(VARY_FORWARDED));
     }
+    (route, resp)
+}
+
+/// A cache miss: waits for a render slot, then renders on the blocking
+/// pool (unless another request rendered the same document meanwhile).
+async fn render_off_workers(
+    app: &Arc<App>,
+    defs: Arc<crate::config::Definitions>,
+    base: Option<url::Url>,
+    doc: Doc,
+) -> Result<Option<Arc<crate::render::Rendered>>, String> {
+    let _slot = app
+        .feeds
+        .render_slots()
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("render slots never close");
+    if let Some(r) = app.feeds.lookup(base.as_ref(), &doc) {
+        return Ok(Some(r));
+    }
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        app.feeds
+            .get(&app.store, &defs, base.as_ref(), &doc)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// `?limit=N`: 1 to the topic's `max` (larger values are capped), default

@@ -17,7 +17,13 @@ use url::Url;
 /// Fields the headers leave out come from `fallback` (the configured base),
 /// so a proxy that only sends `X-Forwarded-Prefix` keeps the configured
 /// scheme and host.
-pub fn forwarded_base(headers: &HeaderMap, fallback: &Url) -> Option<Url> {
+///
+/// SECURITY: a proxy that passes the client's `Host` on (nginx's
+/// `$http_host`) lets any client choose the host of every link, and each
+/// invented host was a document of its own in the cache. A forwarded host
+/// must be the fallback's or one of `allowed` (`host` or `host:port`, lower
+/// case); any other gives `None`, the configured base.
+pub fn forwarded_base(headers: &HeaderMap, fallback: &Url, allowed: &[String]) -> Option<Url> {
     let get = |name: &str| {
         headers
             .get(name)
@@ -89,7 +95,14 @@ pub fn forwarded_base(headers: &HeaderMap, fallback: &Url) -> Option<Url> {
         None => fallback.path().to_string(),
     };
     let url = Url::parse(&format!("{proto}://{host}{prefix}")).ok()?;
-    (url.host_str().is_some() && url.query().is_none()).then_some(url)
+    let authority = |u: &Url| match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => String::new(),
+    };
+    let named = authority(&url);
+    let known = named == authority(fallback) || allowed.iter().any(|a| *a == named);
+    (known && url.host_str().is_some() && url.query().is_none()).then_some(url)
 }
 
 #[cfg(test)]
@@ -102,7 +115,31 @@ mod tests {
         for (k, v) in pairs {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        forwarded_base(&h, &Url::parse("http://127.0.0.1:8080/").unwrap()).map(String::from)
+        let allowed = ["example.org".to_string(), "example.org:8443".into(), "a.example".into()];
+        forwarded_base(&h, &Url::parse("http://127.0.0.1:8080/").unwrap(), &allowed)
+            .map(String::from)
+    }
+
+    #[test]
+    fn only_allowed_hosts() {
+        for host in ["evil.example", "example.org:9999", "EXAMPLE.org.evil"] {
+            assert_eq!(
+                base(&[("x-forwarded-host", host), ("x-forwarded-proto", "https")]),
+                None,
+                "{host}"
+            );
+        }
+        assert_eq!(
+            base(&[("x-forwarded-host", "Example.ORG")]).as_deref(),
+            Some("http://example.org/"),
+            "host names compare without case"
+        );
+        assert_eq!(
+            base(&[("x-forwarded-proto", "https"), ("x-forwarded-host", "127.0.0.1:8080")])
+                .as_deref(),
+            Some("https://127.0.0.1:8080/"),
+            "the base URL's own host is always allowed"
+        );
     }
 
     #[test]

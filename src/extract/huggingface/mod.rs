@@ -199,6 +199,7 @@ fn current_month(now: DateTime<Utc>) -> String {
 /// An API response: a JSON array of entries (or, from search, of entries or
 /// bare papers).
 fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
+    crate::depth::check_json(body, "Hugging Face API JSON")?;
     // The usual shape, typed in one pass (unknown keys skipped, not built).
     if let Ok(entries) = serde_json::from_slice::<Vec<WireEntry>>(body) {
         return Ok(entries.into_iter().map(Element::Entry).collect());

@@ -17,6 +17,7 @@ const TARGET: &[u8] = b"data-target=\"DailyPapers\"";
 /// The entries the page embeds: `Ok(None)` when the page has no
 /// `DailyPapers` data (the caller falls back to the cards).
 pub fn page_entries(body: &[u8]) -> Result<Option<Vec<WireEntry>>, ExtractError> {
+    crate::depth::check_html(body, "Hugging Face page")?;
     let raw = match fast_props(body) {
         Some(raw) => raw,
         None => match dom_props(body) {
@@ -24,6 +25,7 @@ pub fn page_entries(body: &[u8]) -> Result<Option<Vec<WireEntry>>, ExtractError>
             None => return Ok(None),
         },
     };
+    crate::depth::check_json(raw.as_bytes(), "Hugging Face page props")?;
     let props: Props = serde_json::from_str(&raw).map_err(|e| ExtractError::Malformed {
         format: "Hugging Face page props",
         message: e.to_string(),
