@@ -74,7 +74,15 @@ const SELF_CLOSING_SIBLINGS: &[&str] = &[
 
 /// Elements whose contents are text, not markup, up to their end tag.
 const RAW_TEXT: &[&str] = &[
-    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext",
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "plaintext",
 ];
 
 /// Refuses HTML whose open elements nest deeper than [`MAX_NESTING`], as an
@@ -195,7 +203,11 @@ mod tests {
             "<div>x</div>".repeat(10_000),
             "a < b <3 </> <!doctype html>".repeat(1000),
         ] {
-            assert!(check_html(flat.as_bytes(), "HTML").is_ok(), "{}", &flat[..40]);
+            assert!(
+                check_html(flat.as_bytes(), "HTML").is_ok(),
+                "{}",
+                &flat[..40]
+            );
         }
     }
 }

@@ -465,7 +465,11 @@ impl Fetcher {
 
     /// [`Fetcher::fetch`], with `guarded` saying whether the source is
     /// public (its hops may not reach internal addresses).
-    async fn fetch_with(&self, req: &FetchRequest<'_>, guarded: bool) -> Result<Fetched, FetchError> {
+    async fn fetch_with(
+        &self,
+        req: &FetchRequest<'_>,
+        guarded: bool,
+    ) -> Result<Fetched, FetchError> {
         let mut url = req.url.clone();
         let mut seen = vec![url.clone()];
         let mut moved_to = None;
@@ -477,7 +481,10 @@ impl Fetcher {
             if guarded && hop > 0 {
                 refuse_internal_literal(&url)?;
             }
-            match self.hop(&url, req, hop == 0, guarded, &mut deadline).await? {
+            match self
+                .hop(&url, req, hop == 0, guarded, &mut deadline)
+                .await?
+            {
                 Hop::Done(fetched) => {
                     let mut fetched = *fetched;
                     let meta = match &mut fetched {
@@ -920,7 +927,10 @@ mod tests {
     async fn public_sources_cannot_redirect_inside() {
         let fetcher = Fetcher::new(HashMap::from([(
             "127.0.0.1".to_string(),
-            HostPolicy { min_spacing: Duration::ZERO, ..HostPolicy::default() },
+            HostPolicy {
+                min_spacing: Duration::ZERO,
+                ..HostPolicy::default()
+            },
         )]))
         .unwrap();
         for target in [
@@ -987,23 +997,43 @@ mod tests {
         });
         let fetcher = Fetcher::new(HashMap::from([(
             "127.0.0.1".to_string(),
-            HostPolicy { min_spacing: Duration::ZERO, ..HostPolicy::default() },
+            HostPolicy {
+                min_spacing: Duration::ZERO,
+                ..HostPolicy::default()
+            },
         )]))
         .unwrap();
         let url = Url::parse(&format!("http://{addr}/start")).unwrap();
-        let req = FetchRequest { timeout: Duration::from_secs(1), ..FetchRequest::new(&url) };
+        let req = FetchRequest {
+            timeout: Duration::from_secs(1),
+            ..FetchRequest::new(&url)
+        };
         let started = Instant::now();
         let err = fetcher.fetch(&req).await.unwrap_err();
         assert!(matches!(err, FetchError::Timeout(_)), "{err}");
-        assert!(started.elapsed() < Duration::from_millis(1900), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(1900),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
     fn internal_addresses() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
-            "64:ff9b::a9fe:a9fe", "::ffff:10.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "::ffff:10.0.0.1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }

@@ -57,7 +57,11 @@ enum Command {
         /// `example.org:8443`) the proxy may name; repeat or separate with
         /// commas. The --base-url host is always allowed; any other
         /// forwarded host falls back to the base URL.
-        #[arg(long = "public-host", env = "FEEDLOOM_PUBLIC_HOSTS", value_delimiter = ',')]
+        #[arg(
+            long = "public-host",
+            env = "FEEDLOOM_PUBLIC_HOSTS",
+            value_delimiter = ','
+        )]
         public_hosts: Vec<String>,
         /// Bytes the cache may spend on documents clients choose (`?limit=`
         /// variants, other public bases), e.g. 32MiB; least recently used
@@ -293,4 +297,3 @@ fn fail(message: &str) -> ExitCode {
     eprintln!("feedloom: error: {message}");
     ExitCode::FAILURE
 }
-

@@ -325,21 +325,72 @@ impl Metrics {
     /// Every stranger-driven bound, with its use.
     fn render_bounds(&self, out: &mut String, b: &Bounds) {
         let gauges: [(&str, &str, String); 11] = [
-            ("feedloom_connections_open", "Client connections open now.", self.connections_open.load(Ordering::Relaxed).to_string()),
-            ("feedloom_connections_limit", "Connections served at once (--max-connections).", b.max_connections.to_string()),
-            ("feedloom_cache_bytes", "Bytes of cached documents (bodies and compressed copies).", b.cache.bytes.to_string()),
-            ("feedloom_cache_entries", "Cached documents.", b.cache.entries.to_string()),
-            ("feedloom_cache_variant_bytes", "Bytes of client-chosen cached documents (?limit= variants, other public bases).", b.cache.variant_bytes.to_string()),
-            ("feedloom_cache_variant_entries", "Client-chosen cached documents.", b.cache.variant_entries.to_string()),
-            ("feedloom_cache_variant_budget_bytes", "Bytes client-chosen documents may take (--cache-bytes).", b.cache_budget.to_string()),
-            ("feedloom_renders_in_flight", "Documents being rendered on a cache miss now.", b.renders_in_flight.to_string()),
-            ("feedloom_renders_limit", "Renders on a cache miss allowed at once.", b.max_renders.to_string()),
-            ("feedloom_nesting_limit", "Deepest nesting accepted in an upstream document.", crate::depth::MAX_NESTING.to_string()),
-            ("feedloom_connections_total", "Client connections accepted since start.", self.connections_total.load(Ordering::Relaxed).to_string()),
+            (
+                "feedloom_connections_open",
+                "Client connections open now.",
+                self.connections_open.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "feedloom_connections_limit",
+                "Connections served at once (--max-connections).",
+                b.max_connections.to_string(),
+            ),
+            (
+                "feedloom_cache_bytes",
+                "Bytes of cached documents (bodies and compressed copies).",
+                b.cache.bytes.to_string(),
+            ),
+            (
+                "feedloom_cache_entries",
+                "Cached documents.",
+                b.cache.entries.to_string(),
+            ),
+            (
+                "feedloom_cache_variant_bytes",
+                "Bytes of client-chosen cached documents (?limit= variants, other public bases).",
+                b.cache.variant_bytes.to_string(),
+            ),
+            (
+                "feedloom_cache_variant_entries",
+                "Client-chosen cached documents.",
+                b.cache.variant_entries.to_string(),
+            ),
+            (
+                "feedloom_cache_variant_budget_bytes",
+                "Bytes client-chosen documents may take (--cache-bytes).",
+                b.cache_budget.to_string(),
+            ),
+            (
+                "feedloom_renders_in_flight",
+                "Documents being rendered on a cache miss now.",
+                b.renders_in_flight.to_string(),
+            ),
+            (
+                "feedloom_renders_limit",
+                "Renders on a cache miss allowed at once.",
+                b.max_renders.to_string(),
+            ),
+            (
+                "feedloom_nesting_limit",
+                "Deepest nesting accepted in an upstream document.",
+                crate::depth::MAX_NESTING.to_string(),
+            ),
+            (
+                "feedloom_connections_total",
+                "Client connections accepted since start.",
+                self.connections_total.load(Ordering::Relaxed).to_string(),
+            ),
         ];
         for (name, help, v) in gauges {
-            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         }
         let _ = writeln!(
             out,

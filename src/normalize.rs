@@ -102,7 +102,9 @@ pub fn normalize(
 
     let key = canonical_key(
         source_id,
-        raw.guid.as_deref().filter(|g| g.len() <= caps::MAX_URL_BYTES),
+        raw.guid
+            .as_deref()
+            .filter(|g| g.len() <= caps::MAX_URL_BYTES),
         link.as_deref(),
         &other_links,
         &title,
@@ -121,10 +123,7 @@ pub fn normalize(
         summary,
         content,
         authors: cap_authors(dedup(
-            raw.authors
-                .iter()
-                .map(|a| name(&html_to_text(a)))
-                .collect(),
+            raw.authors.iter().map(|a| name(&html_to_text(a))).collect(),
         )),
         categories: dedup(raw.categories.iter().map(|c| name(c)).collect())
             .into_iter()

@@ -431,8 +431,10 @@ fn served_topic_feeds_from_a_local_hugging_face() {
                 "hf-search",
                 "listing = \"search\"\nquery = \"agent memory\"",
             )
+            // Below the Hugging Face sources: whichever is polled first,
+            // a paper both carry links to its Hugging Face page.
             + &format!(
-                "[[source]]\nid = \"arxiv\"\nkind = \"feed\"\nurl = \"{}\"\n",
+                "[[source]]\nid = \"arxiv\"\nkind = \"feed\"\nurl = \"{}\"\npriority = -1\n",
                 up.url("/arxiv.rss")
             )),
     );

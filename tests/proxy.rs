@@ -66,7 +66,8 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $http_host;
+            # The public host, fixed: never the client's own Host header.
+            proxy_set_header X-Forwarded-Host 127.0.0.1:{port};
             proxy_set_header X-Forwarded-Prefix /feeds;
         }}
     }}
@@ -231,9 +232,22 @@ fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, upstream: &Upstream, 
 fn behind_nginx_with_trusted_forwarded_headers() {
     let (ws, up) = fixture_workspace();
     ws.poll_ok();
-    let server = ws.serve_with(&["--trust-proxy"]);
-    let nginx = start_nginx(ws.dir.path(), free_port(), server.addr);
+    let port = free_port();
+    let public_host = format!("127.0.0.1:{port}");
+    let server = ws.serve_with(&["--trust-proxy", "--public-host", &public_host]);
+    let nginx = start_nginx(ws.dir.path(), port, server.addr);
     check_proxied_site(&nginx, server.addr, &up, &ws);
+    // A client's own Host header changes no link.
+    let r = http(
+        nginx.addr,
+        "GET",
+        "/feeds/all.atom",
+        &[("Host", "evil.example")],
+    );
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    assert!(!text.contains("evil.example"), "{text}");
+    assert!(text.contains(&format!("http://{public_host}/feeds/all.atom")));
 }
 
 #[test]

@@ -194,7 +194,11 @@ fn forwarded_headers_only_count_when_trusted() {
         );
         assert!(body.contains(&format!("http://{}/llm.atom", untrusting.addr)));
     }
-    let trusting = ws.serve_with(&["--trust-proxy"]);
+    let trusting = ws.serve_with(&[
+        "--trust-proxy",
+        "--public-host",
+        "feeds.example.org,other.example",
+    ]);
     for (path, link) in [
         ("/llm.atom", "https://feeds.example.org/feeds/llm.atom"),
         ("/llm.rss", "https://feeds.example.org/feeds/llm.rss"),

@@ -165,7 +165,10 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
         if what == "topic" && RESERVED_TOPIC_IDS.contains(&id) {
             return Err(ConfigError::new(
                 path,
-                format!("topic `{id}`: the name is reserved for a path the server serves itself ({})", RESERVED_TOPIC_IDS.join(", ")),
+                format!(
+                    "topic `{id}`: the name is reserved for a path the server serves itself ({})",
+                    RESERVED_TOPIC_IDS.join(", ")
+                ),
             ));
         }
         if let Some(first) = seen.insert((what, id.to_string()), path.to_path_buf()) {

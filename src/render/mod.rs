@@ -463,7 +463,11 @@ impl Inner {
             .iter()
             .flat_map(|(base, docs)| {
                 docs.iter().map(|(doc, v)| {
-                    (v.last_used.load(Ordering::Relaxed), base.clone(), doc.clone())
+                    (
+                        v.last_used.load(Ordering::Relaxed),
+                        base.clone(),
+                        doc.clone(),
+                    )
                 })
             })
             .collect();
@@ -688,8 +692,10 @@ impl FeedCache {
         }
         let base = base.unwrap_or(&self.default_base);
         let v = inner.variants.get(base.as_str())?.get(doc)?;
-        v.last_used
-            .store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        v.last_used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         Some(v.doc.clone())
     }
 

@@ -78,12 +78,15 @@ struct Activity {
     last: AtomicU64,
     accepted: tokio::time::Instant,
     idle: Duration,
+    /// Wakes the watchdog to compute its deadline again.
+    changed: tokio::sync::Notify,
 }
 
 impl Activity {
     fn touch(&self) {
         let ms = self.accepted.elapsed().as_millis() as u64;
         self.last.store(ms, Ordering::Relaxed);
+        self.changed.notify_one();
     }
 
     /// When the connection must be closed if nothing happens before, and
@@ -179,6 +182,7 @@ pub async fn run(
                     last: AtomicU64::new(0),
                     accepted: tokio::time::Instant::now(),
                     idle: app.options.idle_timeout,
+                    changed: tokio::sync::Notify::new(),
                 });
                 let (app_c, activity_c) = (app.clone(), activity.clone());
                 let service = hyper::service::service_fn(move |req| {
@@ -206,6 +210,7 @@ pub async fn run(
                                 }
                                 break;
                             }
+                            _ = activity.changed.notified() => {}
                             _ = tokio::time::sleep_until(deadline) => {
                                 // Something may have happened meanwhile.
                                 if activity.deadline().0 <= tokio::time::Instant::now() {

@@ -101,7 +101,7 @@ pub fn forwarded_base(headers: &HeaderMap, fallback: &Url, allowed: &[String]) -
         (None, _) => String::new(),
     };
     let named = authority(&url);
-    let known = named == authority(fallback) || allowed.iter().any(|a| *a == named);
+    let known = named == authority(fallback) || allowed.contains(&named);
     (known && url.host_str().is_some() && url.query().is_none()).then_some(url)
 }
 
@@ -115,7 +115,11 @@ mod tests {
         for (k, v) in pairs {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        let allowed = ["example.org".to_string(), "example.org:8443".into(), "a.example".into()];
+        let allowed = [
+            "example.org".to_string(),
+            "example.org:8443".into(),
+            "a.example".into(),
+        ];
         forwarded_base(&h, &Url::parse("http://127.0.0.1:8080/").unwrap(), &allowed)
             .map(String::from)
     }
@@ -135,8 +139,11 @@ mod tests {
             "host names compare without case"
         );
         assert_eq!(
-            base(&[("x-forwarded-proto", "https"), ("x-forwarded-host", "127.0.0.1:8080")])
-                .as_deref(),
+            base(&[
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "127.0.0.1:8080")
+            ])
+            .as_deref(),
             Some("https://127.0.0.1:8080/"),
             "the base URL's own host is always allowed"
         );

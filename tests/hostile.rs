@@ -1,0 +1,507 @@
+//! Attacks on a running feedloom, from a hostile upstream or a hostile
+//! client, each against the real binary over real sockets: each must leave
+//! the server up, its memory and connections bounded, and nothing stored
+//! lost or leaked.
+//!
+//! (Redirects into the operator's network need a public address to start
+//! from, which this machine has not; `src/fetch.rs` tests them with real
+//! sockets and the public/private decision taken as given.)
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// `n` elements nested inside each other, in `ns:el` form.
+fn nested_xml(n: usize) -> String {
+    format!("{}{}", "<x:a>".repeat(n), "</x:a>".repeat(n))
+}
+
+fn rss_with_item(item_body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:x="urn:x"><channel><title>t</title><link>http://example.org/</link><description>d</description>
+<item><title>Hostile item</title><link>http://example.org/hostile</link>{item_body}</item>
+</channel></rss>"#
+    )
+}
+
+/// A metric's value from `/metrics` text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+}
+
+fn status_of<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no source {id} in {status}"))
+}
+
+#[test]
+fn documents_nested_200000_deep_are_refused_and_nothing_is_lost() {
+    let (ws, up) = fixture_workspace();
+    ws.poll_ok();
+    let deep = 200_000;
+    // The same sources now serve 2 MB documents nested 200,000 deep: XML
+    // extension elements (which the rss crate parsed recursively, aborting
+    // the process), JSON, and HTML.
+    up.set(
+        "/arxiv.rss",
+        Reply::ok("application/rss+xml", rss_with_item(&nested_xml(deep))),
+    );
+    up.set(
+        "/lab.atom",
+        Reply::ok(
+            "application/atom+xml",
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:x="urn:x"><title>t</title><id>urn:t</id><updated>2026-01-01T00:00:00Z</updated><entry><title>e</title><id>urn:e</id><updated>2026-01-01T00:00:00Z</updated>{}</entry></feed>"#,
+                nested_xml(deep)
+            ),
+        ),
+    );
+    up.set(
+        "/robots.json",
+        Reply::ok(
+            "application/feed+json",
+            format!(
+                r#"{{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{{"id":"1","x":{}{}}}]}}"#,
+                "[".repeat(deep),
+                "]".repeat(deep)
+            ),
+        ),
+    );
+    up.set(
+        "/blog/",
+        Reply::ok(
+            "text/html",
+            format!(
+                "<html><body>{}<article class=post><h2 class=post-title>x</h2></article>",
+                "<div>".repeat(deep)
+            ),
+        ),
+    );
+    // A well-formed feed whose summary is HTML nested 10,000 deep (within
+    // the summary's size cap): kept, as its text (html5ever's cost grows
+    // with the square of the depth).
+    up.set(
+        "/group.rdf",
+        Reply::ok(
+            "application/rss+xml",
+            rss_with_item(&format!(
+                "<description><![CDATA[{}deep text]]></description>",
+                "<div><b>".repeat(5_000)
+            )),
+        ),
+    );
+    // The poll fails for those sources, and only for them: an exit, not
+    // an abort.
+    let out = ws.run(&["poll", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = ws.serve();
+    assert_eq!(server.get("/healthz").status, 200, "the server is up");
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    for id in ["arxiv", "lab", "robots", "blog"] {
+        let s = status_of(&status, id);
+        assert_eq!(s["last_error"]["kind"], "too_deep", "{id}: {s}");
+        let message = s["last_error"]["message"].as_str().unwrap();
+        assert!(message.contains("nested deeper than 256"), "{message}");
+    }
+    assert!(status_of(&status, "group")["last_error"].is_null());
+    // Every entry stored before is still served, plus the deep-summary one.
+    let feed = parse_feed(&server.get("/all.atom?limit=100").body);
+    assert_eq!(feed.entries.len(), FIXTURE_ENTRIES + 1);
+    let hostile = feed
+        .entries
+        .iter()
+        .find(|e| e.title.as_ref().unwrap().content == "Hostile item")
+        .expect("the deep-summary item is stored");
+    let summary = &hostile.summary.as_ref().unwrap().content;
+    assert!(
+        summary.contains("deep text") && !summary.contains("<div"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn quadratic_inputs_are_linear_and_entries_are_capped() {
+    let (ws, up) = fixture_workspace();
+    // 100,000 authors, a 1 MB title, a 4 MB description of `<script`s (each
+    // once made the text scan lower-case the rest of the string).
+    let creators: String = (0..100_000)
+        .map(|i| format!("<dc:creator>Author {i}</dc:creator>"))
+        .collect();
+    let item = format!(
+        "<title>{}</title><description><![CDATA[<p>start</p>{}]]></description>{creators}",
+        "word ".repeat(200_000),
+        "<script>x".repeat(400_000),
+    );
+    let feed = rss_with_item(&item).replace(
+        "<rss version=\"2.0\"",
+        "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"",
+    );
+    up.set("/arxiv.rss", Reply::ok("application/rss+xml", feed));
+    let started = Instant::now();
+    ws.poll_ok();
+    // Generous: the quadratic version took minutes.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let server = ws.serve();
+    let json: serde_json::Value =
+        serde_json::from_slice(&server.get("/all.json?limit=100").body).unwrap();
+    let item = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["url"] == "http://example.org/hostile")
+        .expect("the hostile item is stored, cut to size");
+    let title = item["title"].as_str().unwrap();
+    assert!(
+        title.chars().count() <= 1_001 && title.ends_with('…'),
+        "{}",
+        title.len()
+    );
+    let authors = item["authors"].as_array().unwrap();
+    assert_eq!(authors.len(), 100);
+    assert_eq!(authors[99]["name"], "and 99901 more");
+    let content = item["content_html"].as_str().unwrap_or_default();
+    assert!(content.len() < 100_000, "{}", content.len());
+}
+
+/// Opens a connection that sends `bytes` (maybe nothing) and then stays
+/// silent.
+fn silent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s
+}
+
+/// HTTP/2's client preface and an empty SETTINGS frame.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+#[test]
+fn silent_connections_cannot_hold_every_slot() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--max-connections", "4"]);
+    server.wait_ready();
+    // Every slot taken by a connection that never sends a request: two
+    // that send nothing, one HTTP/2 preface, one half an HTTP/1 head.
+    let started = Instant::now();
+    let _held = [
+        silent(server.addr, b""),
+        silent(server.addr, b""),
+        silent(server.addr, H2_PREFACE),
+        silent(server.addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"),
+    ];
+    std::thread::sleep(Duration::from_millis(200));
+    // A fifth client waits in the accept queue until the silent ones are
+    // closed, 10 s after they were accepted.
+    let r = server.get("/healthz");
+    assert_eq!(r.status, 200);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metric(
+            &metrics,
+            "feedloom_connection_timeouts_total{reason=\"first_request\"}"
+        ) >= 3.0,
+        "{metrics}"
+    );
+    assert_eq!(metric(&metrics, "feedloom_connections_limit"), 4.0);
+}
+
+#[test]
+fn idle_keep_alive_connections_are_closed() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--idle-timeout", "2s"]);
+    server.wait_ready();
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = conn.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Then nothing: the server closes the kept-alive connection.
+    let started = Instant::now();
+    let n = conn.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed, not answered");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6),
+        "{waited:?}"
+    );
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metric(
+            &metrics,
+            "feedloom_connection_timeouts_total{reason=\"idle\"}"
+        ) >= 1.0
+    );
+}
+
+#[test]
+fn client_chosen_variants_stay_within_the_cache_budget() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve_with(&["--cache-bytes", "64KiB"]);
+    server.wait_ready();
+    let renders = |m: &str| metric(m, "feedloom_renders_total");
+    // The default documents are pinned: served from memory, not rendered.
+    let before = server.get("/metrics").text();
+    assert_eq!(server.get("/all.atom").status, 200);
+    let after = server.get("/metrics").text();
+    assert_eq!(renders(&before), renders(&after));
+    // 90 variants, every ?limit= of every format.
+    for limit in 1..=30 {
+        for ext in ["rss", "atom", "json"] {
+            let r = server.get(&format!("/all.{ext}?limit={limit}"));
+            assert_eq!(r.status, 200);
+        }
+    }
+    let m = server.get("/metrics").text();
+    let bytes = metric(&m, "feedloom_cache_variant_bytes");
+    assert!(bytes <= 65536.0, "{bytes}");
+    assert!(metric(&m, "feedloom_cache_evictions_total") > 0.0, "{m}");
+    assert_eq!(metric(&m, "feedloom_cache_variant_budget_bytes"), 65536.0);
+    assert_eq!(metric(&m, "feedloom_renders_limit"), 2.0);
+    // ...and the default documents were never evicted by them.
+    let before = renders(&m);
+    for ext in ["rss", "atom", "json"] {
+        assert_eq!(server.get(&format!("/all.{ext}")).status, 200);
+    }
+    assert_eq!(renders(&server.get("/metrics").text()), before);
+}
+
+#[test]
+fn public_pages_show_no_secrets() {
+    let (ws, up) = fixture_workspace();
+    up.set(
+        "/loop",
+        Reply::status(302, "").with_header("Location", "/loop?token=SECRET123"),
+    );
+    up.set(
+        "/loop?token=SECRET123",
+        Reply::status(302, "").with_header("Location", "/loop?token=SECRET123"),
+    );
+    up.set(
+        "/aws",
+        Reply::ok("text/plain", "AKIAIOSFODNN7EXAMPLE secret key material"),
+    );
+    ws.write(
+        "more.toml",
+        &format!(
+            "[[source]]\nid = \"looping\"\nkind = \"feed\"\nurl = \"{}\"\n\n[[source]]\nid = \"leaky\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url("/loop?token=SECRET123"),
+            up.url("/aws"),
+        ),
+    );
+    let server = ws.serve();
+    server.wait_ready();
+    let index = server.get("/").text();
+    assert!(index.contains("failing"), "{index}");
+    let status = server.get("/status").text();
+    for page in [&index, &status] {
+        assert!(!page.contains("SECRET123"), "{page}");
+        assert!(!page.contains("AKIA"), "{page}");
+    }
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(
+        status_of(&status, "looping")["last_error"]["kind"],
+        "redirect"
+    );
+    assert_eq!(
+        status_of(&status, "leaky")["last_error"]["kind"],
+        "not_a_feed"
+    );
+}
+
+#[test]
+fn one_source_cannot_rewrite_another_sources_entries() {
+    let (ws, up) = fixture_workspace();
+    ws.write(
+        "arxiv-topic.toml",
+        "[[topic]]\nid = \"arxiv-only\"\ntitle = \"arXiv\"\nsources = [\"arxiv\"]\n",
+    );
+    ws.poll_ok();
+    let server = ws.serve();
+    let before = parse_feed(&server.get("/arxiv-only.atom?limit=100").body);
+    drop(server);
+    let victim = before.entries[0].clone();
+    let victim_link = victim.links[0].href.clone();
+    // A feed claims the same paper (its arXiv link) with a longer,
+    // phishing copy.
+    up.set(
+        "/hostile.rss",
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>h</title><link>http://evil.example/</link><description>d</description>
+<item><title>PHISHING: verify your account now, a much longer and more attractive title</title>
+<link>{victim_link}</link><guid isPermaLink="false">evil-1</guid>
+<description>PHISHING {}</description></item></channel></rss>"#,
+                "lorem ipsum ".repeat(500)
+            ),
+        ),
+    );
+    ws.write(
+        "hostile.toml",
+        &format!(
+            "[[source]]\nid = \"hostile\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url("/hostile.rss")
+        ),
+    );
+    ws.poll_ok();
+    let server = ws.serve();
+    let after = parse_feed(&server.get("/arxiv-only.atom?limit=100").body);
+    let entry = after
+        .entries
+        .iter()
+        .find(|e| e.id == victim.id)
+        .expect("same entry");
+    let text = String::from_utf8_lossy(&server.get("/arxiv-only.atom?limit=100").body).into_owned();
+    assert!(!text.contains("PHISHING"), "the hostile copy took over");
+    assert_eq!(entry.title, victim.title);
+    assert_eq!(entry.links[0].href, victim_link);
+}
+
+#[test]
+fn forwarded_hosts_outside_the_allowlist_are_ignored() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve_with(&[
+        "--trust-proxy",
+        "--base-url",
+        "https://feeds.example.org/f/",
+        "--public-host",
+        "mirror.example.org",
+    ]);
+    let get = |host: &str| {
+        http(
+            server.addr,
+            "GET",
+            "/all.atom",
+            &[("X-Forwarded-Host", host), ("X-Forwarded-Proto", "https")],
+        )
+    };
+    let spoofed = get("evil.example");
+    assert_eq!(spoofed.status, 200);
+    let text = spoofed.text();
+    assert!(!text.contains("evil.example"), "{text}");
+    assert!(text.contains("https://feeds.example.org/f/all.atom"));
+    let vary = spoofed
+        .header("vary")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        vary.contains("x-forwarded-host") && vary.contains("accept-encoding"),
+        "{vary}"
+    );
+    // An allowed public host is honoured.
+    assert!(get("mirror.example.org")
+        .text()
+        .contains("https://mirror.example.org/f/all.atom"));
+}
+
+#[test]
+fn every_response_says_nosniff_and_pages_carry_a_policy() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve();
+    for path in [
+        "/",
+        "/all.html",
+        "/all.atom",
+        "/healthz",
+        "/nope.rss",
+        "/metrics",
+    ] {
+        let r = server.get(path);
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    for path in ["/", "/all.html"] {
+        let r = server.get(path);
+        let csp = r.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("script-src"), "{csp}");
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    }
+}
+
+#[test]
+fn served_paths_cannot_be_topic_ids() {
+    let (ws, _up) = fixture_workspace();
+    ws.write("clash.toml", "[[topic]]\nid = \"index\"\ntitle = \"x\"\n");
+    let out = ws.run(&["check"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("clash.toml") && err.contains("topic `index`") && err.contains("reserved"),
+        "{err}"
+    );
+}
+
+#[test]
+fn upstream_numbers_cannot_overflow() {
+    let (ws, up) = fixture_workspace();
+    up.set(
+        "/arxiv.rss",
+        Reply::ok(
+            "application/rss+xml",
+            rss_with_item("").replace(
+                "<description>d</description>",
+                "<description>d</description><ttl>18446744073709551615</ttl>",
+            ),
+        ),
+    );
+    ws.poll_ok();
+}
+
+#[cfg(unix)]
+#[test]
+fn export_never_writes_through_a_planted_symlink() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let out = ws.dir.path().join("site");
+    std::fs::create_dir_all(&out).unwrap();
+    let victim = ws.dir.path().join("victim.txt");
+    std::fs::write(&victim, "untouched").unwrap();
+    // Links where export writes its files and where it used to put its
+    // temporary ones.
+    std::os::unix::fs::symlink(&victim, out.join("all.atom")).unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("all.tmp-export")).unwrap();
+    let res = ws.run(&["export", out.to_str().unwrap()]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    let atom = std::fs::read_to_string(out.join("all.atom")).unwrap();
+    assert!(atom.contains("<feed"), "the link was replaced by the file");
+    assert!(!std::fs::symlink_metadata(out.join("all.atom"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
