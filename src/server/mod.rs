@@ -78,15 +78,17 @@ struct Activity {
     last: AtomicU64,
     accepted: tokio::time::Instant,
     idle: Duration,
-    /// Wakes the watchdog to compute its deadline again.
-    changed: tokio::sync::Notify,
 }
+
+/// How often a connection's watchdog looks again: a request moves its
+/// deadline without waking it (a wake-up per request would cost the serving
+/// path), so deadlines hold to within this.
+const WATCHDOG_TICK: Duration = Duration::from_secs(1);
 
 impl Activity {
     fn touch(&self) {
         let ms = self.accepted.elapsed().as_millis() as u64;
         self.last.store(ms, Ordering::Relaxed);
-        self.changed.notify_one();
     }
 
     /// When the connection must be closed if nothing happens before, and
@@ -182,7 +184,6 @@ pub async fn run(
                     last: AtomicU64::new(0),
                     accepted: tokio::time::Instant::now(),
                     idle: app.options.idle_timeout,
-                    changed: tokio::sync::Notify::new(),
                 });
                 let (app_c, activity_c) = (app.clone(), activity.clone());
                 let service = hyper::service::service_fn(move |req| {
@@ -203,6 +204,12 @@ pub async fn run(
                     tokio::pin!(conn);
                     loop {
                         let (deadline, why) = activity.deadline();
+                        let now = tokio::time::Instant::now();
+                        if deadline <= now {
+                            app.metrics.record_timeout(why);
+                            tracing::debug!("closing a connection: {why:?} timeout");
+                            break;
+                        }
                         tokio::select! {
                             result = &mut conn => {
                                 if let Err(e) = result {
@@ -210,15 +217,7 @@ pub async fn run(
                                 }
                                 break;
                             }
-                            _ = activity.changed.notified() => {}
-                            _ = tokio::time::sleep_until(deadline) => {
-                                // Something may have happened meanwhile.
-                                if activity.deadline().0 <= tokio::time::Instant::now() {
-                                    app.metrics.record_timeout(why);
-                                    tracing::debug!("closing a connection: {why:?} timeout");
-                                    break;
-                                }
-                            }
+                            _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
                         }
                     }
                     app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
@@ -339,41 +338,9 @@ const VARY_FORWARDED: &str =
 async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<Body>) {
     let path = req.uri().path();
     let defs = app.defs();
-    let not_found = |msg: &str| (Route::NotFound, plain(StatusCode::NOT_FOUND, msg));
-    let (route, doc) = match path {
-        "/" | "/index.html" => (Route::Index, Doc::Index),
-        "/opml.xml" => (Route::Opml, Doc::Opml),
-        _ => {
-            let Some((topic, ext)) = path.strip_prefix('/').and_then(|p| p.rsplit_once('.')) else {
-                return not_found("not found\n");
-            };
-            let route = match ext {
-                "html" => Route::Preview,
-                e if Format::from_extension(e).is_some() => Route::Feed,
-                _ => return not_found("not found\n"),
-            };
-            let Some(t) = defs.rules.topic(topic) else {
-                return not_found(&format!("unknown topic `{topic}`\n"));
-            };
-            let doc = match Format::from_extension(ext) {
-                Some(format) => {
-                    let limit = match limit_param(req.uri().query(), t.default_limit(), t.max_items)
-                    {
-                        Ok(l) => l,
-                        Err(msg) => return (route, plain(StatusCode::BAD_REQUEST, &msg)),
-                    };
-                    Doc::Feed {
-                        topic: topic.to_string(),
-                        format,
-                        limit,
-                    }
-                }
-                None => Doc::Preview {
-                    topic: topic.to_string(),
-                },
-            };
-            (route, doc)
-        }
+    let (route, doc) = match parse_document(&defs, path, req.uri().query()) {
+        Ok(found) => found,
+        Err((route, status, msg)) => return (route, plain(status, &msg)),
     };
     let base = if app.options.trust_proxy {
         proxy::forwarded_base(
@@ -390,7 +357,7 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     };
     let mut resp = match rendered {
         Ok(Some(r)) => respond::cached(req.headers(), &r),
-        Ok(None) => return not_found("not found\n"),
+        Ok(None) => return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n")),
         Err(e) => {
             tracing::error!("rendering {path}: {e}");
             return (
@@ -432,6 +399,48 @@ async fn render_off_workers(
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+/// The document a path (and query) asks for: `/`, `/index.html`,
+/// `/opml.xml`, `/{topic}.{rss,atom,json,html}` with `?limit=`; else the
+/// route to count and the error to answer.
+pub fn parse_document(
+    defs: &crate::config::Definitions,
+    path: &str,
+    query: Option<&str>,
+) -> Result<(Route, Doc), (Route, StatusCode, String)> {
+    let not_found = |msg: String| (Route::NotFound, StatusCode::NOT_FOUND, msg);
+    match path {
+        "/" | "/index.html" => return Ok((Route::Index, Doc::Index)),
+        "/opml.xml" => return Ok((Route::Opml, Doc::Opml)),
+        _ => {}
+    }
+    let Some((topic, ext)) = path.strip_prefix('/').and_then(|p| p.rsplit_once('.')) else {
+        return Err(not_found("not found\n".into()));
+    };
+    let route = match ext {
+        "html" => Route::Preview,
+        e if Format::from_extension(e).is_some() => Route::Feed,
+        _ => return Err(not_found("not found\n".into())),
+    };
+    let Some(t) = defs.rules.topic(topic) else {
+        return Err(not_found(format!("unknown topic `{topic}`\n")));
+    };
+    let doc = match Format::from_extension(ext) {
+        Some(format) => {
+            let limit = limit_param(query, t.default_limit(), t.max_items)
+                .map_err(|msg| (route, StatusCode::BAD_REQUEST, msg))?;
+            Doc::Feed {
+                topic: topic.to_string(),
+                format,
+                limit,
+            }
+        }
+        None => Doc::Preview {
+            topic: topic.to_string(),
+        },
+    };
+    Ok((route, doc))
 }
 
 /// `?limit=N`: 1 to the topic's `max` (larger values are capped), default

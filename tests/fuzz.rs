@@ -1,0 +1,460 @@
+//! Fuzzing on the stable toolchain: a seeded mutation loop per target, with
+//! the properties every untrusted input must keep:
+//! - the target returns (entries or an error) and never panics; an abort
+//!   (stack overflow) kills this process, leaving the input that caused it
+//!   in `target/fuzz-findings/TARGET.current`;
+//! - it returns in time linear in the input: at most
+//!   [`BASE_BUDGET`] plus [`BUDGET_PER_BYTE`] per byte (a quadratic scan
+//!   overruns that on the large inputs the `repeat` mutation builds).
+//!
+//! Seeds come from `tests/fixtures/` (and the shipped `feeds/` for the
+//! definitions loader). Every finding is written to `target/fuzz-findings/`;
+//! copied into `tests/fixtures/fuzz/TARGET/`, it becomes a regression test
+//! that [`regressions`] replays on every run.
+//!
+//! `cargo test --test fuzz` runs each target for `FEEDLOOM_FUZZ_SECONDS`
+//! (default 3) seconds; `bash benches/fuzz.sh` runs them longer, in release.
+
+mod common;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::fixture;
+use feedloom::config::{Definitions, SourceKind};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+/// Time any input may take, plus [`BUDGET_PER_BYTE`] per byte. Generous
+/// (debug builds, a shared 2-core machine): the point is to catch
+/// blow-ups, not to benchmark.
+const BASE_BUDGET: Duration = Duration::from_secs(2);
+const BUDGET_PER_BYTE: Duration = Duration::from_micros(40);
+/// The largest input a mutation may build.
+const MAX_INPUT: usize = 512 * 1024;
+
+/// Tokens worth splicing into markup, JSON and TOML.
+const DICTIONARY: &[&[u8]] = &[
+    b"<",
+    b">",
+    b"</",
+    b"/>",
+    b"<!--",
+    b"-->",
+    b"<![CDATA[",
+    b"]]>",
+    b"<!DOCTYPE x [",
+    b"<!ENTITY",
+    b"&amp;",
+    b"&#x",
+    b"&#",
+    b";",
+    b"&",
+    b"<script>",
+    b"</script>",
+    b"<style>",
+    b"<item>",
+    b"</item>",
+    b"<entry>",
+    b"<x:a>",
+    b"<div>",
+    b"<b>",
+    b"<p>",
+    b"\"",
+    b"'",
+    b"=",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b",",
+    b"\\u00",
+    b"\\\"",
+    b"null",
+    b"1e999",
+    b"-0",
+    b"18446744073709551616",
+    b"\xEF\xBB\xBF",
+    b"\xFF\xFE",
+    b"\xC3",
+    b"\x00",
+    b"@",
+    b"[[source]]",
+    b"[[topic]]",
+    b"[[tag]]",
+    b"id = \"",
+    b"http://",
+    b"https://",
+    b"?",
+    b"#",
+    b"%",
+    b"data-props=\"",
+    b"data-target=\"DailyPapers\"",
+    b"encoding=\"",
+    b"utf-16",
+    b"windows-1252",
+];
+
+/// xorshift64*: reproducible from the seed printed at the start.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// One to four random edits of `input` (splices take from `corpus`).
+fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(out.len() + 1);
+        match rng.below(8) {
+            0 if !out.is_empty() => {
+                let i = rng.below(out.len());
+                out[i] ^= 1 << rng.below(8);
+            }
+            1 if !out.is_empty() => {
+                let i = rng.below(out.len());
+                out[i] = rng.next() as u8;
+            }
+            2 => {
+                let token = DICTIONARY[rng.below(DICTIONARY.len())];
+                out.splice(at..at, token.iter().copied());
+            }
+            3 if !out.is_empty() => {
+                let end = (at + 1 + rng.below(64)).min(out.len());
+                out.drain(at.min(end)..end);
+            }
+            4 if !out.is_empty() => {
+                // Repeat a slice many times: deep nesting, long runs, and
+                // the inputs that expose quadratic scans.
+                let start = rng.below(out.len());
+                let len = 1 + rng.below(32.min(out.len() - start));
+                let times = 1 + rng.below(20_000);
+                let piece = out[start..start + len].to_vec();
+                let room = MAX_INPUT.saturating_sub(out.len()) / len;
+                let rep: Vec<u8> = piece
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(len * times.min(room))
+                    .collect();
+                out.splice(start..start, rep);
+            }
+            5 if !corpus.is_empty() => {
+                let other = &corpus[rng.below(corpus.len())];
+                if !other.is_empty() {
+                    let from = rng.below(other.len());
+                    let to = (from + rng.below(4096)).min(other.len());
+                    out.splice(at..at, other[from..to].iter().copied());
+                }
+            }
+            6 if !out.is_empty() => out.truncate(at),
+            _ => {
+                let b = rng.next() as u8;
+                out.insert(at, b);
+            }
+        }
+    }
+    out.truncate(MAX_INPUT);
+    out
+}
+
+fn findings_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-findings");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `target` on one input; `Err` says what went wrong.
+fn check(target: &dyn Fn(&[u8]), input: &[u8]) -> Result<(), String> {
+    let started = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| target(input)));
+    let took = started.elapsed();
+    if let Err(panic) = outcome {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        return Err(format!("panicked: {msg}"));
+    }
+    let budget = BASE_BUDGET + BUDGET_PER_BYTE * input.len() as u32;
+    if took > budget {
+        return Err(format!(
+            "took {took:?} for {} bytes (budget {budget:?})",
+            input.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Replays the stored findings, then mutates the seeds for the configured
+/// time; fails with every finding saved.
+fn fuzz(name: &str, seeds: Vec<Vec<u8>>, target: &dyn Fn(&[u8])) {
+    let mut failures = Vec::new();
+    for (path, input) in regressions(name) {
+        if let Err(e) = check(target, &input) {
+            failures.push(format!("regression {}: {e}", path.display()));
+        }
+    }
+    let seconds: u64 = std::env::var("FEEDLOOM_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let seed = std::env::var("FEEDLOOM_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64 | 1);
+    eprintln!("fuzz {name}: seed {seed}, {seconds} s");
+    let mut rng = Rng(seed);
+    let mut corpus = seeds;
+    let current = findings_dir().join(format!("{name}.current"));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut runs = 0u64;
+    while Instant::now() < deadline && failures.len() < 5 {
+        let parent = corpus[rng.below(corpus.len())].clone();
+        let input = mutate(&mut rng, &parent, &corpus);
+        // Left behind if the process aborts (a stack overflow cannot be
+        // caught).
+        std::fs::write(&current, &input).unwrap();
+        if let Err(e) = check(target, &input) {
+            let path = findings_dir().join(format!("{name}-{seed}-{runs}.bin"));
+            std::fs::write(&path, &input).unwrap();
+            failures.push(format!("{e}; input saved to {}", path.display()));
+        }
+        // No coverage feedback on stable: keep a few mutants so edits
+        // accumulate, bounded so the seeds stay in play.
+        if rng.below(16) == 0 && corpus.len() < 256 {
+            corpus.push(input);
+        }
+        runs += 1;
+    }
+    let _ = std::fs::remove_file(&current);
+    eprintln!("fuzz {name}: {runs} inputs");
+    assert!(failures.is_empty(), "{name}:\n{}", failures.join("\n"));
+}
+
+/// The saved findings of `target` in `tests/fixtures/fuzz/TARGET/`.
+fn regressions(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(PathBuf, Vec<u8>)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Definitions with a source of every kind the extractors need: the
+/// fixture sources (the HTML one has selectors) and Hugging Face in API and
+/// page mode. Nothing is fetched.
+fn definitions() -> Definitions {
+    let up = common::Upstream::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hf = format!(
+        r#"
+[[source]]
+id = "hf-api"
+kind = "huggingface_papers"
+listing = "daily"
+base_url = "{base}"
+
+[[source]]
+id = "hf-page"
+kind = "huggingface_papers"
+listing = "trending"
+mode = "page"
+base_url = "{base}"
+"#,
+        base = up.url("")
+    );
+    std::fs::write(
+        dir.path().join("s.toml"),
+        common::fixture_sources(&up) + &hf + common::FIXTURE_RULES,
+    )
+    .unwrap();
+    feedloom::config::load(dir.path()).unwrap()
+}
+
+fn kind(defs: &Definitions, id: &str) -> SourceKind {
+    defs.sources
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap()
+        .kind
+        .clone()
+}
+
+/// Runs an extractor, and normalizes what it found as the poller would
+/// (sanitizing, text, identity): both see the same untrusted bytes.
+fn extract_and_normalize(kind: &SourceKind, input: &[u8], content_type: Option<&str>) {
+    let now = Utc::now();
+    if let Ok(found) = feedloom::extract::extract(kind, input, content_type, now) {
+        let base = Url::parse("https://example.org/").unwrap();
+        for raw in found.entries {
+            let _ = feedloom::normalize::normalize(raw, "fuzz", &base, now);
+        }
+    }
+}
+
+#[test]
+fn feed() {
+    let seeds = [
+        "arxiv-cs.synthetic.rss",
+        "lab-news.synthetic.atom",
+        "group-blog.synthetic.rdf",
+        "robotics-digest.synthetic.json",
+    ]
+    .map(fixture)
+    .to_vec();
+    fuzz("feed", seeds, &|b| {
+        extract_and_normalize(&SourceKind::Feed, b, Some("application/xml"))
+    });
+}
+
+#[test]
+fn json_feed() {
+    fuzz(
+        "json_feed",
+        vec![fixture("robotics-digest.synthetic.json")],
+        &|b| extract_and_normalize(&SourceKind::Feed, b, None),
+    );
+}
+
+#[test]
+fn html_with_selectors() {
+    let blog = kind(&definitions(), "blog");
+    fuzz(
+        "html",
+        vec![fixture("research-blog.synthetic.html")],
+        &|b| extract_and_normalize(&blog, b, Some("text/html; charset=utf-8")),
+    );
+}
+
+#[test]
+fn huggingface_api() {
+    let api = kind(&definitions(), "hf-api");
+    let item = fixture("hf-api-daily_papers-item-2602.23229.json");
+    let mut list = b"[".to_vec();
+    list.extend_from_slice(&item);
+    list.push(b']');
+    fuzz("hf_api", vec![list], &|b| {
+        extract_and_normalize(&api, b, Some("application/json"))
+    });
+}
+
+#[test]
+fn huggingface_page() {
+    let page = kind(&definitions(), "hf-page");
+    fuzz(
+        "hf_page",
+        vec![fixture("hf-trending-2026-10-07.excerpt.html")],
+        &|b| extract_and_normalize(&page, b, Some("text/html")),
+    );
+}
+
+#[test]
+fn huggingface_cards() {
+    let page = kind(&definitions(), "hf-page");
+    // Without the embedded JSON the cards are read.
+    let cards = String::from_utf8(fixture("hf-trending-2026-10-07.excerpt.html"))
+        .unwrap()
+        .replace("data-target=\"DailyPapers\"", "data-target=\"Gone\"");
+    fuzz("hf_cards", vec![cards.into_bytes()], &|b| {
+        extract_and_normalize(&page, b, Some("text/html"))
+    });
+}
+
+#[test]
+fn definitions_loader() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds");
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&shipped)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    seeds.push(common::FIXTURE_RULES.as_bytes().to_vec());
+    fuzz("definitions", seeds, &|b| {
+        std::fs::write(dir.path().join("defs.toml"), b).unwrap();
+        let _ = feedloom::config::load(dir.path());
+    });
+}
+
+/// Splits an input into request fields at `\n`: path, query,
+/// Accept-Encoding, If-None-Match, If-Modified-Since, Forwarded,
+/// X-Forwarded-Host, X-Forwarded-Prefix.
+#[test]
+fn request_fields() {
+    let defs = definitions();
+    let base = Url::parse("https://feeds.example.org/f/").unwrap();
+    let allowed = vec!["mirror.example.org".to_string()];
+    let doc = feedloom::render::Rendered::new(
+        vec![b'x'; 4096],
+        "application/atom+xml",
+        Utc::now(),
+        Duration::from_secs(60),
+    );
+    let seeds = vec![
+        b"/all.atom\nlimit=10\ngzip;q=0.5, br;q=1, *;q=0\n\"abc\", W/\"def\"\nSat, 01 Jan 2026 00:00:00 GMT\nfor=1.2.3.4;proto=https;host=mirror.example.org\nmirror.example.org\n/feeds".to_vec(),
+        b"/\n\nidentity\n*\n\n\n\n".to_vec(),
+        b"/all.html\nlimit=abc&limit=1\nbr\n\"x\"\n\nproto=http\nevil.example:99\n/a/../b".to_vec(),
+    ];
+    let names = [
+        "accept-encoding",
+        "if-none-match",
+        "if-modified-since",
+        "forwarded",
+        "x-forwarded-host",
+        "x-forwarded-prefix",
+    ];
+    fuzz("request", seeds, &|b| {
+        let fields: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or_default();
+        let path = String::from_utf8_lossy(field(0));
+        let query = String::from_utf8_lossy(field(1));
+        let _ = feedloom::server::parse_document(&defs, &path, Some(&query));
+        let mut headers = HeaderMap::new();
+        for (i, name) in names.iter().enumerate() {
+            if let Ok(v) = HeaderValue::from_bytes(field(i + 2)) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        }
+        let _ = feedloom::server::respond::negotiate(headers.get("accept-encoding"), &doc);
+        let _ = feedloom::server::respond::not_modified(&headers, &doc);
+        let _ = feedloom::server::respond::cached(&headers, &doc);
+        if let Some(u) = feedloom::server::proxy::forwarded_base(&headers, &base, &allowed) {
+            let host = u.host_str().unwrap_or_default().to_string();
+            assert!(
+                host == "feeds.example.org" || host == "mirror.example.org",
+                "forwarded base outside the allowlist: {u}"
+            );
+            assert!(u.query().is_none() && u.username().is_empty(), "{u}");
+        }
+    });
+}
