@@ -511,3 +511,83 @@ fn export_never_writes_through_a_planted_symlink() {
         .file_type()
         .is_symlink());
 }
+
+/// One HTTP/2 frame.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn http2_rapid_reset_floods_are_cut_off() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve();
+    server.wait_ready();
+    // GET http://…/healthz (HPACK: indexed :method GET, :scheme http,
+    // literal :path).
+    let mut block = vec![0x82, 0x86, 0x04, 8];
+    block.extend_from_slice(b"/healthz");
+    // First the control: one such request is answered (a HEADERS frame
+    // on stream 1).
+    let mut one = TcpStream::connect(server.addr).unwrap();
+    one.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = H2_PREFACE.to_vec();
+    req.extend(h2_frame(1, 0x5, 1, &block));
+    one.write_all(&req).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let answered = loop {
+        let n = one.read(&mut buf).unwrap_or(0);
+        assert!(n > 0, "no answer");
+        got.extend_from_slice(&buf[..n]);
+        let mut at = 0;
+        let mut found = false;
+        while at + 9 <= got.len() {
+            let len = u32::from_be_bytes([0, got[at], got[at + 1], got[at + 2]]) as usize;
+            let stream = u32::from_be_bytes([got[at + 5], got[at + 6], got[at + 7], got[at + 8]]);
+            found |= got[at + 3] == 1 && stream == 1;
+            at += 9 + len;
+        }
+        if found {
+            break true;
+        }
+    };
+    assert!(answered);
+    // Then each request is reset (RST_STREAM, CANCEL) as soon as it is
+    // sent, 1,000 times (CVE-2023-44487).
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut flood = H2_PREFACE.to_vec();
+    for i in 0..1000u32 {
+        let stream = 2 * i + 1;
+        flood.extend(h2_frame(1, 0x5, stream, &block));
+        flood.extend(h2_frame(3, 0, stream, &8u32.to_be_bytes()));
+    }
+    // The server may close before the whole flood is written.
+    let _ = conn.write_all(&flood);
+    let mut seen = Vec::new();
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    // Walk the frames the server sent: a GOAWAY (type 7) ends it.
+    let mut at = 0;
+    let mut goaway = None;
+    while at + 9 <= seen.len() {
+        let len = u32::from_be_bytes([0, seen[at], seen[at + 1], seen[at + 2]]) as usize;
+        if seen[at + 3] == 7 && at + 9 + 8 <= seen.len() {
+            let p = &seen[at + 9..];
+            goaway = Some(u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
+        }
+        at += 9 + len;
+    }
+    // ENHANCE_YOUR_CALM (0xb) or PROTOCOL_ERROR: either way, closed.
+    assert!(goaway.is_some_and(|code| code != 0), "{goaway:?}");
+    assert_eq!(server.get("/healthz").status, 200, "the server serves on");
+}
