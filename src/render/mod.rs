@@ -453,11 +453,14 @@ impl Inner {
         self.variant_entries -= dropped;
     }
 
-    /// Evicts least recently used variants until they fit in `budget`.
+    /// Over `budget`, evicts least recently used variants until they take
+    /// at most seven eighths of it: each pass sorts every variant, so it
+    /// frees room for several inserts at once.
     fn evict_to(&mut self, budget: usize) {
         if self.variant_bytes <= budget {
             return;
         }
+        let budget = budget - budget / 8;
         let mut by_age: Vec<(u64, Arc<str>, Doc)> = self
             .variants
             .iter()
@@ -505,7 +508,8 @@ pub struct FeedCache {
     inner: RwLock<Inner>,
     /// Bytes the variants may take.
     budget: usize,
-    /// Ticks once per variant hit or insert: the LRU order.
+    /// Ticks once per variant insert; a hit stamps its entry with the
+    /// current tick: the LRU order.
     clock: AtomicU64,
     /// Renders on a cache miss running now, at most
     /// [`MAX_RENDERS_IN_FLIGHT`].
@@ -692,10 +696,14 @@ impl FeedCache {
         }
         let base = base.unwrap_or(&self.default_base);
         let v = inner.variants.get(base.as_str())?.get(doc)?;
-        v.last_used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        // Recency counts between inserts, the only time anything is
+        // evicted: a hit reads the shared clock and writes its own entry
+        // at most once per insert, so busy hits do not contend on one
+        // counter.
+        let now = self.clock.load(Ordering::Relaxed);
+        if v.last_used.load(Ordering::Relaxed) < now {
+            v.last_used.store(now, Ordering::Relaxed);
+        }
         Some(v.doc.clone())
     }
 
@@ -739,7 +747,7 @@ impl FeedCache {
         } else if size <= self.budget {
             let variant = Variant {
                 doc: rendered.clone(),
-                last_used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+                last_used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed) + 1),
             };
             if !inner.variants.contains_key(base.as_str()) {
                 inner
@@ -760,5 +768,91 @@ impl FeedCache {
             inner.evict_to(self.budget);
         }
         Ok(Some(rendered))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RawEntry;
+
+    /// A real store holding 30 entries in topic `all`.
+    fn store_with_entries() -> (tempfile::TempDir, Store, Definitions) {
+        let dir = tempfile::tempdir().unwrap();
+        let feeds = dir.path().join("feeds");
+        std::fs::create_dir(&feeds).unwrap();
+        std::fs::write(
+            feeds.join("d.toml"),
+            "[[source]]\nid = \"s\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/\"\n\n[[topic]]\nid = \"all\"\ntitle = \"All\"\n",
+        )
+        .unwrap();
+        let defs = crate::config::load(&feeds).unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let base = Url::parse("https://example.org/").unwrap();
+        let now = Utc::now();
+        for i in 0..30 {
+            let raw = RawEntry {
+                title: Some(format!("Entry {i}")),
+                link: Some(format!("https://example.org/{i}")),
+                summary: Some("A summary of some length. ".repeat(20)),
+                ..Default::default()
+            };
+            let e = crate::normalize::normalize(raw, "s", &base, now).unwrap();
+            store
+                .upsert(&e.id.clone(), |old| {
+                    let mut e = e.clone();
+                    defs.rules.route(&mut e, old.is_none(), now);
+                    e
+                })
+                .unwrap();
+        }
+        (dir, store, defs)
+    }
+
+    fn variant(limit: usize) -> Doc {
+        Doc::Feed {
+            topic: "all".into(),
+            format: Format::Rss,
+            limit,
+        }
+    }
+
+    #[test]
+    fn the_least_recently_used_variant_goes_first() {
+        let (_dir, store, defs) = store_with_entries();
+        let base = Url::parse("https://feeds.example.org/").unwrap();
+        // The bytes of variants 1..=10, measured in an unbounded cache.
+        let measure = FeedCache::new(base.clone(), usize::MAX);
+        let budget: usize = (1..=10)
+            .map(|n| {
+                measure
+                    .get(&store, &defs, None, &variant(n))
+                    .unwrap()
+                    .unwrap()
+                    .size()
+            })
+            .sum();
+        let cache = FeedCache::new(base, budget);
+        for n in 1..=10 {
+            cache.get(&store, &defs, None, &variant(n)).unwrap();
+        }
+        assert_eq!(cache.cache_stats().variant_entries, 10);
+        assert_eq!(cache.cache_stats().evictions, 0);
+        // Variant 1, the oldest, is read again; then an 11th comes.
+        assert!(cache.lookup(None, &variant(1)).is_some());
+        cache.get(&store, &defs, None, &variant(11)).unwrap();
+        let stats = cache.cache_stats();
+        assert!(stats.evictions > 0);
+        assert!(stats.variant_bytes <= budget - budget / 8, "{stats:?}");
+        assert!(cache.lookup(None, &variant(1)).is_some(), "recently read");
+        assert!(cache.lookup(None, &variant(2)).is_none(), "least recent");
+        assert!(cache.lookup(None, &variant(11)).is_some());
+        // A document larger than the whole budget is served, not cached.
+        let small = FeedCache::new(Url::parse("https://x.example/").unwrap(), 10);
+        assert!(small
+            .get(&store, &defs, None, &variant(5))
+            .unwrap()
+            .is_some());
+        assert_eq!(small.cache_stats().variant_entries, 0);
     }
 }
