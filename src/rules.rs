@@ -593,6 +593,11 @@ fn non_empty<'a, T>(list: &'a [T], what: &str) -> Result<&'a [T], String> {
     }
 }
 
+/// The longest word or phrase in a `words` list, in characters.
+pub const MAX_WORD_CHARS: usize = 200;
+/// Bytes of all word patterns up to which the word matcher is a full DFA.
+const MAX_DFA_WORD_BYTES: usize = 64 * 1024;
+
 /// One case-insensitive regex for a word list (see the module doc).
 /// The exact regex for a word list, and its boundary-free prefilter pattern.
 fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
@@ -605,6 +610,12 @@ fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
         let w = w.trim();
         if w.is_empty() {
             return Err("`words` has an empty entry".into());
+        }
+        let chars = w.chars().count();
+        if chars > MAX_WORD_CHARS {
+            return Err(format!(
+                "`words` has an entry of {chars} characters (at most {MAX_WORD_CHARS})"
+            ));
         }
         let body: Vec<String> = w.split_whitespace().map(regex::escape).collect();
         let is_word = |c: char| c.is_alphanumeric() || c == '_';
@@ -1041,10 +1052,19 @@ impl RuleSet {
         } else {
             let (texts, patterns): (Vec<String>, Vec<WordPattern>) = words.into_iter().unzip();
             // A full DFA: the fastest overlapping search, and a few MB at
-            // most for thousands of phrases.
+            // most for thousands of phrases. Its build grows with states
+            // times byte classes, so beyond that size (found by fuzzing the
+            // loader: one 48 KB word took 30 s) a contiguous NFA, built in
+            // linear time, does the job.
+            let total: usize = texts.iter().map(String::len).sum();
+            let kind = if total <= MAX_DFA_WORD_BYTES {
+                AhoCorasickKind::DFA
+            } else {
+                AhoCorasickKind::ContiguousNFA
+            };
             match AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
+                .kind(Some(kind))
                 .build(&texts)
             {
                 Ok(ac) => Some((ac, patterns)),
@@ -1657,5 +1677,12 @@ none = [{ words = ["survey"] }]"#,
         assert!(Cond::compile(&bad_field)
             .unwrap_err()
             .contains("unknown field `titel`"));
+        let long_word = ConditionDef {
+            words: Some(vec!["x".repeat(MAX_WORD_CHARS + 1)]),
+            ..Default::default()
+        };
+        assert!(Cond::compile(&long_word)
+            .unwrap_err()
+            .contains("at most 200"));
     }
 }
