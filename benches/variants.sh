@@ -74,7 +74,10 @@ for budget in 32MiB "$CACHE_BYTES"; do
       printf 'url = "http://127.0.0.1:%s/bench.%s?limit=%s"\noutput = "/dev/null"\n' "$port" "$ext" "$n"
     done
   done > "$work/urls"
-  curl -s --parallel --parallel-max 8 -K "$work/urls"
+  # curl 7.88 draws its parallel progress meter even with -s: keep stderr
+  # aside and show it only if a request failed.
+  curl -s --fail --parallel --parallel-max 8 -K "$work/urls" 2>"$work/curl.err" \
+    || { cat "$work/curl.err" >&2; exit 1; }
   took=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e-s}')
   after=$(rss_kb "$pid")
   printf '%-12s %8s MB %8s MB %14s %14s %10s %10s\n' "$budget" "$((before / 1024))" "$((after / 1024))" \
