@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
-use feedloom::config::defs::{TagDef, TopicDef};
+use feedloom::defs::{TagDef, TopicDef};
 use feedloom::identity::entry_id;
 use feedloom::model::{Entry, RawEntry};
 use feedloom::normalize::normalize;

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use url::Url;
@@ -113,7 +112,7 @@ pub fn describe(defs: &Definitions) -> String {
             "source {} ({}, every {}): {}\n",
             s.id,
             s.kind.name(),
-            humanize(s.interval),
+            crate::units::human(s.interval),
             s.url
         ));
     }
@@ -124,15 +123,6 @@ pub fn describe(defs: &Definitions) -> String {
         out.push_str(&format!("topic {}: {}\n", t.id, t.title));
     }
     out
-}
-
-fn humanize(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
 }
 
 /// `poll --once`: polls every source once and returns the reports.

@@ -9,9 +9,10 @@ use chrono::Utc;
 use url::Url;
 
 use crate::app::Error;
-use crate::config::defs::{SelectDef, Selectors};
-use crate::config::{self, SourceKind};
+use crate::config;
+use crate::defs::{SelectDef, Selectors};
 use crate::extract::html::HtmlSpec;
+use crate::extract::SourceKind;
 use crate::fetch::{FetchRequest, Fetched, Fetcher};
 use crate::normalize::normalize;
 use crate::text::truncate_words;

@@ -66,11 +66,11 @@ enum Command {
         /// Bytes the cache may spend on documents clients choose (`?limit=`
         /// variants, other public bases), e.g. 32MiB; least recently used
         /// out first.
-        #[arg(long, env = "FEEDLOOM_CACHE_BYTES", default_value = "32MiB", value_parser = feedloom::config::parse_size)]
+        #[arg(long, env = "FEEDLOOM_CACHE_BYTES", default_value = "32MiB", value_parser = feedloom::units::parse_size)]
         cache_bytes: usize,
         /// Close a connection that has had no request for this long
         /// (keep-alive and HTTP/2 alike), e.g. 60s.
-        #[arg(long, env = "FEEDLOOM_IDLE_TIMEOUT", default_value = "60s", value_parser = feedloom::config::parse_duration)]
+        #[arg(long, env = "FEEDLOOM_IDLE_TIMEOUT", default_value = "60s", value_parser = feedloom::units::parse_duration)]
         idle_timeout: std::time::Duration,
     },
     /// Write every topic in every format, the index and the OPML to DIR,

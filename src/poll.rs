@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{Definitions, Source, SourceKind};
+use crate::config::{Definitions, Source};
 use crate::extract::huggingface::{HfSpec, API_PAGE_SIZE};
+use crate::extract::SourceKind;
 use crate::extract::{self, ExtractError, Extracted};
 use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher, Meta};
 use crate::model::RawEntry;
@@ -116,7 +117,7 @@ impl SourceReport {
             c.updated.to_string(),
             c.unchanged.to_string(),
             format!("{} ms", self.duration.as_millis()),
-            format!("in {}", human(Duration::from_secs(wait))),
+            format!("in {}", crate::units::human(Duration::from_secs(wait))),
         ]
     }
 }
@@ -158,16 +159,6 @@ pub fn table(reports: &[SourceReport], now: DateTime<Utc>) -> String {
         out.push('\n');
     }
     out
-}
-
-/// `90s`, `15m`, `2h05m`.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=3599 => format!("{}m", s / 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
 }
 
 /// A failure of one poll, before it is recorded.
@@ -328,7 +319,7 @@ impl Poller {
                 let err = SourceError {
                     kind: e.kind().into(),
                     status: report.http_status,
-                    message: crate::text::redact_urls(&detail),
+                    message: crate::urls::redact_urls(&detail),
                     at: now,
                 };
                 // Log once per change of state, not once per poll: a source
@@ -689,12 +680,5 @@ mod tests {
         // Retry-After wins when later.
         let until = at("2026-11-28T00:00:00Z");
         assert_eq!(next_poll(hour, 1, None, Some(until), now, "a"), until);
-    }
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_secs(42)), "42s");
-        assert_eq!(human(Duration::from_secs(900)), "15m");
-        assert_eq!(human(Duration::from_secs(7500)), "2h05m");
     }
 }

@@ -37,7 +37,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use sha2::Digest;
 
-use crate::config::defs::{ConditionDef, TagDef, TopicDef};
+use crate::defs::{ConditionDef, TagDef, TopicDef};
 use crate::model::{Entry, RuleHit};
 use crate::text::html_to_text;
 
@@ -283,7 +283,7 @@ impl Cond {
         if def.newer_than.is_some() || def.older_than.is_some() {
             let parse = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
                 v.as_deref()
-                    .map(|t| crate::config::parse_interval(t).map_err(|m| format!("`{name}`: {m}")))
+                    .map(|t| crate::units::parse_interval(t).map_err(|m| format!("`{name}`: {m}")))
                     .transpose()
             };
             return Ok(Cond::Age {
@@ -350,10 +350,10 @@ impl Cond {
             } => {
                 let mut parts = Vec::new();
                 if let Some(n) = newer_than {
-                    parts.push(format!("published within {}", crate::poll::human(*n)));
+                    parts.push(format!("published within {}", crate::units::human(*n)));
                 }
                 if let Some(o) = older_than {
-                    parts.push(format!("published over {} ago", crate::poll::human(*o)));
+                    parts.push(format!("published over {} ago", crate::units::human(*o)));
                 }
                 parts.join(" and ")
             }
@@ -802,6 +802,11 @@ pub fn sources_named(def: &TagDef) -> Vec<String> {
     out
 }
 
+/// Items in a topic's feed unless `?limit=` asks otherwise.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The most `?limit=` may ask for.
+pub const MAX_LIMIT: usize = 500;
+
 /// A compiled topic.
 #[derive(Debug, Clone)]
 pub struct Topic {
@@ -821,7 +826,7 @@ pub struct Topic {
 impl Topic {
     /// Items a feed of this topic holds without `?limit=`.
     pub fn default_limit(&self) -> usize {
-        crate::render::DEFAULT_LIMIT.min(self.max_items)
+        DEFAULT_LIMIT.min(self.max_items)
     }
 
     pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, String> {
@@ -847,14 +852,9 @@ impl Topic {
             }
         }
         let max_items = match def.max_items {
-            Some(n) if (1..=crate::render::MAX_LIMIT).contains(&n) => n,
-            Some(n) => {
-                return Err(format!(
-                    "`max_items` = {n} is outside 1 to {}",
-                    crate::render::MAX_LIMIT
-                ))
-            }
-            None => crate::render::MAX_LIMIT,
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            Some(n) => return Err(format!("`max_items` = {n} is outside 1 to {}", MAX_LIMIT)),
+            None => MAX_LIMIT,
         };
         let title = def.title.clone().unwrap_or_else(|| def.id.clone());
         Ok(Topic {

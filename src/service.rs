@@ -199,7 +199,7 @@ impl App {
                     "id": s.id,
                     "title": s.title,
                     "kind": s.kind.name(),
-                    "url": crate::text::public_url(&s.url),
+                    "url": crate::urls::public_url(&s.url),
                     "interval_seconds": s.interval.as_secs(),
                     "ok": state.last_error.is_none() && state.last_success.is_some(),
                     "health_since": state.health_since,

@@ -4,9 +4,9 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use feedloom::config::defs::{SelectDef, Selectors};
-use feedloom::config::SourceKind;
+use feedloom::defs::{SelectDef, Selectors};
 use feedloom::extract::html::HtmlSpec;
+use feedloom::extract::SourceKind;
 use feedloom::extract::{extract, ExtractError};
 use feedloom::model::Entry;
 use feedloom::normalize::normalize;

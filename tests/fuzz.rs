@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::fixture;
-use feedloom::config::{Definitions, SourceKind};
+use feedloom::config::Definitions;
+use feedloom::extract::SourceKind;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 

@@ -5,8 +5,8 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use feedloom::config::SourceKind;
 use feedloom::extract::huggingface::{cards, HfSpec, Listing, Mode};
+use feedloom::extract::SourceKind;
 use feedloom::model::{Entry, RawEntry};
 use feedloom::normalize::normalize;
 use url::Url;

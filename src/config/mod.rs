@@ -4,8 +4,6 @@
 //! Every error names the file and the definition (`feeds/topics.toml: topic
 //! `llm`: unknown tag `lmm``), so an admin can fix it without guessing.
 
-pub mod defs;
-
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,11 +11,14 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::defs::{FileDef, HostDef, SourceDef, SourceKindDef};
 use crate::extract::html::HtmlSpec;
-use crate::extract::huggingface::{self as hf, HfSpec};
+use crate::extract::huggingface::HfSpec;
+use crate::extract::SourceKind;
 use crate::fetch::{HostPolicy, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 use crate::rules::{RuleSet, Tag, Topic};
-use defs::{FileDef, HostDef, ListingDef, ModeDef, SourceDef, SourceKindDef};
+use crate::units::{parse_duration, parse_interval, parse_size};
+use crate::urls::parse_http_url;
 
 /// Poll interval of a `feed` source without an `interval`.
 pub const DEFAULT_FEED_INTERVAL: Duration = Duration::from_secs(30 * 60);
@@ -73,24 +74,6 @@ pub struct Source {
     pub fingerprint: String,
     /// The file it was defined in.
     pub file: PathBuf,
-}
-
-/// The compiled, kind-specific part of a source.
-#[derive(Debug, Clone)]
-pub enum SourceKind {
-    Feed,
-    Html(Box<HtmlSpec>),
-    HuggingFace(Box<HfSpec>),
-}
-
-impl SourceKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            SourceKind::Feed => "feed",
-            SourceKind::Html(_) => "html",
-            SourceKind::HuggingFace(_) => "huggingface_papers",
-        }
-    }
 }
 
 /// Entries kept unless `[retention]` says otherwise.
@@ -286,14 +269,7 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
 fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     let err = |m: String| ConfigError::new(path, format!("source `{}`: {m}", def.id));
     let http_url = |field: &str, raw: &str| -> Result<Url, ConfigError> {
-        let url = Url::parse(raw).map_err(|e| err(format!("field `{field}`: {e}: `{raw}`")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(err(format!(
-                "field `{field}`: only http and https are supported, not `{}`",
-                url.scheme()
-            )));
-        }
-        Ok(url)
+        parse_http_url(raw).map_err(|m| err(format!("field `{field}`: {m}")))
     };
     let kind_name = match def.kind {
         SourceKindDef::Feed => "feed",
@@ -351,10 +327,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
                     "field `url` does not apply to kind = \"huggingface_papers\": use `base_url` and `listing`".into(),
                 ));
             }
-            let spec = compile_hf(def, &http_url).map_err(|e| match e {
-                HfError::Config(c) => c,
-                HfError::Message(m) => err(m),
-            })?;
+            let spec = HfSpec::compile(def).map_err(err)?;
             (spec.base.clone(), SourceKind::HuggingFace(Box::new(spec)))
         }
     };
@@ -403,130 +376,6 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     })
 }
 
-enum HfError {
-    Config(ConfigError),
-    Message(String),
-}
-
-fn compile_hf(
-    def: &SourceDef,
-    http_url: &dyn Fn(&str, &str) -> Result<Url, ConfigError>,
-) -> Result<HfSpec, HfError> {
-    let msg = |m: &str| HfError::Message(m.to_string());
-    let listing_def = def
-        .listing
-        .ok_or_else(|| msg("kind = \"huggingface_papers\" needs `listing` (daily, weekly, monthly, trending or search)"))?;
-    let allowed: &[&str] = match listing_def {
-        ListingDef::Daily => &["date"],
-        ListingDef::Weekly => &["week"],
-        ListingDef::Monthly => &["month"],
-        ListingDef::Trending => &[],
-        ListingDef::Search => &["query"],
-    };
-    for (field, set) in [
-        ("date", def.date.is_some()),
-        ("week", def.week.is_some()),
-        ("month", def.month.is_some()),
-        ("query", def.query.is_some()),
-    ] {
-        if set && !allowed.contains(&field) {
-            return Err(HfError::Message(format!(
-                "field `{field}` does not apply to listing = \"{}\"",
-                listing_name(listing_def)
-            )));
-        }
-    }
-    let listing = match listing_def {
-        ListingDef::Daily => hf::Listing::Daily(match def.date.as_deref() {
-            None | Some("latest") => None,
-            Some(d) => Some(
-                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                    HfError::Message(format!(
-                        "field `date`: `{d}` is not YYYY-MM-DD or \"latest\""
-                    ))
-                })?,
-            ),
-        }),
-        ListingDef::Weekly => hf::Listing::Weekly(match def.week.as_deref() {
-            None | Some("current") => None,
-            Some(w) if is_iso_week(w) => Some(w.to_string()),
-            Some(w) => {
-                return Err(HfError::Message(format!(
-                    "field `week`: `{w}` is not YYYY-Www (e.g. 2026-W41) or \"current\""
-                )))
-            }
-        }),
-        ListingDef::Monthly => hf::Listing::Monthly(match def.month.as_deref() {
-            None | Some("current") => None,
-            Some(m)
-                if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok()
-                    && m.len() == 7 =>
-            {
-                Some(m.to_string())
-            }
-            Some(m) => {
-                return Err(HfError::Message(format!(
-                    "field `month`: `{m}` is not YYYY-MM or \"current\""
-                )))
-            }
-        }),
-        ListingDef::Trending => hf::Listing::Trending,
-        ListingDef::Search => {
-            let q = def.query.as_deref().map(str::trim).unwrap_or_default();
-            if q.is_empty() || q.chars().count() > 250 {
-                return Err(msg(
-                    "listing = \"search\" needs a `query` of 1 to 250 characters",
-                ));
-            }
-            hf::Listing::Search(q.to_string())
-        }
-    };
-    let mut base = http_url(
-        "base_url",
-        def.base_url.as_deref().unwrap_or(hf::DEFAULT_BASE_URL),
-    )
-    .map_err(HfError::Config)?;
-    if !base.path().ends_with('/') {
-        let p = format!("{}/", base.path());
-        base.set_path(&p);
-    }
-    let max_pages = match def.max_pages {
-        Some(0) => return Err(msg("field `max_pages`: must be at least 1")),
-        Some(n) => n,
-        None => hf::HfSpec::default_max_pages(&listing),
-    };
-    Ok(HfSpec {
-        listing,
-        mode: match def.mode {
-            None | Some(ModeDef::Api) => hf::Mode::Api,
-            Some(ModeDef::Page) => hf::Mode::Page,
-        },
-        base,
-        max_pages,
-    })
-}
-
-fn listing_name(l: ListingDef) -> &'static str {
-    match l {
-        ListingDef::Daily => "daily",
-        ListingDef::Weekly => "weekly",
-        ListingDef::Monthly => "monthly",
-        ListingDef::Trending => "trending",
-        ListingDef::Search => "search",
-    }
-}
-
-/// `2026-W41`.
-fn is_iso_week(w: &str) -> bool {
-    let Some((y, wk)) = w.split_once("-W") else {
-        return false;
-    };
-    y.len() == 4
-        && y.parse::<i32>().is_ok()
-        && wk.len() == 2
-        && wk.parse::<u32>().is_ok_and(|n| (1..=53).contains(&n))
-}
-
 fn compile_host(def: &HostDef) -> Result<(String, HostPolicy), String> {
     let name = def.name.trim().to_ascii_lowercase();
     if name.is_empty()
@@ -555,46 +404,6 @@ fn compile_host(def: &HostDef) -> Result<(String, HostPolicy), String> {
     Ok((name, p))
 }
 
-/// Parses a duration that may be zero or in milliseconds: `0s`, `500ms`,
-/// `2s`, `1m30s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if let Some(ms) = t.strip_suffix("ms") {
-        return ms
-            .parse::<u64>()
-            .map(Duration::from_millis)
-            .map_err(|_| format!("`{text}` is not a duration like `500ms`, `2s` or `1m`"));
-    }
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    parse_interval(t)
-}
-
-/// Parses a size: `10MiB`, `512KiB`, `1GiB`, `1000000` (bytes).
-pub fn parse_size(text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let bad = || format!("`{text}` is not a size like `10MiB` or `512KiB`");
-    let (num, mult) = [
-        ("GiB", 1usize << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-        ("GB", 1_000_000_000),
-        ("MB", 1_000_000),
-        ("KB", 1_000),
-        ("B", 1),
-    ]
-    .iter()
-    .find_map(|(suffix, m)| t.strip_suffix(suffix).map(|n| (n.trim(), *m)))
-    .unwrap_or((t, 1));
-    let n: usize = num.parse().map_err(|_| bad())?;
-    let size = n.checked_mul(mult).ok_or_else(bad)?;
-    if size == 0 {
-        return Err(bad());
-    }
-    Ok(size)
-}
-
 /// Topic ids that would collide with (or be confused with) a path the
 /// server serves itself: `/{topic}.html` of a topic `index` is the index.
 pub const RESERVED_TOPIC_IDS: &[&str] = &[
@@ -616,63 +425,9 @@ fn check_id(id: &str) -> Result<(), String> {
     }
 }
 
-/// Parses `90s`, `30m`, `1h30m`, `2d`.
-pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration like `30m`, `1h30m` or `2d`");
-    let mut total = 0u64;
-    let mut digits = String::new();
-    let mut any = false;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or_else(bad)?)
-            .ok_or_else(bad)?;
-        digits.clear();
-        any = true;
-    }
-    if !digits.is_empty() || !any {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn intervals() {
-        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_interval("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_interval("2d"), Ok(Duration::from_secs(172_800)));
-        assert!(parse_interval("30").is_err());
-        assert!(parse_interval("m").is_err());
-        assert!(parse_interval("5 minutes").is_err());
-    }
-
-    #[test]
-    fn durations_and_sizes() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("fast").is_err());
-        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
-        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
-        assert_eq!(parse_size("2000"), Ok(2000));
-        assert!(parse_size("0MiB").is_err());
-        assert!(parse_size("lots").is_err());
-    }
 
     #[test]
     fn ids() {

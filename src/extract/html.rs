@@ -1,10 +1,10 @@
 //! HTML pages without a feed, read with the CSS selectors of a source's
-//! `[source.select]` table (see [`crate::config::defs::SelectDef`]).
+//! `[source.select]` table (see [`crate::defs::SelectDef`]).
 
 use scraper::{ElementRef, Html, Selector};
 
-use crate::config::defs::{SelectDef, Selectors};
 use crate::dates::parse_date;
+use crate::defs::{SelectDef, Selectors};
 use crate::model::RawEntry;
 use crate::text::collapse_ws;
 

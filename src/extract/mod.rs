@@ -10,8 +10,25 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::SourceKind;
 use crate::model::RawEntry;
+
+/// The compiled, kind-specific part of a source.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Feed,
+    Html(Box<html::HtmlSpec>),
+    HuggingFace(Box<huggingface::HfSpec>),
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Html(_) => "html",
+            SourceKind::HuggingFace(_) => "huggingface_papers",
+        }
+    }
+}
 
 /// Why a response could not be read as the source's kind.
 #[derive(Debug, thiserror::Error)]

@@ -38,10 +38,6 @@ use crate::model::Entry;
 use crate::rules::Topic;
 use crate::store::{Store, StoreError};
 
-/// Items in a feed unless `?limit=` asks otherwise.
-pub const DEFAULT_LIMIT: usize = 50;
-/// The most `?limit=` may ask for.
-pub const MAX_LIMIT: usize = 500;
 /// Bounds of `Cache-Control: max-age` (and RSS `<ttl>`).
 pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
 pub const MAX_MAX_AGE: Duration = Duration::from_secs(3600);

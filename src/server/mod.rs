@@ -483,7 +483,7 @@ fn dynamic(body: String, content_type: &'static str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::{DEFAULT_LIMIT, MAX_LIMIT};
+    use crate::rules::{DEFAULT_LIMIT, MAX_LIMIT};
 
     #[test]
     fn limits() {

@@ -13,6 +13,7 @@
 //!   ("1.54k"): see [`cards`].
 
 pub mod cards;
+mod compile;
 pub mod props;
 pub mod wire;
 

@@ -2,7 +2,10 @@
 //!
 //! Every struct denies unknown fields, so a typo is an error naming the file
 //! and line rather than a silently ignored setting. Semantics are checked
-//! after parsing, in [`super::load`], and compiled there once.
+//! after parsing, in [`crate::config::load`], and compiled once by the stage
+//! that owns each part (selectors in `extract`, rules in `rules`). Only
+//! data lives here, so those stages depend on these shapes and not on one
+//! another.
 
 use serde::Deserialize;
 
