@@ -34,6 +34,7 @@ pub mod rules;
 pub mod sanitize;
 pub mod server;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod text;
 pub mod units;

@@ -9,326 +9,76 @@
 //! and restarts the per-source schedulers; the fetcher keeps its politeness
 //! state (spacing, spent budgets, back-offs) and connection pool.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::app::{open_unsettled, rules_in_force, Error, Settings};
-use crate::config::{self, Definitions};
-use crate::metrics::{Metrics, PollOutcome, Snapshot};
-use crate::poll::{Outcome, Poller, SourceReport, MAX_CONCURRENT_POLLS};
+use crate::config;
+use crate::poll::{Poller, MAX_CONCURRENT_POLLS};
 use crate::render::FeedCache;
-use crate::store::Store;
+pub use crate::state::{App, Live, ServeOptions};
 
 /// How often `serve` applies the retention policy.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// How often the definitions folder is checked for changes.
 pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 
-/// How `serve` listens and builds public links.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    pub bind: SocketAddr,
-    /// The public base URL; default `http://BIND/`.
-    pub base_url: Option<Url>,
-    /// Honour `Forwarded` / `X-Forwarded-*` from a reverse proxy.
-    pub trust_proxy: bool,
-    pub max_connections: usize,
-    /// Enables the `/admin/` views for requests bearing this token.
-    pub admin_token: Option<String>,
-    /// Public hosts (`host` or `host:port`) a trusted proxy may name; the
-    /// base URL's host is always allowed.
-    pub public_hosts: Vec<String>,
-    /// Bytes the client-chosen cached documents may take.
-    pub cache_bytes: usize,
-    /// How long a connection may sit without a request before it is closed.
-    pub idle_timeout: Duration,
-}
-
-impl ServeOptions {
-    pub fn new(bind: SocketAddr) -> ServeOptions {
-        ServeOptions {
-            bind,
-            base_url: None,
-            trust_proxy: false,
-            max_connections: crate::server::DEFAULT_MAX_CONNECTIONS,
-            admin_token: None,
-            public_hosts: Vec::new(),
-            cache_bytes: crate::render::DEFAULT_CACHE_BYTES,
-            idle_timeout: crate::server::IDLE_TIMEOUT,
+/// Loads the definitions folder again and, if it is valid, puts it in
+/// force (see the module doc). Returns whether it was.
+pub async fn reload(app: &Arc<App>) -> bool {
+    let _gate = app.rules_gate.lock().await;
+    let dir = app.feeds_dir.clone();
+    let store = app.store.clone();
+    let loaded = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+        let defs = config::load(&dir)?;
+        let r = crate::reevaluate::apply(&store, &defs.rules)?;
+        Ok((defs, r))
+    })
+    .await;
+    let (defs, r) = match loaded {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(e)) => {
+            app.reloads_failed.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("reload rejected, the previous definitions stay in force: {e}");
+            return false;
         }
-    }
-}
-
-/// The definitions in force and the poller built from them; replaced as a
-/// whole on reload.
-pub struct Live {
-    pub defs: Arc<Definitions>,
-    pub poller: Poller,
-}
-
-/// Everything a running server shares between the pollers and requests.
-pub struct App {
-    live: RwLock<Arc<Live>>,
-    pub store: Store,
-    pub feeds: FeedCache,
-    pub options: ServeOptions,
-    pub metrics: Metrics,
-    /// Set once every source has been polled once since start.
-    pub ready: AtomicBool,
-    /// Set once the store is in step with the rules in force (re-evaluated
-    /// after start when the rules changed while it was down).
-    pub rules_settled: AtomicBool,
-    /// Held while the store is re-evaluated and the new rules put in force,
-    /// so the start-up re-evaluation and a reload never interleave.
-    rules_gate: tokio::sync::Mutex<()>,
-    /// When each source is polled next.
-    pub next_polls: Mutex<HashMap<String, DateTime<Utc>>>,
-    feeds_dir: PathBuf,
-    schedulers: Mutex<tokio::task::JoinSet<()>>,
-    reloads_ok: AtomicU64,
-    reloads_failed: AtomicU64,
-    entry_count: EntryCount,
-}
-
-/// The store's entry count for `/status` and `/metrics`. sled counts by
-/// walking the whole tree, so the count is taken again only after a poll
-/// added entries or retention ran, not on every scrape.
-#[derive(Default)]
-struct EntryCount {
-    /// (changes so far, the count if taken since the last change)
-    state: Mutex<(u64, Option<usize>)>,
-}
-
-impl EntryCount {
-    fn changed(&self) {
-        let mut s = self.state.lock().expect("entry count lock");
-        s.0 += 1;
-        s.1 = None;
-    }
-
-    fn get(&self, store: &Store) -> usize {
-        let seen = {
-            let s = self.state.lock().expect("entry count lock");
-            if let Some(n) = s.1 {
-                return n;
-            }
-            s.0
-        };
-        let n = store.entry_count();
-        let mut s = self.state.lock().expect("entry count lock");
-        // A change while counting: the count may be stale, keep none.
-        if s.0 == seen {
-            s.1 = Some(n);
+        Err(e) => {
+            app.reloads_failed.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("reload failed: {e}");
+            return false;
         }
-        n
-    }
-}
-
-impl App {
-    /// `/readyz`: every source polled once, and the store in step with the
-    /// rules.
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && self.rules_settled.load(Ordering::SeqCst)
-    }
-
-    /// Drops every rendered document and renders every topic of `defs`
-    /// again (after `what` changed tags or topics).
-    fn rerender_all(&self, defs: &Definitions, what: &str) {
-        self.feeds.clear();
-        if let Err(e) = self.feeds.refresh(
-            &self.store,
-            defs,
-            defs.rules.topics.iter().map(|t| t.id.as_str()),
-        ) {
-            tracing::error!("cannot render topics after {what}: {e}");
-        }
-    }
-
-    /// The definitions and poller in force (a cheap handle).
-    pub fn live(&self) -> Arc<Live> {
-        self.live.read().expect("live lock").clone()
-    }
-
-    pub fn defs(&self) -> Arc<Definitions> {
-        self.live().defs.clone()
-    }
-
-    /// Records a poll and re-renders the topics it changed.
-    pub fn apply(&self, report: &SourceReport) {
-        let outcome = match report.outcome {
-            Outcome::Fetched => PollOutcome::Fetched,
-            Outcome::NotModified => PollOutcome::NotModified,
-            Outcome::Failed(_) => PollOutcome::Error,
-        };
-        self.metrics
-            .record_poll(&report.source, outcome, report.duration.as_secs_f64());
-        if report.counts.new > 0 {
-            self.entry_count.changed();
-        }
-        if report.changed_topics.is_empty() {
-            // The index shows source health and counts: it follows those.
-            if report.health_changed || report.counts.new > 0 {
-                self.feeds.invalidate_index();
-            }
-            return;
-        }
-        let topics = report.changed_topics.iter().map(String::as_str);
-        if let Err(e) = self.feeds.refresh(&self.store, &self.defs(), topics) {
-            tracing::error!("cannot render topics after polling {}: {e}", report.source);
-        }
-    }
-
-    /// `/status`: every source's health, as JSON.
-    pub fn status_json(&self) -> String {
-        let defs = self.defs();
-        let next = self.next_polls.lock().expect("next polls lock").clone();
-        let sources: Vec<serde_json::Value> = defs
-            .sources
-            .iter()
-            .map(|s| {
-                let state = self.store.source_state(&s.id).unwrap_or_default();
-                serde_json::json!({
-                    "id": s.id,
-                    "title": s.title,
-                    "kind": s.kind.name(),
-                    "url": crate::urls::public_url(&s.url),
-                    "interval_seconds": s.interval.as_secs(),
-                    "ok": state.last_error.is_none() && state.last_success.is_some(),
-                    "health_since": state.health_since,
-                    "last_attempt": state.last_attempt,
-                    "last_success": state.last_success,
-                    "last_error": state.last_error,
-                    "consecutive_failures": state.consecutive_failures,
-                    "entries_added": state.entries_added,
-                    "last_counts": state.last_counts,
-                    "next_poll": next.get(&s.id),
-                })
-            })
-            .collect();
-        let (hosts, budgets) = self.live().poller.fetcher.politeness();
-        let status = serde_json::json!({
-            "ready": self.is_ready(),
-            "entries": self.entry_count.get(&self.store),
-            "sources": sources,
-            "hosts": hosts,
-            "budgets": budgets,
-        });
-        let mut out = serde_json::to_string_pretty(&status).expect("JSON values always serialize");
-        out.push('\n');
-        out
-    }
-
-    /// `/metrics`, in the Prometheus text format.
-    pub fn metrics_text(&self) -> String {
-        let defs = self.defs();
-        let store = &self.store;
-        let stats = self.feeds.stats();
-        let (hosts, budgets) = self.live().poller.fetcher.politeness();
-        let snap = Snapshot {
-            ready: self.is_ready(),
-            store_entries: self.entry_count.get(store),
-            topic_entries: defs
-                .rules
-                .topics
-                .iter()
-                .map(|t| (t.id.as_str(), self.feeds.topic_size(store, &t.id)))
-                .collect(),
-            source_failures: defs
-                .sources
-                .iter()
-                .map(|s| {
-                    (
-                        s.id.as_str(),
-                        store
-                            .source_state(&s.id)
-                            .map(|st| st.consecutive_failures)
-                            .unwrap_or(0),
-                    )
-                })
-                .collect(),
-            renders: stats.renders,
-            render_seconds: stats.seconds,
-            hosts,
-            budgets,
-            bounds: crate::metrics::Bounds {
-                max_connections: self.options.max_connections,
-                cache: self.feeds.cache_stats(),
-                cache_budget: self.feeds.budget(),
-                renders_in_flight: self.feeds.renders_in_flight(),
-                max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
-            },
-        };
-        let mut out = self.metrics.render(&snap);
-        out.push_str(&format!(
-            "# HELP feedloom_reloads_total Definition reloads while serving, by result.\n# TYPE feedloom_reloads_total counter\n\
-             feedloom_reloads_total{{result=\"ok\"}} {}\nfeedloom_reloads_total{{result=\"rejected\"}} {}\n",
-            self.reloads_ok.load(Ordering::Relaxed),
-            self.reloads_failed.load(Ordering::Relaxed)
-        ));
-        out
-    }
-
-    /// Loads the definitions folder again and, if it is valid, puts it in
-    /// force (see the module doc). Returns whether it was.
-    pub async fn reload(self: &Arc<Self>) -> bool {
-        let _gate = self.rules_gate.lock().await;
-        let dir = self.feeds_dir.clone();
-        let store = self.store.clone();
-        let loaded = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            let defs = config::load(&dir)?;
-            let r = crate::reevaluate::apply(&store, &defs.rules)?;
-            Ok((defs, r))
-        })
-        .await;
-        let (defs, r) = match loaded {
-            Ok(Ok(ok)) => ok,
-            Ok(Err(e)) => {
-                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("reload rejected, the previous definitions stay in force: {e}");
-                return false;
-            }
-            Err(e) => {
-                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("reload failed: {e}");
-                return false;
-            }
-        };
-        // Same gate: spacing, spent budgets and back-offs carry over.
-        let fetcher = self.live().poller.fetcher.with_policies(defs.hosts.clone());
-        let defs = Arc::new(defs);
-        *self.live.write().expect("live lock") = Arc::new(Live {
-            defs: defs.clone(),
-            poller: Poller {
-                store: self.store.clone(),
-                fetcher,
-            },
-        });
-        self.rerender_all(&defs, "a reload");
-        let fresh = spawn_schedulers(self.clone());
-        let old = std::mem::replace(
-            &mut *self.schedulers.lock().expect("schedulers lock"),
-            fresh,
-        );
-        drop(old); // dropping a JoinSet aborts its tasks
-        self.reloads_ok.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            "definitions reloaded: {} sources, {} tags, {} topics; {} entries re-evaluated, {} changed",
-            defs.sources.len(),
-            defs.rules.tags.len(),
-            defs.rules.topics.len(),
-            r.entries,
-            r.changed
-        );
-        true
-    }
+    };
+    // Same gate: spacing, spent budgets and back-offs carry over.
+    let fetcher = app.live().poller.fetcher.with_policies(defs.hosts.clone());
+    let defs = Arc::new(defs);
+    *app.live.write().expect("live lock") = Arc::new(Live {
+        defs: defs.clone(),
+        poller: Poller {
+            store: app.store.clone(),
+            fetcher,
+        },
+    });
+    app.rerender_all(&defs, "a reload");
+    let fresh = spawn_schedulers(app.clone());
+    let old = std::mem::replace(&mut *app.schedulers.lock().expect("schedulers lock"), fresh);
+    drop(old); // dropping a JoinSet aborts its tasks
+    app.reloads_ok.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(
+        "definitions reloaded: {} sources, {} tags, {} topics; {} entries re-evaluated, {} changed",
+        defs.sources.len(),
+        defs.rules.tags.len(),
+        defs.rules.topics.len(),
+        r.entries,
+        r.changed
+    );
+    true
 }
 
 /// `serve`: until SIGTERM or SIGINT. `on_listening` is told the bound
@@ -360,22 +110,12 @@ pub async fn serve(
         &defs,
         defs.rules.topics.iter().map(|t| t.id.as_str()),
     )?;
-    let app = Arc::new(App {
-        store: poller.store.clone(),
-        live: RwLock::new(Arc::new(Live { defs, poller })),
+    let app = Arc::new(App::new(
+        Live { defs, poller },
         feeds,
         options,
-        metrics: Metrics::default(),
-        ready: AtomicBool::new(false),
-        rules_settled: AtomicBool::new(false),
-        rules_gate: tokio::sync::Mutex::new(()),
-        next_polls: Mutex::default(),
-        feeds_dir: settings.feeds.clone(),
-        schedulers: Mutex::default(),
-        reloads_ok: AtomicU64::new(0),
-        reloads_failed: AtomicU64::new(0),
-        entry_count: EntryCount::default(),
-    });
+        settings.feeds.clone(),
+    ));
     on_listening(local, &base_url);
     let defs = app.defs();
     tracing::info!(
@@ -576,7 +316,7 @@ async fn watch_definitions(app: Arc<App>) {
                 },
                 app.feeds_dir.display()
             );
-            app.reload().await;
+            reload(&app).await;
         }
     }
 }

@@ -18,7 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
 use super::{plain, Body};
-use crate::service::App;
+use crate::state::App;
 
 /// Paths under this prefix are admin views.
 pub const PREFIX: &str = "/admin/";

@@ -35,17 +35,13 @@ use tokio::sync::Semaphore;
 
 use crate::metrics::{Route, Timeout};
 use crate::render::{Doc, Format};
-use crate::service::App;
+use crate::state::App;
 
 /// A connection must have sent one complete request head within this time
 /// of being accepted, whatever its protocol (HTTP/1 head, HTTP/2 preface,
 /// SETTINGS and HEADERS), or it is closed. Later HTTP/1 heads have the same
 /// limit.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// A connection with no request in flight and none started for this long
-/// is closed (keep-alive and HTTP/2 alike; nginx keeps 75 s), unless
-/// `--idle-timeout` says otherwise.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// HTTP/2 keep-alive pings while a connection is open, and how long a ping
 /// may go unanswered before the connection is closed.
 pub const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -59,9 +55,8 @@ pub const H2_MAX_PENDING_RESETS: usize = 20;
 pub const H2_MAX_ERROR_RESETS: usize = 256;
 /// Largest request head (HTTP/1 read buffer; HTTP/2 header list).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// Connections served at once unless configured otherwise; further clients
-/// wait in the kernel's accept queue.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The defaults of what `serve`'s options set, kept with the options.
+pub use crate::state::{DEFAULT_MAX_CONNECTIONS, IDLE_TIMEOUT};
 /// How long requests in flight may take to finish after shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 

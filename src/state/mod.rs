@@ -1,0 +1,210 @@
+//! What a running `serve` shares between its pollers, its background tasks
+//! and every request: the store, the rendered documents, the definitions
+//! in force, the metrics and the options it was started with.
+//!
+//! Its own module so the server depends on the state and not on the
+//! service that starts it ([`crate::service`] builds an [`App`], the
+//! server only reads it). The `/status` and `/metrics` views are in
+//! [`views`].
+
+mod views;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::config::Definitions;
+use crate::metrics::{Metrics, PollOutcome};
+use crate::poll::{Outcome, Poller, SourceReport};
+use crate::render::FeedCache;
+use crate::store::Store;
+
+/// A connection with no request in flight and none started for this long
+/// is closed (keep-alive and HTTP/2 alike; nginx keeps 75 s), unless
+/// `--idle-timeout` says otherwise.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections served at once unless configured otherwise; further clients
+/// wait in the kernel's accept queue.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// How `serve` listens and builds public links.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub bind: SocketAddr,
+    /// The public base URL; default `http://BIND/`.
+    pub base_url: Option<Url>,
+    /// Honour `Forwarded` / `X-Forwarded-*` from a reverse proxy.
+    pub trust_proxy: bool,
+    pub max_connections: usize,
+    /// Enables the `/admin/` views for requests bearing this token.
+    pub admin_token: Option<String>,
+    /// Public hosts (`host` or `host:port`) a trusted proxy may name; the
+    /// base URL's host is always allowed.
+    pub public_hosts: Vec<String>,
+    /// Bytes the client-chosen cached documents may take.
+    pub cache_bytes: usize,
+    /// How long a connection may sit without a request before it is closed.
+    pub idle_timeout: Duration,
+}
+
+impl ServeOptions {
+    pub fn new(bind: SocketAddr) -> ServeOptions {
+        ServeOptions {
+            bind,
+            base_url: None,
+            trust_proxy: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            admin_token: None,
+            public_hosts: Vec::new(),
+            cache_bytes: crate::render::DEFAULT_CACHE_BYTES,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// The definitions in force and the poller built from them; replaced as a
+/// whole on reload.
+pub struct Live {
+    pub defs: Arc<Definitions>,
+    pub poller: Poller,
+}
+
+/// Everything a running server shares between the pollers and requests.
+pub struct App {
+    pub(crate) live: RwLock<Arc<Live>>,
+    pub store: Store,
+    pub feeds: FeedCache,
+    pub options: ServeOptions,
+    pub metrics: Metrics,
+    /// Set once every source has been polled once since start.
+    pub ready: AtomicBool,
+    /// Set once the store is in step with the rules in force (re-evaluated
+    /// after start when the rules changed while it was down).
+    pub rules_settled: AtomicBool,
+    /// Held while the store is re-evaluated and the new rules put in force,
+    /// so the start-up re-evaluation and a reload never interleave.
+    pub(crate) rules_gate: tokio::sync::Mutex<()>,
+    /// When each source is polled next.
+    pub next_polls: Mutex<HashMap<String, DateTime<Utc>>>,
+    pub(crate) feeds_dir: PathBuf,
+    pub(crate) schedulers: Mutex<tokio::task::JoinSet<()>>,
+    pub(crate) reloads_ok: AtomicU64,
+    pub(crate) reloads_failed: AtomicU64,
+    pub(crate) entry_count: EntryCount,
+}
+
+/// The store's entry count for `/status` and `/metrics`. sled counts by
+/// walking the whole tree, so the count is taken again only after a poll
+/// added entries or retention ran, not on every scrape.
+#[derive(Default)]
+pub(crate) struct EntryCount {
+    /// (changes so far, the count if taken since the last change)
+    state: Mutex<(u64, Option<usize>)>,
+}
+
+impl EntryCount {
+    pub(crate) fn changed(&self) {
+        let mut s = self.state.lock().expect("entry count lock");
+        s.0 += 1;
+        s.1 = None;
+    }
+
+    pub(crate) fn get(&self, store: &Store) -> usize {
+        let seen = {
+            let s = self.state.lock().expect("entry count lock");
+            if let Some(n) = s.1 {
+                return n;
+            }
+            s.0
+        };
+        let n = store.entry_count();
+        let mut s = self.state.lock().expect("entry count lock");
+        // A change while counting: the count may be stale, keep none.
+        if s.0 == seen {
+            s.1 = Some(n);
+        }
+        n
+    }
+}
+
+impl App {
+    /// The state of a server about to listen: not ready, rules not yet
+    /// settled, no schedulers.
+    pub fn new(live: Live, feeds: FeedCache, options: ServeOptions, feeds_dir: PathBuf) -> App {
+        App {
+            store: live.poller.store.clone(),
+            live: RwLock::new(Arc::new(live)),
+            feeds,
+            options,
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+            rules_settled: AtomicBool::new(false),
+            rules_gate: tokio::sync::Mutex::new(()),
+            next_polls: Mutex::default(),
+            feeds_dir,
+            schedulers: Mutex::default(),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            entry_count: EntryCount::default(),
+        }
+    }
+
+    /// `/readyz`: every source polled once, and the store in step with the
+    /// rules.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) && self.rules_settled.load(Ordering::SeqCst)
+    }
+
+    /// Drops every rendered document and renders every topic of `defs`
+    /// again (after `what` changed tags or topics).
+    pub(crate) fn rerender_all(&self, defs: &Definitions, what: &str) {
+        self.feeds.clear();
+        if let Err(e) = self.feeds.refresh(
+            &self.store,
+            defs,
+            defs.rules.topics.iter().map(|t| t.id.as_str()),
+        ) {
+            tracing::error!("cannot render topics after {what}: {e}");
+        }
+    }
+
+    /// The definitions and poller in force (a cheap handle).
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().expect("live lock").clone()
+    }
+
+    pub fn defs(&self) -> Arc<Definitions> {
+        self.live().defs.clone()
+    }
+
+    /// Records a poll and re-renders the topics it changed.
+    pub fn apply(&self, report: &SourceReport) {
+        let outcome = match report.outcome {
+            Outcome::Fetched => PollOutcome::Fetched,
+            Outcome::NotModified => PollOutcome::NotModified,
+            Outcome::Failed(_) => PollOutcome::Error,
+        };
+        self.metrics
+            .record_poll(&report.source, outcome, report.duration.as_secs_f64());
+        if report.counts.new > 0 {
+            self.entry_count.changed();
+        }
+        if report.changed_topics.is_empty() {
+            // The index shows source health and counts: it follows those.
+            if report.health_changed || report.counts.new > 0 {
+                self.feeds.invalidate_index();
+            }
+            return;
+        }
+        let topics = report.changed_topics.iter().map(String::as_str);
+        if let Err(e) = self.feeds.refresh(&self.store, &self.defs(), topics) {
+            tracing::error!("cannot render topics after polling {}: {e}", report.source);
+        }
+    }
+}

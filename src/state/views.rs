@@ -1,0 +1,99 @@
+//! The operator's views of the state: `/status` (JSON, per source) and
+//! `/metrics` (Prometheus text).
+
+use std::sync::atomic::Ordering;
+
+use super::App;
+use crate::metrics::Snapshot;
+
+impl App {
+    /// `/status`: every source's health, as JSON.
+    pub fn status_json(&self) -> String {
+        let defs = self.defs();
+        let next = self.next_polls.lock().expect("next polls lock").clone();
+        let sources: Vec<serde_json::Value> = defs
+            .sources
+            .iter()
+            .map(|s| {
+                let state = self.store.source_state(&s.id).unwrap_or_default();
+                serde_json::json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "kind": s.kind.name(),
+                    "url": crate::urls::public_url(&s.url),
+                    "interval_seconds": s.interval.as_secs(),
+                    "ok": state.last_error.is_none() && state.last_success.is_some(),
+                    "health_since": state.health_since,
+                    "last_attempt": state.last_attempt,
+                    "last_success": state.last_success,
+                    "last_error": state.last_error,
+                    "consecutive_failures": state.consecutive_failures,
+                    "entries_added": state.entries_added,
+                    "last_counts": state.last_counts,
+                    "next_poll": next.get(&s.id),
+                })
+            })
+            .collect();
+        let (hosts, budgets) = self.live().poller.fetcher.politeness();
+        let status = serde_json::json!({
+            "ready": self.is_ready(),
+            "entries": self.entry_count.get(&self.store),
+            "sources": sources,
+            "hosts": hosts,
+            "budgets": budgets,
+        });
+        let mut out = serde_json::to_string_pretty(&status).expect("JSON values always serialize");
+        out.push('\n');
+        out
+    }
+
+    /// `/metrics`, in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        let defs = self.defs();
+        let store = &self.store;
+        let stats = self.feeds.stats();
+        let (hosts, budgets) = self.live().poller.fetcher.politeness();
+        let snap = Snapshot {
+            ready: self.is_ready(),
+            store_entries: self.entry_count.get(store),
+            topic_entries: defs
+                .rules
+                .topics
+                .iter()
+                .map(|t| (t.id.as_str(), self.feeds.topic_size(store, &t.id)))
+                .collect(),
+            source_failures: defs
+                .sources
+                .iter()
+                .map(|s| {
+                    (
+                        s.id.as_str(),
+                        store
+                            .source_state(&s.id)
+                            .map(|st| st.consecutive_failures)
+                            .unwrap_or(0),
+                    )
+                })
+                .collect(),
+            renders: stats.renders,
+            render_seconds: stats.seconds,
+            hosts,
+            budgets,
+            bounds: crate::metrics::Bounds {
+                max_connections: self.options.max_connections,
+                cache: self.feeds.cache_stats(),
+                cache_budget: self.feeds.budget(),
+                renders_in_flight: self.feeds.renders_in_flight(),
+                max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
+            },
+        };
+        let mut out = self.metrics.render(&snap);
+        out.push_str(&format!(
+            "# HELP feedloom_reloads_total Definition reloads while serving, by result.\n# TYPE feedloom_reloads_total counter\n\
+             feedloom_reloads_total{{result=\"ok\"}} {}\nfeedloom_reloads_total{{result=\"rejected\"}} {}\n",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed)
+        ));
+        out
+    }
+}
