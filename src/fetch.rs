@@ -473,16 +473,18 @@ impl Fetcher {
         let mut url = req.url.clone();
         let mut seen = vec![url.clone()];
         let mut moved_to = None;
-        // Set when the first request goes out (waiting for the host's
-        // spacing is not the upstream's time); every later hop shares it.
-        let mut deadline = None;
+        // The upstream's time, shared by every hop: each request may take
+        // what the earlier ones left. Waiting for the host's turn (its
+        // spacing, another source's request in flight) is not the
+        // upstream's time and does not count.
+        let mut time_left = req.timeout;
         for hop in 0..=MAX_REDIRECTS {
             // The first hop is the configured URL, public when guarded.
             if guarded && hop > 0 {
                 refuse_internal_literal(&url)?;
             }
             match self
-                .hop(&url, req, hop == 0, guarded, &mut deadline)
+                .hop(&url, req, hop == 0, guarded, &mut time_left)
                 .await?
             {
                 Hop::Done(fetched) => {
@@ -528,7 +530,7 @@ impl Fetcher {
         req: &FetchRequest<'_>,
         first: bool,
         guarded: bool,
-        deadline: &mut Option<Instant>,
+        time_left: &mut Duration,
     ) -> Result<Hop, FetchError> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let policy = self.policy(&host);
@@ -555,8 +557,11 @@ impl Fetcher {
             policy.min_spacing,
         )
         .await?;
-        let deadline = *deadline.get_or_insert_with(|| Instant::now() + req.timeout);
-        let result = self.send(url, req, first, guarded, deadline, &host).await;
+        let started = Instant::now();
+        let result = self
+            .send(url, req, first, guarded, started + *time_left, &host)
+            .await;
+        *time_left = time_left.saturating_sub(started.elapsed());
         let mut gate = self.gate.lock().expect("fetch gate lock");
         gate.hosts.entry(host).or_default().last_done = Some(Instant::now());
         result
@@ -1016,6 +1021,46 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn waiting_for_the_host_is_not_upstream_time() {
+        // Three quick redirects, then the feed, on a host with 500 ms of
+        // spacing: 1.5 s of waiting for the host's turn, a few ms of
+        // upstream time, within a 1 s fetch timeout.
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (n, mut s) in listener.incoming().flatten().enumerate() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let reply = if n < 3 {
+                    format!("HTTP/1.1 302 Found\r\nLocation: /hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                } else {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                        .to_string()
+                };
+                let _ = s.write_all(reply.as_bytes());
+            }
+        });
+        let fetcher = Fetcher::new(HashMap::from([(
+            "127.0.0.1".to_string(),
+            HostPolicy {
+                min_spacing: Duration::from_millis(500),
+                ..HostPolicy::default()
+            },
+        )]))
+        .unwrap();
+        let url = Url::parse(&format!("http://{addr}/start")).unwrap();
+        let req = FetchRequest {
+            timeout: Duration::from_secs(1),
+            ..FetchRequest::new(&url)
+        };
+        let started = Instant::now();
+        let fetched = fetcher.fetch(&req).await.unwrap();
+        assert!(matches!(fetched, Fetched::Body { .. }));
+        assert!(started.elapsed() >= Duration::from_millis(1400));
     }
 
     #[test]

@@ -78,11 +78,11 @@ pub fn canonical_key(
     if let Some(url) = link.and_then(canonical_link) {
         return format!("link:{url}");
     }
-    let mut h = Sha256::new();
-    h.update(title.trim().as_bytes());
-    h.update(b"\n");
-    h.update(summary.trim().as_bytes());
-    format!("hash:{}", hex(&h.finalize()[..16]))
+    let digest = short_hash(
+        &[title.trim().as_bytes(), b"\n", summary.trim().as_bytes()],
+        16,
+    );
+    format!("hash:{digest}")
 }
 
 /// The stable id for a canonical key.
@@ -143,8 +143,18 @@ pub fn canonical_link(raw: &str) -> Option<String> {
     Some(url.into())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The first `bytes` bytes (at most 32) of the SHA-256 of `parts` joined,
+/// in hex: the one short digest behind content keys, ETags and rule
+/// fingerprints.
+pub fn short_hash(parts: &[&[u8]], bytes: usize) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize()[..bytes.min(32)]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hyper::header::HeaderValue;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::Definitions;
@@ -166,14 +165,7 @@ impl Rendered {
         last_modified: DateTime<Utc>,
         max_age: Duration,
     ) -> Rendered {
-        let digest = Sha256::digest(&body);
-        let etag = format!(
-            "\"{}\"",
-            digest[..12]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let etag = format!("\"{}\"", crate::identity::short_hash(&[&body], 12));
         let (gzip, br) = if body.len() >= compress::MIN_COMPRESS {
             let g = compress::gzip(&body);
             let b = compress::brotli(&body);

@@ -1,0 +1,130 @@
+//! What rules look at: an entry's fields as text ([`Field`]), computed once
+//! per evaluation in a [`Subject`], with what the rule set's combined
+//! matchers already found in them.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::Entry;
+use crate::text::html_to_text;
+
+/// Fields a text condition can look in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+    Authors,
+    Categories,
+    Link,
+}
+
+impl Field {
+    pub(super) fn parse(name: &str) -> Result<Field, String> {
+        Ok(match name {
+            "title" => Field::Title,
+            "summary" => Field::Summary,
+            "content" => Field::Content,
+            "authors" => Field::Authors,
+            "categories" => Field::Categories,
+            "link" => Field::Link,
+            other => {
+                return Err(format!(
+                    "unknown field `{other}` (expected title, summary, content, authors, categories or link)"
+                ))
+            }
+        })
+    }
+
+    pub(super) const ALL: [Field; 6] = [
+        Field::Title,
+        Field::Summary,
+        Field::Content,
+        Field::Authors,
+        Field::Categories,
+        Field::Link,
+    ];
+
+    pub(super) fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+            Field::Authors => "authors",
+            Field::Categories => "categories",
+            Field::Link => "link",
+        }
+    }
+}
+
+/// The text views of an entry that rules test, computed once per
+/// evaluation (stripping HTML is the expensive part).
+pub struct Subject<'a> {
+    pub(super) entry: &'a Entry,
+    summary: String,
+    content: String,
+    authors: String,
+    categories: String,
+    pub(super) host: String,
+    /// When the rules run (date windows are relative to it).
+    pub(super) now: DateTime<Utc>,
+    /// Per field and text condition, what the [`RuleSet`]'s one-pass
+    /// matchers found; `None` without them (every text condition is then
+    /// checked with its own regex).
+    pub(super) candidates: Option<Vec<Vec<Candidate>>>,
+}
+
+/// What the combined matchers know about one condition in one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Candidate {
+    /// It cannot match.
+    No,
+    /// It may match: run its regex.
+    Verify,
+    /// It matches at this byte range of the field.
+    At(usize, usize),
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(entry: &'a Entry, now: DateTime<Utc>) -> Self {
+        Subject {
+            entry,
+            now,
+            candidates: None,
+            summary: html_to_text(&entry.summary),
+            content: entry
+                .content
+                .as_deref()
+                .map(html_to_text)
+                .unwrap_or_default(),
+            authors: entry.authors.join("\n"),
+            categories: entry.categories.join("\n"),
+            host: url::Url::parse(&entry.link)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Whether text condition `id` may match in field `f`.
+    pub(super) fn candidate(&self, f: Field, id: usize) -> Candidate {
+        match &self.candidates {
+            Some(c) => c[f.index()].get(id).copied().unwrap_or(Candidate::Verify),
+            None => Candidate::Verify,
+        }
+    }
+
+    pub(super) fn field(&self, f: Field) -> &str {
+        match f {
+            Field::Title => &self.entry.title,
+            Field::Summary => &self.summary,
+            Field::Content => &self.content,
+            Field::Authors => &self.authors,
+            Field::Categories => &self.categories,
+            Field::Link => &self.entry.link,
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Topics: which entries a published feed holds, selected on their tags
+//! (and optionally their sources), and how long the feed is.
+
+use super::tag::Tag;
+use crate::defs::TopicDef;
+use crate::model::Entry;
+
+/// Items in a topic's feed unless `?limit=` asks otherwise.
+pub const DEFAULT_LIMIT: usize = 50;
+/// The most `?limit=` may ask for.
+pub const MAX_LIMIT: usize = 500;
+
+/// A compiled topic.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub(super) any: Vec<String>,
+    pub(super) all: Vec<String>,
+    pub(super) none: Vec<String>,
+    pub(super) sources: Option<Vec<String>>,
+    /// Most items its feeds hold.
+    pub max_items: usize,
+    /// The definition as written, for fingerprints.
+    pub(super) repr: String,
+}
+
+impl Topic {
+    /// Items a feed of this topic holds without `?limit=`.
+    pub fn default_limit(&self) -> usize {
+        DEFAULT_LIMIT.min(self.max_items)
+    }
+
+    pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, String> {
+        for t in def
+            .tags
+            .any
+            .iter()
+            .chain(&def.tags.all)
+            .chain(&def.tags.none)
+        {
+            if !tags.contains(&t.as_str()) {
+                return Err(format!("unknown tag `{t}`"));
+            }
+        }
+        if let Some(list) = &def.sources {
+            if list.is_empty() {
+                return Err("`sources` is empty (leave it out to take every source)".into());
+            }
+            for s in list {
+                if !sources.contains(&s.as_str()) {
+                    return Err(format!("unknown source `{s}`"));
+                }
+            }
+        }
+        let max_items = match def.max_items {
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            Some(n) => return Err(format!("`max_items` = {n} is outside 1 to {}", MAX_LIMIT)),
+            None => MAX_LIMIT,
+        };
+        let title = def.title.clone().unwrap_or_else(|| def.id.clone());
+        Ok(Topic {
+            id: def.id.clone(),
+            description: def.description.clone().unwrap_or_else(|| title.clone()),
+            title,
+            any: def.tags.any.clone(),
+            all: def.tags.all.clone(),
+            none: def.tags.none.clone(),
+            sources: def.sources.clone(),
+            max_items,
+            repr: format!(
+                "{:?}{:?}{:?}{:?}",
+                def.tags.any, def.tags.all, def.tags.none, def.sources
+            ),
+        })
+    }
+
+    /// The sources the topic is limited to, if any.
+    pub fn source_filter(&self) -> Option<&[String]> {
+        self.sources.as_deref()
+    }
+
+    /// Whether an entry with these tags and sources belongs in the topic.
+    pub fn selects(&self, entry: &Entry) -> bool {
+        self.sources_allow(entry)
+            && tag_lists_hold(&self.all, &self.any, &self.none, |t| {
+                entry.tags.contains_key(t)
+            })
+    }
+
+    /// [`Topic::selects`] over tag positions: `tagged[i]` says whether the
+    /// rule set's `i`th tag applies, and `index` is this topic's
+    /// [`TopicIndex`]. Routing uses it to skip the lookups by name.
+    pub(super) fn selects_indexed(
+        &self,
+        entry: &Entry,
+        index: &TopicIndex,
+        tagged: &[bool],
+    ) -> bool {
+        self.sources_allow(entry)
+            && tag_lists_hold(&index.all, &index.any, &index.none, |i| {
+                i.is_some_and(|i| tagged[i])
+            })
+    }
+
+    fn sources_allow(&self, entry: &Entry) -> bool {
+        self.sources
+            .as_ref()
+            .is_none_or(|sources| entry.sources.iter().any(|s| sources.contains(s)))
+    }
+}
+
+/// A topic's tag condition: every tag of `all`, one of `any` (if it lists
+/// any) and none of `none`, by `has`.
+fn tag_lists_hold<T>(all: &[T], any: &[T], none: &[T], has: impl Fn(&T) -> bool) -> bool {
+    all.iter().all(&has) && (any.is_empty() || any.iter().any(&has)) && !none.iter().any(&has)
+}
+
+/// A topic's tag names resolved to positions in the rule set's tags
+/// (`None`: no such tag, which never applies).
+#[derive(Debug, Clone, Default)]
+pub(super) struct TopicIndex {
+    any: Vec<Option<usize>>,
+    all: Vec<Option<usize>>,
+    none: Vec<Option<usize>>,
+}
+
+impl TopicIndex {
+    pub(super) fn new(topic: &Topic, tags: &[Tag]) -> TopicIndex {
+        let resolve = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| tags.iter().position(|t| &t.id == n))
+                .collect()
+        };
+        TopicIndex {
+            any: resolve(&topic.any),
+            all: resolve(&topic.all),
+            none: resolve(&topic.none),
+        }
+    }
+}
