@@ -13,17 +13,15 @@
 //! speaks [`model::Entry`].
 #![forbid(unsafe_code)]
 
-pub mod app;
+pub mod commands;
 pub mod config;
 pub mod dates;
 pub mod decode;
 pub mod defs;
 pub mod depth;
-pub mod explain;
 pub mod extract;
 pub mod fetch;
 pub mod identity;
-pub mod inspect;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

@@ -97,68 +97,15 @@ impl SourceReport {
             Outcome::Failed(e) => format!("{}: error: {} ({})", self.source, e.message, e.kind),
         }
     }
-
-    /// A row of the `poll --once` table.
-    pub fn row(&self, now: DateTime<Utc>) -> [String; 8] {
-        let c = &self.counts;
-        let status = match &self.outcome {
-            Outcome::Fetched => "ok".to_string(),
-            Outcome::NotModified => "not modified".to_string(),
-            Outcome::Failed(e) => format!("error ({})", e.kind),
-        };
-        let wait = (self.next_poll - now).num_seconds().max(0) as u64;
-        [
-            self.source.clone(),
-            status,
-            self.http_status
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into()),
-            c.new.to_string(),
-            c.updated.to_string(),
-            c.unchanged.to_string(),
-            format!("{} ms", self.duration.as_millis()),
-            format!("in {}", crate::units::human(Duration::from_secs(wait))),
-        ]
-    }
 }
 
-/// The table `poll --once` ends with: one row per source, columns aligned.
-pub fn table(reports: &[SourceReport], now: DateTime<Utc>) -> String {
-    let header = [
-        "source",
-        "status",
-        "http",
-        "new",
-        "updated",
-        "unchanged",
-        "took",
-        "next poll",
-    ]
-    .map(String::from);
-    let rows: Vec<[String; 8]> = std::iter::once(header)
-        .chain(reports.iter().map(|r| r.row(now)))
-        .collect();
-    let widths: Vec<usize> = (0..8)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                // Numbers right-aligned, text left-aligned.
-                if (2..=6).contains(&c) {
-                    format!("{cell:>w$}", w = widths[c])
-                } else {
-                    format!("{cell:<w$}", w = widths[c])
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+/// What [`Poller::poll_all`] tells its caller as it goes (`poll --once`
+/// shows it as a progress bar or as lines).
+pub trait Progress: Send + Sync {
+    /// A source's poll begins (it holds one of the concurrent slots).
+    fn started(&self, _source: &str) {}
+    /// A source's poll ended; `done` of `total` have.
+    fn finished(&self, report: &SourceReport, done: usize, total: usize);
 }
 
 /// A failure of one poll, before it is recorded.
@@ -224,15 +171,17 @@ impl Poller {
     pub async fn poll_all(
         &self,
         defs: &Arc<Definitions>,
-        progress: impl Fn(&SourceReport, usize, usize),
+        progress: Arc<dyn Progress>,
     ) -> Result<Vec<SourceReport>, StoreError> {
         let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
         let mut tasks = tokio::task::JoinSet::new();
         let total = defs.sources.len();
         for i in 0..total {
             let (poller, defs, limit) = (self.clone(), defs.clone(), limit.clone());
+            let progress = progress.clone();
             tasks.spawn(async move {
                 let _permit = limit.acquire().await.expect("semaphore never closed");
+                progress.started(&defs.sources[i].id);
                 (i, poller.poll_source(&defs.sources[i], &defs).await)
             });
         }
@@ -240,7 +189,7 @@ impl Poller {
         while let Some(joined) = tasks.join_next().await {
             let (i, report) = joined.expect("a poll task panicked");
             reports.push((i, report));
-            progress(
+            progress.finished(
                 &reports.last().expect("just pushed").1,
                 reports.len(),
                 total,

@@ -9,7 +9,6 @@
 //! and restarts the per-source schedulers; the fetcher keeps its politeness
 //! state (spacing, spent budgets, back-offs) and connection pool.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::app::{open_unsettled, rules_in_force, Error, Settings};
+use crate::commands::{open_unsettled, rules_in_force, Error, Settings};
 use crate::config;
 use crate::poll::{Poller, MAX_CONCURRENT_POLLS};
 use crate::render::FeedCache;
@@ -81,13 +80,10 @@ pub async fn reload(app: &Arc<App>) -> bool {
     true
 }
 
-/// `serve`: until SIGTERM or SIGINT. `on_listening` is told the bound
-/// address (the port may have been 0) before the first request is accepted.
-pub async fn serve(
-    settings: &Settings,
-    options: ServeOptions,
-    on_listening: impl FnOnce(SocketAddr, &Url),
-) -> Result<(), Error> {
+/// `serve`: until SIGTERM or SIGINT. Prints `feedloom listening on
+/// http://ADDR/` with the bound address (the port may have been 0) before
+/// the first request is accepted; scripts and tests wait for that line.
+pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Error> {
     let (defs, poller) = open_unsettled(settings)?;
     let bind = options.bind;
     let listener = tokio::net::TcpListener::bind(bind)
@@ -116,7 +112,7 @@ pub async fn serve(
         options,
         settings.feeds.clone(),
     ));
-    on_listening(local, &base_url);
+    println!("feedloom listening on http://{local}/ (public base {base_url})");
     let defs = app.defs();
     tracing::info!(
         "listening on {local}, public base {base_url}{} ({} sources, {} topics)",

@@ -23,9 +23,6 @@ use crate::state::App;
 /// Paths under this prefix are admin views.
 pub const PREFIX: &str = "/admin/";
 
-/// Shortest token accepted: a guessable token is worse than none.
-pub const MIN_TOKEN_LEN: usize = 16;
-
 /// Compares the presented token with the configured one in constant time
 /// (over digests, so neither the content nor the length leaks by timing).
 fn token_matches(presented: &[u8], configured: &str) -> bool {
@@ -84,8 +81,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let live = app.live();
     let store = app.store.clone();
     let looked_up = tokio::task::spawn_blocking(move || {
-        crate::explain::explain_in(&store, &live.defs, &reference)
-            .map(|found| found.ok_or_else(|| crate::explain::not_found(&reference)))
+        crate::commands::explain::explain_in(&store, &live.defs, &reference)
+            .map(|found| found.ok_or_else(|| crate::commands::explain::not_found(&reference)))
     })
     .await;
     match looked_up {

@@ -32,6 +32,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections served at once unless configured otherwise; further clients
 /// wait in the kernel's accept queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Shortest admin token accepted: a guessable token is worse than none.
+pub const MIN_TOKEN_LEN: usize = 16;
 
 /// How `serve` listens and builds public links.
 #[derive(Debug, Clone)]

@@ -8,7 +8,8 @@ use std::path::Path;
 use chrono::Utc;
 use url::Url;
 
-use crate::app::Error;
+use super::args::InspectArgs;
+use super::{table, Error};
 use crate::config;
 use crate::defs::{SelectDef, Selectors};
 use crate::extract::html::HtmlSpec;
@@ -17,24 +18,13 @@ use crate::fetch::{FetchRequest, Fetched, Fetcher};
 use crate::normalize::normalize;
 use crate::text::truncate_words;
 
-/// What to inspect, from the command line.
-pub struct Target<'a> {
-    /// A source id of the definitions, a URL, or a file path.
-    pub what: &'a str,
-    /// `feed` or `html` for a URL or file (default `feed`).
-    pub kind: Option<&'a str>,
-    /// `field=selector` pairs for `html`: item, title, link, summary, date,
-    /// date_format, author, category.
-    pub select: &'a [String],
-}
-
 /// Runs the inspection and returns the report.
-pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error> {
+pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error> {
     let now = Utc::now();
     // A source id of the definitions, when they load and name it.
     let defined = config::load(feeds)
         .ok()
-        .and_then(|d| d.sources.iter().find(|s| s.id == target.what).cloned());
+        .and_then(|d| d.sources.iter().find(|s| s.id == target.target).cloned());
     let (kind, url, source_id) = match &defined {
         Some(s) => {
             let url = match &s.kind {
@@ -45,7 +35,7 @@ pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error>
         }
         None => (
             adhoc_kind(target)?,
-            Url::parse(target.what).ok(),
+            Url::parse(&target.target).ok(),
             "inspect".to_string(),
         ),
     };
@@ -59,23 +49,25 @@ pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error>
                         (bytes, meta.content_type, page)
                     }
                     Fetched::NotModified(_) => {
-                        return Err(Error::Other(
-                            "the server answered 304 to an unconditional request".into(),
-                        ))
+                        // Never right for a request without validators.
+                        return Err(Error::Fetch(crate::fetch::FetchError::Status {
+                            status: 304,
+                            retry_after: None,
+                        }));
                     }
                 }
             }
             None => {
-                let path = Path::new(target.what);
+                let path = Path::new(&target.target);
                 let bytes = std::fs::read(path).map_err(|e| {
-                    Error::Other(format!(
+                    Error::Usage(format!(
                         "`{}` is not a source id, a URL or a readable file: {e}",
-                        target.what
+                        target.target
                     ))
                 })?;
                 let abs = std::fs::canonicalize(path).unwrap_or(path.to_path_buf());
                 let url = Url::from_file_path(&abs)
-                    .map_err(|_| Error::Other(format!("cannot make a URL of {}", abs.display())))?;
+                    .map_err(|_| Error::Usage(format!("cannot make a URL of {}", abs.display())))?;
                 (bytes, None, url)
             }
         };
@@ -89,21 +81,13 @@ pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error>
             .collect();
         let _ = writeln!(out, "selector matches: {}", counts.join(", "));
     }
-    let extracted = crate::extract::extract(&kind, &bytes, content_type.as_deref(), now)
-        .map_err(|e| Error::Other(format!("extract: {e}")))?;
+    let extracted = crate::extract::extract(&kind, &bytes, content_type.as_deref(), now)?;
     let _ = writeln!(
         out,
         "{} items extracted from {page_url}",
         extracted.entries.len()
     );
-    let mut rows = vec![[
-        "#".to_string(),
-        "id".into(),
-        "date".into(),
-        "title".into(),
-        "link".into(),
-        "fields".into(),
-    ]];
+    let mut rows = Vec::new();
     for (i, raw) in extracted.entries.into_iter().enumerate() {
         let had_date = raw.published.is_some() || raw.updated.is_some();
         match normalize(raw, &source_id, &page_url, now) {
@@ -124,7 +108,7 @@ pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error>
                 if e.media.is_some() {
                     fields.push("media".into());
                 }
-                rows.push([
+                rows.push(vec![
                     (i + 1).to_string(),
                     e.id.to_string()[..8].to_string(),
                     if had_date {
@@ -137,7 +121,7 @@ pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error>
                     fields.join(" "),
                 ]);
             }
-            Err(_) => rows.push([
+            Err(_) => rows.push(vec![
                 (i + 1).to_string(),
                 "-".into(),
                 "-".into(),
@@ -147,27 +131,21 @@ pub async fn inspect(feeds: &Path, target: &Target<'_>) -> Result<String, Error>
             ]),
         }
     }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(c, v)| format!("{v:<w$}", w = widths[c]))
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
+    let header = ["#", "id", "date", "title", "link", "fields"];
+    out.push_str(&table::render(&header, rows, &[0]));
     Ok(out)
 }
 
 /// The source kind for a URL or file, from `--kind` and `--select`.
-fn adhoc_kind(target: &Target) -> Result<SourceKind, Error> {
-    match target.kind.unwrap_or(if target.select.is_empty() {
-        "feed"
-    } else {
-        "html"
-    }) {
+fn adhoc_kind(target: &InspectArgs) -> Result<SourceKind, Error> {
+    match target
+        .kind
+        .as_deref()
+        .unwrap_or(if target.select.is_empty() {
+            "feed"
+        } else {
+            "html"
+        }) {
         "feed" => Ok(SourceKind::Feed),
         "html" => {
             let mut def = SelectDef {
@@ -180,9 +158,9 @@ fn adhoc_kind(target: &Target) -> Result<SourceKind, Error> {
                 author: None,
                 category: None,
             };
-            for pair in target.select {
+            for pair in &target.select {
                 let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    Error::Other(format!("--select `{pair}`: expected field=selector"))
+                    Error::Usage(format!("--select `{pair}`: expected field=selector"))
                 })?;
                 let one = Some(Selectors::One(v.to_string()));
                 match k {
@@ -195,20 +173,20 @@ fn adhoc_kind(target: &Target) -> Result<SourceKind, Error> {
                     "author" => def.author = one,
                     "category" => def.category = one,
                     other => {
-                        return Err(Error::Other(format!("--select: unknown field `{other}`")))
+                        return Err(Error::Usage(format!("--select: unknown field `{other}`")))
                     }
                 }
             }
             if def.item.is_empty() || matches!(&def.title, Selectors::One(t) if t.is_empty()) {
-                return Err(Error::Other(
+                return Err(Error::Usage(
                     "--kind html needs at least --select item=… and --select title=…".into(),
                 ));
             }
             Ok(SourceKind::Html(Box::new(
-                HtmlSpec::compile(&def).map_err(Error::Other)?,
+                HtmlSpec::compile(&def).map_err(|e| Error::Usage(e.to_string()))?,
             )))
         }
-        other => Err(Error::Other(format!(
+        other => Err(Error::Usage(format!(
             "--kind `{other}`: use feed or html (or name a defined source)"
         ))),
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::{Error, Settings};
+use super::{Error, Settings};
 use crate::config::{self, Definitions};
 use crate::identity::{canonical_link, id_for_reference};
 use crate::model::Entry;
@@ -39,7 +39,7 @@ pub fn find(store: &Store, reference: &str) -> Result<Option<Entry>, Error> {
 pub fn explain(settings: &Settings, reference: &str) -> Result<String, Error> {
     let defs = config::load(&settings.feeds)?;
     let store = Store::open(&settings.data)?;
-    explain_in(&store, &defs, reference)?.ok_or_else(|| Error::Other(not_found(reference)))
+    explain_in(&store, &defs, reference)?.ok_or_else(|| Error::NotFound(not_found(reference)))
 }
 
 /// The explanation of the entry `reference` names, from an open store
@@ -143,7 +143,7 @@ pub fn preview(settings: &Settings, topic: &str, dir: &Path) -> Result<Preview, 
     let t = defs
         .rules
         .topic(topic)
-        .ok_or_else(|| Error::Other(format!("{}: no topic `{topic}`", dir.display())))?;
+        .ok_or_else(|| Error::NotFound(format!("{}: no topic `{topic}`", dir.display())))?;
     let store = Store::open(&settings.data)?;
     let now = Utc::now();
     let mut would: Vec<Entry> = Vec::new();

@@ -1,0 +1,170 @@
+//! The flags of the commands that take many (`serve`, `inspect`, `export`),
+//! and their checks: an admin token long enough to resist guessing, public
+//! hosts compared lowercase, a base URL links can be joined to. `main`
+//! embeds these in its command line; the library owns what they mean.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Error, DEFAULT_BIND};
+use crate::state::{ServeOptions, DEFAULT_MAX_CONNECTIONS, MIN_TOKEN_LEN};
+use crate::urls::with_trailing_slash;
+
+/// `serve`'s flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FEEDLOOM_BIND", default_value = DEFAULT_BIND)]
+    pub bind: SocketAddr,
+    /// Public base URL for links in feeds (e.g. https://example.org/feeds/);
+    /// default: http://BIND/.
+    #[arg(long, env = "FEEDLOOM_BASE_URL")]
+    pub base_url: Option<Url>,
+    /// Trust a reverse proxy's Forwarded / X-Forwarded-Proto / -Host /
+    /// -Prefix headers for public links (only behind a proxy that sets
+    /// them).
+    #[arg(long, env = "FEEDLOOM_TRUST_PROXY", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
+    pub trust_proxy: bool,
+    /// Connections served at once.
+    #[arg(long, env = "FEEDLOOM_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Enables /admin/explain for requests with `Authorization: Bearer
+    /// TOKEN` (at least 16 characters). Prefer the environment variable:
+    /// command lines are visible to every user.
+    #[arg(long, env = "FEEDLOOM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// With --trust-proxy: a public host (`example.org` or
+    /// `example.org:8443`) the proxy may name; repeat or separate with
+    /// commas. The --base-url host is always allowed; any other
+    /// forwarded host falls back to the base URL.
+    #[arg(
+        long = "public-host",
+        env = "FEEDLOOM_PUBLIC_HOSTS",
+        value_delimiter = ','
+    )]
+    pub public_hosts: Vec<String>,
+    /// Bytes the cache may spend on documents clients choose (`?limit=`
+    /// variants, other public bases), e.g. 32MiB; least recently used
+    /// out first.
+    #[arg(long, env = "FEEDLOOM_CACHE_BYTES", default_value = "32MiB", value_parser = crate::units::parse_size)]
+    pub cache_bytes: usize,
+    /// Close a connection that has had no request for this long
+    /// (keep-alive and HTTP/2 alike), e.g. 60s.
+    #[arg(long, env = "FEEDLOOM_IDLE_TIMEOUT", default_value = "60s", value_parser = crate::units::parse_duration)]
+    pub idle_timeout: Duration,
+}
+
+impl ServeArgs {
+    /// The options `serve` runs with, or why the flags cannot work.
+    pub fn options(self) -> Result<ServeOptions, Error> {
+        // Empty (e.g. `FEEDLOOM_ADMIN_TOKEN=` in a unit file) means off.
+        let admin_token = self
+            .admin_token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        if let Some(t) = &admin_token {
+            let len = t.chars().count();
+            if len < MIN_TOKEN_LEN {
+                return Err(Error::Usage(format!(
+                    "--admin-token / FEEDLOOM_ADMIN_TOKEN: too short ({len} characters; at least {MIN_TOKEN_LEN})"
+                )));
+            }
+        }
+        Ok(ServeOptions {
+            base_url: self.base_url.map(with_trailing_slash),
+            trust_proxy: self.trust_proxy,
+            max_connections: self.max_connections,
+            admin_token,
+            public_hosts: self
+                .public_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            cache_bytes: self.cache_bytes,
+            // The connection watchdog works in whole seconds.
+            idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
+            ..ServeOptions::new(self.bind)
+        })
+    }
+}
+
+/// `inspect`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InspectArgs {
+    /// A source id from the definitions, a URL, or a file path.
+    pub target: String,
+    /// For a URL or file: `feed` (default) or `html`.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// For `--kind html`: `field=selector`, repeated (item, title, link,
+    /// summary, date, date_format, author, category).
+    #[arg(long)]
+    pub select: Vec<String>,
+}
+
+/// `export`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Output folder (created if missing).
+    pub dir: PathBuf,
+    /// Public base URL the files will be served from.
+    #[arg(
+        long,
+        env = "FEEDLOOM_BASE_URL",
+        default_value = "http://127.0.0.1:8080/"
+    )]
+    pub base_url: Url,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn options(argv: &[&str]) -> Result<ServeOptions, Error> {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(argv);
+        Serve::try_parse_from(all)
+            .expect("flags parse")
+            .args
+            .options()
+    }
+
+    #[test]
+    fn flags_become_checked_options() {
+        let o = options(&[
+            "--base-url",
+            "https://example.org/feeds",
+            "--public-host",
+            " Example.ORG:8443 ,",
+            "--idle-timeout",
+            "0",
+            "--admin-token",
+            "  0123456789abcdef  ",
+        ])
+        .expect("valid");
+        assert_eq!(o.base_url.unwrap().as_str(), "https://example.org/feeds/");
+        assert_eq!(o.public_hosts, vec!["example.org:8443".to_string()]);
+        assert_eq!(o.idle_timeout, Duration::from_secs(1));
+        assert_eq!(o.admin_token.as_deref(), Some("0123456789abcdef"));
+        // An empty token is no token; a short one is refused, not weakened.
+        assert_eq!(options(&["--admin-token", " "]).unwrap().admin_token, None);
+        let short = options(&["--admin-token", "short"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("too short (5 characters; at least 16)"),
+            "{short}"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The commands of the `feedloom` binary, one module each: [`check`],
+//! [`poll`] (`poll --once`), [`export`], [`explain`] (`explain` and
+//! `preview`) and [`inspect`]; `serve` is the running service,
+//! [`crate::service`], started with the options [`args::ServeArgs`] builds.
+//! Each command loads what it needs, runs, and returns its report; `main`
+//! only parses arguments, prints and picks the exit code.
+//!
+//! What the commands share lives here: the [`Settings`] every command
+//! takes, the top-level [`Error`], and opening the definitions and store.
+
+pub mod args;
+pub mod check;
+pub mod explain;
+pub mod export;
+pub mod inspect;
+pub mod poll;
+mod table;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::config::{self, ConfigError, Definitions};
+use crate::fetch::{FetchError, Fetcher};
+use crate::poll::Poller;
+use crate::store::{Store, StoreError};
+
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_FEEDS_DIR: &str = "./feeds";
+
+/// The library's top-level error: which part failed, with its own message
+/// (each message carries its cause, as the logs need it whole).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A locked store says so itself ([`StoreError::Locked`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("HTTP client: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// A file or folder a command reads or writes.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A flag or argument that does not mean anything; the message says
+    /// which and how to write it.
+    #[error("{0}")]
+    Usage(String),
+    /// What a command was asked to show does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Extraction failed on what `inspect` fetched.
+    #[error("extract: {0}")]
+    Extract(#[from] crate::extract::ExtractError),
+}
+
+/// Logs to stderr at the level `FEEDLOOM_LOG` sets (`info` by default, any
+/// `tracing` filter such as `feedloom=debug`), in colour only for a person
+/// at a terminal, not in log files.
+pub fn init_logging() {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FEEDLOOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Settings shared by the commands, from flags and environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Data folder (the sled store).
+    #[arg(long, global = true, env = "FEEDLOOM_DATA", default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// Definitions folder: sources, tags and topics as *.toml.
+    #[arg(long, global = true, env = "FEEDLOOM_FEEDS", default_value = DEFAULT_FEEDS_DIR)]
+    pub feeds: PathBuf,
+}
+
+/// Loads the definitions and opens the store, with the stored tags and
+/// memberships brought in step with the rules.
+pub(crate) fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
+    let (defs, poller) = open_unsettled(settings)?;
+    rules_in_force(&poller.store, &defs)?;
+    Ok((defs, poller))
+}
+
+/// [`open`] without re-evaluating the store: `serve` does that after it
+/// starts listening, so a restart with changed rules never leaves the
+/// server unreachable while every entry is re-tagged.
+pub(crate) fn open_unsettled(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
+    let defs = Arc::new(config::load(&settings.feeds)?);
+    std::fs::create_dir_all(&settings.data).map_err(|source| Error::Io {
+        action: "create data folder",
+        path: settings.data.clone(),
+        source,
+    })?;
+    let store = Store::open(&settings.data)?;
+    let fetcher = Fetcher::new(defs.hosts.clone())?;
+    for (host, until) in store.host_blocks(Utc::now())? {
+        fetcher.block_until(&host, until);
+    }
+    Ok((defs, Poller { store, fetcher }))
+}
+
+/// Brings the store in step with the definitions' rules (see
+/// [`crate::reevaluate`]); logs what changed.
+pub(crate) fn rules_in_force(
+    store: &Store,
+    defs: &Definitions,
+) -> Result<crate::reevaluate::Reevaluated, Error> {
+    let r = crate::reevaluate::apply(store, &defs.rules)?;
+    if r.entries > 0 {
+        tracing::info!(
+            "rules changed: re-evaluated {} entries in {:?}, {} changed; topics affected: {}",
+            r.entries,
+            r.took,
+            r.changed,
+            r.topics.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(r)
+}
