@@ -9,6 +9,26 @@
 
 use serde::Deserialize;
 
+/// A value in a definition (or a flag) that does not mean anything: the
+/// message says what is wrong and how to write it. Nothing branches on the
+/// reason, so it is one readable sentence; [`crate::config::load`] adds the
+/// file and the definition it was found in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Invalid {
+        Invalid(message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Invalid {
+        Invalid(message.to_string())
+    }
+}
+
 /// One definitions file. Any file may hold any mix of the three tables; ids
 /// are unique across all files.
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +87,17 @@ pub enum SourceKindDef {
     Html,
     /// Hugging Face Daily Papers (`listing`, `mode`, `base_url`...).
     HuggingfacePapers,
+}
+
+impl SourceKindDef {
+    /// The name as written in `kind = "…"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKindDef::Feed => "feed",
+            SourceKindDef::Html => "html",
+            SourceKindDef::HuggingfacePapers => "huggingface_papers",
+        }
+    }
 }
 
 /// `listing` of a `huggingface_papers` source.

@@ -139,6 +139,40 @@ impl PollError {
     }
 }
 
+/// A failed poll: what went wrong, and the HTTP status of the response it
+/// went wrong with (say, a 200 whose body was no feed), when there was one.
+#[derive(Debug)]
+struct PollFailure {
+    error: PollError,
+    status: Option<u16>,
+}
+
+impl From<PollError> for PollFailure {
+    fn from(error: PollError) -> PollFailure {
+        let status = match &error {
+            PollError::Fetch(f) => f.status(),
+            _ => None,
+        };
+        PollFailure { error, status }
+    }
+}
+
+impl From<FetchError> for PollFailure {
+    fn from(e: FetchError) -> PollFailure {
+        PollError::from(e).into()
+    }
+}
+
+impl PollError {
+    /// This error, found in a response with `status`.
+    fn with_status(self, status: u16) -> PollFailure {
+        PollFailure {
+            error: self,
+            status: Some(status),
+        }
+    }
+}
+
 /// What a successful poll saw.
 enum Polled {
     Ingested(Ingested),
@@ -256,11 +290,8 @@ impl Poller {
                 state.last_counts = PollCounts::default();
                 report.health_changed = record_success(source, &mut state, now);
             }
-            Err((e, status)) => {
-                report.http_status = status.or(match &e {
-                    PollError::Fetch(f) => f.status(),
-                    _ => None,
-                });
+            Err(PollFailure { error: e, status }) => {
+                report.http_status = status;
                 let detail = e.to_string();
                 // SECURITY: the stored message is shown on `/status`; the
                 // URLs in it lose their query and userinfo (the log below
@@ -320,21 +351,18 @@ impl Poller {
         report
     }
 
-    /// An error carries the HTTP status of a response that was received but
-    /// unusable.
+    /// A failure carries the HTTP status of a response that was received
+    /// but unusable.
     async fn fetch_and_ingest(
         &self,
         source: &Source,
         defs: &Arc<Definitions>,
         state: &mut SourceState,
         now: DateTime<Utc>,
-    ) -> Result<Polled, (PollError, Option<u16>)> {
+    ) -> Result<Polled, PollFailure> {
         let (raw, page_url, meta, ttl) = match &source.kind {
             SourceKind::HuggingFace(spec) => {
-                let (raw, meta) = self
-                    .fetch_hf_pages(source, spec, now)
-                    .await
-                    .map_err(|e| (e, None))?;
+                let (raw, meta) = self.fetch_hf_pages(source, spec, now).await?;
                 (raw, spec.base.clone(), meta, None)
             }
             _ => {
@@ -349,12 +377,7 @@ impl Poller {
                     allow_http_redirect: source.allow_http_redirect,
                     ..FetchRequest::new(&source.url)
                 };
-                let (bytes, meta) = match self
-                    .fetcher
-                    .fetch(&req)
-                    .await
-                    .map_err(|e| (e.into(), None))?
-                {
+                let (bytes, meta) = match self.fetcher.fetch(&req).await? {
                     Fetched::NotModified(meta) => {
                         note_move(source, state, &meta);
                         return Ok(Polled::NotModified {
@@ -365,24 +388,23 @@ impl Poller {
                 };
                 let extracted = extract_blocking(source, bytes, &meta, now)
                     .await
-                    .map_err(|e| (e, Some(meta.status)))?;
+                    .map_err(|e| e.with_status(meta.status))?;
                 let page_url = meta.final_url.clone().unwrap_or_else(|| source.url.clone());
                 (extracted.entries, page_url, meta, extracted.ttl)
             }
         };
         note_move(source, state, &meta);
         if raw.is_empty() && state.last_listed >= BREAKAGE_MIN_ITEMS {
-            return Err((
-                PollError::EmptyListing(state.last_listed),
-                Some(meta.status),
-            ));
+            return Err(PollError::EmptyListing(state.last_listed).with_status(meta.status));
         }
         let (store, source_c, defs_c) = (self.store.clone(), source.clone(), defs.clone());
         let (counts, topics) =
             blocking(move || ingest(&store, &source_c, &defs_c, raw, &page_url, now))
                 .await
-                .map_err(|e| (e, Some(meta.status)))?;
-        if source.kind.name() != "huggingface_papers" {
+                .map_err(|e| e.with_status(meta.status))?;
+        // A Hugging Face listing spans pages; one page's validators say
+        // nothing about the others.
+        if !matches!(source.kind, SourceKind::HuggingFace(_)) {
             state.validators = meta.validators.clone();
             state.validators_for = source.fingerprint.clone();
         }

@@ -7,12 +7,17 @@
 //! small and documented in the README, and those crates accept more
 //! (months, years, decimal fractions) than a definitions file should mean.
 
+use crate::defs::Invalid;
 use std::time::Duration;
 
 /// Parses `90s`, `30m`, `1h30m`, `2d`: whole seconds and up, no zero-only
 /// spelling, for schedules and ages.
-pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration like `30m`, `1h30m` or `2d`");
+pub fn parse_interval(text: &str) -> Result<Duration, Invalid> {
+    let bad = || {
+        Invalid(format!(
+            "`{text}` is not a duration like `30m`, `1h30m` or `2d`"
+        ))
+    };
     let mut total = 0u64;
     let mut digits = String::new();
     let mut any = false;
@@ -43,13 +48,14 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
 
 /// Parses a duration that may be zero or in milliseconds: `0`, `0s`,
 /// `500ms`, `2s`, `1m30s`; for timeouts and spacings.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
     let t = text.trim();
     if let Some(ms) = t.strip_suffix("ms") {
-        return ms
-            .parse::<u64>()
-            .map(Duration::from_millis)
-            .map_err(|_| format!("`{text}` is not a duration like `500ms`, `2s` or `1m`"));
+        return ms.parse::<u64>().map(Duration::from_millis).map_err(|_| {
+            Invalid(format!(
+                "`{text}` is not a duration like `500ms`, `2s` or `1m`"
+            ))
+        });
     }
     if t == "0" {
         return Ok(Duration::ZERO);
@@ -59,9 +65,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses a size above zero: `10MiB`, `512KiB`, `1GiB`, `2MB`, `1000000`
 /// (bytes).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, Invalid> {
     let t = text.trim();
-    let bad = || format!("`{text}` is not a size like `10MiB` or `512KiB`");
+    let bad = || Invalid(format!("`{text}` is not a size like `10MiB` or `512KiB`"));
     let (num, mult) = [
         ("GiB", 1usize << 30),
         ("MiB", 1 << 20),

@@ -1,17 +1,15 @@
 //! URL helpers every stage shares: what a source URL may be, how a base
 //! URL is made joinable, and how a URL is shown where strangers can read it.
 
+use crate::defs::Invalid;
 use url::Url;
 
 /// Parses a source or base URL: absolute, `http` or `https` (the only
 /// schemes the fetcher speaks).
-pub fn parse_http_url(raw: &str) -> Result<Url, String> {
+pub fn parse_http_url(raw: &str) -> Result<Url, Invalid> {
     let url = Url::parse(raw).map_err(|e| format!("{e}: `{raw}`"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "only http and https are supported, not `{}`",
-            url.scheme()
-        ));
+        return Err(format!("only http and https are supported, not `{}`", url.scheme()).into());
     }
     Ok(url)
 }
@@ -87,7 +85,7 @@ mod tests {
             with_trailing_slash(u("https://x/feeds/")).as_str(),
             "https://x/feeds/"
         );
-        assert!(parse_http_url("ftp://x/").unwrap_err().contains("`ftp`"));
+        assert!(parse_http_url("ftp://x/").unwrap_err().0.contains("`ftp`"));
         assert!(parse_http_url("/relative").is_err());
         assert!(parse_http_url("https://x/").is_ok());
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::defs::Invalid;
 use crate::defs::{FileDef, HostDef, SourceDef, SourceKindDef};
 use crate::extract::html::HtmlSpec;
 use crate::extract::huggingface::HfSpec;
@@ -271,11 +272,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     let http_url = |field: &str, raw: &str| -> Result<Url, ConfigError> {
         parse_http_url(raw).map_err(|m| err(format!("field `{field}`: {m}")))
     };
-    let kind_name = match def.kind {
-        SourceKindDef::Feed => "feed",
-        SourceKindDef::Html => "html",
-        SourceKindDef::HuggingfacePapers => "huggingface_papers",
-    };
+    let kind_name = def.kind.name();
     let only_for = |field: &str, set: bool, kinds: &str| -> Result<(), ConfigError> {
         if set {
             Err(err(format!(
@@ -317,7 +314,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
                     .select
                     .as_ref()
                     .ok_or_else(|| err("kind = \"html\" needs a `[source.select]` table".into()))?;
-                SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(err)?))
+                SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(|m| err(m.0))?))
             };
             (url, kind)
         }
@@ -327,7 +324,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
                     "field `url` does not apply to kind = \"huggingface_papers\": use `base_url` and `listing`".into(),
                 ));
             }
-            let spec = HfSpec::compile(def).map_err(err)?;
+            let spec = HfSpec::compile(def).map_err(|m| err(m.0))?;
             (spec.base.clone(), SourceKind::HuggingFace(Box::new(spec)))
         }
     };
@@ -376,7 +373,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     })
 }
 
-fn compile_host(def: &HostDef) -> Result<(String, HostPolicy), String> {
+fn compile_host(def: &HostDef) -> Result<(String, HostPolicy), Invalid> {
     let name = def.name.trim().to_ascii_lowercase();
     if name.is_empty()
         || !name
@@ -411,7 +408,7 @@ pub const RESERVED_TOPIC_IDS: &[&str] = &[
 ];
 
 /// Ids appear in URLs and store keys: keep them to a safe alphabet.
-fn check_id(id: &str) -> Result<(), String> {
+fn check_id(id: &str) -> Result<(), Invalid> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id

@@ -4,6 +4,7 @@
 use scraper::{ElementRef, Html, Selector};
 
 use crate::dates::parse_date;
+use crate::defs::Invalid;
 use crate::defs::{SelectDef, Selectors};
 use crate::model::RawEntry;
 use crate::text::collapse_ws;
@@ -18,7 +19,7 @@ struct Alt {
 
 impl Alt {
     /// Parses `css@attr`, `css` or `@attr`.
-    fn parse(field: &str, spec: &str) -> Result<Alt, String> {
+    fn parse(field: &str, spec: &str) -> Result<Alt, Invalid> {
         let spec = spec.trim();
         let (css, attr) = match spec.rsplit_once('@') {
             // An `@` inside an attribute selector (`[href^="mailto:a@b"]`) is
@@ -37,7 +38,7 @@ impl Alt {
         };
         let selector = if css.is_empty() {
             if attr.is_none() {
-                return Err(format!("select.{field}: empty selector"));
+                return Err(format!("select.{field}: empty selector").into());
             }
             None
         } else {
@@ -90,14 +91,14 @@ struct FieldSel {
 }
 
 impl FieldSel {
-    fn parse(field: &str, specs: &Selectors) -> Result<FieldSel, String> {
+    fn parse(field: &str, specs: &Selectors) -> Result<FieldSel, Invalid> {
         let alts: Vec<Alt> = specs
             .as_slice()
             .iter()
             .map(|s| Alt::parse(field, s))
             .collect::<Result<_, _>>()?;
         if alts.is_empty() {
-            return Err(format!("select.{field}: empty list of selectors"));
+            return Err(format!("select.{field}: empty list of selectors").into());
         }
         Ok(FieldSel { alts })
     }
@@ -136,7 +137,7 @@ pub struct HtmlSpec {
 }
 
 impl HtmlSpec {
-    pub fn compile(def: &SelectDef) -> Result<HtmlSpec, String> {
+    pub fn compile(def: &SelectDef) -> Result<HtmlSpec, Invalid> {
         let item = Selector::parse(def.item.trim())
             .map_err(|e| format!("select.item: bad CSS selector `{}`: {e}", def.item))?;
         let opt = |field: &str, v: &Option<Selectors>| {
@@ -236,6 +237,7 @@ mod tests {
         assert!(f.selector.is_none());
         assert!(Alt::parse("title", "h2[")
             .unwrap_err()
+            .0
             .contains("select.title"));
     }
 }

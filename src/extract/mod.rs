@@ -21,12 +21,15 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The name as written in `kind = "…"`.
     pub fn name(&self) -> &'static str {
+        use crate::defs::SourceKindDef;
         match self {
-            SourceKind::Feed => "feed",
-            SourceKind::Html(_) => "html",
-            SourceKind::HuggingFace(_) => "huggingface_papers",
+            SourceKind::Feed => SourceKindDef::Feed,
+            SourceKind::Html(_) => SourceKindDef::Html,
+            SourceKind::HuggingFace(_) => SourceKindDef::HuggingfacePapers,
         }
+        .name()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::defs::Invalid;
 use crate::model::Entry;
 use crate::text::html_to_text;
 
@@ -19,7 +20,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub(super) fn parse(name: &str) -> Result<Field, String> {
+    pub(super) fn parse(name: &str) -> Result<Field, Invalid> {
         Ok(match name {
             "title" => Field::Title,
             "summary" => Field::Summary,
@@ -30,7 +31,7 @@ impl Field {
             other => {
                 return Err(format!(
                     "unknown field `{other}` (expected title, summary, content, authors, categories or link)"
-                ))
+                ).into())
             }
         })
     }

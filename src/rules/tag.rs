@@ -3,6 +3,7 @@
 
 use super::condition::{eval_any, Cond, RulePath, TextCond};
 use super::subject::Subject;
+use crate::defs::Invalid;
 use crate::defs::{ConditionDef, TagDef};
 use crate::model::RuleHit;
 
@@ -19,14 +20,14 @@ pub struct Tag {
 }
 
 impl Tag {
-    pub fn compile(def: &TagDef) -> Result<Tag, String> {
+    pub fn compile(def: &TagDef) -> Result<Tag, Invalid> {
         if def.all.is_empty() && def.any.is_empty() {
             return Err("needs at least one `all` or `any` condition".into());
         }
-        let list = |defs: &[ConditionDef], what: &str| -> Result<Vec<Cond>, String> {
+        let list = |defs: &[ConditionDef], what: &str| -> Result<Vec<Cond>, Invalid> {
             defs.iter()
                 .enumerate()
-                .map(|(i, d)| Cond::compile(d).map_err(|m| format!("{what}[{i}]: {m}")))
+                .map(|(i, d)| Cond::compile(d).map_err(|m| Invalid(format!("{what}[{i}]: {m}"))))
                 .collect()
         };
         Ok(Tag {

@@ -292,13 +292,14 @@ fn condition_shape_errors() {
         regex: Some("b".into()),
         ..Default::default()
     };
-    assert!(Cond::compile(&both).unwrap_err().contains("exactly one"));
+    assert!(Cond::compile(&both).unwrap_err().0.contains("exactly one"));
     let empty_re = ConditionDef {
         regex: Some("a|".into()),
         ..Default::default()
     };
     assert!(Cond::compile(&empty_re)
         .unwrap_err()
+        .0
         .contains("empty string"));
     let bad_field = ConditionDef {
         words: Some(vec!["a".into()]),
@@ -307,6 +308,7 @@ fn condition_shape_errors() {
     };
     assert!(Cond::compile(&bad_field)
         .unwrap_err()
+        .0
         .contains("unknown field `titel`"));
     let long_word = ConditionDef {
         words: Some(vec!["x".repeat(MAX_WORD_CHARS + 1)]),
@@ -314,5 +316,6 @@ fn condition_shape_errors() {
     };
     assert!(Cond::compile(&long_word)
         .unwrap_err()
+        .0
         .contains("at most 200"));
 }

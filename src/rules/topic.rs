@@ -2,6 +2,7 @@
 //! (and optionally their sources), and how long the feed is.
 
 use super::tag::Tag;
+use crate::defs::Invalid;
 use crate::defs::TopicDef;
 use crate::model::Entry;
 
@@ -32,7 +33,7 @@ impl Topic {
         DEFAULT_LIMIT.min(self.max_items)
     }
 
-    pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, String> {
+    pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, Invalid> {
         for t in def
             .tags
             .any
@@ -41,7 +42,7 @@ impl Topic {
             .chain(&def.tags.none)
         {
             if !tags.contains(&t.as_str()) {
-                return Err(format!("unknown tag `{t}`"));
+                return Err(format!("unknown tag `{t}`").into());
             }
         }
         if let Some(list) = &def.sources {
@@ -50,13 +51,15 @@ impl Topic {
             }
             for s in list {
                 if !sources.contains(&s.as_str()) {
-                    return Err(format!("unknown source `{s}`"));
+                    return Err(format!("unknown source `{s}`").into());
                 }
             }
         }
         let max_items = match def.max_items {
             Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            Some(n) => return Err(format!("`max_items` = {n} is outside 1 to {}", MAX_LIMIT)),
+            Some(n) => {
+                return Err(format!("`max_items` = {n} is outside 1 to {}", MAX_LIMIT).into())
+            }
             None => MAX_LIMIT,
         };
         let title = def.title.clone().unwrap_or_else(|| def.id.clone());

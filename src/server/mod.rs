@@ -375,7 +375,7 @@ async fn render_off_workers(
     defs: Arc<crate::config::Definitions>,
     base: Option<url::Url>,
     doc: Doc,
-) -> Result<Option<Arc<crate::render::Rendered>>, String> {
+) -> Result<Option<Arc<crate::render::Rendered>>, RenderFailed> {
     let _slot = app
         .feeds
         .render_slots()
@@ -387,13 +387,19 @@ async fn render_off_workers(
         return Ok(Some(r));
     }
     let app = app.clone();
-    tokio::task::spawn_blocking(move || {
-        app.feeds
-            .get(&app.store, &defs, base.as_ref(), &doc)
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+    let rendered =
+        tokio::task::spawn_blocking(move || app.feeds.get(&app.store, &defs, base.as_ref(), &doc))
+            .await??;
+    Ok(rendered)
+}
+
+/// Why a document could not be rendered (logged; the client gets a 500).
+#[derive(Debug, thiserror::Error)]
+enum RenderFailed {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("render task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// The document a path (and query) asks for: `/`, `/index.html`,
@@ -424,7 +430,7 @@ pub fn parse_document(
     let doc = match Format::from_extension(ext) {
         Some(format) => {
             let limit = limit_param(query, t.default_limit(), t.max_items)
-                .map_err(|msg| (route, StatusCode::BAD_REQUEST, msg))?;
+                .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;
             Doc::Feed {
                 topic: topic.to_string(),
                 format,
@@ -438,14 +444,21 @@ pub fn parse_document(
     Ok((route, doc))
 }
 
+/// A `?limit=` that is not a number from 1 up (answered with 400).
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("limit must be a number from 1 to {max}")]
+struct BadLimit {
+    max: usize,
+}
+
 /// `?limit=N`: 1 to the topic's `max` (larger values are capped), default
 /// `default`.
-fn limit_param(query: Option<&str>, default: usize, max: usize) -> Result<usize, String> {
+fn limit_param(query: Option<&str>, default: usize, max: usize) -> Result<usize, BadLimit> {
     let Some(q) = query else { return Ok(default) };
     for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
         if k == "limit" {
             return match v.parse::<usize>() {
-                Ok(0) | Err(_) => Err(format!("limit must be a number from 1 to {max}\n")),
+                Ok(0) | Err(_) => Err(BadLimit { max }),
                 Ok(n) => Ok(n.min(max)),
             };
         }

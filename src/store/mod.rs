@@ -36,6 +36,17 @@ pub enum StoreError {
     Locked { path: String },
 }
 
+/// A transaction fails with the error its closure aborted with, or with
+/// sled's own.
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> StoreError {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
 /// How the last failure of a source looked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceError {
@@ -224,10 +235,7 @@ impl Store {
             write_entry(entries, index, id, old.as_ref().map(|o| &o.topics), &new)?;
             Ok(Upserted { old, new })
         });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        Ok(result?)
     }
 
     /// Applies `f` to many entries in one transaction (sled's per-commit
@@ -259,10 +267,7 @@ impl Store {
             }
             Ok(written)
         });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        Ok(result?)
     }
 
     /// The newest `limit` entries of a topic, newest first, by the time
@@ -384,19 +389,16 @@ impl Store {
         for (_, id, topics) in all.into_iter().take(aged.max(over)) {
             let key = keys::entry_key(&id);
             let stamp = keys::time_bytes(now);
-            (&self.entries, &self.topic_index, &self.tombstones)
-                .transaction(|(entries, index, tombs)| {
+            (&self.entries, &self.topic_index, &self.tombstones).transaction(
+                |(entries, index, tombs)| {
                     entries.remove(&key)?;
                     for (topic, at) in &topics {
                         index.remove(keys::topic_key(topic, *at, &id))?;
                     }
                     tombs.insert(&key, &stamp)?;
                     Ok::<_, ConflictableTransactionError<StoreError>>(())
-                })
-                .map_err(|e| match e {
-                    TransactionError::Abort(e) => e,
-                    TransactionError::Storage(e) => StoreError::Sled(e),
-                })?;
+                },
+            )?;
             pruned.removed += 1;
             pruned.topics.extend(topics.into_keys());
         }

@@ -3,14 +3,15 @@
 //! is for HTML sources).
 
 use super::{HfSpec, Listing, Mode, DEFAULT_BASE_URL};
+use crate::defs::Invalid;
 use crate::defs::{ListingDef, ModeDef, SourceDef};
 use crate::urls::{parse_http_url, with_trailing_slash};
 
 impl HfSpec {
     /// Compiles a `kind = "huggingface_papers"` definition; the message names
     /// the field at fault (the caller adds the file and source).
-    pub fn compile(def: &SourceDef) -> Result<HfSpec, String> {
-        let msg = |m: &str| m.to_string();
+    pub fn compile(def: &SourceDef) -> Result<HfSpec, Invalid> {
+        let msg = |m: &str| Invalid(m.to_string());
         let listing_def = def
         .listing
         .ok_or_else(|| msg("kind = \"huggingface_papers\" needs `listing` (daily, weekly, monthly, trending or search)"))?;
@@ -31,7 +32,8 @@ impl HfSpec {
                 return Err(format!(
                     "field `{field}` does not apply to listing = \"{}\"",
                     listing_name(listing_def)
-                ));
+                )
+                .into());
             }
         }
         let listing =
@@ -48,7 +50,8 @@ impl HfSpec {
                     Some(w) => {
                         return Err(format!(
                             "field `week`: `{w}` is not YYYY-Www (e.g. 2026-W41) or \"current\""
-                        ))
+                        )
+                        .into())
                     }
                 }),
                 ListingDef::Monthly => Listing::Monthly(match def.month.as_deref() {
@@ -61,9 +64,9 @@ impl HfSpec {
                         Some(m.to_string())
                     }
                     Some(m) => {
-                        return Err(format!(
-                            "field `month`: `{m}` is not YYYY-MM or \"current\""
-                        ))
+                        return Err(
+                            format!("field `month`: `{m}` is not YYYY-MM or \"current\"").into(),
+                        )
                     }
                 }),
                 ListingDef::Trending => Listing::Trending,

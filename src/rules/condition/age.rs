@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{hit, Condition, RulePath};
 use crate::defs::ConditionDef;
+use crate::defs::Invalid;
 use crate::model::RuleHit;
 use crate::rules::subject::Subject;
 use crate::units::{human, parse_interval};
@@ -17,10 +18,10 @@ pub struct AgeCond {
 }
 
 impl AgeCond {
-    pub(super) fn compile(def: &ConditionDef) -> Result<AgeCond, String> {
-        let parse = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
+    pub(super) fn compile(def: &ConditionDef) -> Result<AgeCond, Invalid> {
+        let parse = |v: &Option<String>, name: &str| -> Result<Option<Duration>, Invalid> {
             v.as_deref()
-                .map(|t| parse_interval(t).map_err(|m| format!("`{name}`: {m}")))
+                .map(|t| parse_interval(t).map_err(|m| Invalid(format!("`{name}`: {m}"))))
                 .transpose()
         };
         Ok(AgeCond {

@@ -3,6 +3,7 @@
 
 use super::{hit, Condition, RulePath};
 use crate::defs::ConditionDef;
+use crate::defs::Invalid;
 use crate::model::RuleHit;
 use crate::rules::subject::Subject;
 
@@ -45,7 +46,7 @@ pub struct MetricCond {
 }
 
 impl MetricCond {
-    pub(super) fn compile(name: &str, def: &ConditionDef) -> Result<MetricCond, String> {
+    pub(super) fn compile(name: &str, def: &ConditionDef) -> Result<MetricCond, Invalid> {
         let cmps: Vec<(Cmp, f64)> = [
             (Cmp::Gte, def.gte),
             (Cmp::Gt, def.gt),
@@ -57,9 +58,9 @@ impl MetricCond {
         .filter_map(|(c, v)| v.map(|v| (c, v)))
         .collect();
         if cmps.is_empty() {
-            return Err(format!(
-                "metric `{name}` needs a comparison: gte, gt, lte, lt or eq"
-            ));
+            return Err(
+                format!("metric `{name}` needs a comparison: gte, gt, lte, lt or eq").into(),
+            );
         }
         Ok(MetricCond {
             name: name.to_string(),

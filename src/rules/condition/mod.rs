@@ -15,6 +15,7 @@ pub(super) mod text;
 
 use super::subject::{Field, Subject};
 use crate::defs::ConditionDef;
+use crate::defs::Invalid;
 use crate::model::RuleHit;
 
 pub(super) use age::AgeCond;
@@ -54,7 +55,7 @@ pub(super) enum Cond {
 }
 
 impl Cond {
-    pub(super) fn compile(def: &ConditionDef) -> Result<Cond, String> {
+    pub(super) fn compile(def: &ConditionDef) -> Result<Cond, Invalid> {
         let set: Vec<&str> = [
             ("words", def.words.is_some()),
             ("regex", def.regex.is_some()),
@@ -76,7 +77,7 @@ impl Cond {
             return Err(format!(
                 "a condition needs exactly one of words, regex, source, host, metric, newer_than/older_than, all, any, none (found {})",
                 if set.is_empty() { "none".to_string() } else { set.join(", ") }
-            ));
+            ).into());
         }
         let is_text = def.words.is_some() || def.regex.is_some();
         if def.fields.is_some() && !is_text {
@@ -103,7 +104,7 @@ impl Cond {
         if let Some(name) = &def.metric {
             return MetricCond::compile(name, def).map(Cond::Metric);
         }
-        let nested = |list: &Vec<ConditionDef>, what: &str| -> Result<Vec<Cond>, String> {
+        let nested = |list: &Vec<ConditionDef>, what: &str| -> Result<Vec<Cond>, Invalid> {
             non_empty(list, what)?.iter().map(Cond::compile).collect()
         };
         if let Some(list) = &def.all {
@@ -232,9 +233,9 @@ pub(super) fn eval_any(
     any
 }
 
-pub(super) fn non_empty<'a, T>(list: &'a [T], what: &str) -> Result<&'a [T], String> {
+pub(super) fn non_empty<'a, T>(list: &'a [T], what: &str) -> Result<&'a [T], Invalid> {
     if list.is_empty() {
-        Err(format!("`{what}` is empty"))
+        Err(format!("`{what}` is empty").into())
     } else {
         Ok(list)
     }

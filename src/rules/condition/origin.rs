@@ -2,6 +2,7 @@
 //! also matches its subdomains).
 
 use super::{hit, non_empty, Condition, RulePath};
+use crate::defs::Invalid;
 use crate::model::RuleHit;
 use crate::rules::subject::Subject;
 
@@ -10,7 +11,7 @@ use crate::rules::subject::Subject;
 pub struct SourceCond(Vec<String>);
 
 impl SourceCond {
-    pub(super) fn compile(list: &[String]) -> Result<SourceCond, String> {
+    pub(super) fn compile(list: &[String]) -> Result<SourceCond, Invalid> {
         non_empty(list, "source").map(|l| SourceCond(l.to_vec()))
     }
 }
@@ -40,7 +41,7 @@ impl Condition for SourceCond {
 pub struct HostCond(Vec<String>);
 
 impl HostCond {
-    pub(super) fn compile(list: &[String]) -> Result<HostCond, String> {
+    pub(super) fn compile(list: &[String]) -> Result<HostCond, Invalid> {
         let hosts = non_empty(list, "host")?;
         Ok(HostCond(
             hosts

@@ -10,6 +10,7 @@ use regex::Regex;
 
 use super::{Condition, RulePath, DEFAULT_FIELDS};
 use crate::defs::ConditionDef;
+use crate::defs::Invalid;
 use crate::model::RuleHit;
 use crate::rules::subject::{Candidate, Field, Subject};
 
@@ -48,7 +49,7 @@ pub struct TextCond {
 }
 
 impl TextCond {
-    pub(super) fn compile(def: &ConditionDef) -> Result<TextCond, String> {
+    pub(super) fn compile(def: &ConditionDef) -> Result<TextCond, Invalid> {
         let fields = match &def.fields {
             Some(names) if names.is_empty() => return Err("`fields` is empty".into()),
             Some(names) => names
@@ -78,7 +79,8 @@ impl TextCond {
         if re.is_match("") {
             return Err(format!(
                 "regex `{pattern}` matches the empty string, so it matches every entry"
-            ));
+            )
+            .into());
         }
         Ok(TextCond {
             id: usize::MAX,
@@ -127,7 +129,7 @@ impl Condition for TextCond {
 pub const MAX_WORD_CHARS: usize = 200;
 
 /// The exact regex for a word list, and its boundary-free prefilter pattern.
-fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
+fn words_regex(words: &[String]) -> Result<(Regex, String), Invalid> {
     if words.is_empty() {
         return Err("`words` is empty".into());
     }
@@ -142,7 +144,8 @@ fn words_regex(words: &[String]) -> Result<(Regex, String), String> {
         if chars > MAX_WORD_CHARS {
             return Err(format!(
                 "`words` has an entry of {chars} characters (at most {MAX_WORD_CHARS})"
-            ));
+            )
+            .into());
         }
         let body: Vec<String> = w.split_whitespace().map(regex::escape).collect();
         let is_word = |c: char| c.is_alphanumeric() || c == '_';
