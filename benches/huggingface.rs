@@ -8,8 +8,7 @@
 //!
 //! Run: `cargo bench --bench huggingface`. Figures are in the README.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use feedloom_testkit as common;
 
 use std::hint::black_box;
 

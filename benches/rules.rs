@@ -11,8 +11,7 @@
 //! Run: `cargo bench --bench rules` (`FEEDLOOM_BENCH_ROUTE_ONLY=1` skips
 //! the re-evaluation). Figures are in the README.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use feedloom_testkit as common;
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! `jing` (Debian package `jing`; `.ci/run` installs it). Readers are
 //! stricter than parsers: a feed-rs parse alone is not enough.
 
-mod common;
+use feedloom_testkit as common;
 
 use common::*;
 

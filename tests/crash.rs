@@ -7,7 +7,7 @@
 //! -- --nocapture` for a longer run. The seed is printed; set
 //! `FEEDLOOM_CRASH_SEED` to replay one.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::collections::HashMap;
 use std::process::Stdio;

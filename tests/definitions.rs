@@ -1,7 +1,7 @@
 //! `feedloom check`: the shipped definitions load, and every kind of mistake
 //! gives a message naming the file and the field, with a non-zero exit.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::path::Path;
 

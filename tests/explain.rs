@@ -1,7 +1,7 @@
 //! `explain`, `preview`, `inspect` and `check`'s warnings: the tools an
 //! admin uses to get rules and selectors right.
 
-mod common;
+use feedloom_testkit as common;
 
 use common::*;
 

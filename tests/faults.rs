@@ -3,7 +3,7 @@
 //! `/status` and in metrics, logs it once per change of state, other sources
 //! go on, stored entries keep being served, and no junk item appears.
 
-mod common;
+use feedloom_testkit as common;
 
 use common::*;
 

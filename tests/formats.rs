@@ -1,7 +1,7 @@
 //! Every supported upstream format, extracted and normalized from fixtures:
 //! RSS 2.0, RSS 1.0 (RDF), Atom 1.0, JSON Feed 1.1 and HTML with selectors.
 
-mod common;
+use feedloom_testkit as common;
 
 use chrono::{DateTime, Utc};
 use feedloom::defs::{SelectDef, Selectors};

@@ -15,7 +15,7 @@
 //! `cargo test --test fuzz` runs each target for `FEEDLOOM_FUZZ_SECONDS`
 //! (default 3) seconds; `bash benches/fuzz.sh` runs them longer, in release.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

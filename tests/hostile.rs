@@ -7,7 +7,7 @@
 //! from, which this machine has not; `src/fetch.rs` tests them with real
 //! sockets and the public/private decision taken as given.)
 
-mod common;
+use feedloom_testkit as common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! The HTTP surface of `feedloom serve`: routes, status codes, content
 //! types, HEAD, `?limit=`, conditional requests, the index page.
 
-mod common;
+use feedloom_testkit as common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! fallback against the JSON, duplicate cards, API paging, cross-source
 //! identity, and served topic feeds built from a local upstream.
 
-mod common;
+use feedloom_testkit as common;
 
 use chrono::{DateTime, Utc};
 use feedloom::extract::huggingface::{cards, HfSpec, Listing, Mode};

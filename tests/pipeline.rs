@@ -2,7 +2,7 @@
 //! --once`, then `feedloom serve` and real HTTP requests; feeds parsed back
 //! with feed-rs.
 
-mod common;
+use feedloom_testkit as common;
 
 use common::*;
 

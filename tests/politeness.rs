@@ -2,7 +2,7 @@
 //! delay stop every request to that host until the delay is over, and a
 //! request budget caps requests per window, without sending anything.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! conditional requests and compression pass through, and the feeds
 //! validate.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Retention: the store keeps what the policy allows, pruned entries leave
 //! tombstones and never come back, and topics cap their feeds.
 
-mod common;
+use feedloom_testkit as common;
 
 use common::*;
 

@@ -2,7 +2,7 @@
 //! SIGHUP and on a file change while serving. A bad reload keeps the old
 //! rules in force.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! headers, JSON Feed, OPML, preview pages, forwarded headers, status,
 //! metrics, keep-alive and h2c, and `export`.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! 50 of the captured trending page): pins the tuning so an edit that
 //! breaks a topic is noticed.
 
-mod common;
+use feedloom_testkit as common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
