@@ -4,8 +4,10 @@
 //! Everything here reads prebuilt bytes and header values; nothing is
 //! rendered, compressed or formatted per request.
 
+use std::time::SystemTime;
+
 use bytes::Bytes;
-use chrono::DateTime;
+use headers::{HeaderMapExt as _, IfModifiedSince, IfNoneMatch};
 use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
@@ -66,23 +68,28 @@ pub fn negotiate(accept: Option<&HeaderValue>, r: &Rendered) -> Coding {
 }
 
 /// Whether the client's copy is current. RFC 9110 §13.2.2: `If-None-Match`
-/// is evaluated first, and when present `If-Modified-Since` is ignored.
-/// ETags compare weakly (§8.8.3.2) and any representation of the same bytes
-/// matches: a client holding the gzip copy has the same document.
+/// is evaluated first, and when present `If-Modified-Since` is ignored
+/// (even when it cannot be read: then the full document goes out). ETags
+/// compare weakly (§8.8.3.2) and any representation of the same bytes
+/// matches: a client holding the gzip copy has the same document. The
+/// `headers` crate parses both (all three HTTP date formats, §5.6.7).
 pub fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
-        let Ok(list) = inm.to_str() else { return false };
+        // The common case first: a poller sends back exactly the tag it got.
         let ours = [&r.headers.etag, &r.headers.etag_gzip, &r.headers.etag_br];
-        return list.split(',').map(str::trim).any(|tag| {
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            tag == "*" || ours.iter().any(|o| o.as_bytes() == tag.as_bytes())
+        if ours.contains(&inm) {
+            return true;
+        }
+        return headers.typed_get::<IfNoneMatch>().is_some_and(|inm| {
+            r.headers
+                .validators
+                .iter()
+                .any(|ours| !inm.precondition_passes(ours))
         });
     }
     headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-        .is_some_and(|since| r.last_modified.timestamp() <= since.timestamp())
+        .typed_get::<IfModifiedSince>()
+        .is_some_and(|since| !since.is_modified(SystemTime::from(r.last_modified)))
 }
 
 /// The response for a cached document.
@@ -148,6 +155,59 @@ mod tests {
         assert_eq!(neg("*;q=0.3, br;q=0"), Coding::Gzip);
         assert_eq!(neg("deflate, identity"), Coding::Identity);
         assert_eq!(neg("GZIP;Q=1"), Coding::Gzip);
+    }
+
+    fn conditional(pairs: &[(&'static str, &str)], r: &Rendered) -> bool {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        not_modified(&h, r)
+    }
+
+    #[test]
+    fn conditional_requests_by_rfc_9110() {
+        let at = chrono::DateTime::parse_from_rfc3339("1994-11-06T08:49:37Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let r = Rendered::new(
+            b"<rss/>".repeat(200),
+            "text/xml",
+            at,
+            Duration::from_secs(60),
+        );
+        let gz = r.headers.etag_gzip.to_str().unwrap().to_string();
+        // Any representation's tag, weak or strong, in a list, or `*`.
+        assert!(conditional(&[("if-none-match", &gz)], &r));
+        assert!(conditional(
+            &[("if-none-match", &format!("\"x\", W/{gz}"))],
+            &r
+        ));
+        assert!(conditional(&[("if-none-match", "*")], &r));
+        assert!(!conditional(&[("if-none-match", "\"other\"")], &r));
+        // All three date formats a recipient must accept (§5.6.7).
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert!(conditional(&[("if-modified-since", date)], &r), "{date}");
+        }
+        assert!(!conditional(
+            &[("if-modified-since", "Sun, 06 Nov 1994 08:49:36 GMT")],
+            &r
+        ));
+        assert!(!conditional(&[("if-modified-since", "yesterday")], &r));
+        // If-None-Match present wins over If-Modified-Since, even unreadable.
+        let late = "Mon, 07 Nov 1994 00:00:00 GMT";
+        assert!(!conditional(
+            &[("if-none-match", "\"other\""), ("if-modified-since", late)],
+            &r
+        ));
+        assert!(!conditional(
+            &[("if-none-match", "unquoted"), ("if-modified-since", late)],
+            &r
+        ));
     }
 
     #[test]
