@@ -125,29 +125,78 @@ pub struct Snapshot<'a> {
     pub bounds: Bounds,
 }
 
-/// One metric family with a single label: its HELP and TYPE lines, then a
-/// sample per (label value, value). `meta` is (name, type, help).
-fn family<V: std::fmt::Display>(
-    out: &mut String,
-    (name, kind, help): (&str, &str, &str),
-    label_name: &str,
-    samples: impl IntoIterator<Item = (impl AsRef<str>, V)>,
-) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    for (value_of_label, v) in samples {
-        let _ = writeln!(
-            out,
-            "{name}{{{label_name}=\"{}\"}} {v}",
-            label(value_of_label.as_ref())
-        );
+/// A metric family's type, as `# TYPE` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+/// Writes the Prometheus text format 0.0.4: each family's `# HELP` and
+/// `# TYPE` once, before its samples; label values escaped. Hand-written
+/// rather than `prometheus-client`: as fast per series (benches/serving.rs),
+/// and that crate writes only OpenMetrics, which not every scraper asks for.
+struct Exposition {
+    out: String,
+}
+
+impl Exposition {
+    /// Starts a family. Counter names end in `_total`, as the format's
+    /// naming rules ask.
+    fn family(&mut self, name: &str, kind: Kind, help: &str) -> &mut Self {
+        debug_assert_eq!(kind == Kind::Counter, name.ends_with("_total"), "{name}");
+        let kind = match kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        };
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        self
+    }
+
+    /// One sample of the family just started.
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.out.push_str(name);
+        for (i, (k, v)) in labels.iter().enumerate() {
+            self.out.push(if i == 0 { '{' } else { ',' });
+            let _ = write!(self.out, "{k}=\"");
+            escape_label(&mut self.out, v);
+            self.out.push('"');
+        }
+        if !labels.is_empty() {
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+
+    /// A family of one unlabelled sample.
+    fn single(&mut self, name: &str, kind: Kind, help: &str, value: impl std::fmt::Display) {
+        self.family(name, kind, help).sample(name, &[], value);
+    }
+
+    /// A family with one label: a sample per (label value, value).
+    fn by<V: std::fmt::Display>(
+        &mut self,
+        (name, kind, help): (&str, Kind, &str),
+        label: &str,
+        samples: impl IntoIterator<Item = (impl AsRef<str>, V)>,
+    ) {
+        self.family(name, kind, help);
+        for (value_of_label, v) in samples {
+            self.sample(name, &[(label, value_of_label.as_ref())], v);
+        }
     }
 }
 
-/// A label value escaped for the text format (`\`, `"` and newlines).
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// A label value escaped for the text format (`\\`, `"` and newlines).
+fn escape_label(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
 }
 
 impl Metrics {
@@ -176,12 +225,15 @@ impl Metrics {
         c.seconds += seconds;
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self, snap: &Snapshot) -> String {
-        let mut out = String::with_capacity(4096);
-        let mut total = 0u64;
-        let mut not_modified = 0u64;
-        out.push_str("# HELP feedloom_http_requests_total HTTP requests by route and status.\n# TYPE feedloom_http_requests_total counter\n");
+        use Kind::{Counter, Gauge};
+        let mut x = Exposition {
+            out: String::with_capacity(4096),
+        };
+        let (mut total, mut not_modified) = (0u64, 0u64);
+        let name = "feedloom_http_requests_total";
+        x.family(name, Counter, "HTTP requests by route and status.");
         for (r, (_, route)) in ROUTES.iter().enumerate() {
             for (s, status) in STATUSES.iter().enumerate() {
                 let n = self.requests[r][s].load(Ordering::Relaxed);
@@ -190,15 +242,11 @@ impl Metrics {
                     not_modified += n;
                 }
                 if n > 0 {
-                    let status = if *status == 0 {
-                        "other".to_string()
-                    } else {
-                        status.to_string()
+                    let status = match status {
+                        0 => "other".to_string(),
+                        s => s.to_string(),
                     };
-                    let _ = writeln!(
-                        out,
-                        "feedloom_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-                    );
+                    x.sample(name, &[("route", route), ("status", &status)], n);
                 }
             }
         }
@@ -207,71 +255,70 @@ impl Metrics {
         } else {
             not_modified as f64 / total as f64
         };
-        let _ = write!(
-            out,
-            "# HELP feedloom_http_not_modified_ratio Share of requests answered 304 Not Modified.\n# TYPE feedloom_http_not_modified_ratio gauge\nfeedloom_http_not_modified_ratio {share}\n\
-             # HELP feedloom_http_response_body_bytes_total Response body bytes sent.\n# TYPE feedloom_http_response_body_bytes_total counter\nfeedloom_http_response_body_bytes_total {}\n",
-            self.bytes_out.load(Ordering::Relaxed)
+        x.single(
+            "feedloom_http_not_modified_ratio",
+            Gauge,
+            "Share of requests answered 304 Not Modified.",
+            share,
+        );
+        x.single(
+            "feedloom_http_response_body_bytes_total",
+            Counter,
+            "Response body bytes sent.",
+            self.bytes_out.load(Ordering::Relaxed),
         );
         let polls = self.polls.lock().expect("metrics lock").clone();
-        out.push_str("# HELP feedloom_polls_total Polls by source and outcome.\n# TYPE feedloom_polls_total counter\n");
+        let name = "feedloom_polls_total";
+        x.family(name, Counter, "Polls by source and outcome.");
         for (source, c) in &polls {
             for (outcome, n) in [
                 ("fetched", c.fetched),
                 ("not_modified", c.not_modified),
                 ("error", c.errors),
             ] {
-                let _ = writeln!(
-                    out,
-                    "feedloom_polls_total{{source=\"{source}\",outcome=\"{outcome}\"}} {n}"
-                );
+                x.sample(name, &[("source", source), ("outcome", outcome)], n);
             }
         }
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_poll_errors_total",
-                "counter",
+                Counter,
                 "Failed polls by source.",
             ),
             "source",
             polls.iter().map(|(s, c)| (s.as_str(), c.errors)),
         );
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_poll_seconds_total",
-                "counter",
+                Counter,
                 "Time spent polling, by source.",
             ),
             "source",
             polls.iter().map(|(s, c)| (s.as_str(), c.seconds)),
         );
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_source_consecutive_failures",
-                "gauge",
+                Gauge,
                 "Failed polls in a row, by source.",
             ),
             "source",
             snap.source_failures.iter().copied(),
         );
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_host_requests_total",
-                "counter",
+                Counter,
                 "Requests sent to each upstream host.",
             ),
             "host",
             snap.hosts.iter().map(|h| (h.host.as_str(), h.requests)),
         );
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_host_blocked_until_seconds",
-                "gauge",
+                Gauge,
                 "Unix time until which a host asked us (429/503 Retry-After) to wait; 0 when it did not.",
             ),
             "host",
@@ -279,21 +326,19 @@ impl Metrics {
                 .iter()
                 .map(|h| (h.host.as_str(), h.blocked_until.map_or(0, |t| t.timestamp()))),
         );
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_budget_used",
-                "gauge",
+                Gauge,
                 "Requests spent in the current window of each request budget.",
             ),
             "budget",
             snap.budgets.iter().map(|b| (b.key.as_str(), b.used)),
         );
-        family(
-            &mut out,
+        x.by(
             (
                 "feedloom_budget_limit",
-                "gauge",
+                Gauge,
                 "Requests allowed per window of each request budget.",
             ),
             "budget",
@@ -301,107 +346,124 @@ impl Metrics {
                 .iter()
                 .map(|b| (b.key.as_str(), b.max_requests)),
         );
-        family(
-            &mut out,
-            ("feedloom_topic_entries", "gauge", "Entries in each topic."),
+        x.by(
+            ("feedloom_topic_entries", Gauge, "Entries in each topic."),
             "topic",
             snap.topic_entries.iter().copied(),
         );
-        let _ = write!(
-            out,
-            "# HELP feedloom_store_entries Entries in the store.\n# TYPE feedloom_store_entries gauge\nfeedloom_store_entries {}\n\
-             # HELP feedloom_renders_total Documents rendered (feeds, pages), all formats.\n# TYPE feedloom_renders_total counter\nfeedloom_renders_total {}\n\
-             # HELP feedloom_render_seconds_total Time spent rendering and compressing documents.\n# TYPE feedloom_render_seconds_total counter\nfeedloom_render_seconds_total {}\n\
-             # HELP feedloom_ready Whether every source has been polled once since start.\n# TYPE feedloom_ready gauge\nfeedloom_ready {}\n",
+        x.single(
+            "feedloom_store_entries",
+            Gauge,
+            "Entries in the store.",
             snap.store_entries,
-            snap.renders,
-            snap.render_seconds,
-            u8::from(snap.ready)
         );
-        self.render_bounds(&mut out, &snap.bounds);
-        out
+        x.single(
+            "feedloom_renders_total",
+            Counter,
+            "Documents rendered (feeds, pages), all formats.",
+            snap.renders,
+        );
+        x.single(
+            "feedloom_render_seconds_total",
+            Counter,
+            "Time spent rendering and compressing documents.",
+            snap.render_seconds,
+        );
+        x.single(
+            "feedloom_ready",
+            Gauge,
+            "Whether every source has been polled once since start.",
+            u8::from(snap.ready),
+        );
+        self.render_bounds(&mut x, &snap.bounds);
+        x.out
     }
 
     /// Every stranger-driven bound, with its use.
-    fn render_bounds(&self, out: &mut String, b: &Bounds) {
-        let gauges: [(&str, &str, String); 11] = [
+    fn render_bounds(&self, x: &mut Exposition, b: &Bounds) {
+        use Kind::{Counter, Gauge};
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
+        let singles: [(&str, Kind, &str, usize); 12] = [
             (
                 "feedloom_connections_open",
+                Gauge,
                 "Client connections open now.",
-                self.connections_open.load(Ordering::Relaxed).to_string(),
+                load(&self.connections_open),
             ),
             (
                 "feedloom_connections_limit",
+                Gauge,
                 "Connections served at once (--max-connections).",
-                b.max_connections.to_string(),
+                b.max_connections,
             ),
             (
                 "feedloom_cache_bytes",
+                Gauge,
                 "Bytes of cached documents (bodies and compressed copies).",
-                b.cache.bytes.to_string(),
+                b.cache.bytes,
             ),
             (
                 "feedloom_cache_entries",
+                Gauge,
                 "Cached documents.",
-                b.cache.entries.to_string(),
+                b.cache.entries,
             ),
             (
                 "feedloom_cache_variant_bytes",
+                Gauge,
                 "Bytes of client-chosen cached documents (?limit= variants, other public bases).",
-                b.cache.variant_bytes.to_string(),
+                b.cache.variant_bytes,
             ),
             (
                 "feedloom_cache_variant_entries",
+                Gauge,
                 "Client-chosen cached documents.",
-                b.cache.variant_entries.to_string(),
+                b.cache.variant_entries,
             ),
             (
                 "feedloom_cache_variant_budget_bytes",
+                Gauge,
                 "Bytes client-chosen documents may take (--cache-bytes).",
-                b.cache_budget.to_string(),
+                b.cache_budget,
             ),
             (
                 "feedloom_renders_in_flight",
+                Gauge,
                 "Documents being rendered on a cache miss now.",
-                b.renders_in_flight.to_string(),
+                b.renders_in_flight,
             ),
             (
                 "feedloom_renders_limit",
+                Gauge,
                 "Renders on a cache miss allowed at once.",
-                b.max_renders.to_string(),
+                b.max_renders,
             ),
             (
                 "feedloom_nesting_limit",
+                Gauge,
                 "Deepest nesting accepted in an upstream document.",
-                crate::depth::MAX_NESTING.to_string(),
+                crate::depth::MAX_NESTING,
             ),
             (
                 "feedloom_connections_total",
+                Counter,
                 "Client connections accepted since start.",
-                self.connections_total.load(Ordering::Relaxed).to_string(),
+                load(&self.connections_total),
+            ),
+            (
+                "feedloom_cache_evictions_total",
+                Counter,
+                "Client-chosen documents evicted to stay within the budget.",
+                b.cache.evictions as usize,
             ),
         ];
-        for (name, help, v) in gauges {
-            let kind = if name.ends_with("_total") {
-                "counter"
-            } else {
-                "gauge"
-            };
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-            );
+        for (name, kind, help, v) in singles {
+            x.single(name, kind, help, v);
         }
-        let _ = writeln!(
-            out,
-            "# HELP feedloom_cache_evictions_total Client-chosen documents evicted to stay within the budget.\n# TYPE feedloom_cache_evictions_total counter\nfeedloom_cache_evictions_total {}",
-            b.cache.evictions
-        );
-        family(
-            out,
+        x.by(
             (
                 "feedloom_connection_timeouts_total",
-                "counter",
+                Counter,
                 "Connections closed by the server: no complete request in time (first_request) or idle too long (idle).",
             ),
             "reason",
@@ -416,6 +478,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{HashMap, HashSet};
 
     #[test]
     fn exposition() {
@@ -425,6 +488,8 @@ mod tests {
         m.record_request(Route::Feed, 304, 0);
         m.record_request(Route::NotFound, 418, 5);
         m.record_poll("hf", PollOutcome::Error, 0.5);
+        // Every label value is escaped, whatever it holds.
+        m.record_poll("odd\\ \"id\"\nx", PollOutcome::Fetched, 0.1);
         let text = m.render(&Snapshot {
             ready: true,
             store_entries: 7,
@@ -472,5 +537,86 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("feedloom_budget_limit{budget=\"huggingface.co \\\"api\\\"\"} 150\n"));
+        assert!(
+            text.contains(
+                "feedloom_polls_total{source=\"odd\\\\ \\\"id\\\"\\nx\",outcome=\"fetched\"} 1\n"
+            ),
+            "{text}"
+        );
+        well_formed(&text);
+    }
+
+    /// Checks the text format 0.0.4 line by line: names, one HELP and TYPE
+    /// per family before its samples, counters named `_total`, label values
+    /// quoted with only `\\`, `\"` and `\n` escapes, values numbers, no
+    /// series twice.
+    fn well_formed(text: &str) {
+        let name_ok = |n: &str| {
+            !n.is_empty()
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        };
+        let (mut typed, mut helped, mut series) = (HashMap::new(), HashSet::new(), HashSet::new());
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().unwrap();
+                assert!(name_ok(name) && helped.insert(name.to_string()), "{line}");
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert!(helped.contains(name), "TYPE before HELP: {line}");
+                assert!(matches!(kind, "counter" | "gauge"), "{line}");
+                assert_eq!(kind == "counter", name.ends_with("_total"), "{line}");
+                assert!(
+                    typed.insert(name.to_string(), kind).is_none(),
+                    "twice: {line}"
+                );
+                current = Some(name.to_string());
+            } else {
+                let (name, rest) = line.split_at(line.find(['{', ' ']).unwrap());
+                assert_eq!(
+                    Some(name),
+                    current.as_deref(),
+                    "sample outside its family: {line}"
+                );
+                let mut chars = rest.chars().peekable();
+                let mut labels = String::new();
+                if chars.peek() == Some(&'{') {
+                    chars.next();
+                    loop {
+                        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+                        assert!(name_ok(&key), "label name in {line}");
+                        assert_eq!(chars.next(), Some('"'), "{line}");
+                        let mut value = String::new();
+                        loop {
+                            match chars.next().expect("unterminated label value") {
+                                '\\' => match chars.next() {
+                                    Some(c @ ('\\' | '"' | 'n')) => value.push(c),
+                                    other => panic!("bad escape {other:?} in {line}"),
+                                },
+                                '"' => break,
+                                '\n' => panic!("raw newline in {line}"),
+                                c => value.push(c),
+                            }
+                        }
+                        labels.push_str(&format!("{key}={value};"));
+                        match chars.next() {
+                            Some(',') => continue,
+                            Some('}') => break,
+                            other => panic!("{other:?} after a label in {line}"),
+                        }
+                    }
+                }
+                assert_eq!(chars.next(), Some(' '), "{line}");
+                let value: String = chars.collect();
+                assert!(value.parse::<f64>().is_ok(), "value `{value}` in {line}");
+                assert!(
+                    series.insert(format!("{name}|{labels}")),
+                    "series twice: {line}"
+                );
+            }
+        }
+        assert!(!typed.is_empty());
     }
 }

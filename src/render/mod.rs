@@ -156,8 +156,6 @@ pub struct Headers {
     pub etag_br: HeaderValue,
     pub last_modified: HeaderValue,
     pub cache_control: HeaderValue,
-    /// The three ETags as typed validators, for `If-None-Match`.
-    pub validators: [headers::ETag; 3],
 }
 
 impl Rendered {
@@ -180,17 +178,11 @@ impl Rendered {
         };
         let value = |s: &str| HeaderValue::from_str(s).expect("generated header values are ASCII");
         let variant = |suffix: &str| value(&format!("{}-{suffix}\"", etag.trim_end_matches('"')));
-        let (etag_gzip, etag_br) = (variant("gz"), variant("br"));
-        let typed = |v: &HeaderValue| {
-            <headers::ETag as headers::Header>::decode(&mut std::iter::once(v))
-                .expect("a quoted hash is an entity tag")
-        };
         let headers = Headers {
             content_type: HeaderValue::from_static(content_type),
             etag: value(&etag),
-            validators: [typed(&value(&etag)), typed(&etag_gzip), typed(&etag_br)],
-            etag_gzip,
-            etag_br,
+            etag_gzip: variant("gz"),
+            etag_br: variant("br"),
             last_modified: value(&http_date(last_modified)),
             cache_control: value(&format!("public, max-age={}", max_age.as_secs())),
         };
