@@ -24,6 +24,12 @@ pub const LOCAL_HOST_RULES: &str =
 
 /// Definitions for the standard fixture upstream: one source per format.
 pub fn fixture_sources(up: &Upstream) -> String {
+    fixture_sources_at(&up.url(""))
+}
+
+/// The fixture sources at `base` (`http://host:port`, no trailing slash):
+/// `/arxiv.rss`, `/lab.atom`, `/group.rdf`, `/robots.json` and `/blog/`.
+pub fn fixture_sources_at(base: &str) -> String {
     format!(
         r#"{LOCAL_HOST_RULES}
 [[source]]
@@ -60,11 +66,11 @@ date_format = "%d/%m/%Y"
 author = ".author"
 category = ".tag"
 "#,
-        arxiv = up.url("/arxiv.rss"),
-        lab = up.url("/lab.atom"),
-        group = up.url("/group.rdf"),
-        robots = up.url("/robots.json"),
-        blog = up.url("/blog/"),
+        arxiv = format!("{base}/arxiv.rss"),
+        lab = format!("{base}/lab.atom"),
+        group = format!("{base}/group.rdf"),
+        robots = format!("{base}/robots.json"),
+        blog = format!("{base}/blog/"),
     )
 }
 
@@ -100,34 +106,40 @@ id = "agents-not-llm"
 tags = { all = ["agents"], none = ["llm"] }
 "#;
 
+/// The fixture files behind [`fixture_sources`]: path, content type, file.
+pub const FIXTURE_FILES: [(&str, &str, &str); 5] = [
+    (
+        "/arxiv.rss",
+        "application/rss+xml",
+        "arxiv-cs.synthetic.rss",
+    ),
+    (
+        "/lab.atom",
+        "application/atom+xml",
+        "lab-news.synthetic.atom",
+    ),
+    (
+        "/group.rdf",
+        "application/rdf+xml",
+        "group-blog.synthetic.rdf",
+    ),
+    (
+        "/robots.json",
+        "application/feed+json",
+        "robotics-digest.synthetic.json",
+    ),
+    (
+        "/blog/",
+        "text/html; charset=utf-8",
+        "research-blog.synthetic.html",
+    ),
+];
+
 /// Serves every fixture at the paths [`fixture_sources`] names.
 pub fn serve_fixtures(up: &Upstream) {
-    up.set(
-        "/arxiv.rss",
-        Reply::ok("application/rss+xml", fixture("arxiv-cs.synthetic.rss")),
-    );
-    up.set(
-        "/lab.atom",
-        Reply::ok("application/atom+xml", fixture("lab-news.synthetic.atom")),
-    );
-    up.set(
-        "/group.rdf",
-        Reply::ok("application/rdf+xml", fixture("group-blog.synthetic.rdf")),
-    );
-    up.set(
-        "/robots.json",
-        Reply::ok(
-            "application/feed+json",
-            fixture("robotics-digest.synthetic.json"),
-        ),
-    );
-    up.set(
-        "/blog/",
-        Reply::ok(
-            "text/html; charset=utf-8",
-            fixture("research-blog.synthetic.html"),
-        ),
-    );
+    for (path, content_type, file) in FIXTURE_FILES {
+        up.set(path, Reply::ok(content_type, fixture(file)));
+    }
 }
 
 /// Entries the fixtures hold in all: 20 arXiv + 3 Atom + 2 RSS 1.0 + 2 JSON
