@@ -35,27 +35,27 @@ pub fn fixture_sources_at(base: &str) -> String {
 [[source]]
 id = "arxiv"
 kind = "feed"
-url = "{arxiv}"
+url = "{base}/arxiv.rss"
 
 [[source]]
 id = "lab"
 kind = "feed"
-url = "{lab}"
+url = "{base}/lab.atom"
 
 [[source]]
 id = "group"
 kind = "feed"
-url = "{group}"
+url = "{base}/group.rdf"
 
 [[source]]
 id = "robots"
 kind = "feed"
-url = "{robots}"
+url = "{base}/robots.json"
 
 [[source]]
 id = "blog"
 kind = "html"
-url = "{blog}"
+url = "{base}/blog/"
 [source.select]
 item = "article.post"
 title = "h2.post-title"
@@ -66,11 +66,6 @@ date_format = "%d/%m/%Y"
 author = ".author"
 category = ".tag"
 "#,
-        arxiv = format!("{base}/arxiv.rss"),
-        lab = format!("{base}/lab.atom"),
-        group = format!("{base}/group.rdf"),
-        robots = format!("{base}/robots.json"),
-        blog = format!("{base}/blog/"),
     )
 }
 
