@@ -138,8 +138,8 @@ pub struct SourceDef {
     /// Human-readable name; defaults to the id.
     pub title: Option<String>,
     /// Poll interval such as `30m`, `1h`, `1h30m` (at least 1 minute).
-    /// Defaults per kind: [`super::DEFAULT_FEED_INTERVAL`],
-    /// [`super::DEFAULT_HTML_INTERVAL`].
+    /// Defaults per kind: [`crate::config::DEFAULT_FEED_INTERVAL`],
+    /// [`crate::config::DEFAULT_HTML_INTERVAL`].
     pub interval: Option<String>,
     /// Longest time a fetch may take, body included (default 30s).
     pub timeout: Option<String>,

@@ -983,11 +983,9 @@ mod tests {
         assert!(!downgrade(&to, &from, false));
     }
 
-    #[tokio::test]
-    async fn one_deadline_for_every_hop() {
-        // Each hop answers after 400 ms and redirects to the next: with a
-        // 1 s budget for the whole fetch, the third hop runs out of time
-        // (a timeout restarted per hop would follow all five).
+    /// A local server whose connection `n` waits `delay`, then redirects to
+    /// `/hop{n}`, up to `redirects` times; then it serves a 2-byte body.
+    fn redirecting_server(delay: Duration, redirects: usize) -> std::net::SocketAddr {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -995,47 +993,8 @@ mod tests {
             for (n, mut s) in listener.incoming().flatten().enumerate() {
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf);
-                std::thread::sleep(Duration::from_millis(400));
-                let reply = format!("HTTP/1.1 302 Found\r\nLocation: /hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                let _ = s.write_all(reply.as_bytes());
-            }
-        });
-        let fetcher = Fetcher::new(HashMap::from([(
-            "127.0.0.1".to_string(),
-            HostPolicy {
-                min_spacing: Duration::ZERO,
-                ..HostPolicy::default()
-            },
-        )]))
-        .unwrap();
-        let url = Url::parse(&format!("http://{addr}/start")).unwrap();
-        let req = FetchRequest {
-            timeout: Duration::from_secs(1),
-            ..FetchRequest::new(&url)
-        };
-        let started = Instant::now();
-        let err = fetcher.fetch(&req).await.unwrap_err();
-        assert!(matches!(err, FetchError::Timeout(_)), "{err}");
-        assert!(
-            started.elapsed() < Duration::from_millis(1900),
-            "{:?}",
-            started.elapsed()
-        );
-    }
-
-    #[tokio::test]
-    async fn waiting_for_the_host_is_not_upstream_time() {
-        // Three quick redirects, then the feed, on a host with 500 ms of
-        // spacing: 1.5 s of waiting for the host's turn, a few ms of
-        // upstream time, within a 1 s fetch timeout.
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for (n, mut s) in listener.incoming().flatten().enumerate() {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let reply = if n < 3 {
+                std::thread::sleep(delay);
+                let reply = if n < redirects {
                     format!("HTTP/1.1 302 Found\r\nLocation: /hop{n}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 } else {
                     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
@@ -1044,23 +1003,51 @@ mod tests {
                 let _ = s.write_all(reply.as_bytes());
             }
         });
-        let fetcher = Fetcher::new(HashMap::from([(
-            "127.0.0.1".to_string(),
-            HostPolicy {
-                min_spacing: Duration::from_millis(500),
-                ..HostPolicy::default()
-            },
-        )]))
-        .unwrap();
+        addr
+    }
+
+    /// Fetches `/start` from `addr` with a 1 s timeout, on a loopback host
+    /// with `spacing` between requests.
+    async fn fetch_within_a_second(
+        addr: std::net::SocketAddr,
+        spacing: Duration,
+    ) -> (Result<Fetched, FetchError>, Duration) {
+        let policy = HostPolicy {
+            min_spacing: spacing,
+            ..HostPolicy::default()
+        };
+        let fetcher = Fetcher::new(HashMap::from([("127.0.0.1".to_string(), policy)])).unwrap();
         let url = Url::parse(&format!("http://{addr}/start")).unwrap();
         let req = FetchRequest {
             timeout: Duration::from_secs(1),
             ..FetchRequest::new(&url)
         };
         let started = Instant::now();
-        let fetched = fetcher.fetch(&req).await.unwrap();
-        assert!(matches!(fetched, Fetched::Body { .. }));
-        assert!(started.elapsed() >= Duration::from_millis(1400));
+        let result = fetcher.fetch(&req).await;
+        (result, started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn one_deadline_for_every_hop() {
+        // Each hop answers after 400 ms and redirects to the next: with a
+        // 1 s budget for the whole fetch, the third hop runs out of time
+        // (a timeout restarted per hop would follow all five).
+        let addr = redirecting_server(Duration::from_millis(400), 5);
+        let (result, took) = fetch_within_a_second(addr, Duration::ZERO).await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, FetchError::Timeout(_)), "{err}");
+        assert!(took < Duration::from_millis(1900), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_the_host_is_not_upstream_time() {
+        // Three quick redirects, then the feed, on a host with 500 ms of
+        // spacing: 1.5 s of waiting for the host's turn, a few ms of
+        // upstream time, within a 1 s fetch timeout.
+        let addr = redirecting_server(Duration::ZERO, 3);
+        let (result, took) = fetch_within_a_second(addr, Duration::from_millis(500)).await;
+        assert!(matches!(result, Ok(Fetched::Body { .. })));
+        assert!(took >= Duration::from_millis(1400));
     }
 
     #[test]

@@ -11,6 +11,13 @@
 //! Wire types (`rss::Item`, `atom_syndication::Entry`, `scraper` nodes) never
 //! leave their adapter in [`extract`] or [`render`]; everything in between
 //! speaks [`model::Entry`].
+//!
+//! Around the pipeline: [`commands`] (what the binary runs), [`service`]
+//! (`serve`: schedulers, reloads) and [`state`] (what a running server
+//! shares, read by [`server`]); leaves every stage uses: [`defs`] (the
+//! definitions' TOML shapes), [`units`], [`urls`], [`text`], [`dates`].
+//! The README's Layout section maps where a new source kind, rule
+//! condition, output format, HTTP route or command goes.
 #![forbid(unsafe_code)]
 
 pub mod commands;

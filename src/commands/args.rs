@@ -19,8 +19,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FEEDLOOM_BIND", default_value = DEFAULT_BIND)]
     pub bind: SocketAddr,
-    /// Public base URL for links in feeds (e.g. https://example.org/feeds/);
-    /// default: http://BIND/.
+    /// Public base URL for links in feeds (e.g. `https://example.org/feeds/`);
+    /// default: `http://BIND/`.
     #[arg(long, env = "FEEDLOOM_BASE_URL")]
     pub base_url: Option<Url>,
     /// Trust a reverse proxy's Forwarded / X-Forwarded-Proto / -Host /

@@ -1,5 +1,9 @@
 //! Extraction: raw response bytes in, [`RawEntry`] values out. One adapter
 //! per upstream format; wire types never leave their adapter.
+//!
+//! Adding a source kind: a module here with its compiled spec (and its
+//! `compile` from [`crate::defs::SourceDef`]), a [`SourceKind`] variant, and
+//! its arm in [`extract`]; the definition keys go in [`crate::defs`].
 
 pub mod feed;
 pub mod html;

@@ -41,7 +41,9 @@ use crate::store::{Store, StoreError};
 pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
 pub const MAX_MAX_AGE: Duration = Duration::from_secs(3600);
 
-/// The feed formats served.
+/// The feed formats served. Adding one: a variant here (with its extension
+/// and content type) and its writer module; the server and `export` serve
+/// every format in [`Format::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Rss,

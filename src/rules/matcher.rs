@@ -4,8 +4,8 @@
 //!
 //! Words and phrases of all `words` conditions go into one Aho-Corasick
 //! automaton over lower-cased text (word boundaries checked at each hit);
-//! `regex` conditions are screened per field ([`RegexScreen`]). What they
-//! find is a [`Candidate`] per condition and field in the [`Subject`]; a
+//! `regex` conditions are screened per field (`RegexScreen`). What they
+//! find is a `Candidate` per condition and field in the [`Subject`]; a
 //! condition then runs its own regex only where a candidate needs
 //! verifying.
 

@@ -28,9 +28,9 @@
 //!   moment it first matches when it was already stored, so it surfaces at
 //!   the top of the feed instead of being buried at its old date.
 //!
-//! Layout: [`condition`] (one file per condition kind), [`tag`], [`topic`],
-//! [`matcher`] (all text conditions screened at once), [`subject`] (the
-//! entry as rules see it), [`explain`], [`lints`], [`fingerprint`]; the
+//! Layout: `condition/` (one file per condition kind), `tag`, `topic`,
+//! [`matcher`] (all text conditions screened at once), `subject` (the
+//! entry as rules see it), `explain`, `lints`, `fingerprint`; the
 //! [`RuleSet`] that routes entries is here.
 
 mod condition;

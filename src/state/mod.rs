@@ -5,7 +5,7 @@
 //! Its own module so the server depends on the state and not on the
 //! service that starts it ([`crate::service`] builds an [`App`], the
 //! server only reads it). The `/status` and `/metrics` views are in
-//! [`views`].
+//! `views`.
 
 mod views;
 
