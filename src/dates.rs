@@ -84,6 +84,14 @@ fn parse_with_format(text: &str, fmt: &str) -> Option<DateTime<Utc>> {
         .map(|d| Utc.from_utc_datetime(&d))
 }
 
+/// An HTTP-date (RFC 9110 §5.6.7) in any of the three forms a recipient
+/// must accept: IMF-fixdate, RFC 850 and asctime (via `httpdate`).
+pub fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
+    httpdate::parse_http_date(text.trim())
+        .ok()
+        .map(DateTime::<Utc>::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +133,18 @@ mod tests {
             parse_date("05.03.2024 14:30 +0100", Some("%d.%m.%Y %H:%M %z")),
             Some(utc("2024-03-05T13:30:00Z"))
         );
+    }
+
+    #[test]
+    fn http_dates_in_all_three_forms() {
+        let want: DateTime<Utc> = "1994-11-06T08:49:37Z".parse().unwrap();
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_http_date(text), Some(want), "{text}");
+        }
+        assert_eq!(parse_http_date("06 Nov 1994"), None);
     }
 }

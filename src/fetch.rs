@@ -810,8 +810,8 @@ pub fn retry_delay(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
         if let Ok(secs) = v.parse::<u64>() {
             return Some(Duration::from_secs(secs));
         }
-        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
-            return Some((at.with_timezone(&Utc) - now).to_std().unwrap_or_default());
+        if let Some(at) = crate::dates::parse_http_date(v) {
+            return Some((at - now).to_std().unwrap_or_default());
         }
     }
     if let Some(v) = headers.get("ratelimit").and_then(|v| v.to_str().ok()) {
@@ -848,16 +848,11 @@ pub fn freshness(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
             }
         }
     }
-    let expires = DateTime::parse_from_rfc2822(&header(headers, EXPIRES)?).ok()?;
+    let expires = crate::dates::parse_http_date(&header(headers, EXPIRES)?)?;
     let date = header(headers, DATE)
-        .and_then(|d| DateTime::parse_from_rfc2822(&d).ok())
-        .map(|d| d.with_timezone(&Utc))
+        .and_then(|d| crate::dates::parse_http_date(&d))
         .unwrap_or(now);
-    Some(
-        (expires.with_timezone(&Utc) - date)
-            .to_std()
-            .unwrap_or_default(),
-    )
+    Some((expires - date).to_std().unwrap_or_default())
 }
 
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {

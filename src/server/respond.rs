@@ -4,8 +4,6 @@
 //! Everything here reads prebuilt bytes and header values; nothing is
 //! rendered, compressed or formatted per request.
 
-use std::time::SystemTime;
-
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -87,10 +85,9 @@ pub fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok())
-        .and_then(|since| since.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .and_then(crate::dates::parse_http_date)
         // Whole seconds, as HTTP dates are.
-        .is_some_and(|since| r.last_modified.timestamp() <= since.as_secs() as i64)
+        .is_some_and(|since| r.last_modified.timestamp() <= since.timestamp())
 }
 
 /// The response for a cached document.
