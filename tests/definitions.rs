@@ -21,8 +21,23 @@ fn the_shipped_definitions_are_valid() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("source arxiv-cs-cl (feed"), "{stdout}");
-    assert!(stdout.contains("topic llm"), "{stdout}");
+    let row = |first: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(first))
+    };
+    // The sources table: id, kind, interval, URL.
+    let arxiv = row("arxiv-cs-cl").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        arxiv.contains(" feed ") && arxiv.contains("https://"),
+        "{arxiv}"
+    );
+    // The topics table follows: `llm` is a topic as well as a tag.
+    let topics = stdout
+        .split("\ntopic ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(topics.lines().any(|l| l.starts_with("llm ")), "{stdout}");
 }
 
 /// Runs `check` on one definitions file; returns (success, stdout+stderr).
@@ -234,9 +249,15 @@ fn hugging_face_sources_are_checked() {
         &format!("{hf}listing = \"weekly\"\nweek = \"2026-W41\"\nmode = \"page\"\n"),
     );
     assert!(ok, "{out}");
-    assert!(
-        out.contains("source hf (huggingface_papers, every 30m): https://huggingface.co/"),
-        "{out}"
+    let row: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("hf "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        ["hf", "huggingface_papers", "30m", "https://huggingface.co/"]
     );
     assert_rejected("hf.toml", hf, &["source `hf`", "needs `listing`"]);
     assert_rejected(

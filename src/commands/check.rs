@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::Error;
+use super::{table, Error};
 use crate::config::{self, Definitions};
 
 /// Loads and validates the definitions in `feeds`; returns the report
@@ -18,8 +18,8 @@ pub fn check(feeds: &Path) -> Result<String, Error> {
     Ok(out)
 }
 
-/// A readable summary of loaded definitions: counts, then one line per
-/// source, tag and topic.
+/// A readable summary of loaded definitions: counts, then a table each of
+/// sources, tags and topics.
 pub fn describe(defs: &Definitions) -> String {
     let mut out = format!(
         "{}: {} files, {} sources, {} tags, {} topics\n",
@@ -29,21 +29,33 @@ pub fn describe(defs: &Definitions) -> String {
         defs.rules.tags.len(),
         defs.rules.topics.len()
     );
-    for s in &defs.sources {
-        let _ = writeln!(
-            out,
-            "source {} ({}, every {}): {}",
-            s.id,
-            s.kind.name(),
+    let sources = defs.sources.iter().map(|s| {
+        vec![
+            s.id.clone(),
+            s.kind.name().to_string(),
             crate::units::human(s.interval),
-            s.url
-        );
-    }
-    for t in &defs.rules.tags {
-        let _ = writeln!(out, "tag {}: {}", t.id, t.title);
-    }
-    for t in &defs.rules.topics {
-        let _ = writeln!(out, "topic {}: {}", t.id, t.title);
-    }
+            s.url.to_string(),
+        ]
+    });
+    out.push('\n');
+    out.push_str(&table::render(
+        &["source", "kind", "every", "url"],
+        sources,
+        &[],
+    ));
+    let tags = defs
+        .rules
+        .tags
+        .iter()
+        .map(|t| vec![t.id.clone(), t.title.clone()]);
+    out.push('\n');
+    out.push_str(&table::render(&["tag", "title"], tags, &[]));
+    let topics = defs
+        .rules
+        .topics
+        .iter()
+        .map(|t| vec![t.id.clone(), t.title.clone()]);
+    out.push('\n');
+    out.push_str(&table::render(&["topic", "title"], topics, &[]));
     out
 }
