@@ -330,22 +330,29 @@ mod tests {
 
     #[test]
     fn detects_formats_and_impostors() {
-        assert_eq!(
-            detect(b"\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<rss version=\"2.0\">").unwrap(),
-            Format::Rss
-        );
-        assert_eq!(
-            detect(b"<!-- c --><rdf:RDF xmlns:rdf=\"x\">").unwrap(),
-            Format::Rss
-        );
-        assert_eq!(
-            detect(b"  <feed xmlns=\"http://www.w3.org/2005/Atom\">").unwrap(),
-            Format::Atom
-        );
-        assert_eq!(
-            detect(b"{\"version\": \"https://jsonfeed.org/version/1.1\"}").unwrap(),
-            Format::JsonFeed
-        );
+        let cases: [(&[u8], Format); 4] = [
+            (
+                b"\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<rss version=\"2.0\">",
+                Format::Rss,
+            ),
+            (b"<!-- c --><rdf:RDF xmlns:rdf=\"x\">", Format::Rss),
+            (
+                b"  <feed xmlns=\"http://www.w3.org/2005/Atom\">",
+                Format::Atom,
+            ),
+            (
+                b"{\"version\": \"https://jsonfeed.org/version/1.1\"}",
+                Format::JsonFeed,
+            ),
+        ];
+        for (body, format) in cases {
+            assert_eq!(
+                detect(body).unwrap(),
+                format,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
         let html = detect(b"<!DOCTYPE html><html><body>502</body></html>").unwrap_err();
         assert!(html.to_string().contains("HTML page"), "{html}");
         assert!(detect(b"").unwrap_err().to_string().contains("empty"));
