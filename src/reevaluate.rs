@@ -35,6 +35,17 @@ pub struct Reevaluated {
 /// Re-evaluates the store if the rules changed since it was last evaluated.
 pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> {
     let started = Instant::now();
+    let now = Utc::now();
+    // A topic first seen is dated by its newest entry, or by now when it
+    // has none: its feed never says 1970.
+    let marks = store.topic_changes()?;
+    let mut first_seen = Vec::new();
+    for t in rules.topics.iter().filter(|t| !marks.contains_key(&t.id)) {
+        let newest = store.topic_entries(&t.id, 1)?;
+        let at = newest.first().and_then(|e| e.topics.get(&t.id).copied());
+        first_seen.push((t.id.as_str(), at.unwrap_or(now)));
+    }
+    store.mark_topics_changed(first_seen)?;
     let new = rules.fingerprints();
     let old = store.rule_fingerprints()?.unwrap_or_default();
     if old == new {
@@ -52,7 +63,6 @@ pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> 
         .filter(|t| !new.topics.contains_key(*t))
         .cloned()
         .collect();
-    let now = Utc::now();
     let mut out = Reevaluated {
         topics: changed.iter().cloned().chain(removed).collect(),
         ..Default::default()
@@ -67,6 +77,7 @@ pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> 
             rules.reevaluate(&mut entry, &changed, now).then_some(entry)
         })?;
     }
+    store.mark_topics_changed(changed.iter().map(|t| (t.as_str(), now)))?;
     store.put_rule_fingerprints(&new)?;
     store.flush()?;
     out.took = started.elapsed();

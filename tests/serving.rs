@@ -421,3 +421,42 @@ fn a_slow_client_cannot_hold_a_connection() {
         String::from_utf8_lossy(&buf)
     );
 }
+
+#[test]
+fn an_empty_topic_is_dated_when_it_was_created_never_1970() {
+    let (ws, _up) = fixture_workspace();
+    ws.write(
+        "empty.toml",
+        "[[tag]]\nid = \"nothing\"\nany = [{ words = [\"zzyzx\"] }]\n\n[[topic]]\nid = \"empty\"\ntags = { any = [\"nothing\"] }\n",
+    );
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    ws.poll_ok();
+    let dates = |server: &Server| {
+        let rss = server.get("/empty.rss").text();
+        let atom = server.get("/empty.atom").text();
+        let between = |text: &str, open: &str, close: &str| {
+            text.split(open)
+                .nth(1)
+                .and_then(|t| t.split(close).next())
+                .map(str::to_string)
+        };
+        (
+            between(&rss, "<lastBuildDate>", "</lastBuildDate>").unwrap_or_else(|| panic!("{rss}")),
+            between(&atom, "<updated>", "</updated>").unwrap_or_else(|| panic!("{atom}")),
+        )
+    };
+    let server = ws.serve();
+    let (rss, atom) = dates(&server);
+    let atom_at: chrono::DateTime<chrono::Utc> = atom.parse().unwrap();
+    let rss_at = chrono::DateTime::parse_from_rfc2822(&rss).unwrap();
+    assert!(atom_at >= before && atom_at <= chrono::Utc::now(), "{atom}");
+    assert_eq!(rss_at.timestamp(), atom_at.timestamp());
+    assert!(parse_feed(server.get("/empty.atom").body.as_slice())
+        .entries
+        .is_empty());
+    // The date is the topic's, not the render's: a restart keeps it.
+    drop(server);
+    std::thread::sleep(Duration::from_millis(1100));
+    let server = ws.serve();
+    assert_eq!(dates(&server), (rss, atom));
+}

@@ -228,9 +228,16 @@ impl FeedContext<'_> {
 }
 
 /// The last real change among a topic's entries: when one entered or was
-/// updated. Stable across restarts and re-renders; the epoch for an empty
-/// topic.
-pub fn topic_updated(entries: &[Entry], topic: &str) -> DateTime<Utc> {
+/// updated. Stable across restarts and re-renders.
+///
+/// `changed` is when the topic last changed otherwise (created, its rules
+/// edited, entries pruned: [`Store::topic_changes`]); an empty topic is
+/// dated by it, and never by 1970.
+pub fn topic_updated(
+    entries: &[Entry],
+    topic: &str,
+    changed: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
     entries
         .iter()
         .flat_map(|e| {
@@ -239,8 +246,10 @@ pub fn topic_updated(entries: &[Entry], topic: &str) -> DateTime<Utc> {
                 e.topics.get(topic).copied().unwrap_or(e.published),
             ]
         })
+        .chain(changed)
         .max()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+        // Only a store no command has opened yet has no marks.
+        .unwrap_or_else(Utc::now)
 }
 
 /// How long a client may cache a topic: half the shortest poll interval of
@@ -299,7 +308,7 @@ pub fn render_doc(
             let ctx = FeedContext {
                 topic: t,
                 base_url: base,
-                updated: topic_updated(&entries, topic),
+                updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
                 max_age: topic_max_age(defs, t),
             };
             Some(render_feed(*format, &ctx, &entries))
@@ -312,7 +321,7 @@ pub fn render_doc(
             let ctx = FeedContext {
                 topic: t,
                 base_url: base,
-                updated: topic_updated(&entries, topic),
+                updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
                 max_age: topic_max_age(defs, t),
             };
             Some(preview::render(&ctx, &entries, topic_size(topic)))
@@ -350,14 +359,17 @@ fn site_summary(
     defs: &Definitions,
     topic_size: &dyn Fn(&str) -> usize,
 ) -> Result<Vec<TopicSummary>, StoreError> {
+    let changes = store.topic_changes()?;
     defs.rules
         .topics
         .iter()
         .map(|t| {
             let newest = store.topic_entries(&t.id, 1)?;
+            let changed = changes.get(&t.id).copied();
             Ok(TopicSummary {
                 entries: topic_size(&t.id),
-                updated: (!newest.is_empty()).then(|| topic_updated(&newest, &t.id)),
+                updated: (!newest.is_empty() || changed.is_some())
+                    .then(|| topic_updated(&newest, &t.id, changed)),
             })
         })
         .collect()

@@ -31,6 +31,10 @@ pub const TREE_HOST_BLOCK: &str = "host_blockeduntil";
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";
 /// `meta` key of the rule fingerprints (JSON), see `crate::reevaluate`.
 pub const RULE_FINGERPRINTS: &[u8] = b"rule_fingerprints";
+/// `meta` key of when each topic last changed other than by gaining an
+/// entry (JSON: topic id → RFC 3339 time): created, its rules changed, or
+/// entries pruned. An empty topic's feed is dated by it.
+pub const TOPIC_CHANGES: &[u8] = b"topic_changes";
 
 const SEPARATOR: u8 = 0xFF;
 

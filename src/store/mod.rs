@@ -341,6 +341,33 @@ impl Store {
         Ok(())
     }
 
+    /// When each topic last changed other than by gaining an entry (see
+    /// [`keys::TOPIC_CHANGES`]).
+    pub fn topic_changes(&self) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError> {
+        match self.meta.get(keys::TOPIC_CHANGES)? {
+            Some(v) => serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_META, e)),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// Records that `topics` changed at `at` (later times win).
+    pub fn mark_topics_changed<'a>(
+        &self,
+        topics: impl IntoIterator<Item = (&'a str, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        let mut marks = self.topic_changes()?;
+        let before = marks.clone();
+        for (topic, at) in topics {
+            let mark = marks.entry(topic.to_string()).or_insert(at);
+            *mark = (*mark).max(at);
+        }
+        if marks != before {
+            let bytes = serde_json::to_vec(&marks).map_err(|e| corrupt(keys::TREE_META, e))?;
+            self.meta.insert(keys::TOPIC_CHANGES, bytes)?;
+        }
+        Ok(())
+    }
+
     /// Every stored entry id.
     pub fn entry_ids(&self) -> Result<Vec<EntryId>, StoreError> {
         self.entries
@@ -402,6 +429,7 @@ impl Store {
             pruned.removed += 1;
             pruned.topics.extend(topics.into_keys());
         }
+        self.mark_topics_changed(pruned.topics.iter().map(|t| (t.as_str(), now)))?;
         Ok(pruned)
     }
 
