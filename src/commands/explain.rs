@@ -38,7 +38,7 @@ pub fn find(store: &Store, reference: &str) -> Result<Option<Entry>, Error> {
 /// `explain REFERENCE`.
 pub fn explain(settings: &Settings, reference: &str) -> Result<String, Error> {
     let defs = config::load(&settings.feeds)?;
-    let store = Store::open(&settings.data)?;
+    let store = settings.open_store()?;
     explain_in(&store, &defs, reference)?.ok_or_else(|| Error::NotFound(not_found(reference)))
 }
 
@@ -144,7 +144,7 @@ pub fn preview(settings: &Settings, topic: &str, dir: &Path) -> Result<Preview, 
         .rules
         .topic(topic)
         .ok_or_else(|| Error::NotFound(format!("{}: no topic `{topic}`", dir.display())))?;
-    let store = Store::open(&settings.data)?;
+    let store = settings.open_store()?;
     let now = Utc::now();
     let mut would: Vec<Entry> = Vec::new();
     let mut live_ids = BTreeSet::new();

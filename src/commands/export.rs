@@ -8,7 +8,6 @@ use url::Url;
 use super::{rules_in_force, Error, Settings};
 use crate::config;
 use crate::render::{Doc, Format, Site};
-use crate::store::Store;
 use crate::urls::with_trailing_slash;
 
 /// `export`: writes every document the server serves (each topic in every
@@ -19,7 +18,7 @@ use crate::urls::with_trailing_slash;
 pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<PathBuf>, Error> {
     let base_url = &with_trailing_slash(base_url.clone());
     let defs = config::load(&settings.feeds)?;
-    let store = Store::open(&settings.data)?;
+    let store = settings.open_store()?;
     rules_in_force(&store, &defs)?;
     let io = |p: &Path, source| Error::Io {
         action: "write",

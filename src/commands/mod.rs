@@ -90,6 +90,17 @@ pub struct Settings {
     /// Definitions folder: sources, tags and topics as *.toml.
     #[arg(long, global = true, env = "FEEDLOOM_FEEDS", default_value = DEFAULT_FEEDS_DIR)]
     pub feeds: PathBuf,
+    /// Memory the store may keep as its page cache, e.g. 64MiB (sled's
+    /// own default would be 1GiB).
+    #[arg(long, global = true, env = "FEEDLOOM_CACHE", default_value = "64MiB", value_parser = crate::units::parse_size)]
+    pub cache: usize,
+}
+
+impl Settings {
+    /// Opens the store these settings name.
+    pub fn open_store(&self) -> Result<Store, StoreError> {
+        Store::open_with(&self.data, self.cache)
+    }
 }
 
 /// Loads the definitions and opens the store, with the stored tags and
@@ -110,7 +121,7 @@ pub(crate) fn open_unsettled(settings: &Settings) -> Result<(Arc<Definitions>, P
         path: settings.data.clone(),
         source,
     })?;
-    let store = Store::open(&settings.data)?;
+    let store = settings.open_store()?;
     let fetcher = Fetcher::new(defs.hosts.clone())?;
     for (host, until) in store.host_blocks(Utc::now())? {
         fetcher.block_until(&host, until);
@@ -135,4 +146,25 @@ pub(crate) fn rules_in_force(
         );
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn the_store_cache_defaults_to_the_documented_size() {
+        let parsed = Cli::try_parse_from(["feedloom"]).unwrap().settings;
+        assert_eq!(parsed.cache, crate::store::DEFAULT_CACHE_BYTES);
+        let small = Cli::try_parse_from(["feedloom", "--cache", "8MiB"]).unwrap();
+        assert_eq!(small.settings.cache, 8 << 20);
+        assert!(Cli::try_parse_from(["feedloom", "--cache", "lots"]).is_err());
+    }
 }

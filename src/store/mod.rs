@@ -151,10 +151,26 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// last handle is dropped (and after a previous process is told to exit).
 /// Reopening in that window must not fail; a lock still held after
 /// [`LOCK_WAIT`] means another process owns the store, and the error says so.
-fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+/// The page cache sled keeps in memory unless `--cache` says otherwise.
+/// sled's own default is 1 GiB, far more than a small VPS should give a
+/// feed aggregator; the working set (the newest entries of each topic, the
+/// index, source state) fits in much less.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
+/// How long sled may hold writes in memory before writing them out on its
+/// own. A crash can lose what was written in this window and not yet
+/// flushed; a poll cycle flushes when it ends (see [`Store::flush`]), so
+/// entries reported as stored by a finished cycle are on disk.
+pub const FLUSH_EVERY_MS: u64 = 500;
+
+fn open_db(dir: &Path, cache_bytes: usize) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_bytes as u64)
+        .flush_every_ms(Some(FLUSH_EVERY_MS));
     loop {
-        match sled::Config::new().path(dir).open() {
+        match config.open() {
             Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
                 if std::time::Instant::now() >= deadline {
                     return Err(StoreError::Locked {
@@ -176,9 +192,15 @@ fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir` with the default page cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = open_db(dir)?;
+        Store::open_with(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store in `dir`, letting sled keep up to
+    /// `cache_bytes` of pages in memory.
+    pub fn open_with(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = open_db(dir, cache_bytes)?;
         let meta = db.open_tree(keys::TREE_META)?;
         match meta.get(keys::SCHEMA_VERSION)? {
             None => {

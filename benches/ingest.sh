@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Memory benchmark: one poll cycle that ingests many new entries (default
+# 200 sources x 500 items of about 1 KB text = 100,000 entries) from a
+# local upstream, then `serve` on the store it made; run once per store
+# page-cache size, in the same session, so the figures compare.
+#
+#   bash benches/ingest.sh                       # 200 x 500, caches 1GiB and 64MiB
+#   SOURCES=20 ITEMS=500 CACHES="64MiB" bash benches/ingest.sh
+#
+# Reports per cache size: poll wall time and peak RSS, store size on disk,
+# and `serve`'s resident memory once it is ready (every topic rendered,
+# every source polled once more).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SOURCES=${SOURCES:-200}
+ITEMS=${ITEMS:-500}
+CACHES=${CACHES:-1GiB 64MiB}
+
+command -v /usr/bin/time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+cargo build --release --locked -q
+bin=$PWD/target/release/feedloom
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# /feed/N: an RSS feed of ITEMS items, each with about 1 KB of text.
+cat > "$work/upstream.py" <<'PY'
+import sys, http.server, socketserver
+ITEMS = int(sys.argv[2])
+WORDS = "model training data language vision agent reward policy token layer".split()
+def text(n, i):
+    return " ".join(WORDS[(n * 7 + i * 3 + k) % len(WORDS)] + str((n + k) % 97) for k in range(140))[:1000]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        n = int(self.path.rsplit("/", 1)[1])
+        items = "".join(f"<item><title>Feed {n} item {i}: {text(n, i)[:60]}</title><link>https://example.org/{n}/{i}</link><description>{text(n, i)}</description><pubDate>Wed, 07 Oct 2026 {i % 24:02d}:{i % 60:02d}:00 GMT</pubDate></item>" for i in range(ITEMS))
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{n}</title><link>https://example.org/</link><description>d</description>{items}</channel></rss>'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$work/upstream.py" "$port" "$ITEMS" & pids+=($!)
+for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
+
+mkdir -p "$work/feeds"
+python3 - "$work/feeds/ingest.toml" "$SOURCES" "$port" <<'PY'
+import sys
+path, sources, port = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out = ['[[host]]\nname = "127.0.0.1"\nmin_spacing = "0s"\nmax_requests = 1000000\n',
+       '[retention]\nmax_entries = 10000000\n']
+for n in range(sources):
+    out.append(f'[[source]]\nid = "s{n}"\nkind = "feed"\nurl = "http://127.0.0.1:{port}/feed/{n}"\ntimeout = "60s"\nmax_body = "64MiB"\n')
+for t in range(10):
+    out.append(f'[[tag]]\nid = "t{t}"\nany = [{{ words = ["{t}"] }}]\n[[topic]]\nid = "topic{t}"\ntags = {{ any = ["t{t}"] }}\n')
+out.append('[[topic]]\nid = "all"\n')
+open(path, "w").write("\n".join(out))
+PY
+
+printf '%s sources x %s items\n\n' "$SOURCES" "$ITEMS"
+printf '%-8s %8s %14s %10s %14s\n' cache "poll s" "poll RSS MB" "store MB" "serve RSS MB"
+for cache in $CACHES; do
+  rm -rf "$work/data"
+  /usr/bin/time -f '%e %M' -o "$work/time" "$bin" --data "$work/data" --feeds "$work/feeds" --cache "$cache" poll --once > /dev/null 2>&1 || true
+  read -r wall rss_kb < <(tail -n 1 "$work/time")
+  store=$(du -sm "$work/data" | cut -f1)
+  # `serve` on that store: it renders every topic, polls every source once
+  # more (all unchanged), and is measured when /readyz says that is done.
+  sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$bin" --data "$work/data" --feeds "$work/feeds" --cache "$cache" serve --bind "127.0.0.1:$sport" > /dev/null 2>&1 & spid=$!
+  pids+=($spid)
+  for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$sport/readyz" > /dev/null 2>&1 && break; sleep 0.1; done
+  sleep 3
+  serve_kb=$(awk '/VmRSS/ {print $2}' "/proc/$spid/status")
+  kill "$spid"; wait "$spid" 2>/dev/null || true
+  printf '%-8s %8s %14s %10s %14s\n' "$cache" "$wall" "$((rss_kb / 1024))" "$store" "$((serve_kb / 1024))"
+done
