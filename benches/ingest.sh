@@ -18,14 +18,10 @@ ITEMS=${ITEMS:-500}
 CACHES=${CACHES:-1GiB 64MiB}
 
 command -v /usr/bin/time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-cargo build --release --locked -q
-bin=$PWD/target/release/feedloom
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=benches/prelude.sh
+source benches/prelude.sh
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 # /feed/N: an RSS feed of ITEMS items, each with about 1 KB of text.
 cat > "$work/upstream.py" <<'PY'
 import sys, http.server, socketserver
@@ -75,7 +71,7 @@ for cache in $CACHES; do
   store=$(du -sm "$work/data" | cut -f1)
   # `serve` on that store: it renders every topic, polls every source once
   # more (all unchanged), and is measured when /readyz says that is done.
-  sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  sport=$(free_port)
   "$bin" --data "$work/data" --feeds "$work/feeds" --cache "$cache" serve --bind "127.0.0.1:$sport" > /dev/null 2>&1 & spid=$!
   pids+=($spid)
   for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$sport/readyz" > /dev/null 2>&1 && break; sleep 0.1; done

@@ -16,14 +16,10 @@ HOSTS=${HOSTS:-20}
 SPACING=${SPACING:-100ms}
 
 command -v /usr/bin/time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-cargo build --release --locked -q
-bin=$PWD/target/release/feedloom
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=benches/prelude.sh
+source benches/prelude.sh
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 # The upstream: /feed/N answers, by N: 80% a small RSS feed with an ETag
 # (304 when asked with it), 10% HTTP 500, 5% 404, 5% an HTML error page.
 cat > "$work/upstream.py" <<'PY'

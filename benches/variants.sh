@@ -13,14 +13,9 @@ cd "$(dirname "$0")/.."
 LIMITS=${LIMITS:-500}
 CACHE_BYTES=${CACHE_BYTES:-32MiB}
 
-cargo build --release --locked -q
-bin=$PWD/target/release/feedloom
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=benches/prelude.sh
+source benches/prelude.sh
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
 
 # 500 real paper titles and abstracts (the 50 of the fixture, each ten
