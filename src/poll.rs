@@ -23,7 +23,7 @@ use crate::config::{Definitions, Source};
 use crate::extract::huggingface::{HfSpec, API_PAGE_SIZE};
 use crate::extract::SourceKind;
 use crate::extract::{self, ExtractError, Extracted};
-use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher, Meta};
+use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher, Meta, Validators};
 use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
 use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
@@ -322,6 +322,7 @@ impl Poller {
                 report.outcome = Outcome::Failed(err);
             }
         }
+        state.last_status = report.http_status;
         let host = source
             .url
             .host_str()
@@ -360,10 +361,28 @@ impl Poller {
         state: &mut SourceState,
         now: DateTime<Utc>,
     ) -> Result<Polled, PollFailure> {
-        let (raw, page_url, meta, ttl) = match &source.kind {
+        // `keep`: the validators to store after this poll, and the key
+        // they are stored under (what they are valid for).
+        let (raw, page_url, meta, ttl, keep) = match &source.kind {
             SourceKind::HuggingFace(spec) => {
-                let (raw, meta) = self.fetch_hf_pages(source, spec, now).await?;
-                (raw, spec.base.clone(), meta, None)
+                // Validators belong to the first page's URL, which moves
+                // with the date for the daily, weekly and monthly listings.
+                let first = spec.request(0, now);
+                let key = format!("{} {first}", source.fingerprint);
+                let validators = (state.validators_for == key).then_some(&state.validators);
+                match self.fetch_hf_pages(source, spec, validators, now).await? {
+                    Listing::Unchanged(meta) => {
+                        note_move(source, state, &meta);
+                        return Ok(Polled::NotModified {
+                            floor: meta.fresh_for,
+                        });
+                    }
+                    Listing::Fetched {
+                        entries,
+                        meta,
+                        first_page,
+                    } => (entries, spec.base.clone(), meta, None, (first_page, key)),
+                }
             }
             _ => {
                 // Validators stored under an older definition are not sent:
@@ -390,7 +409,8 @@ impl Poller {
                     .await
                     .map_err(|e| e.with_status(meta.status))?;
                 let page_url = meta.final_url.clone().unwrap_or_else(|| source.url.clone());
-                (extracted.entries, page_url, meta, extracted.ttl)
+                let keep = (meta.validators.clone(), source.fingerprint.clone());
+                (extracted.entries, page_url, meta, extracted.ttl, keep)
             }
         };
         note_move(source, state, &meta);
@@ -402,12 +422,9 @@ impl Poller {
             blocking(move || ingest(&store, &source_c, &defs_c, raw, &page_url, now))
                 .await
                 .map_err(|e| e.with_status(meta.status))?;
-        // A Hugging Face listing spans pages; one page's validators say
-        // nothing about the others.
-        if !matches!(source.kind, SourceKind::HuggingFace(_)) {
-            state.validators = meta.validators.clone();
-            state.validators_for = source.fingerprint.clone();
-        }
+        // Kept only once the body is stored: a poll that failed to ingest
+        // must fetch the whole body again.
+        (state.validators, state.validators_for) = keep;
         Ok(Polled::Ingested(Ingested {
             counts,
             topics,
@@ -419,32 +436,43 @@ impl Poller {
     /// A Hugging Face listing, page by page (API mode) until a page is
     /// empty, short, or repeats the previous ones, or `max_pages` is reached.
     /// Every request counts against the host's budget and the source kind's.
+    /// The first page is asked with `validators` (of its last 200): a 304
+    /// there means the listing is unchanged, and no other page is fetched.
     async fn fetch_hf_pages(
         &self,
         source: &Source,
         spec: &HfSpec,
+        validators: Option<&Validators>,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<RawEntry>, Meta), PollError> {
+    ) -> Result<Listing, PollError> {
         let budget = spec.budget();
         let pages = if spec.paged() { spec.max_pages } else { 1 };
         let mut all: Vec<RawEntry> = Vec::new();
         let mut seen = HashSet::new();
         let mut last_meta = Meta::default();
+        let mut first_page = Validators::default();
         for page in 0..pages {
             let url = spec.request(page, now);
             let req = FetchRequest {
                 budget: Some(&budget),
                 timeout: source.timeout,
                 max_body: source.max_body,
+                validators: validators.filter(|_| page == 0),
                 ..FetchRequest::new(&url)
             };
             let (bytes, meta) = match self.fetcher.fetch(&req).await? {
                 Fetched::Body { bytes, meta } => (bytes, meta),
+                Fetched::NotModified(meta) if page == 0 => return Ok(Listing::Unchanged(meta)),
+                // Never asked conditionally; a server that answers 304
+                // anyway ends the listing.
                 Fetched::NotModified(meta) => {
                     last_meta = meta;
                     break;
                 }
             };
+            if page == 0 {
+                first_page = meta.validators.clone();
+            }
             let items = extract_blocking(source, bytes, &meta, now).await?.entries;
             last_meta = meta;
             let listed = items.len();
@@ -458,8 +486,25 @@ impl Poller {
                 break;
             }
         }
-        Ok((all, last_meta))
+        Ok(Listing::Fetched {
+            entries: all,
+            meta: last_meta,
+            first_page,
+        })
     }
+}
+
+/// What a Hugging Face listing fetch found.
+enum Listing {
+    /// The first page answered 304: the listing is as it was.
+    Unchanged(Meta),
+    Fetched {
+        entries: Vec<RawEntry>,
+        /// Of the last page fetched.
+        meta: Meta,
+        /// The first page's validators, for the next poll.
+        first_page: Validators,
+    },
 }
 
 /// Records a successful poll; returns whether the source's health changed

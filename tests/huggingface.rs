@@ -554,3 +554,86 @@ fn upvotes_update_in_place_and_a_crossing_enters_the_topic_at_the_top() {
     );
     assert!(new.summary.unwrap().content.contains("250 upvotes"));
 }
+
+#[test]
+fn an_unchanged_listing_is_one_conditional_request() {
+    let up = Upstream::start();
+    let q = "/api/daily_papers?date=2026-10-07&limit=100";
+    let page = |start, n| {
+        Reply::ok("application/json", hf_api_page(start, n)).with_header("ETag", "\"p0-v1\"")
+    };
+    up.set(&format!("{q}&p=0"), page(0, 100));
+    up.set(
+        &format!("{q}&p=1"),
+        Reply::ok("application/json", hf_api_page(100, 20)).with_header("ETag", "\"p1\""),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "s.toml",
+        &hf_source(&up, "hf-day", "listing = \"daily\"\ndate = \"2026-10-07\""),
+    );
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
+    let first = ws.poll_ok();
+    assert!(
+        first.contains("hf-day: fetched 120 items: 120 new"),
+        "{first}"
+    );
+    assert_eq!(requests_for(&up, "/api/daily_papers"), 2);
+    // Unchanged: the first page is asked with its ETag, answers 304, and
+    // no other page is fetched.
+    let second = ws.poll_ok();
+    assert!(
+        second.contains("hf-day: unchanged upstream (304 Not Modified)"),
+        "{second}"
+    );
+    let requests = up.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 3, "{requests:#?}");
+    let third_request = requests[2].to_ascii_lowercase();
+    assert!(third_request.contains("&p=0 ") && third_request.contains("if-none-match: \"p0-v1\""));
+    assert!(!requests[1].to_ascii_lowercase().contains("if-none-match"));
+    let server = ws.serve();
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    let source = &status["sources"][0];
+    assert_eq!(source["last_status"], 304, "{status:#}");
+    assert_eq!(source["unchanged_upstream"], true);
+    drop(server);
+    // Changed: a new ETag on the first page, and the whole listing is read.
+    up.set(
+        &format!("{q}&p=0"),
+        Reply::ok("application/json", hf_api_page(0, 100)).with_header("ETag", "\"p0-v2\""),
+    );
+    let third = ws.poll_ok();
+    assert!(third.contains("hf-day: fetched 120 items"), "{third}");
+}
+
+#[test]
+fn an_unchanged_page_is_not_read_again() {
+    let up = Upstream::start();
+    up.set(
+        "/papers/trending",
+        Reply::ok(
+            "text/html; charset=utf-8",
+            fixture("hf-trending-2026-10-07.html"),
+        )
+        .with_header("Last-Modified", "Wed, 07 Oct 2026 06:00:00 GMT")
+        .with_header("ETag", "W/\"trending-1\""),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "s.toml",
+        &hf_source(&up, "hf-page", "listing = \"trending\"\nmode = \"page\""),
+    );
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
+    assert!(ws.poll_ok().contains("hf-page: fetched 50 items"));
+    let second = ws.poll_ok();
+    assert!(
+        second.contains("hf-page: unchanged upstream (304 Not Modified)"),
+        "{second}"
+    );
+    let asked = up.requests.lock().unwrap()[1].to_ascii_lowercase();
+    assert!(asked.contains("if-none-match: w/\"trending-1\""), "{asked}");
+    assert!(
+        asked.contains("if-modified-since: wed, 07 oct 2026 06:00:00 gmt"),
+        "{asked}"
+    );
+}

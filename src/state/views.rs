@@ -30,6 +30,8 @@ impl App {
                     "consecutive_failures": state.consecutive_failures,
                     "entries_added": state.entries_added,
                     "last_counts": state.last_counts,
+                    "last_status": state.last_status,
+                    "unchanged_upstream": state.last_status == Some(304),
                     "next_poll": next.get(&s.id),
                 })
             })

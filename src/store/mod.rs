@@ -78,6 +78,9 @@ pub struct SourceState {
     pub last_error: Option<SourceError>,
     pub consecutive_failures: u32,
     pub last_counts: PollCounts,
+    /// The HTTP status the last poll ended with (`304`: the upstream said
+    /// nothing changed; none when no response came).
+    pub last_status: Option<u16>,
     /// Entries first stored from this source, ever.
     pub entries_added: u64,
     pub validators: Validators,
