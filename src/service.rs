@@ -243,7 +243,6 @@ async fn retention_task(app: Arc<App>) {
         let live = app.live();
         let l = live.clone();
         let pruned = tokio::task::spawn_blocking(move || l.poller.prune(&l.defs)).await;
-        app.entry_count.changed();
         match pruned {
             Ok(Ok(topics)) if !topics.is_empty() => {
                 if let Err(e) =

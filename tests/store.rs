@@ -276,3 +276,134 @@ fn a_store_released_while_waiting_opens() {
     releaser.join().unwrap();
     assert_eq!(store.entry_count(), 0);
 }
+
+/// A store that has seen churn: 300 papers (a third about agents, some
+/// popular), upvotes that cross a threshold, a rule change re-evaluated,
+/// retention pruning the oldest, source state and a host block.
+fn busy_store(dir: &std::path::Path) -> (Store, Vec<feedloom::model::EntryId>) {
+    let store = Store::open(dir).unwrap();
+    let rules = rules();
+    let now = t("2026-02-01T00:00:00Z");
+    let mut ids = Vec::new();
+    for n in 0..300u32 {
+        let title = if n % 3 == 0 {
+            format!("Agents {n}")
+        } else {
+            format!("Paper {n}")
+        };
+        let e = paper(
+            n,
+            &title,
+            f64::from(n % 80),
+            &format!("2026-01-{:02}T00:00:00Z", n % 28 + 1),
+        );
+        ids.push(ingest(&store, &rules, e, now).id);
+    }
+    for n in 0..40u32 {
+        ingest(
+            &store,
+            &rules,
+            paper(n, &format!("Paper {n}"), 99.0, "2026-01-01T00:00:00Z"),
+            now,
+        );
+    }
+    let dir2 = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir2.path().join("defs.toml"),
+        DEFS.replace("gte = 50", "gte = 20"),
+    )
+    .unwrap();
+    let changed = config::load(dir2.path()).unwrap().rules;
+    feedloom::reevaluate::apply(&store, &changed).unwrap();
+    let pruned = store.prune(None, 250, now).unwrap();
+    assert_eq!(pruned.removed, 50);
+    let state = feedloom::store::SourceState {
+        consecutive_failures: 2,
+        entries_added: 300,
+        ..Default::default()
+    };
+    store.put_source_state("hf", &state).unwrap();
+    store
+        .put_host_block("example.org", t("2030-01-01T00:00:00Z"))
+        .unwrap();
+    store.flush().unwrap();
+    (store, ids)
+}
+
+#[test]
+fn counts_are_kept_with_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = busy_store(dir.path());
+    let kept = store.counts().unwrap();
+    assert_eq!(kept, store.count_by_scan().unwrap());
+    assert_eq!(kept.entries, 250);
+    assert!(
+        kept.topics["everything"] == 250 && kept.topics["agents"] > 0,
+        "{kept:?}"
+    );
+    for (topic, n) in &kept.topics {
+        assert_eq!(store.topic_len(topic), *n, "{topic}");
+    }
+    assert_eq!(store.topic_len("no-such-topic"), 0);
+}
+
+/// Everything a store holds that a reader or the poller relies on.
+fn everything(store: &Store, ids: &[feedloom::model::EntryId]) -> String {
+    let mut out = String::new();
+    for e in store.all_entries() {
+        out.push_str(&format!("{:?}\n", e.unwrap()));
+    }
+    for topic in ["popular", "agents", "everything"] {
+        let listed: Vec<String> = store
+            .topic_entries(topic, 1000)
+            .unwrap()
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect();
+        out.push_str(&format!("{topic}: {listed:?}\n"));
+    }
+    let tombstoned = ids
+        .iter()
+        .filter(|id| store.is_tombstoned(id).unwrap())
+        .count();
+    out.push_str(&format!(
+        "tombstones {tombstoned}\nstate {:?}\nblocks {:?}\nrules {:?}\nchanges {:?}\n",
+        store.source_state("hf").unwrap(),
+        store.host_blocks(t("2026-02-01T00:00:00Z")).unwrap(),
+        store.rule_fingerprints().unwrap(),
+        store.topic_changes().unwrap(),
+    ));
+    out
+}
+
+#[test]
+fn a_schema_1_store_is_migrated_with_nothing_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = busy_store(dir.path());
+    let before = everything(&store, &ids);
+    assert!(before.contains("tombstones 50"), "{before}");
+    drop(store);
+    // Schema 1: the same trees without `counts`, and version 1.
+    {
+        let db = sled::open(dir.path()).unwrap();
+        assert!(db.drop_tree("counts").unwrap());
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &1u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
+    assert_eq!(store.entry_count(), 250);
+    drop(store);
+    let db = sled::open(dir.path()).unwrap();
+    let version = db
+        .open_tree("meta")
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap();
+    assert_eq!(version.as_ref(), 2u32.to_be_bytes());
+}

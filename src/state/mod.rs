@@ -98,41 +98,6 @@ pub struct App {
     pub(crate) schedulers: Mutex<tokio::task::JoinSet<()>>,
     pub(crate) reloads_ok: AtomicU64,
     pub(crate) reloads_failed: AtomicU64,
-    pub(crate) entry_count: EntryCount,
-}
-
-/// The store's entry count for `/status` and `/metrics`. sled counts by
-/// walking the whole tree, so the count is taken again only after a poll
-/// added entries or retention ran, not on every scrape.
-#[derive(Default)]
-pub(crate) struct EntryCount {
-    /// (changes so far, the count if taken since the last change)
-    state: Mutex<(u64, Option<usize>)>,
-}
-
-impl EntryCount {
-    pub(crate) fn changed(&self) {
-        let mut s = self.state.lock().expect("entry count lock");
-        s.0 += 1;
-        s.1 = None;
-    }
-
-    pub(crate) fn get(&self, store: &Store) -> usize {
-        let seen = {
-            let s = self.state.lock().expect("entry count lock");
-            if let Some(n) = s.1 {
-                return n;
-            }
-            s.0
-        };
-        let n = store.entry_count();
-        let mut s = self.state.lock().expect("entry count lock");
-        // A change while counting: the count may be stale, keep none.
-        if s.0 == seen {
-            s.1 = Some(n);
-        }
-        n
-    }
 }
 
 impl App {
@@ -153,7 +118,6 @@ impl App {
             schedulers: Mutex::default(),
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
-            entry_count: EntryCount::default(),
         }
     }
 
@@ -194,9 +158,6 @@ impl App {
         };
         self.metrics
             .record_poll(&report.source, outcome, report.duration.as_secs_f64());
-        if report.counts.new > 0 {
-            self.entry_count.changed();
-        }
         if report.changed_topics.is_empty() {
             // The index shows source health and counts: it follows those.
             if report.health_changed || report.counts.new > 0 {

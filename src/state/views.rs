@@ -39,7 +39,7 @@ impl App {
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let status = serde_json::json!({
             "ready": self.is_ready(),
-            "entries": self.entry_count.get(&self.store),
+            "entries": self.store.entry_count(),
             "sources": sources,
             "hosts": hosts,
             "budgets": budgets,
@@ -57,7 +57,7 @@ impl App {
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let snap = Snapshot {
             ready: self.is_ready(),
-            store_entries: self.entry_count.get(store),
+            store_entries: store.entry_count(),
             topic_entries: defs
                 .rules
                 .topics

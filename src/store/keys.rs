@@ -8,6 +8,9 @@
 //!   `topic 0xFF` sees that topic alone, in time order, and a reverse scan
 //!   lists newest first in O(limit).
 //! - `source_state`: key = source id bytes.
+//! - `counts`: [`COUNT_ENTRIES`] and [`topic_count_key`] → 8-byte
+//!   big-endian counts, written in the same transaction as the entries and
+//!   index keys they count.
 //! - `meta`: key = a name such as [`SCHEMA_VERSION`]; values are documented
 //!   where they are written.
 
@@ -26,6 +29,29 @@ pub const TREE_TOMBSTONES: &str = "id_prunedat";
 /// host asked not to be contacted (`Retry-After`), so a restart or the next
 /// `poll --once` honours it too.
 pub const TREE_HOST_BLOCK: &str = "host_blockeduntil";
+
+/// Entry and per-topic counts (schema 2).
+pub const TREE_COUNTS: &str = "counts";
+/// `counts` key of the number of entries.
+pub const COUNT_ENTRIES: &[u8] = b"#entries";
+
+/// `counts` key of a topic's number of entries: `t/` and the topic id.
+pub fn topic_count_key(topic: &str) -> Vec<u8> {
+    let mut k = b"t/".to_vec();
+    k.extend_from_slice(topic.as_bytes());
+    k
+}
+
+/// The topic of an index key (the bytes before the separator).
+pub fn topic_of_index_key(key: &[u8]) -> Option<&str> {
+    let end = key.iter().position(|b| *b == SEPARATOR)?;
+    std::str::from_utf8(&key[..end]).ok()
+}
+
+/// A count as stored.
+pub fn count_from_bytes(b: &[u8]) -> u64 {
+    b.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
 
 /// `meta` key of the schema version, a big-endian u32.
 pub const SCHEMA_VERSION: &[u8] = b"schema_version";

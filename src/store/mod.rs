@@ -21,8 +21,11 @@ use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
 
 /// The layout version this build reads and writes. Bump it with a numbered
-/// migration in [`Store::open`] when a layout changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// migration in [`Store::open_with`] when a layout changes.
+///
+/// 1: entries, topic index, source state, tombstones, host blocks, meta.
+/// 2: adds the `counts` tree (entries and per-topic sizes).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -127,6 +130,14 @@ struct Skeleton {
     topics: Memberships,
 }
 
+/// How many entries the store and each topic hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub entries: usize,
+    /// Topics with at least one entry.
+    pub topics: BTreeMap<String, usize>,
+}
+
 /// The result of an upsert: the entry before and after.
 pub struct Upserted {
     pub old: Option<Entry>,
@@ -141,7 +152,31 @@ pub struct Store {
     source_state: sled::Tree,
     host_block: sled::Tree,
     tombstones: sled::Tree,
+    counts: sled::Tree,
     meta: sled::Tree,
+}
+
+/// Changes to the counts made within one transaction, written once at its
+/// end (one read and write per counter, however many entries it touched).
+#[derive(Default)]
+struct Tally(BTreeMap<Vec<u8>, i64>);
+
+impl Tally {
+    fn add(&mut self, key: Vec<u8>, delta: i64) {
+        *self.0.entry(key).or_default() += delta;
+    }
+
+    fn write(
+        &self,
+        counts: &TransactionalTree,
+    ) -> Result<(), sled::transaction::UnabortableTransactionError> {
+        for (key, delta) in self.0.iter().filter(|(_, d)| **d != 0) {
+            let now = counts.get(key)?.map_or(0, |v| keys::count_from_bytes(&v));
+            let next = now.saturating_add_signed(*delta);
+            counts.insert(key.as_slice(), &next.to_be_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 /// How long [`open_db`] waits for the store's file lock.
@@ -205,10 +240,24 @@ impl Store {
     pub fn open_with(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
         let db = open_db(dir, cache_bytes)?;
         let meta = db.open_tree(keys::TREE_META)?;
-        match meta.get(keys::SCHEMA_VERSION)? {
-            None => {
-                meta.insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+        let store = Store {
+            entries: db.open_tree(keys::TREE_ENTRIES)?,
+            topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
+            source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
+            host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
+            tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
+            counts: db.open_tree(keys::TREE_COUNTS)?,
+            meta,
+            db,
+        };
+        match store.meta.get(keys::SCHEMA_VERSION)? {
+            None if store.entries.is_empty() => {
+                store
+                    .meta
+                    .insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
             }
+            // Entries without a version: written before versions existed.
+            None => store.migrate_to_2()?,
             Some(v) => {
                 let found = u32::from_be_bytes(
                     v.as_ref()
@@ -221,18 +270,68 @@ impl Store {
                         found,
                     });
                 }
-                // Migrations from older versions go here, numbered.
+                if found < 2 {
+                    store.migrate_to_2()?;
+                }
             }
         }
-        Ok(Store {
-            entries: db.open_tree(keys::TREE_ENTRIES)?,
-            topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
-            source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
-            host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
-            tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
-            meta,
-            db,
+        Ok(store)
+    }
+
+    /// Schema 1 → 2: counts every entry and each topic's index keys, then
+    /// writes the counts and the new version in one transaction. Killed
+    /// midway, the store is still at schema 1 and the next open counts
+    /// again.
+    fn migrate_to_2(&self) -> Result<(), StoreError> {
+        let counted = self.count_by_scan()?;
+        tracing::info!(
+            "store: counting {} entries in {} topics (schema 1 -> 2)",
+            counted.entries,
+            counted.topics.len()
+        );
+        (&self.counts, &self.meta).transaction(|(counts, meta)| {
+            counts.insert(keys::COUNT_ENTRIES, &(counted.entries as u64).to_be_bytes())?;
+            for (topic, n) in &counted.topics {
+                counts.insert(keys::topic_count_key(topic), &(*n as u64).to_be_bytes())?;
+            }
+            meta.insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The entry count and topic sizes by walking the entries and the
+    /// index (what the `counts` tree must always agree with).
+    pub fn count_by_scan(&self) -> Result<Counts, StoreError> {
+        let mut topics: BTreeMap<String, usize> = BTreeMap::new();
+        for key in self.topic_index.iter().keys() {
+            let key = key?;
+            let topic = keys::topic_of_index_key(&key)
+                .ok_or_else(|| corrupt(keys::TREE_TOPIC_INDEX, "key without a topic"))?;
+            *topics.entry(topic.to_string()).or_default() += 1;
+        }
+        Ok(Counts {
+            entries: self.entries.len(),
+            topics,
         })
+    }
+
+    /// The entry count and topic sizes as kept (O(topics) to read).
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let mut out = Counts {
+            entries: self.entry_count(),
+            topics: BTreeMap::new(),
+        };
+        for kv in self.counts.scan_prefix(b"t/") {
+            let (k, v) = kv?;
+            let n = keys::count_from_bytes(&v) as usize;
+            if n > 0 {
+                let topic = String::from_utf8_lossy(&k[2..]).into_owned();
+                out.topics.insert(topic, n);
+            }
+        }
+        Ok(out)
     }
 
     pub fn get(&self, id: &EntryId) -> Result<Option<Entry>, StoreError> {
@@ -251,13 +350,17 @@ impl Store {
         F: Fn(Option<Entry>) -> Entry,
     {
         let key = keys::entry_key(id);
-        let result = (&self.entries, &self.topic_index).transaction(|(entries, index)| {
+        let trees = (&self.entries, &self.topic_index, &self.counts);
+        let result = trees.transaction(|(entries, index, counts)| {
             let old = match entries.get(key)? {
                 Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
                 None => None,
             };
             let new = f(old.clone());
-            write_entry(entries, index, id, old.as_ref().map(|o| &o.topics), &new)?;
+            let mut tally = Tally::default();
+            let old_topics = old.as_ref().map(|o| &o.topics);
+            write_entry(entries, index, &mut tally, id, old_topics, &new)?;
+            tally.write(counts)?;
             Ok(Upserted { old, new })
         });
         Ok(result?)
@@ -273,7 +376,9 @@ impl Store {
     where
         F: Fn(&EntryId, Option<Entry>) -> Option<Entry>,
     {
-        let result = (&self.entries, &self.topic_index).transaction(|(entries, index)| {
+        let trees = (&self.entries, &self.topic_index, &self.counts);
+        let result = trees.transaction(|(entries, index, counts)| {
+            let mut tally = Tally::default();
             let mut written = 0;
             for id in ids {
                 let key = keys::entry_key(id);
@@ -287,9 +392,10 @@ impl Store {
                 let Some(new) = f(id, old) else {
                     continue;
                 };
-                write_entry(entries, index, id, old_topics.as_ref(), &new)?;
+                write_entry(entries, index, &mut tally, id, old_topics.as_ref(), &new)?;
                 written += 1;
             }
+            tally.write(counts)?;
             Ok(written)
         });
         Ok(result?)
@@ -317,15 +423,25 @@ impl Store {
         Ok(out)
     }
 
-    /// How many entries a topic holds (a scan of its index keys).
+    /// How many entries a topic holds (a counter kept with the index).
     pub fn topic_len(&self, topic: &str) -> usize {
-        self.topic_index
-            .scan_prefix(keys::topic_prefix(topic))
-            .count()
+        self.count(&keys::topic_count_key(topic))
     }
 
+    /// How many entries the store holds (a counter kept with them).
     pub fn entry_count(&self) -> usize {
-        self.entries.len()
+        self.count(keys::COUNT_ENTRIES)
+    }
+
+    fn count(&self, key: &[u8]) -> usize {
+        match self.counts.get(key) {
+            Ok(Some(v)) => keys::count_from_bytes(&v) as usize,
+            Ok(None) => 0,
+            Err(e) => {
+                tracing::error!("store: cannot read a count: {e}");
+                0
+            }
+        }
     }
 
     /// Every stored entry, in id order.
@@ -441,16 +557,26 @@ impl Store {
         for (_, id, topics) in all.into_iter().take(aged.max(over)) {
             let key = keys::entry_key(&id);
             let stamp = keys::time_bytes(now);
-            (&self.entries, &self.topic_index, &self.tombstones).transaction(
-                |(entries, index, tombs)| {
-                    entries.remove(&key)?;
-                    for (topic, at) in &topics {
-                        index.remove(keys::topic_key(topic, *at, &id))?;
+            let trees = (
+                &self.entries,
+                &self.topic_index,
+                &self.tombstones,
+                &self.counts,
+            );
+            trees.transaction(|(entries, index, tombs, counts)| {
+                let mut tally = Tally::default();
+                if entries.remove(&key)?.is_some() {
+                    tally.add(keys::COUNT_ENTRIES.to_vec(), -1);
+                }
+                for (topic, at) in &topics {
+                    if index.remove(keys::topic_key(topic, *at, &id))?.is_some() {
+                        tally.add(keys::topic_count_key(topic), -1);
                     }
-                    tombs.insert(&key, &stamp)?;
-                    Ok::<_, ConflictableTransactionError<StoreError>>(())
-                },
-            )?;
+                }
+                tombs.insert(&key, &stamp)?;
+                tally.write(counts)?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })?;
             pruned.removed += 1;
             pruned.topics.extend(topics.into_keys());
         }
@@ -495,24 +621,36 @@ impl Store {
 
 /// Writes `new` over `old` inside a transaction, keeping the topic index in
 /// step with `new.topics`.
+/// Writes an entry and moves its index keys from `old_topics` (none: a new
+/// entry) to its memberships now, noting in `tally` what the counts gain
+/// and lose.
 fn write_entry(
     entries: &TransactionalTree,
     index: &TransactionalTree,
+    tally: &mut Tally,
     id: &EntryId,
     old_topics: Option<&Memberships>,
     new: &Entry,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let bytes = serde_json::to_vec(new)
         .map_err(|e| ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e)))?;
-    entries.insert(&keys::entry_key(id), bytes)?;
+    if entries.insert(&keys::entry_key(id), bytes)?.is_none() {
+        tally.add(keys::COUNT_ENTRIES.to_vec(), 1);
+    }
     for (topic, at) in old_topics.into_iter().flatten() {
-        if new.topics.get(topic) != Some(at) {
-            index.remove(keys::topic_key(topic, *at, id))?;
+        if new.topics.get(topic) != Some(at)
+            && index.remove(keys::topic_key(topic, *at, id))?.is_some()
+        {
+            tally.add(keys::topic_count_key(topic), -1);
         }
     }
     for (topic, at) in &new.topics {
-        if old_topics.and_then(|t| t.get(topic)) != Some(at) {
-            index.insert(keys::topic_key(topic, *at, id), &[])?;
+        if old_topics.and_then(|t| t.get(topic)) != Some(at)
+            && index
+                .insert(keys::topic_key(topic, *at, id), &[])?
+                .is_none()
+        {
+            tally.add(keys::topic_count_key(topic), 1);
         }
     }
     Ok(())
