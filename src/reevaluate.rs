@@ -67,15 +67,19 @@ pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> 
         topics: changed.iter().cloned().chain(removed).collect(),
         ..Default::default()
     };
-    let ids = store.entry_ids()?;
-    out.entries = ids.len();
-    // A few hundred entries per transaction: see `Store::update_many`.
-    // Entries a poll changes meanwhile are simply re-evaluated as read.
-    for chunk in ids.chunks(REEVALUATE_BATCH) {
-        out.changed += store.update_many(chunk, |_, current| {
+    // A few hundred entries per transaction (see `Store::update_many`),
+    // read a batch at a time, so memory holds one batch however large the
+    // store. Entries a poll changes meanwhile are re-evaluated as read.
+    let mut last = None;
+    loop {
+        let ids = store.entry_ids_after(last.as_ref(), REEVALUATE_BATCH)?;
+        let Some(&end) = ids.last() else { break };
+        out.entries += ids.len();
+        out.changed += store.update_many(&ids, |_, current| {
             let mut entry = current?;
             rules.reevaluate(&mut entry, &changed, now).then_some(entry)
         })?;
+        last = Some(end);
     }
     store.mark_topics_changed(changed.iter().map(|t| (t.as_str(), now)))?;
     store.put_rule_fingerprints(&new)?;

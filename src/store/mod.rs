@@ -510,10 +510,22 @@ impl Store {
     }
 
     /// Every stored entry id.
-    pub fn entry_ids(&self) -> Result<Vec<EntryId>, StoreError> {
+    /// Up to `n` entry ids in id order, after `after` (from the first when
+    /// none): walking the store a batch at a time holds one batch.
+    pub fn entry_ids_after(
+        &self,
+        after: Option<&EntryId>,
+        n: usize,
+    ) -> Result<Vec<EntryId>, StoreError> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(id) => Bound::Excluded(keys::entry_key(id).to_vec()),
+            None => Bound::Unbounded,
+        };
         self.entries
-            .iter()
+            .range::<Vec<u8>, _>((start, Bound::Unbounded))
             .keys()
+            .take(n)
             .map(|k| {
                 let k = k?;
                 keys::entry_id_from_key(&k)
@@ -536,25 +548,30 @@ impl Store {
         max_entries: usize,
         now: DateTime<Utc>,
     ) -> Result<Pruned, StoreError> {
-        let mut all: Vec<(DateTime<Utc>, EntryId, Memberships)> = Vec::new();
+        // Nothing to do without an age limit while under the count limit
+        // (the count is a counter: no scan).
+        if max_age.is_none() && self.entry_count() <= max_entries {
+            return Ok(Pruned::default());
+        }
+        // Only (first seen, id) per entry is held; memberships are read
+        // from each entry as it is removed.
+        let mut all: Vec<(DateTime<Utc>, EntryId)> = Vec::new();
         for kv in self.entries.iter() {
             let (k, v) = kv?;
             let id = keys::entry_id_from_key(&k)
                 .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))?;
             let sk: Skeleton =
                 serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_ENTRIES, e))?;
-            all.push((sk.first_seen, id, sk.topics));
+            all.push((sk.first_seen, id));
         }
-        all.sort_by_key(|(seen, id, _)| (*seen, *id));
+        all.sort_unstable();
         let cutoff = max_age
             .and_then(|a| chrono::Duration::from_std(a).ok())
             .map(|a| now - a);
-        let aged = cutoff.map_or(0, |c| {
-            all.iter().take_while(|(seen, _, _)| *seen < c).count()
-        });
+        let aged = cutoff.map_or(0, |c| all.iter().take_while(|(seen, _)| *seen < c).count());
         let over = all.len().saturating_sub(max_entries);
         let mut pruned = Pruned::default();
-        for (_, id, topics) in all.into_iter().take(aged.max(over)) {
+        for (_, id) in all.into_iter().take(aged.max(over)) {
             let key = keys::entry_key(&id);
             let stamp = keys::time_bytes(now);
             let trees = (
@@ -563,19 +580,23 @@ impl Store {
                 &self.tombstones,
                 &self.counts,
             );
-            trees.transaction(|(entries, index, tombs, counts)| {
+            let topics = trees.transaction(|(entries, index, tombs, counts)| {
                 let mut tally = Tally::default();
-                if entries.remove(&key)?.is_some() {
-                    tally.add(keys::COUNT_ENTRIES.to_vec(), -1);
-                }
-                for (topic, at) in &topics {
+                let Some(old) = entries.remove(&key)? else {
+                    return Ok(Memberships::default());
+                };
+                tally.add(keys::COUNT_ENTRIES.to_vec(), -1);
+                let sk: Skeleton = serde_json::from_slice(&old).map_err(|e| {
+                    ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e))
+                })?;
+                for (topic, at) in &sk.topics {
                     if index.remove(keys::topic_key(topic, *at, &id))?.is_some() {
                         tally.add(keys::topic_count_key(topic), -1);
                     }
                 }
                 tombs.insert(&key, &stamp)?;
                 tally.write(counts)?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
+                Ok::<_, ConflictableTransactionError<StoreError>>(sk.topics)
             })?;
             pruned.removed += 1;
             pruned.topics.extend(topics.into_keys());
