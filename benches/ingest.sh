@@ -8,8 +8,9 @@
 #   SOURCES=20 ITEMS=500 CACHES="64MiB" bash benches/ingest.sh
 #
 # Reports per cache size: poll wall time and peak RSS, store size on disk,
-# and `serve`'s resident memory once it is ready (every topic rendered,
-# every source polled once more).
+# `serve`'s resident memory once it is ready (every topic rendered, every
+# source polled once more), and how long after start /healthz and /readyz
+# first answer 200.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,7 +64,7 @@ open(path, "w").write("\n".join(out))
 PY
 
 printf '%s sources x %s items\n\n' "$SOURCES" "$ITEMS"
-printf '%-8s %8s %14s %10s %14s\n' cache "poll s" "poll RSS MB" "store MB" "serve RSS MB"
+printf '%-8s %8s %14s %10s %14s %10s %10s\n' cache "poll s" "poll RSS MB" "store MB" "serve RSS MB" "healthz s" "readyz s"
 for cache in $CACHES; do
   rm -rf "$work/data"
   /usr/bin/time -f '%e %M' -o "$work/time" "$bin" --data "$work/data" --feeds "$work/feeds" --cache "$cache" poll --once > /dev/null 2>&1 || true
@@ -72,11 +73,15 @@ for cache in $CACHES; do
   # `serve` on that store: it renders every topic, polls every source once
   # more (all unchanged), and is measured when /readyz says that is done.
   sport=$(free_port)
+  started=$(date +%s.%N)
   "$bin" --data "$work/data" --feeds "$work/feeds" --cache "$cache" serve --bind "127.0.0.1:$sport" > /dev/null 2>&1 & spid=$!
   pids+=($spid)
+  for _ in $(seq 12000); do curl -sf "http://127.0.0.1:$sport/healthz" > /dev/null 2>&1 && break; sleep 0.01; done
+  healthz=$(python3 -c "import time; print(f'{time.time() - $started:.2f}')")
   for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$sport/readyz" > /dev/null 2>&1 && break; sleep 0.1; done
+  readyz=$(python3 -c "import time; print(f'{time.time() - $started:.2f}')")
   sleep 3
   serve_kb=$(awk '/VmRSS/ {print $2}' "/proc/$spid/status")
   kill "$spid"; wait "$spid" 2>/dev/null || true
-  printf '%-8s %8s %14s %10s %14s\n' "$cache" "$wall" "$((rss_kb / 1024))" "$store" "$((serve_kb / 1024))"
+  printf '%-8s %8s %14s %10s %14s %10s %10s\n' "$cache" "$wall" "$((rss_kb / 1024))" "$store" "$((serve_kb / 1024))" "$healthz" "$readyz"
 done

@@ -43,6 +43,10 @@ pub const BREAKAGE_MIN_ITEMS: u64 = 5;
 /// thousands, each a store write.
 pub const MAX_ITEMS_PER_FETCH: usize = 5_000;
 
+/// Items normalized and stored per store transaction while ingesting: one
+/// commit per batch instead of per item, and only a batch held at a time.
+pub const INGEST_BATCH: usize = 64;
+
 /// How one poll of one source went.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -621,26 +625,37 @@ fn ingest(
     };
     let mut changed_topics = BTreeSet::new();
     let mut seen = HashSet::new();
-    for item in raw {
-        let fresh = match normalize(item, &source.id, page_url, now) {
-            Ok(e) => e,
-            Err(_) => {
+    let mut items = raw.into_iter();
+    loop {
+        // A batch at a time: normalized, then stored in one transaction.
+        let mut batch = Vec::with_capacity(INGEST_BATCH);
+        for item in items.by_ref() {
+            let fresh = match normalize(item, &source.id, page_url, now) {
+                Ok(e) => e,
+                Err(_) => {
+                    counts.skipped += 1;
+                    continue;
+                }
+            };
+            // Pruned by retention: never comes back.
+            if store.is_tombstoned(&fresh.id)? {
                 counts.skipped += 1;
                 continue;
             }
-        };
-        // Pruned by retention: never comes back.
-        if store.is_tombstoned(&fresh.id)? {
-            counts.skipped += 1;
-            continue;
+            // The same item listed twice in one response counts once.
+            if !seen.insert(fresh.id) {
+                counts.unchanged += 1;
+                continue;
+            }
+            batch.push(fresh);
+            if batch.len() == INGEST_BATCH {
+                break;
+            }
         }
-        // The same item listed twice in one response counts once.
-        if !seen.insert(fresh.id) {
-            counts.unchanged += 1;
-            continue;
+        if batch.is_empty() {
+            break;
         }
-        let id = fresh.id;
-        let up = store.upsert(&id, |old| {
+        let stored = store.upsert_many(&batch, |fresh, old| {
             let mut e = match &old {
                 Some(o) => merge(o, fresh.clone(), &source.id, &|s| defs.priority(s), now),
                 None => fresh.clone(),
@@ -648,13 +663,15 @@ fn ingest(
             defs.rules.route(&mut e, old.is_none(), now);
             e
         })?;
-        match &up.old {
-            None => counts.new += 1,
-            Some(o) if *o != up.new => counts.updated += 1,
-            Some(_) => counts.unchanged += 1,
-        }
-        if up.old.as_ref() != Some(&up.new) {
-            changed_topics.extend(up.new.topics.keys().cloned());
+        for up in stored {
+            match &up.old {
+                None => counts.new += 1,
+                Some(o) if *o != up.new => counts.updated += 1,
+                Some(_) => counts.unchanged += 1,
+            }
+            if up.old.as_ref() != Some(&up.new) {
+                changed_topics.extend(up.new.topics.keys().cloned());
+            }
         }
     }
     Ok((counts, changed_topics))

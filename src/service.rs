@@ -96,8 +96,9 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
         Some(u) => u.clone(),
         None => Url::parse(&format!("http://{local}/")).expect("socket address makes a URL"),
     };
-    // Retention first, so the first render already reflects it.
-    poller.prune(&defs)?;
+    // Retention runs in the background, first right after start
+    // ([`retention_task`]): with an age limit it walks every entry, and a
+    // large store must not keep `/healthz` waiting for that.
     let feeds = FeedCache::new(base_url.clone(), options.cache_bytes);
     // Serve what the store already holds right away: a restart never
     // answers with empty feeds while the first poll runs.
@@ -236,10 +237,10 @@ async fn settle_rules(app: Arc<App>) {
     }
 }
 
-/// Applies retention periodically and re-renders the topics that shrank.
+/// Applies retention at start and then periodically, and re-renders the
+/// topics that shrank.
 async fn retention_task(app: Arc<App>) {
     loop {
-        tokio::time::sleep(RETENTION_EVERY).await;
         let live = app.live();
         let l = live.clone();
         let pruned = tokio::task::spawn_blocking(move || l.poller.prune(&l.defs)).await;
@@ -256,6 +257,7 @@ async fn retention_task(app: Arc<App>) {
             Ok(Err(e)) => tracing::error!("retention failed: {e}"),
             Err(e) => tracing::error!("retention task failed: {e}"),
         }
+        tokio::time::sleep(RETENTION_EVERY).await;
     }
 }
 

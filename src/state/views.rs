@@ -32,7 +32,9 @@ impl App {
                     "last_counts": state.last_counts,
                     "last_status": state.last_status,
                     "unchanged_upstream": state.last_status == Some(304),
-                    "next_poll": next.get(&s.id),
+                    // The scheduler's plan, or the stored one until the
+                    // scheduler has started.
+                    "next_poll": next.get(&s.id).copied().or(state.next_poll),
                 })
             })
             .collect();

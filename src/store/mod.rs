@@ -349,19 +349,32 @@ impl Store {
     where
         F: Fn(Option<Entry>) -> Entry,
     {
-        let key = keys::entry_key(id);
         let trees = (&self.entries, &self.topic_index, &self.counts);
         let result = trees.transaction(|(entries, index, counts)| {
-            let old = match entries.get(key)? {
-                Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
-                None => None,
-            };
-            let new = f(old.clone());
             let mut tally = Tally::default();
-            let old_topics = old.as_ref().map(|o| &o.topics);
-            write_entry(entries, index, &mut tally, id, old_topics, &new)?;
+            let up = upsert_in(entries, index, &mut tally, id, &f)?;
             tally.write(counts)?;
-            Ok(Upserted { old, new })
+            Ok(up)
+        });
+        Ok(result?)
+    }
+
+    /// [`Store::upsert`] for a batch of fresh entries in one transaction
+    /// (a poll's items, a few dozen at a time: one commit instead of one
+    /// per item). `f` gets each fresh entry and the stored one.
+    pub fn upsert_many<F>(&self, fresh: &[Entry], f: F) -> Result<Vec<Upserted>, StoreError>
+    where
+        F: Fn(&Entry, Option<Entry>) -> Entry,
+    {
+        let trees = (&self.entries, &self.topic_index, &self.counts);
+        let result = trees.transaction(|(entries, index, counts)| {
+            let mut tally = Tally::default();
+            let mut out = Vec::with_capacity(fresh.len());
+            for e in fresh {
+                out.push(upsert_in(entries, index, &mut tally, &e.id, &|old| f(e, old))?);
+            }
+            tally.write(counts)?;
+            Ok(out)
         });
         Ok(result?)
     }
@@ -642,6 +655,26 @@ impl Store {
 
 /// Writes `new` over `old` inside a transaction, keeping the topic index in
 /// step with `new.topics`.
+/// One entry's read, transform and write inside a transaction; an entry
+/// that comes out as it went in is not written again.
+fn upsert_in(
+    entries: &TransactionalTree,
+    index: &TransactionalTree,
+    tally: &mut Tally,
+    id: &EntryId,
+    f: &dyn Fn(Option<Entry>) -> Entry,
+) -> Result<Upserted, ConflictableTransactionError<StoreError>> {
+    let old = match entries.get(keys::entry_key(id))? {
+        Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
+        None => None,
+    };
+    let new = f(old.clone());
+    if old.as_ref() != Some(&new) {
+        write_entry(entries, index, tally, id, old.as_ref().map(|o| &o.topics), &new)?;
+    }
+    Ok(Upserted { old, new })
+}
+
 /// Writes an entry and moves its index keys from `old_topics` (none: a new
 /// entry) to its memberships now, noting in `tally` what the counts gain
 /// and lose.
