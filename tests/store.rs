@@ -383,15 +383,13 @@ fn a_schema_1_store_is_migrated_with_nothing_lost() {
     let before = everything(&store, &ids);
     assert!(before.contains("tombstones 50"), "{before}");
     drop(store);
-    // Schema 1: the same trees without `counts`, and version 1.
+    // Schema 1: entries as bare JSON, no `counts`, version 1.
     {
         let db = sled::open(dir.path()).unwrap();
+        let rewritten = to_bare_json(&db, usize::MAX);
+        assert_eq!(rewritten, 250);
         assert!(db.drop_tree("counts").unwrap());
-        db.open_tree("meta")
-            .unwrap()
-            .insert("schema_version", &1u32.to_be_bytes())
-            .unwrap();
-        db.flush().unwrap();
+        set_version(&db, 1);
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(everything(&store, &ids), before);
@@ -405,5 +403,62 @@ fn a_schema_1_store_is_migrated_with_nothing_lost() {
         .get("schema_version")
         .unwrap()
         .unwrap();
-    assert_eq!(version.as_ref(), 2u32.to_be_bytes());
+    assert_eq!(version.as_ref(), 3u32.to_be_bytes());
+    // Every value is in the current form now.
+    assert_eq!(to_bare_json(&db, 0), 250);
+}
+
+/// Rewrites up to `n` deflated entry values as bare JSON (the schema 1 and
+/// 2 form), as an older feedloom or an interrupted migration leaves them;
+/// returns how many were deflated (all of them counted when `n` is 0).
+fn to_bare_json(db: &sled::Db, n: usize) -> usize {
+    use std::io::Read;
+    let entries = db.open_tree("id_entry").unwrap();
+    let mut deflated = 0;
+    for kv in entries.iter() {
+        let (k, v) = kv.unwrap();
+        if v[0] != 0x01 {
+            continue;
+        }
+        deflated += 1;
+        if deflated <= n {
+            let mut json = Vec::new();
+            flate2::read::DeflateDecoder::new(&v[1..])
+                .read_to_end(&mut json)
+                .unwrap();
+            assert_eq!(json[0], b'{');
+            entries.insert(k, json).unwrap();
+        }
+    }
+    db.flush().unwrap();
+    deflated
+}
+
+fn set_version(db: &sled::Db, version: u32) {
+    db.open_tree("meta")
+        .unwrap()
+        .insert("schema_version", &version.to_be_bytes())
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_migration_killed_midway_is_finished_by_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = busy_store(dir.path());
+    let before = everything(&store, &ids);
+    drop(store);
+    // What a kill midway through schema 2 -> 3 leaves: some values
+    // rewritten, the rest not, the version still 2.
+    {
+        let db = sled::open(dir.path()).unwrap();
+        assert_eq!(to_bare_json(&db, 100), 250);
+        set_version(&db, 2);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
+    drop(store);
+    let db = sled::open(dir.path()).unwrap();
+    assert_eq!(to_bare_json(&db, 0), 250, "every value deflated");
 }

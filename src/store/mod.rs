@@ -6,6 +6,7 @@
 //! sled flushes on its own every few hundred milliseconds; [`Store::flush`]
 //! is called at the end of each poll cycle and at shutdown.
 
+mod codec;
 pub mod keys;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +26,8 @@ use crate::model::{Entry, EntryId};
 ///
 /// 1: entries, topic index, source state, tombstones, host blocks, meta.
 /// 2: adds the `counts` tree (entries and per-topic sizes).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: entry values deflated ([`codec`]).
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -257,7 +259,10 @@ impl Store {
                     .insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
             }
             // Entries without a version: written before versions existed.
-            None => store.migrate_to_2()?,
+            None => {
+                store.migrate_to_2()?;
+                store.migrate_to_3()?;
+            }
             Some(v) => {
                 let found = u32::from_be_bytes(
                     v.as_ref()
@@ -272,6 +277,9 @@ impl Store {
                 }
                 if found < 2 {
                     store.migrate_to_2()?;
+                }
+                if found < 3 {
+                    store.migrate_to_3()?;
                 }
             }
         }
@@ -294,9 +302,40 @@ impl Store {
             for (topic, n) in &counted.topics {
                 counts.insert(keys::topic_count_key(topic), &(*n as u64).to_be_bytes())?;
             }
-            meta.insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
+            meta.insert(keys::SCHEMA_VERSION, &2u32.to_be_bytes())?;
             Ok::<_, ConflictableTransactionError<StoreError>>(())
         })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Schema 2 → 3: rewrites every entry value still in bare JSON in the
+    /// deflated form, a batch at a time, then writes the new version. Both
+    /// forms read, so a migration killed midway leaves a correct store at
+    /// schema 2, and the next open rewrites what is left.
+    fn migrate_to_3(&self) -> Result<(), StoreError> {
+        tracing::info!(
+            "store: compressing {} entries (schema 2 -> 3)",
+            self.entry_count()
+        );
+        let mut batch = sled::Batch::default();
+        let mut pending = 0;
+        for kv in self.entries.iter() {
+            let (k, v) = kv?;
+            if codec::is_current(&v) {
+                continue;
+            }
+            batch.insert(k, codec::reencode(&v));
+            pending += 1;
+            if pending == 512 {
+                self.entries.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        self.entries.apply_batch(batch)?;
+        self.db.flush()?;
+        self.meta
+            .insert(keys::SCHEMA_VERSION, &3u32.to_be_bytes())?;
         self.db.flush()?;
         Ok(())
     }
@@ -371,7 +410,9 @@ impl Store {
             let mut tally = Tally::default();
             let mut out = Vec::with_capacity(fresh.len());
             for e in fresh {
-                out.push(upsert_in(entries, index, &mut tally, &e.id, &|old| f(e, old))?);
+                out.push(upsert_in(entries, index, &mut tally, &e.id, &|old| {
+                    f(e, old)
+                })?);
             }
             tally.write(counts)?;
             Ok(out)
@@ -573,8 +614,7 @@ impl Store {
             let (k, v) = kv?;
             let id = keys::entry_id_from_key(&k)
                 .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))?;
-            let sk: Skeleton =
-                serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_ENTRIES, e))?;
+            let sk: Skeleton = codec::decode(&v)?;
             all.push((sk.first_seen, id));
         }
         all.sort_unstable();
@@ -599,9 +639,8 @@ impl Store {
                     return Ok(Memberships::default());
                 };
                 tally.add(keys::COUNT_ENTRIES.to_vec(), -1);
-                let sk: Skeleton = serde_json::from_slice(&old).map_err(|e| {
-                    ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e))
-                })?;
+                let sk: Skeleton =
+                    codec::decode(&old).map_err(ConflictableTransactionError::Abort)?;
                 for (topic, at) in &sk.topics {
                     if index.remove(keys::topic_key(topic, *at, &id))?.is_some() {
                         tally.add(keys::topic_count_key(topic), -1);
@@ -670,7 +709,14 @@ fn upsert_in(
     };
     let new = f(old.clone());
     if old.as_ref() != Some(&new) {
-        write_entry(entries, index, tally, id, old.as_ref().map(|o| &o.topics), &new)?;
+        write_entry(
+            entries,
+            index,
+            tally,
+            id,
+            old.as_ref().map(|o| &o.topics),
+            &new,
+        )?;
     }
     Ok(Upserted { old, new })
 }
@@ -686,8 +732,7 @@ fn write_entry(
     old_topics: Option<&Memberships>,
     new: &Entry,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
-    let bytes = serde_json::to_vec(new)
-        .map_err(|e| ConflictableTransactionError::Abort(corrupt(keys::TREE_ENTRIES, e)))?;
+    let bytes = codec::encode(new).map_err(ConflictableTransactionError::Abort)?;
     if entries.insert(&keys::entry_key(id), bytes)?.is_none() {
         tally.add(keys::COUNT_ENTRIES.to_vec(), 1);
     }
@@ -711,5 +756,5 @@ fn write_entry(
 }
 
 fn decode_entry(bytes: &[u8]) -> Result<Entry, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| corrupt(keys::TREE_ENTRIES, e))
+    codec::decode(bytes)
 }
