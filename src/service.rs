@@ -100,13 +100,6 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     // ([`retention_task`]): with an age limit it walks every entry, and a
     // large store must not keep `/healthz` waiting for that.
     let feeds = FeedCache::new(base_url.clone(), options.cache_bytes);
-    // Serve what the store already holds right away: a restart never
-    // answers with empty feeds while the first poll runs.
-    feeds.refresh(
-        &poller.store,
-        &defs,
-        defs.rules.topics.iter().map(|t| t.id.as_str()),
-    )?;
     let app = Arc::new(App::new(
         Live { defs, poller },
         feeds,
@@ -125,6 +118,19 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
         defs.sources.len(),
         defs.rules.topics.len()
     );
+    // Every topic rendered from what the store already holds, in the
+    // background: `/healthz` answers meanwhile, and a feed asked for before
+    // its turn is rendered on demand from the same store, so a restart never
+    // answers with empty feeds while the first poll runs.
+    let warm = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let defs = warm.defs();
+        let topics = defs.rules.topics.iter().map(|t| t.id.as_str());
+        if let Err(e) = warm.feeds.refresh(&warm.store, &defs, topics) {
+            tracing::error!("cannot render the topics at start: {e}");
+        }
+        warm.warmed.store(true, Ordering::SeqCst);
+    });
     *app.schedulers.lock().expect("schedulers lock") = spawn_schedulers(app.clone());
     let mut background = tokio::task::JoinSet::new();
     background.spawn(settle_rules(app.clone()));

@@ -460,3 +460,18 @@ fn an_empty_topic_is_dated_when_it_was_created_never_1970() {
     let server = ws.serve();
     assert_eq!(dates(&server), (rss, atom));
 }
+
+#[test]
+fn a_restart_serves_the_stored_feeds_at_once() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve();
+    // Asked before anything else (topics render in the background at
+    // start; a feed asked first is rendered on demand): the stored entries.
+    let first = server.get("/all.atom");
+    assert_eq!(first.status, 200);
+    assert_eq!(parse_feed(&first.body).entries.len(), 30);
+    assert_eq!(server.get("/healthz").status, 200);
+    server.wait_ready();
+    assert_eq!(parse_feed(&server.get("/all.atom").body).entries.len(), 30);
+}

@@ -304,6 +304,13 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Route, Response<Body>
                 "not ready: re-evaluating stored entries under changed rules\n",
             ),
         ),
+        Route::Readyz if !app.warmed.load(Ordering::SeqCst) => (
+            route,
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: rendering the topics from the store\n",
+            ),
+        ),
         Route::Readyz => (
             route,
             plain(

@@ -89,6 +89,9 @@ pub struct App {
     /// Set once the store is in step with the rules in force (re-evaluated
     /// after start when the rules changed while it was down).
     pub rules_settled: AtomicBool,
+    /// Set once every topic's documents, rendered from the store at start,
+    /// are in the cache.
+    pub warmed: AtomicBool,
     /// Held while the store is re-evaluated and the new rules put in force,
     /// so the start-up re-evaluation and a reload never interleave.
     pub(crate) rules_gate: tokio::sync::Mutex<()>,
@@ -112,6 +115,7 @@ impl App {
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             rules_settled: AtomicBool::new(false),
+            warmed: AtomicBool::new(false),
             rules_gate: tokio::sync::Mutex::new(()),
             next_polls: Mutex::default(),
             feeds_dir,
@@ -121,10 +125,12 @@ impl App {
         }
     }
 
-    /// `/readyz`: every source polled once, and the store in step with the
-    /// rules.
+    /// `/readyz`: every source polled once, the store in step with the
+    /// rules, and every topic rendered.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && self.rules_settled.load(Ordering::SeqCst)
+        self.ready.load(Ordering::SeqCst)
+            && self.rules_settled.load(Ordering::SeqCst)
+            && self.warmed.load(Ordering::SeqCst)
     }
 
     /// Drops every rendered document and renders every topic of `defs`
