@@ -121,7 +121,14 @@ pub(crate) fn open_unsettled(settings: &Settings) -> Result<(Arc<Definitions>, P
         path: settings.data.clone(),
         source,
     })?;
+    let opening = std::time::Instant::now();
     let store = settings.open_store()?;
+    tracing::info!(
+        "store {} opened in {:?}: {} entries",
+        settings.data.display(),
+        opening.elapsed(),
+        store.entry_count()
+    );
     let fetcher = Fetcher::new(defs.hosts.clone())?;
     for (host, until) in store.host_blocks(Utc::now())? {
         fetcher.block_until(&host, until);
