@@ -24,29 +24,7 @@ source benches/prelude.sh
 
 port=$(free_port)
 # /feed/N: an RSS feed of ITEMS items, each with about 1 KB of text.
-cat > "$work/upstream.py" <<'PY'
-import sys, http.server, socketserver
-ITEMS = int(sys.argv[2])
-WORDS = "model training data language vision agent reward policy token layer".split()
-def text(n, i):
-    return " ".join(WORDS[(n * 7 + i * 3 + k) % len(WORDS)] + str((n + k) % 97) for k in range(140))[:1000]
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_GET(self):
-        n = int(self.path.rsplit("/", 1)[1])
-        items = "".join(f"<item><title>Feed {n} item {i}: {text(n, i)[:60]}</title><link>https://example.org/{n}/{i}</link><description>{text(n, i)}</description><pubDate>Wed, 07 Oct 2026 {i % 24:02d}:{i % 60:02d}:00 GMT</pubDate></item>" for i in range(ITEMS))
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{n}</title><link>https://example.org/</link><description>d</description>{items}</channel></rss>'.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$work/upstream.py" "$port" "$ITEMS" & pids+=($!)
+python3 benches/rss_upstream.py "$port" "$ITEMS" & pids+=($!)
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
 
 mkdir -p "$work/feeds"
