@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Disk under churn: poll cycles that each bring new entries while retention
 # keeps the newest MAX_ENTRIES, and the store's size on disk after each
-# cycle. A store that stops growing once retention bites is bounded.
+# cycle, then after `feedloom compact`. A store that stops growing once
+# retention bites is bounded.
 #
 #   bash benches/churn.sh                     # 12 cycles of 20,000 new entries, keep 40,000
 #   CYCLES=30 SOURCES=40 ITEMS=500 MAX_ENTRIES=40000 bash benches/churn.sh
@@ -42,3 +43,6 @@ for cycle in $(seq 1 "$CYCLES"); do
   "$bin" --data "$work/data" --feeds "$work/feeds" poll --once > /dev/null 2>&1 || true
   printf '%-6s %10s\n' "$cycle" "$(du -sm "$work/data" | cut -f1)"
 done
+# What a compaction (`feedloom compact`) leaves of the last cycle's store.
+"$bin" --data "$work/data" --feeds "$work/feeds" compact "$work/compacted" > /dev/null
+printf '\ncompacted: %s MB\n' "$(du -sm "$work/compacted" | cut -f1)"

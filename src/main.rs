@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use feedloom::commands::args::{ExportArgs, InspectArgs, ServeArgs};
+use feedloom::commands::args::{CompactArgs, ExportArgs, InspectArgs, ServeArgs};
 use feedloom::commands::{self, Error, Settings};
 
 #[derive(Parser)]
@@ -54,18 +54,18 @@ enum Command {
     /// Fetch a source once (or read a file) and print what extraction finds;
     /// nothing is stored.
     Inspect(InspectArgs),
+    /// Copy the store into a new folder without the space sled has not yet
+    /// reclaimed (stop `serve` first, then swap the folders).
+    Compact(CompactArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     commands::init_logging();
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("feedloom: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(cli).unwrap_or_else(|e| {
+        eprintln!("feedloom: error: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
@@ -89,10 +89,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Inspect(args) => {
             runtime.block_on(commands::inspect::inspect(&settings.feeds, &args))?
         }
-        Command::Export(args) => {
-            let files = commands::export::export(&settings, &args.dir, &args.base_url)?;
-            format!("wrote {} files to {}\n", files.len(), args.dir.display())
-        }
+        Command::Export(args) => commands::export::run(&settings, &args)?,
+        Command::Compact(args) => commands::compact::compact(&settings, &args)?,
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -462,3 +462,22 @@ fn a_migration_killed_midway_is_finished_by_the_next_open() {
     let db = sled::open(dir.path()).unwrap();
     assert_eq!(to_bare_json(&db, 0), 250, "every value deflated");
 }
+
+#[test]
+fn a_compacted_copy_holds_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = busy_store(&dir.path().join("data"));
+    let before = everything(&store, &ids);
+    let dest = dir.path().join("compacted");
+    let (_, copied) = store.compact_into(&dest).unwrap();
+    assert!(copied > 0);
+    // Never over an existing folder.
+    match store.compact_into(&dest) {
+        Err(e @ StoreError::Exists { .. }) => assert!(e.to_string().contains("compacted")),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    drop(store);
+    let copy = Store::open(&dest).unwrap();
+    assert_eq!(everything(&copy, &ids), before);
+    assert_eq!(copy.counts().unwrap(), copy.count_by_scan().unwrap());
+}

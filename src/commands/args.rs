@@ -106,6 +106,13 @@ pub struct InspectArgs {
     pub select: Vec<String>,
 }
 
+/// `compact`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompactArgs {
+    /// The folder to write the compacted store to; it must not exist.
+    pub dest: PathBuf,
+}
+
 /// `export`'s arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {

@@ -10,6 +10,16 @@ use crate::config;
 use crate::render::{Doc, Format, Site};
 use crate::urls::with_trailing_slash;
 
+/// `export DIR`: [`export`], and a line saying what it wrote.
+pub fn run(settings: &Settings, args: &super::args::ExportArgs) -> Result<String, Error> {
+    let files = export(settings, &args.dir, &args.base_url)?;
+    Ok(format!(
+        "wrote {} files to {}\n",
+        files.len(),
+        args.dir.display()
+    ))
+}
+
 /// `export`: writes every document the server serves (each topic in every
 /// format, its preview page, the index, the OPML) into `dir`, at the paths
 /// the server uses, with `.gz` and `.br` copies for static servers that

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod check;
+pub mod compact;
 pub mod explain;
 pub mod export;
 pub mod inspect;

@@ -39,6 +39,8 @@ pub enum StoreError {
     TooNew { path: String, found: u32 },
     #[error("store at {path}: in use by another process (is `feedloom serve` running on it?)")]
     Locked { path: String },
+    #[error("{path} exists already: compacting writes a new folder")]
+    Exists { path: String },
 }
 
 /// A transaction fails with the error its closure aborted with, or with
@@ -496,6 +498,37 @@ impl Store {
                 0
             }
         }
+    }
+
+    /// Copies every tree into a new store at `dest` (which must not exist),
+    /// written afresh: what sled has not yet reclaimed of removed and
+    /// rewritten values stays behind. Returns the bytes on disk of this
+    /// store and of the copy.
+    pub fn compact_into(&self, dest: &Path) -> Result<(u64, u64), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Exists {
+                path: dest.display().to_string(),
+            });
+        }
+        self.db.flush()?;
+        let copy = sled::Config::new().path(dest).create_new(true).open()?;
+        for name in self.db.tree_names() {
+            let (from, to) = (self.db.open_tree(&name)?, copy.open_tree(&name)?);
+            let mut batch = sled::Batch::default();
+            let mut pending = 0;
+            for kv in from.iter() {
+                let (k, v) = kv?;
+                batch.insert(k, v);
+                pending += 1;
+                if pending == 1024 {
+                    to.apply_batch(std::mem::take(&mut batch))?;
+                    pending = 0;
+                }
+            }
+            to.apply_batch(batch)?;
+        }
+        copy.flush()?;
+        Ok((self.db.size_on_disk()?, copy.size_on_disk()?))
     }
 
     /// Every stored entry, in id order.
