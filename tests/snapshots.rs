@@ -74,11 +74,9 @@ fn every_format_of_a_fixed_store() {
         topic: "llm".into(),
     });
     for doc in docs {
-        let rendered = render_doc(&store, &defs, &base, &doc, Site::Served, &|t| {
-            store.topic_len(t)
-        })
-        .unwrap()
-        .unwrap();
+        let rendered = render_doc(&store, &defs, &base, &doc, Site::Served)
+            .unwrap()
+            .unwrap();
         let name = doc.path().replace(['/', '.'], "_");
         let mut text = String::from_utf8(rendered.body.to_vec()).unwrap();
         if rendered.content_type.contains("xml") {

@@ -51,10 +51,7 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
     }
     let mut written = Vec::new();
     for doc in docs {
-        let Some(r) =
-            crate::render::render_doc(&store, &defs, base_url, &doc, Site::Exported, &|t| {
-                store.topic_len(t)
-            })?
+        let Some(r) = crate::render::render_doc(&store, &defs, base_url, &doc, Site::Exported)?
         else {
             continue;
         };

@@ -284,16 +284,13 @@ pub enum Site {
     Exported,
 }
 
-/// Renders any document from the store. `topic_size` counts a topic's
-/// entries (the cache keeps counts; counting from the store scans the
-/// topic's index).
+/// Renders any document from the store.
 pub fn render_doc(
     store: &Store,
     defs: &Definitions,
     base: &Url,
     doc: &Doc,
     site: Site,
-    topic_size: &dyn Fn(&str) -> usize,
 ) -> Result<Option<Rendered>, StoreError> {
     Ok(match doc {
         Doc::Feed {
@@ -324,7 +321,7 @@ pub fn render_doc(
                 updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
                 max_age: topic_max_age(defs, t),
             };
-            Some(preview::render(&ctx, &entries, topic_size(topic)))
+            Some(preview::render(&ctx, &entries, store.topic_len(topic)))
         }
         Doc::Index => {
             let sources = defs
@@ -335,16 +332,12 @@ pub fn render_doc(
             Some(index::render(
                 base,
                 defs,
-                &site_summary(store, defs, topic_size)?,
+                &site_summary(store, defs)?,
                 &sources,
                 site,
             ))
         }
-        Doc::Opml => Some(opml::render(
-            base,
-            defs,
-            &site_summary(store, defs, topic_size)?,
-        )),
+        Doc::Opml => Some(opml::render(base, defs, &site_summary(store, defs)?)),
     })
 }
 
@@ -354,11 +347,7 @@ pub struct TopicSummary {
     pub updated: Option<DateTime<Utc>>,
 }
 
-fn site_summary(
-    store: &Store,
-    defs: &Definitions,
-    topic_size: &dyn Fn(&str) -> usize,
-) -> Result<Vec<TopicSummary>, StoreError> {
+fn site_summary(store: &Store, defs: &Definitions) -> Result<Vec<TopicSummary>, StoreError> {
     let changes = store.topic_changes()?;
     defs.rules
         .topics
@@ -367,7 +356,7 @@ fn site_summary(
             let newest = store.topic_entries(&t.id, 1)?;
             let changed = changes.get(&t.id).copied();
             Ok(TopicSummary {
-                entries: topic_size(&t.id),
+                entries: store.topic_len(&t.id),
                 updated: (!newest.is_empty() || changed.is_some())
                     .then(|| topic_updated(&newest, &t.id, changed)),
             })
@@ -421,10 +410,6 @@ struct Inner {
     /// with a refresh is not cached stale.
     generation: u64,
     stats: RenderStats,
-    /// Entries per topic as of its last refresh, for `/metrics`, the index,
-    /// the OPML and previews (counting a topic scans its index: too slow
-    /// for every scrape, and needless for every page).
-    sizes: HashMap<String, usize>,
 }
 
 impl Inner {
@@ -574,16 +559,6 @@ impl FeedCache {
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
         inner.retain(|_| false);
-        inner.sizes.clear();
-    }
-
-    /// Entries in `topic` as of its last refresh (counted now if it has
-    /// none yet): `/metrics`, the index, the OPML and previews read it.
-    pub fn topic_size(&self, store: &Store, topic: &str) -> usize {
-        if let Some(n) = self.inner.read().expect("feed cache lock").sizes.get(topic) {
-            return *n;
-        }
-        store.topic_len(topic)
     }
 
     /// Drops the index (a source's health changed), to be rendered again
@@ -648,24 +623,14 @@ impl FeedCache {
         let started = Instant::now();
         let mut rendered = Vec::with_capacity(docs.len());
         for doc in docs {
-            if let Some(r) =
-                render_doc(store, defs, &self.default_base, &doc, Site::Served, &|t| {
-                    self.topic_size(store, t)
-                })?
-            {
+            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, Site::Served)? {
                 rendered.push((doc, Arc::new(r)));
             }
         }
-        let sizes: Vec<(String, usize)> = topics
-            .iter()
-            .filter(|t| defs.rules.topic(t).is_some())
-            .map(|t| (t.to_string(), store.topic_len(t)))
-            .collect();
         let elapsed = started.elapsed().as_secs_f64();
         let mut guard = self.inner.write().expect("feed cache lock");
         let inner = &mut *guard;
         inner.generation += 1;
-        inner.sizes.extend(sizes);
         // Documents without a topic (the index, the OPML) go too.
         inner.retain(|doc| doc.topic().is_some_and(|t| !topics.contains(&t)));
         inner.stats.renders += rendered.len() as u64;
@@ -725,10 +690,7 @@ impl FeedCache {
         let base = base.unwrap_or(&self.default_base);
         let generation = self.inner.read().expect("feed cache lock").generation;
         let started = Instant::now();
-        let Some(rendered) = render_doc(store, defs, base, doc, Site::Served, &|t| {
-            self.topic_size(store, t)
-        })?
-        else {
+        let Some(rendered) = render_doc(store, defs, base, doc, Site::Served)? else {
             return Ok(None);
         };
         let rendered = Arc::new(rendered);

@@ -64,7 +64,7 @@ impl App {
                 .rules
                 .topics
                 .iter()
-                .map(|t| (t.id.as_str(), self.feeds.topic_size(store, &t.id)))
+                .map(|t| (t.id.as_str(), store.topic_len(&t.id)))
                 .collect(),
             source_failures: defs
                 .sources
