@@ -9,7 +9,7 @@
 //!   they change).
 //!
 //! Run: `cargo bench --bench rules` (`FEEDLOOM_BENCH_ROUTE_ONLY=1` skips
-//! the re-evaluation). Figures are in the README.
+//! the re-evaluation; `FEEDLOOM_BENCH_ENTRIES=N` sizes its store). Figures are in the README.
 
 use feedloom_testkit as common;
 
@@ -173,7 +173,11 @@ fn g_reevaluate(rules: &RuleSet, kw: &[String]) {
     let store = feedloom::store::Store::open(dir.path()).unwrap();
     let template = entries(1000);
     let started = Instant::now();
-    let ids: Vec<_> = (0..100_000usize)
+    let count: usize = std::env::var("FEEDLOOM_BENCH_ENTRIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let ids: Vec<_> = (0..count)
         .map(|i| entry_id(&format!("link:https://example.org/bench/{i}")))
         .collect();
     for (n, chunk) in ids.chunks(1000).enumerate() {
@@ -191,7 +195,7 @@ fn g_reevaluate(rules: &RuleSet, kw: &[String]) {
     feedloom::reevaluate::apply(&store, rules).unwrap();
     store.flush().unwrap();
     println!(
-        "reevaluate_100k: store of 100,000 entries built in {:.1} s",
+        "reevaluate_100k: store of {count} entries built in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let changed_tags = make_tags(kw, 1);
@@ -201,7 +205,7 @@ fn g_reevaluate(rules: &RuleSet, kw: &[String]) {
         let started = Instant::now();
         let r = feedloom::reevaluate::apply(&store, if run % 2 == 0 { &rules_b } else { rules })
             .unwrap();
-        assert_eq!(r.entries, 100_000);
+        assert_eq!(r.entries, count);
         runs.push(started.elapsed().as_secs_f64());
         println!(
             "reevaluate_100k: run {run}: {:.2} s, {} entries changed",

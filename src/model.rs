@@ -127,6 +127,10 @@ impl<'de> Deserialize<'de> for EntryId {
 }
 
 /// Why a tag is on an entry: which rule matched, in which field, on what text.
+///
+/// The store keeps these in postcard, a binary form that relies on field
+/// order (see `store::codec`): a new or reordered field needs a schema bump
+/// and a migration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleHit {
     /// The rule's path inside the tag, e.g. `any[0] words`.

@@ -14,11 +14,15 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use crate::model::Entry;
 use crate::rules::RuleSet;
-use crate::store::{Store, StoreError};
+use crate::store::{Rerouted, Store, StoreError, Stored};
 
 /// Entries re-evaluated per store transaction.
 pub const REEVALUATE_BATCH: usize = 256;
+/// Threads that decode and re-evaluate entries (at most; fewer on fewer
+/// cores) while the calling thread writes.
+const MAX_WORKERS: usize = 4;
 
 /// What a re-evaluation did.
 #[derive(Debug, Default, Clone)]
@@ -67,23 +71,54 @@ pub fn apply(store: &Store, rules: &RuleSet) -> Result<Reevaluated, StoreError> 
         topics: changed.iter().cloned().chain(removed).collect(),
         ..Default::default()
     };
-    // A few hundred entries per transaction (see `Store::update_many`),
-    // read a batch at a time, so memory holds one batch however large the
-    // store. Entries a poll changes meanwhile are re-evaluated as read.
-    let mut last = None;
-    loop {
-        let ids = store.entry_ids_after(last.as_ref(), REEVALUATE_BATCH)?;
-        let Some(&end) = ids.last() else { break };
-        out.entries += ids.len();
-        out.changed += store.update_many(&ids, |_, current| {
-            let mut entry = current?;
-            rules.reevaluate(&mut entry, &changed, now).then_some(entry)
+    let reroute = |entry: &mut Entry| rules.reevaluate(entry, &changed, now);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_WORKERS);
+    // Read a batch, decode and re-evaluate it on the workers while this
+    // thread writes the previous one (a few hundred entries per
+    // transaction, see `Store::reroute_many`): memory holds two batches
+    // however large the store. An entry a poll changes between the read
+    // and the write is re-evaluated again as it is then.
+    let mut batch = store.entries_after(None, REEVALUATE_BATCH)?;
+    let mut ready: Vec<Rerouted> = Vec::new();
+    while !batch.is_empty() || !ready.is_empty() {
+        out.entries += batch.len();
+        let prepared = std::thread::scope(|s| {
+            let per_worker = batch.len().div_ceil(workers).max(1);
+            let jobs: Vec<_> = batch
+                .chunks(per_worker)
+                .map(|chunk| s.spawn(move || prepare(chunk, &reroute)))
+                .collect();
+            let written = store.reroute_many(&ready, reroute);
+            let mut prepared = Vec::new();
+            for job in jobs {
+                prepared.extend(job.join().expect("a re-evaluation worker panicked")?);
+            }
+            Ok::<_, StoreError>((written?, prepared))
         })?;
-        last = Some(end);
+        out.changed += prepared.0;
+        ready = prepared.1;
+        batch = match batch.last() {
+            Some(last) => store.entries_after(Some(&last.id), REEVALUATE_BATCH)?,
+            None => Vec::new(),
+        };
     }
     store.mark_topics_changed(changed.iter().map(|t| (t.as_str(), now)))?;
     store.put_rule_fingerprints(&new)?;
     store.flush()?;
     out.took = started.elapsed();
+    Ok(out)
+}
+
+/// The rewrites a chunk of stored entries needs.
+fn prepare(
+    chunk: &[Stored],
+    reroute: &(impl Fn(&mut Entry) -> bool + Sync),
+) -> Result<Vec<Rerouted>, StoreError> {
+    let mut out = Vec::new();
+    for stored in chunk {
+        out.extend(stored.reroute(reroute)?);
+    }
     Ok(out)
 }

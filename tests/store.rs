@@ -2,6 +2,8 @@
 //! membership and threshold crossing, persistence across reopen, schema
 //! guard. A real sled database in a temp folder.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use feedloom::config;
 use feedloom::model::{Entry, RawEntry};
@@ -386,7 +388,7 @@ fn a_schema_1_store_is_migrated_with_nothing_lost() {
     // Schema 1: entries as bare JSON, no `counts`, version 1.
     {
         let db = sled::open(dir.path()).unwrap();
-        let rewritten = to_bare_json(&db, usize::MAX);
+        let rewritten = to_old_form(&db, usize::MAX, OldForm::Bare);
         assert_eq!(rewritten, 250);
         assert!(db.drop_tree("counts").unwrap());
         set_version(&db, 1);
@@ -403,35 +405,81 @@ fn a_schema_1_store_is_migrated_with_nothing_lost() {
         .get("schema_version")
         .unwrap()
         .unwrap();
-    assert_eq!(version.as_ref(), 3u32.to_be_bytes());
+    assert_eq!(version.as_ref(), 4u32.to_be_bytes());
     // Every value is in the current form now.
-    assert_eq!(to_bare_json(&db, 0), 250);
+    assert_eq!(to_old_form(&db, 0, OldForm::Bare), 250);
 }
 
-/// Rewrites up to `n` deflated entry values as bare JSON (the schema 1 and
-/// 2 form), as an older feedloom or an interrupted migration leaves them;
-/// returns how many were deflated (all of them counted when `n` is 0).
-fn to_bare_json(db: &sled::Db, n: usize) -> usize {
-    use std::io::Read;
+/// An older release's form of an entry value.
+#[derive(Clone, Copy)]
+enum OldForm {
+    /// Schemas 1 and 2: the bare JSON.
+    Bare,
+    /// Schema 3: `0x01` and the whole JSON deflated.
+    Deflated,
+}
+
+/// Rewrites up to `n` current (schema 4) entry values in an older form,
+/// as an older feedloom or an interrupted migration leaves them; returns
+/// how many were current (all of them counted when `n` is 0).
+///
+/// Schema 4 is `0x02`, the head's length (u32, big-endian), the head in
+/// postcard (first seen and memberships in microseconds, then the tags and
+/// their hits), then the rest of the entry's JSON deflated: decoded here
+/// independently of the store's own code.
+fn to_old_form(db: &sled::Db, n: usize, form: OldForm) -> usize {
+    use std::io::{Read, Write};
     let entries = db.open_tree("id_entry").unwrap();
-    let mut deflated = 0;
+    let mut current = 0;
     for kv in entries.iter() {
         let (k, v) = kv.unwrap();
-        if v[0] != 0x01 {
+        if v[0] != 0x02 {
             continue;
         }
-        deflated += 1;
-        if deflated <= n {
-            let mut json = Vec::new();
-            flate2::read::DeflateDecoder::new(&v[1..])
-                .read_to_end(&mut json)
-                .unwrap();
-            assert_eq!(json[0], b'{');
-            entries.insert(k, json).unwrap();
+        current += 1;
+        if current > n {
+            continue;
         }
+        let len = u32::from_be_bytes(v[1..5].try_into().unwrap()) as usize;
+        type Hit = (String, String, String);
+        type Head = (i64, Vec<(String, i64)>, BTreeMap<String, Vec<Hit>>);
+        let (first_seen, topics, tags): Head = postcard::from_bytes(&v[5..5 + len]).unwrap();
+        let mut body = Vec::new();
+        flate2::read::DeflateDecoder::new(&v[5 + len..])
+            .read_to_end(&mut body)
+            .unwrap();
+        let mut whole: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let time = |m: i64| DateTime::from_timestamp_micros(m).unwrap();
+        assert_eq!(whole["first_seen"], serde_json::json!(time(first_seen)));
+        whole["topics"] = topics
+            .into_iter()
+            .map(|(t, at)| (t, serde_json::json!(time(at))))
+            .collect();
+        whole["tags"] = serde_json::json!(tags
+            .into_iter()
+            .map(|(tag, hits)| {
+                let hits: Vec<_> = hits
+                    .into_iter()
+                    .map(|(rule, field, text)| serde_json::json!({"rule": rule, "field": field, "text": text}))
+                    .collect();
+                (tag, hits)
+            })
+            .collect::<BTreeMap<_, _>>());
+        let json = serde_json::to_vec(&whole).unwrap();
+        let value = match form {
+            OldForm::Bare => json,
+            OldForm::Deflated => {
+                let mut out = vec![0x01];
+                let mut enc = flate2::write::DeflateEncoder::new(&mut out, Default::default());
+                enc.write_all(&json).unwrap();
+                enc.finish().unwrap();
+                out
+            }
+        };
+        entries.insert(k, value).unwrap();
     }
     db.flush().unwrap();
-    deflated
+    current
 }
 
 fn set_version(db: &sled::Db, version: u32) {
@@ -443,16 +491,41 @@ fn set_version(db: &sled::Db, version: u32) {
 }
 
 #[test]
+fn a_schema_3_store_is_migrated_with_nothing_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, ids) = busy_store(dir.path());
+    let before = everything(&store, &ids);
+    drop(store);
+    {
+        let db = sled::open(dir.path()).unwrap();
+        assert_eq!(to_old_form(&db, usize::MAX, OldForm::Deflated), 250);
+        set_version(&db, 3);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
+    drop(store);
+    let db = sled::open(dir.path()).unwrap();
+    assert_eq!(
+        to_old_form(&db, 0, OldForm::Bare),
+        250,
+        "every value current"
+    );
+}
+
+#[test]
 fn a_migration_killed_midway_is_finished_by_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
     let (store, ids) = busy_store(dir.path());
     let before = everything(&store, &ids);
     drop(store);
-    // What a kill midway through schema 2 -> 3 leaves: some values
-    // rewritten, the rest not, the version still 2.
+    // What a kill midway through a migration leaves: some values
+    // rewritten, the rest not (here in both older forms), the version
+    // still the old one.
     {
         let db = sled::open(dir.path()).unwrap();
-        assert_eq!(to_bare_json(&db, 100), 250);
+        assert_eq!(to_old_form(&db, 60, OldForm::Bare), 250);
+        assert_eq!(to_old_form(&db, 60, OldForm::Deflated), 190);
         set_version(&db, 2);
     }
     let store = Store::open(dir.path()).unwrap();
@@ -460,7 +533,11 @@ fn a_migration_killed_midway_is_finished_by_the_next_open() {
     assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
     drop(store);
     let db = sled::open(dir.path()).unwrap();
-    assert_eq!(to_bare_json(&db, 0), 250, "every value deflated");
+    assert_eq!(
+        to_old_form(&db, 0, OldForm::Bare),
+        250,
+        "every value current"
+    );
 }
 
 #[test]
@@ -480,4 +557,59 @@ fn a_compacted_copy_holds_everything() {
     let copy = Store::open(&dest).unwrap();
     assert_eq!(everything(&copy, &ids), before);
     assert_eq!(copy.counts().unwrap(), copy.count_by_scan().unwrap());
+}
+
+#[test]
+fn a_reroute_over_an_entry_changed_meanwhile_starts_again_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rules = rules();
+    let seen = |mut e: Entry, at: &str| {
+        e.first_seen = t(at);
+        e
+    };
+    let now = t("2026-01-06T00:00:00Z");
+    let oldest = paper(3, "Paper 3", 1.0, "2026-01-03T00:00:00Z");
+    let oldest = ingest(&store, &rules, seen(oldest, "2026-01-04T00:00:00Z"), now);
+    let a = paper(1, "Agents 1", 1.0, "2026-01-01T00:00:00Z");
+    let a = ingest(&store, &rules, seen(a, "2026-01-05T00:00:00Z"), now);
+    let b = paper(2, "Paper 2", 1.0, "2026-01-02T00:00:00Z");
+    let b = ingest(&store, &rules, seen(b, "2026-01-05T00:00:00Z"), now);
+    // Re-evaluation's steps: read the stored values, prepare the rewrites
+    // (on other threads), write them.
+    let read = store.entries_after(None, 10).unwrap();
+    assert_eq!(read.len(), 3);
+    let mark = |e: &mut Entry| {
+        e.tags.insert("checked".into(), Vec::new());
+        e.topics.insert("checked".into(), e.first_seen);
+        true
+    };
+    let rewrites: Vec<_> = read
+        .iter()
+        .filter_map(|s| s.reroute(mark).unwrap())
+        .collect();
+    // Meanwhile a poll revises one entry and retention removes another.
+    store
+        .upsert(&a.id, |old| {
+            let mut e = old.unwrap();
+            e.title = "Agents 1, revised".into();
+            e
+        })
+        .unwrap();
+    assert_eq!(store.prune(None, 2, now).unwrap().removed, 1);
+    assert_eq!(store.reroute_many(&rewrites, mark).unwrap(), 2);
+    let revised = store.get(&a.id).unwrap().unwrap();
+    assert_eq!(
+        revised.title, "Agents 1, revised",
+        "the poll's change is kept"
+    );
+    assert!(revised.tags.contains_key("checked") && revised.topics.contains_key("checked"));
+    let other = store.get(&b.id).unwrap().unwrap();
+    assert!(other.tags.contains_key("checked") && other.title == "Paper 2");
+    assert!(
+        store.get(&oldest.id).unwrap().is_none(),
+        "a pruned entry stays gone"
+    );
+    assert_eq!(store.topic_len("checked"), 2);
+    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
 }

@@ -26,8 +26,11 @@ use crate::model::{Entry, EntryId};
 ///
 /// 1: entries, topic index, source state, tombstones, host blocks, meta.
 /// 2: adds the `counts` tree (entries and per-topic sizes).
-/// 3: entry values deflated ([`codec`]).
-pub const SCHEMA_VERSION: u32 = 3;
+/// 3: entry values deflated.
+/// 4: entry values split into a plain head (first seen, tags, memberships)
+///    and a deflated body ([`codec`]), so re-evaluation and pruning do not
+///    inflate and deflate text they do not change.
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -126,14 +129,6 @@ pub struct Pruned {
 /// Topic id → when an entry entered it.
 type Memberships = BTreeMap<String, DateTime<Utc>>;
 
-/// The fields pruning needs, read without the rest of the entry.
-#[derive(Deserialize)]
-struct Skeleton {
-    first_seen: DateTime<Utc>,
-    #[serde(default)]
-    topics: Memberships,
-}
-
 /// How many entries the store and each topic hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -146,6 +141,57 @@ pub struct Counts {
 pub struct Upserted {
     pub old: Option<Entry>,
     pub new: Entry,
+}
+
+/// An entry's stored value as read by [`Store::entries_after`], for bulk
+/// work done elsewhere (on worker threads): decoded there, and written
+/// back by [`Store::reroute_many`] only if the entry is still as read.
+pub struct Stored {
+    pub id: EntryId,
+    value: sled::IVec,
+}
+
+impl Stored {
+    pub fn decode(&self) -> Result<Entry, StoreError> {
+        codec::decode(&self.value)
+    }
+
+    /// Decodes the entry and lets `f` change its tags and memberships;
+    /// when `f` says something changed, the rewrite to store. `f` must
+    /// change nothing else: the rest of the entry is written back as it
+    /// was stored, its bytes copied (see [`codec`]).
+    pub fn reroute(
+        &self,
+        f: impl FnOnce(&mut Entry) -> bool,
+    ) -> Result<Option<Rerouted>, StoreError> {
+        let mut entry = self.decode()?;
+        let old_topics = entry.topics.clone();
+        if !f(&mut entry) {
+            return Ok(None);
+        }
+        let value = match codec::with_head(&self.value, &entry)? {
+            Some(value) => value,
+            None => codec::encode(&mut entry)?,
+        };
+        Ok(Some(Rerouted {
+            id: self.id,
+            read: self.value.clone(),
+            old_topics,
+            new_topics: entry.topics,
+            value,
+        }))
+    }
+}
+
+/// A change of an entry's tags and memberships, ready to write
+/// ([`Stored::reroute`], [`Store::reroute_many`]).
+pub struct Rerouted {
+    id: EntryId,
+    /// The value it was computed from: written only over that.
+    read: sled::IVec,
+    old_topics: Memberships,
+    new_topics: Memberships,
+    value: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -263,7 +309,7 @@ impl Store {
             // Entries without a version: written before versions existed.
             None => {
                 store.migrate_to_2()?;
-                store.migrate_to_3()?;
+                store.migrate_values()?;
             }
             Some(v) => {
                 let found = u32::from_be_bytes(
@@ -280,8 +326,8 @@ impl Store {
                 if found < 2 {
                     store.migrate_to_2()?;
                 }
-                if found < 3 {
-                    store.migrate_to_3()?;
+                if found < SCHEMA_VERSION {
+                    store.migrate_values()?;
                 }
             }
         }
@@ -311,13 +357,15 @@ impl Store {
         Ok(())
     }
 
-    /// Schema 2 → 3: rewrites every entry value still in bare JSON in the
-    /// deflated form, a batch at a time, then writes the new version. Both
-    /// forms read, so a migration killed midway leaves a correct store at
-    /// schema 2, and the next open rewrites what is left.
-    fn migrate_to_3(&self) -> Result<(), StoreError> {
+    /// Schema 2 or 3 → 4: rewrites every entry value not yet in the current
+    /// form ([`codec`]), a batch at a time, then writes the new version.
+    /// Every form reads, so a migration killed midway leaves a correct
+    /// store at the old version, and the next open rewrites what is left.
+    /// A value that does not read is left as it is (and logged): reading
+    /// it fails as it did before, and the store still opens.
+    fn migrate_values(&self) -> Result<(), StoreError> {
         tracing::info!(
-            "store: compressing {} entries (schema 2 -> 3)",
+            "store: rewriting {} entries in the schema {SCHEMA_VERSION} form",
             self.entry_count()
         );
         let mut batch = sled::Batch::default();
@@ -327,7 +375,14 @@ impl Store {
             if codec::is_current(&v) {
                 continue;
             }
-            batch.insert(k, codec::reencode(&v));
+            let value = codec::decode(&v).and_then(|mut e| codec::encode(&mut e));
+            match value {
+                Ok(value) => batch.insert(k, value),
+                Err(e) => {
+                    tracing::error!("store: entry {:?} left as it is: {e}", k.as_ref());
+                    continue;
+                }
+            }
             pending += 1;
             if pending == 512 {
                 self.entries.apply_batch(std::mem::take(&mut batch))?;
@@ -337,7 +392,7 @@ impl Store {
         self.entries.apply_batch(batch)?;
         self.db.flush()?;
         self.meta
-            .insert(keys::SCHEMA_VERSION, &3u32.to_be_bytes())?;
+            .insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
         self.db.flush()?;
         Ok(())
     }
@@ -445,10 +500,17 @@ impl Store {
                 // Only the memberships are needed to update the index: the
                 // entry itself goes to `f` without a copy.
                 let old_topics = old.as_ref().map(|o| o.topics.clone());
-                let Some(new) = f(id, old) else {
+                let Some(mut new) = f(id, old) else {
                     continue;
                 };
-                write_entry(entries, index, &mut tally, id, old_topics.as_ref(), &new)?;
+                write_entry(
+                    entries,
+                    index,
+                    &mut tally,
+                    id,
+                    old_topics.as_ref(),
+                    &mut new,
+                )?;
                 written += 1;
             }
             tally.write(counts)?;
@@ -597,13 +659,14 @@ impl Store {
     }
 
     /// Every stored entry id.
-    /// Up to `n` entry ids in id order, after `after` (from the first when
-    /// none): walking the store a batch at a time holds one batch.
-    pub fn entry_ids_after(
+    /// Up to `n` stored entries in id order, after `after` (from the first
+    /// when none), not yet decoded: walking the store a batch at a time
+    /// holds one batch, and the decoding can happen on other threads.
+    pub fn entries_after(
         &self,
         after: Option<&EntryId>,
         n: usize,
-    ) -> Result<Vec<EntryId>, StoreError> {
+    ) -> Result<Vec<Stored>, StoreError> {
         use std::ops::Bound;
         let start = match after {
             Some(id) => Bound::Excluded(keys::entry_key(id).to_vec()),
@@ -611,14 +674,63 @@ impl Store {
         };
         self.entries
             .range::<Vec<u8>, _>((start, Bound::Unbounded))
-            .keys()
             .take(n)
-            .map(|k| {
-                let k = k?;
-                keys::entry_id_from_key(&k)
-                    .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))
+            .map(|kv| {
+                let (k, value) = kv?;
+                let id = keys::entry_id_from_key(&k)
+                    .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))?;
+                Ok(Stored { id, value })
             })
             .collect()
+    }
+
+    /// Writes rewrites prepared by [`Stored::reroute`] in one transaction,
+    /// with their index keys and counts. One whose entry changed since it
+    /// was read (a poll merged into it meanwhile) is prepared again from
+    /// the entry as it is now, with `f`; one whose entry is gone (pruned)
+    /// is dropped. Returns how many were written.
+    pub fn reroute_many<F>(&self, rewrites: &[Rerouted], f: F) -> Result<usize, StoreError>
+    where
+        F: Fn(&mut Entry) -> bool,
+    {
+        let trees = (&self.entries, &self.topic_index, &self.counts);
+        let result = trees.transaction(|(entries, index, counts)| {
+            let mut tally = Tally::default();
+            let mut written = 0;
+            for r in rewrites {
+                let Some(now) = entries.get(keys::entry_key(&r.id))? else {
+                    continue;
+                };
+                if now == r.read {
+                    write_value(
+                        entries,
+                        index,
+                        &mut tally,
+                        &r.id,
+                        Some(&r.old_topics),
+                        &r.new_topics,
+                        &r.value,
+                    )?;
+                    written += 1;
+                    continue;
+                }
+                let again = Stored {
+                    id: r.id,
+                    value: now,
+                };
+                if let Some(r) = again
+                    .reroute(&f)
+                    .map_err(ConflictableTransactionError::Abort)?
+                {
+                    let (old, new) = (Some(&r.old_topics), &r.new_topics);
+                    write_value(entries, index, &mut tally, &r.id, old, new, &r.value)?;
+                    written += 1;
+                }
+            }
+            tally.write(counts)?;
+            Ok(written)
+        });
+        Ok(result?)
     }
 
     /// Whether `id` was pruned (and must not be ingested again).
@@ -647,7 +759,7 @@ impl Store {
             let (k, v) = kv?;
             let id = keys::entry_id_from_key(&k)
                 .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))?;
-            let sk: Skeleton = codec::decode(&v)?;
+            let sk = codec::skeleton(&v)?;
             all.push((sk.first_seen, id));
         }
         all.sort_unstable();
@@ -672,8 +784,7 @@ impl Store {
                     return Ok(Memberships::default());
                 };
                 tally.add(keys::COUNT_ENTRIES.to_vec(), -1);
-                let sk: Skeleton =
-                    codec::decode(&old).map_err(ConflictableTransactionError::Abort)?;
+                let sk = codec::skeleton(&old).map_err(ConflictableTransactionError::Abort)?;
                 for (topic, at) in &sk.topics {
                     if index.remove(keys::topic_key(topic, *at, &id))?.is_some() {
                         tally.add(keys::topic_count_key(topic), -1);
@@ -725,8 +836,6 @@ impl Store {
     }
 }
 
-/// Writes `new` over `old` inside a transaction, keeping the topic index in
-/// step with `new.topics`.
 /// One entry's read, transform and write inside a transaction; an entry
 /// that comes out as it went in is not written again.
 fn upsert_in(
@@ -740,7 +849,7 @@ fn upsert_in(
         Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
         None => None,
     };
-    let new = f(old.clone());
+    let mut new = f(old.clone());
     if old.as_ref() != Some(&new) {
         write_entry(
             entries,
@@ -748,7 +857,7 @@ fn upsert_in(
             tally,
             id,
             old.as_ref().map(|o| &o.topics),
-            &new,
+            &mut new,
         )?;
     }
     Ok(Upserted { old, new })
@@ -763,20 +872,33 @@ fn write_entry(
     tally: &mut Tally,
     id: &EntryId,
     old_topics: Option<&Memberships>,
-    new: &Entry,
+    new: &mut Entry,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let bytes = codec::encode(new).map_err(ConflictableTransactionError::Abort)?;
+    write_value(entries, index, tally, id, old_topics, &new.topics, &bytes)
+}
+
+/// [`write_entry`] with the value already encoded.
+fn write_value(
+    entries: &TransactionalTree,
+    index: &TransactionalTree,
+    tally: &mut Tally,
+    id: &EntryId,
+    old_topics: Option<&Memberships>,
+    new_topics: &Memberships,
+    bytes: &[u8],
+) -> Result<(), ConflictableTransactionError<StoreError>> {
     if entries.insert(&keys::entry_key(id), bytes)?.is_none() {
         tally.add(keys::COUNT_ENTRIES.to_vec(), 1);
     }
     for (topic, at) in old_topics.into_iter().flatten() {
-        if new.topics.get(topic) != Some(at)
+        if new_topics.get(topic) != Some(at)
             && index.remove(keys::topic_key(topic, *at, id))?.is_some()
         {
             tally.add(keys::topic_count_key(topic), -1);
         }
     }
-    for (topic, at) in &new.topics {
+    for (topic, at) in new_topics {
         if old_topics.and_then(|t| t.get(topic)) != Some(at)
             && index
                 .insert(keys::topic_key(topic, *at, id), &[])?
