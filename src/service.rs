@@ -24,8 +24,17 @@ use crate::poll::{Poller, MAX_CONCURRENT_POLLS};
 use crate::render::FeedCache;
 pub use crate::state::{App, Live, ServeOptions};
 
-/// How often `serve` applies the retention policy.
+/// How often `serve` applies the retention policy in full (the age limit
+/// walks every entry's head).
 pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// A poll that leaves the store over `max_entries` (a counter: O(1) to
+/// check) brings retention forward, so a burst of new entries does not
+/// sit above the limit, and on disk, until the next hourly run. Each run
+/// walks every entry's head, so such runs keep a pause of this many times
+/// the last run's length (retention takes at most a tenth of the time)...
+pub const RETENTION_PAUSE_FACTOR: u32 = 10;
+/// ...and at least this long.
+pub const RETENTION_MIN_PAUSE: Duration = Duration::from_secs(1);
 /// How often the definitions folder is checked for changes.
 pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 
@@ -205,6 +214,9 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
                     tracing::info!("{}", report.line());
                 }
                 app.apply(&report);
+                if app.store.entry_count() > live.defs.retention.max_entries {
+                    app.over_limit.notify_one();
+                }
                 if let Err(e) = app.store.flush() {
                     tracing::error!("store flush failed: {e}");
                 }
@@ -243,19 +255,29 @@ async fn settle_rules(app: Arc<App>) {
     }
 }
 
-/// Applies retention at start and then periodically, and re-renders the
-/// topics that shrank.
+/// Applies retention at start, then every [`RETENTION_EVERY`] and when a
+/// poll leaves the store over `max_entries` (after a pause, see
+/// [`RETENTION_PAUSE_FACTOR`]), and re-renders the topics that shrank.
 async fn retention_task(app: Arc<App>) {
+    let mut last_run = None::<(std::time::Instant, Duration)>;
     loop {
+        if let Some((ended, took)) = last_run {
+            tokio::select! {
+                _ = tokio::time::sleep(RETENTION_EVERY.saturating_sub(ended.elapsed())) => {}
+                _ = app.over_limit.notified() => {
+                    let pause = (took * RETENTION_PAUSE_FACTOR).max(RETENTION_MIN_PAUSE);
+                    tokio::time::sleep(pause.saturating_sub(ended.elapsed())).await;
+                }
+            }
+        }
+        let started = std::time::Instant::now();
         let live = app.live();
         let l = live.clone();
         let pruned = tokio::task::spawn_blocking(move || l.poller.prune(&l.defs)).await;
         match pruned {
             Ok(Ok(topics)) if !topics.is_empty() => {
-                if let Err(e) =
-                    app.feeds
-                        .refresh(&app.store, &live.defs, topics.iter().map(String::as_str))
-                {
+                let topics = topics.iter().map(String::as_str);
+                if let Err(e) = app.feeds.refresh(&app.store, &live.defs, topics) {
                     tracing::error!("cannot render topics after retention: {e}");
                 }
             }
@@ -263,7 +285,7 @@ async fn retention_task(app: Arc<App>) {
             Ok(Err(e)) => tracing::error!("retention failed: {e}"),
             Err(e) => tracing::error!("retention task failed: {e}"),
         }
-        tokio::time::sleep(RETENTION_EVERY).await;
+        last_run = Some((std::time::Instant::now(), started.elapsed()));
     }
 }
 

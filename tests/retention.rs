@@ -86,3 +86,28 @@ fn bad_retention_is_refused() {
     let out = ws.run(&["check"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("`[retention]` is defined twice"));
 }
+
+#[test]
+fn serve_prunes_as_soon_as_a_poll_goes_over_the_limit() {
+    let (ws, _up) = fixture_workspace();
+    ws.write("retention.toml", "[retention]\nmax_entries = 25\n");
+    // An empty store: retention at start has nothing to do, then the
+    // first polls bring 30 entries. Retention follows them at once, not
+    // at its next hourly run.
+    let server = ws.serve();
+    server.wait_ready();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(&server, "all") != 25 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} entries",
+            count(&server, "all")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("\nfeedloom_store_entries 25\n"),
+        "{metrics}"
+    );
+}

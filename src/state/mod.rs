@@ -101,6 +101,9 @@ pub struct App {
     pub(crate) schedulers: Mutex<tokio::task::JoinSet<()>>,
     pub(crate) reloads_ok: AtomicU64,
     pub(crate) reloads_failed: AtomicU64,
+    /// Raised by a poll that left the store over `max_entries`: retention
+    /// runs then rather than at its next hourly pass.
+    pub(crate) over_limit: tokio::sync::Notify,
 }
 
 impl App {
@@ -122,6 +125,7 @@ impl App {
             schedulers: Mutex::default(),
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
+            over_limit: tokio::sync::Notify::new(),
         }
     }
 
