@@ -18,7 +18,7 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::commands::{open_unsettled, rules_in_force, Error, Settings};
+use crate::commands::{rules_in_force, Error, Settings};
 use crate::config;
 use crate::poll::{Poller, MAX_CONCURRENT_POLLS};
 use crate::render::FeedCache;
@@ -93,7 +93,9 @@ pub async fn reload(app: &Arc<App>) -> bool {
 /// http://ADDR/` with the bound address (the port may have been 0) before
 /// the first request is accepted; scripts and tests wait for that line.
 pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Error> {
-    let (defs, poller) = open_unsettled(settings)?;
+    // Definitions first: a mistake in them stops the start before anything
+    // listens.
+    let defs = Arc::new(config::load(&settings.feeds)?);
     let bind = options.bind;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -105,17 +107,42 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
         Some(u) => u.clone(),
         None => Url::parse(&format!("http://{local}/")).expect("socket address makes a URL"),
     };
+    // The server answers `/healthz` while the store opens (a large one
+    // takes seconds: sled replays its log), and holds other requests
+    // until the app exists.
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let (publish, app_rx) = tokio::sync::watch::channel(None);
+    let opening = crate::server::Opening {
+        max_connections: options.max_connections,
+        idle_timeout: options.idle_timeout,
+        metrics: metrics.clone(),
+    };
+    let mut server = tokio::spawn(crate::server::run(
+        listener,
+        opening,
+        app_rx,
+        shutdown_signal(),
+    ));
+    println!("feedloom listening on http://{local}/ (public base {base_url})");
+    let open = {
+        let (settings, defs) = (settings.clone(), defs.clone());
+        tokio::task::spawn_blocking(move || crate::commands::open_poller(&settings, &defs))
+    };
+    let poller = tokio::select! {
+        opened = open => opened.expect("opening the store panicked")?,
+        _ = &mut server => return Ok(()),
+    };
     // Retention runs in the background, first right after start
     // ([`retention_task`]): with an age limit it walks every entry, and a
-    // large store must not keep `/healthz` waiting for that.
+    // large store must not keep `/readyz` waiting for that.
     let feeds = FeedCache::new(base_url.clone(), options.cache_bytes);
     let app = Arc::new(App::new(
         Live { defs, poller },
         feeds,
         options,
         settings.feeds.clone(),
+        metrics,
     ));
-    println!("feedloom listening on http://{local}/ (public base {base_url})");
     let defs = app.defs();
     tracing::info!(
         "listening on {local}, public base {base_url}{} ({} sources, {} topics)",
@@ -127,6 +154,7 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
         defs.sources.len(),
         defs.rules.topics.len()
     );
+    publish.send_replace(Some(app.clone()));
     // Every topic rendered from what the store already holds, in the
     // background: `/healthz` answers meanwhile, and a feed asked for before
     // its turn is rendered on demand from the same store, so a restart never
@@ -145,7 +173,9 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     background.spawn(settle_rules(app.clone()));
     background.spawn(retention_task(app.clone()));
     background.spawn(watch_definitions(app.clone()));
-    crate::server::run(listener, app.clone(), shutdown_signal()).await;
+    if let Err(e) = server.await {
+        tracing::error!("the server task failed: {e}");
+    }
     background.abort_all();
     app.schedulers.lock().expect("schedulers lock").abort_all();
     app.store.flush()?;

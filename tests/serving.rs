@@ -475,3 +475,33 @@ fn a_restart_serves_the_stored_feeds_at_once() {
     server.wait_ready();
     assert_eq!(parse_feed(&server.get("/all.atom").body).entries.len(), 30);
 }
+
+/// Opening a large store takes seconds (sled replays its log); meanwhile
+/// the server already answers `/healthz`, says why it is not ready, and
+/// holds feed requests until the store is open instead of failing them.
+/// Here another holder of the store's lock stands in for a slow open:
+/// `serve` waits for the lock (up to 3 s) as it would for the replay.
+#[test]
+fn healthz_answers_while_the_store_opens() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let held = feedloom::store::Store::open(&ws.data).unwrap();
+    let server = ws.serve();
+    assert_eq!(server.get("/healthz").status, 200);
+    let ready = server.get("/readyz");
+    assert_eq!(ready.status, 503);
+    assert!(
+        ready.text().contains("opening the store"),
+        "{}",
+        ready.text()
+    );
+    let addr = server.addr;
+    let feed = std::thread::spawn(move || get(addr, "/all.atom"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!feed.is_finished(), "a feed request waits for the store");
+    drop(held);
+    let feed = feed.join().unwrap();
+    assert_eq!(feed.status, 200);
+    assert!(!parse_feed(&feed.body).entries.is_empty());
+    server.wait_ready();
+}

@@ -117,6 +117,13 @@ pub(crate) fn open(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Er
 /// server unreachable while every entry is re-tagged.
 pub(crate) fn open_unsettled(settings: &Settings) -> Result<(Arc<Definitions>, Poller), Error> {
     let defs = Arc::new(config::load(&settings.feeds)?);
+    let poller = open_poller(settings, &defs)?;
+    Ok((defs, poller))
+}
+
+/// The store and a fetcher for `defs` (a host that asked for a pause
+/// before a restart still gets it).
+pub(crate) fn open_poller(settings: &Settings, defs: &Definitions) -> Result<Poller, Error> {
     std::fs::create_dir_all(&settings.data).map_err(|source| Error::Io {
         action: "create data folder",
         path: settings.data.clone(),
@@ -134,7 +141,7 @@ pub(crate) fn open_unsettled(settings: &Settings) -> Result<(Arc<Definitions>, P
     for (host, until) in store.host_blocks(Utc::now())? {
         fetcher.block_until(&host, until);
     }
-    Ok((defs, Poller { store, fetcher }))
+    Ok(Poller { store, fetcher })
 }
 
 /// Brings the store in step with the definitions' rules (see

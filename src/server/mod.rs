@@ -130,9 +130,15 @@ impl Drop for InFlight {
 /// connection has a watchdog: no complete request within
 /// [`HEADER_READ_TIMEOUT`] of accept, or no request for the idle timeout,
 /// and it is closed (counted in `feedloom_connection_timeouts_total`).
+///
+/// The server listens before the store is open (opening a large store
+/// replays sled's log, which takes seconds): until `app` holds the
+/// [`App`], `/healthz` answers at once, `/readyz` says the store is
+/// opening, and every other request waits for it.
 pub async fn run(
     listener: tokio::net::TcpListener,
-    app: Arc<App>,
+    opening: Opening,
+    app: tokio::sync::watch::Receiver<Option<Arc<App>>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -152,7 +158,7 @@ pub async fn run(
         .keep_alive_interval(H2_PING_INTERVAL)
         .keep_alive_timeout(H2_PING_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(app.options.max_connections.max(1)));
+    let slots = Arc::new(Semaphore::new(opening.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         // Take a slot before accepting: at the limit, new clients wait in
@@ -178,30 +184,39 @@ pub async fn run(
                     in_flight: AtomicUsize::new(0),
                     last: AtomicU64::new(0),
                     accepted: tokio::time::Instant::now(),
-                    idle: app.options.idle_timeout,
+                    idle: opening.idle_timeout,
                 });
-                let (app_c, activity_c) = (app.clone(), activity.clone());
+                let (app_c, activity_c, metrics_c) = (app.clone(), activity.clone(), opening.metrics.clone());
                 let service = hyper::service::service_fn(move |req| {
                     let guard = InFlight::new(&activity_c);
-                    let app = app_c.clone();
+                    let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
                     async move {
-                        let resp = handle(app, req).await;
+                        let resp = match while_opening(&mut app, &metrics, &req).await {
+                            Some(resp) => resp,
+                            None => {
+                                let ready = app.borrow().clone();
+                                match ready {
+                                    Some(app) => handle(app, req).await,
+                                    None => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+                                }
+                            }
+                        };
                         drop(guard);
                         Ok::<_, Infallible>(resp)
                     }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                 let conn = graceful.watch(conn);
-                let app = app.clone();
-                app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-                app.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+                let metrics = opening.metrics.clone();
+                metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+                metrics.connections_total.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(async move {
                     tokio::pin!(conn);
                     loop {
                         let (deadline, why) = activity.deadline();
                         let now = tokio::time::Instant::now();
                         if deadline <= now {
-                            app.metrics.record_timeout(why);
+                            metrics.record_timeout(why);
                             tracing::debug!("closing a connection: {why:?} timeout");
                             break;
                         }
@@ -215,7 +230,7 @@ pub async fn run(
                             _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
                         }
                     }
-                    app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+                    metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
                     drop(permit);
                 });
             }
@@ -229,6 +244,51 @@ pub async fn run(
     {
         tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; closing them");
     }
+}
+
+/// What the server needs before the store is open: its connection bounds
+/// and the metrics the [`App`] will share.
+pub struct Opening {
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// The answer to a request that arrives before the [`App`] exists:
+/// `/healthz` and `/readyz` answer at once; anything else waits for the
+/// App (`None`: handle it as usual). A request never waits on a store that
+/// failed to open: the process exits then.
+async fn while_opening(
+    app: &mut tokio::sync::watch::Receiver<Option<Arc<App>>>,
+    metrics: &crate::metrics::Metrics,
+    req: &Request<Incoming>,
+) -> Option<Response<Body>> {
+    if app.borrow().is_some() {
+        return None;
+    }
+    let (route, mut resp) = match req.uri().path() {
+        "/healthz" => (Route::Healthz, plain(StatusCode::OK, "ok\n")),
+        "/readyz" => (
+            Route::Readyz,
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: opening the store\n",
+            ),
+        ),
+        _ => {
+            // An error only if the sender is gone: the process is exiting.
+            let _ = app.wait_for(Option::is_some).await;
+            return None;
+        }
+    };
+    harden(&mut resp);
+    let bytes = if req.method() == Method::HEAD {
+        0
+    } else {
+        body_len(&resp)
+    };
+    metrics.record_request(route, resp.status().as_u16(), bytes);
+    Some(resp)
 }
 
 /// Routes one request, counts it, and adds the headers every response

@@ -83,7 +83,9 @@ pub struct App {
     pub store: Store,
     pub feeds: FeedCache,
     pub options: ServeOptions,
-    pub metrics: Metrics,
+    /// Shared with the server, which counts connections and requests from
+    /// before the store is open.
+    pub metrics: Arc<Metrics>,
     /// Set once every source has been polled once since start.
     pub ready: AtomicBool,
     /// Set once the store is in step with the rules in force (re-evaluated
@@ -109,13 +111,19 @@ pub struct App {
 impl App {
     /// The state of a server about to listen: not ready, rules not yet
     /// settled, no schedulers.
-    pub fn new(live: Live, feeds: FeedCache, options: ServeOptions, feeds_dir: PathBuf) -> App {
+    pub fn new(
+        live: Live,
+        feeds: FeedCache,
+        options: ServeOptions,
+        feeds_dir: PathBuf,
+        metrics: Arc<Metrics>,
+    ) -> App {
         App {
             store: live.poller.store.clone(),
             live: RwLock::new(Arc::new(live)),
             feeds,
             options,
-            metrics: Metrics::default(),
+            metrics,
             ready: AtomicBool::new(false),
             rules_settled: AtomicBool::new(false),
             warmed: AtomicBool::new(false),
