@@ -567,6 +567,34 @@ impl Fetcher {
         result
     }
 
+    /// Waits until `host` could take a request: none in flight, its
+    /// spacing since the last one over. Reserves nothing (the request's
+    /// own admission does), so callers wait here before taking scarcer
+    /// resources such as a poll slot, and a slot is never held by a poll
+    /// that only waits for its host.
+    pub async fn wait_turn(&self, host: &str) {
+        let host = host.to_ascii_lowercase();
+        let spacing = self.policy(&host).min_spacing;
+        let in_flight = {
+            let mut gate = self.gate.lock().expect("fetch gate lock");
+            gate.hosts
+                .entry(host.clone())
+                .or_default()
+                .in_flight
+                .clone()
+        };
+        drop(in_flight.lock().await);
+        let wait = {
+            let gate = self.gate.lock().expect("fetch gate lock");
+            gate.hosts
+                .get(&host)
+                .and_then(|h| h.last_done)
+                .map(|t| (t + spacing).saturating_duration_since(Instant::now()))
+                .unwrap_or_default()
+        };
+        tokio::time::sleep(wait).await;
+    }
+
     /// Waits out the host's spacing and checks its back-off and budgets.
     async fn admit(
         &self,

@@ -11,7 +11,7 @@
 //! to a day); after a failure it backs off exponentially from the interval
 //! to [`MAX_FAILURE_BACKOFF`], and never before a host's `Retry-After`.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -211,27 +211,49 @@ impl Poller {
         defs: &Arc<Definitions>,
         progress: Arc<dyn Progress>,
     ) -> Result<Vec<SourceReport>, StoreError> {
+        // One task per upstream host, polling its sources in turn: a poll
+        // takes one of the few slots only once its host is free (see
+        // `Fetcher::wait_turn`), so polls waiting out a host's spacing
+        // never keep other hosts' polls waiting for a slot.
         let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, source) in defs.sources.iter().enumerate() {
+            let host = source
+                .url
+                .host_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            by_host.entry(host).or_default().push(i);
+        }
         let total = defs.sources.len();
-        for i in 0..total {
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (host, sources) in by_host {
             let (poller, defs, limit) = (self.clone(), defs.clone(), limit.clone());
-            let progress = progress.clone();
+            let (progress, done) = (progress.clone(), done.clone());
             tasks.spawn(async move {
-                let _permit = limit.acquire().await.expect("semaphore never closed");
-                progress.started(&defs.sources[i].id);
-                (i, poller.poll_source(&defs.sources[i], &defs).await)
+                for i in sources {
+                    poller.fetcher.wait_turn(&host).await;
+                    let _permit = limit.acquire().await.expect("semaphore never closed");
+                    progress.started(&defs.sources[i].id);
+                    let report = poller.poll_source(&defs.sources[i], &defs).await;
+                    // The receiver lives until every report is in.
+                    let _ = done.send((i, report));
+                }
             });
         }
-        let mut reports: Vec<(usize, SourceReport)> = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (i, report) = joined.expect("a poll task panicked");
+        drop(done);
+        let mut reports: Vec<(usize, SourceReport)> = Vec::with_capacity(total);
+        while let Some((i, report)) = finished.recv().await {
             reports.push((i, report));
             progress.finished(
                 &reports.last().expect("just pushed").1,
                 reports.len(),
                 total,
             );
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.expect("a poll task panicked");
         }
         reports.sort_by_key(|(i, _)| *i);
         self.prune(defs)?;
