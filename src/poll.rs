@@ -266,7 +266,11 @@ impl Poller {
         let r = &defs.retention;
         let pruned = self.store.prune(r.max_age, r.max_entries, Utc::now())?;
         if pruned.removed > 0 {
-            tracing::info!("retention: pruned {} entries", pruned.removed);
+            tracing::info!(
+                "retention: pruned {} entries, dropped the {} oldest tombstones",
+                pruned.removed,
+                pruned.tombstones_dropped
+            );
         }
         Ok(pruned.topics)
     }

@@ -613,3 +613,49 @@ fn a_reroute_over_an_entry_changed_meanwhile_starts_again_from_it() {
     assert_eq!(store.topic_len("checked"), 2);
     assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
 }
+
+/// Tombstones do not grow with every entry ever pruned: beyond
+/// `max_entries` (at least `MIN_TOMBSTONES`) the oldest are dropped, and
+/// the newest always stay.
+#[test]
+fn tombstones_are_bounded_and_the_newest_kept() {
+    use feedloom::store::MIN_TOMBSTONES;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let template = paper(1, "Paper", 1.0, "2026-01-01T00:00:00Z");
+    let add = |from: usize, n: usize, seen: DateTime<Utc>| -> Vec<feedloom::model::EntryId> {
+        let ids: Vec<_> = (from..from + n)
+            .map(|i| feedloom::identity::entry_id(&format!("link:https://example.org/{i}")))
+            .collect();
+        for chunk in ids.chunks(1000) {
+            store
+                .update_many(chunk, |id, _| {
+                    let mut e = template.clone();
+                    e.id = *id;
+                    e.first_seen = seen;
+                    Some(e)
+                })
+                .unwrap();
+        }
+        ids
+    };
+    let first = add(0, MIN_TOMBSTONES + 500, t("2026-01-01T00:00:00Z"));
+    let pruned = store.prune(None, 100, t("2026-02-01T00:00:00Z")).unwrap();
+    assert_eq!(pruned.removed, MIN_TOMBSTONES + 400);
+    assert_eq!(pruned.tombstones_dropped, 400);
+    let second = add(MIN_TOMBSTONES + 500, 500, t("2026-01-02T00:00:00Z"));
+    let pruned = store.prune(None, 100, t("2026-03-01T00:00:00Z")).unwrap();
+    assert_eq!(pruned.removed, 500);
+    assert_eq!(pruned.tombstones_dropped, 500);
+    let tombstoned = |ids: &[feedloom::model::EntryId]| {
+        ids.iter()
+            .filter(|id| store.is_tombstoned(id).unwrap())
+            .count()
+    };
+    // The second run pruned the 100 left of the first batch and 400 of
+    // the second (the longest-known first); the 500 tombstones dropped are
+    // the oldest, all from the first run.
+    assert_eq!(tombstoned(&second), 400, "the newest stay");
+    assert_eq!(tombstoned(&first), MIN_TOMBSTONES - 500 + 100);
+    assert_eq!(store.entry_count(), 100);
+}

@@ -118,10 +118,17 @@ pub struct RuleFingerprints {
     pub topics: BTreeMap<String, String>,
 }
 
+/// Tombstones kept at least, whatever `max_entries` says (see
+/// [`Store::prune`]).
+pub const MIN_TOMBSTONES: usize = 10_000;
+
 /// What a prune removed.
 #[derive(Debug, Default)]
 pub struct Pruned {
     pub removed: usize,
+    /// The oldest tombstones dropped: at most `max_entries` (or
+    /// [`MIN_TOMBSTONES`]) are kept.
+    pub tombstones_dropped: usize,
     /// Topics that lost entries (their feeds must be re-rendered).
     pub topics: BTreeSet<String>,
 }
@@ -798,7 +805,34 @@ impl Store {
             pruned.topics.extend(topics.into_keys());
         }
         self.mark_topics_changed(pruned.topics.iter().map(|t| (t.as_str(), now)))?;
+        if pruned.removed > 0 {
+            pruned.tombstones_dropped = self.trim_tombstones(max_entries.max(MIN_TOMBSTONES))?;
+        }
         Ok(pruned)
+    }
+
+    /// Drops the oldest tombstones beyond `keep`. Tombstones would
+    /// otherwise grow with every entry ever pruned; one old enough that
+    /// `keep` newer entries were pruned after it names an item its
+    /// upstream has long stopped listing.
+    fn trim_tombstones(&self, keep: usize) -> Result<usize, StoreError> {
+        let mut all: Vec<([u8; 8], sled::IVec)> = Vec::new();
+        for kv in self.tombstones.iter() {
+            let (k, v) = kv?;
+            let stamp = v.as_ref().try_into().unwrap_or([0; 8]);
+            all.push((stamp, k));
+        }
+        if all.len() <= keep {
+            return Ok(0);
+        }
+        all.sort_unstable();
+        let drop = all.len() - keep;
+        let mut batch = sled::Batch::default();
+        for (_, k) in all.into_iter().take(drop) {
+            batch.remove(k);
+        }
+        self.tombstones.apply_batch(batch)?;
+        Ok(drop)
     }
 
     /// Records that `host` asked not to be contacted before `until`.
