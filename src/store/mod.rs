@@ -28,7 +28,7 @@ use crate::model::{Entry, EntryId};
 /// 2: adds the `counts` tree (entries and per-topic sizes).
 /// 3: entry values deflated.
 /// 4: entry values split into a plain head (first seen, tags, memberships)
-///    and a deflated body ([`codec`]), so re-evaluation and pruning do not
+///    and a deflated body (`store/codec.rs`), so re-evaluation and pruning do not
 ///    inflate and deflate text they do not change.
 pub const SCHEMA_VERSION: u32 = 4;
 
@@ -166,7 +166,7 @@ impl Stored {
     /// Decodes the entry and lets `f` change its tags and memberships;
     /// when `f` says something changed, the rewrite to store. `f` must
     /// change nothing else: the rest of the entry is written back as it
-    /// was stored, its bytes copied (see [`codec`]).
+    /// was stored, its bytes copied (see `store/codec.rs`).
     pub fn reroute(
         &self,
         f: impl FnOnce(&mut Entry) -> bool,
@@ -239,13 +239,6 @@ impl Tally {
 /// How long [`open_db`] waits for the store's file lock.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Opens the sled database, waiting a little for its file lock.
-///
-/// sled releases the lock only when its background flusher thread lets
-/// go of the database, which can be some hundred milliseconds after the
-/// last handle is dropped (and after a previous process is told to exit).
-/// Reopening in that window must not fail; a lock still held after
-/// [`LOCK_WAIT`] means another process owns the store, and the error says so.
 /// The page cache sled keeps in memory unless `--cache` says otherwise.
 /// sled's own default is 1 GiB, far more than a small VPS should give a
 /// feed aggregator; the working set (the newest entries of each topic, the
@@ -258,6 +251,13 @@ pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 /// entries reported as stored by a finished cycle are on disk.
 pub const FLUSH_EVERY_MS: u64 = 500;
 
+/// Opens the sled database, waiting a little for its file lock.
+///
+/// sled releases the lock only when its background flusher thread lets
+/// go of the database, which can be some hundred milliseconds after the
+/// last handle is dropped (and after a previous process is told to exit).
+/// Reopening in that window must not fail; a lock still held after
+/// [`LOCK_WAIT`] means another process owns the store, and the error says so.
 fn open_db(dir: &Path, cache_bytes: usize) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     let config = sled::Config::new()
