@@ -27,7 +27,7 @@ use crate::model::{Entry, EntryId};
 /// 1: entries, topic index, source state, tombstones, host blocks, meta.
 /// 2: adds the `counts` tree (entries and per-topic sizes).
 /// 3: entry values deflated.
-/// 4: entry values split into a plain head (first seen, tags, memberships)
+/// 4: entry values split into a binary head (first seen, memberships, tags)
 ///    and a deflated body (`store/codec.rs`), so re-evaluation and pruning do not
 ///    inflate and deflate text they do not change.
 pub const SCHEMA_VERSION: u32 = 4;
