@@ -30,6 +30,10 @@ use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
 
 /// Sources fetched at once, across all hosts.
 pub const MAX_CONCURRENT_POLLS: usize = 16;
+/// Polls of one host's sources under way at once in a `poll --once` cycle:
+/// its requests still go one at a time, spaced (see [`crate::fetch`]), but
+/// one poll's fetch overlaps the previous one's storing.
+pub const POLLS_PER_HOST: usize = 2;
 /// The longest pause after repeated failures: a source is never given up.
 pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// The longest an upstream's freshness claim can delay a poll.
@@ -232,13 +236,27 @@ impl Poller {
             let (poller, defs, limit) = (self.clone(), defs.clone(), limit.clone());
             let (progress, done) = (progress.clone(), done.clone());
             tasks.spawn(async move {
+                // Two polls per host at a time: the next one's request goes
+                // out (after the spacing) while the last one's entries are
+                // being stored, instead of the spacing starting only then.
+                let per_host = Arc::new(Semaphore::new(POLLS_PER_HOST));
+                let mut polls = tokio::task::JoinSet::new();
                 for i in sources {
+                    let turn = per_host.clone().acquire_owned().await;
                     poller.fetcher.wait_turn(&host).await;
-                    let _permit = limit.acquire().await.expect("semaphore never closed");
-                    progress.started(&defs.sources[i].id);
-                    let report = poller.poll_source(&defs.sources[i], &defs).await;
-                    // The receiver lives until every report is in.
-                    let _ = done.send((i, report));
+                    let slot = limit.clone().acquire_owned().await;
+                    let (poller, defs, progress, done) =
+                        (poller.clone(), defs.clone(), progress.clone(), done.clone());
+                    polls.spawn(async move {
+                        progress.started(&defs.sources[i].id);
+                        let report = poller.poll_source(&defs.sources[i], &defs).await;
+                        drop((slot, turn));
+                        // The receiver lives until every report is in.
+                        let _ = done.send((i, report));
+                    });
+                }
+                while let Some(joined) = polls.join_next().await {
+                    joined.expect("a poll task panicked");
                 }
             });
         }
