@@ -534,14 +534,7 @@ impl Fetcher {
     ) -> Result<Hop, FetchError> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let policy = self.policy(&host);
-        let in_flight = {
-            let mut gate = self.gate.lock().expect("fetch gate lock");
-            gate.hosts
-                .entry(host.clone())
-                .or_default()
-                .in_flight
-                .clone()
-        };
+        let in_flight = self.in_flight(&host);
         let _one_at_a_time = in_flight.lock().await;
         let host_budget = Budget {
             key: format!("host {host}"),
@@ -567,6 +560,16 @@ impl Fetcher {
         result
     }
 
+    /// The lock that keeps one request in flight per host.
+    fn in_flight(&self, host: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gate = self.gate.lock().expect("fetch gate lock");
+        gate.hosts
+            .entry(host.to_string())
+            .or_default()
+            .in_flight
+            .clone()
+    }
+
     /// Waits until `host` could take a request: none in flight, its
     /// spacing since the last one over. Reserves nothing (the request's
     /// own admission does), so callers wait here before taking scarcer
@@ -575,15 +578,7 @@ impl Fetcher {
     pub async fn wait_turn(&self, host: &str) {
         let host = host.to_ascii_lowercase();
         let spacing = self.policy(&host).min_spacing;
-        let in_flight = {
-            let mut gate = self.gate.lock().expect("fetch gate lock");
-            gate.hosts
-                .entry(host.clone())
-                .or_default()
-                .in_flight
-                .clone()
-        };
-        drop(in_flight.lock().await);
+        drop(self.in_flight(&host).lock().await);
         let wait = {
             let gate = self.gate.lock().expect("fetch gate lock");
             gate.hosts

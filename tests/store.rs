@@ -378,20 +378,19 @@ fn everything(store: &Store, ids: &[feedloom::model::EntryId]) -> String {
     out
 }
 
-#[test]
-fn a_schema_1_store_is_migrated_with_nothing_lost() {
+/// Builds the busy store, lets `make_old` turn it into what an older
+/// release (or a migration cut short) left, opens it with this build and
+/// checks that nothing was lost and that every value is in the current
+/// form at the current version.
+fn migrated(make_old: impl FnOnce(&sled::Db)) {
     let dir = tempfile::tempdir().unwrap();
     let (store, ids) = busy_store(dir.path());
     let before = everything(&store, &ids);
     assert!(before.contains("tombstones 50"), "{before}");
     drop(store);
-    // Schema 1: entries as bare JSON, no `counts`, version 1.
     {
         let db = sled::open(dir.path()).unwrap();
-        let rewritten = to_old_form(&db, usize::MAX, OldForm::Bare);
-        assert_eq!(rewritten, 250);
-        assert!(db.drop_tree("counts").unwrap());
-        set_version(&db, 1);
+        make_old(&db);
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(everything(&store, &ids), before);
@@ -406,8 +405,21 @@ fn a_schema_1_store_is_migrated_with_nothing_lost() {
         .unwrap()
         .unwrap();
     assert_eq!(version.as_ref(), 4u32.to_be_bytes());
-    // Every value is in the current form now.
-    assert_eq!(to_old_form(&db, 0, OldForm::Bare), 250);
+    assert_eq!(
+        to_old_form(&db, 0, OldForm::Bare),
+        250,
+        "every value current"
+    );
+}
+
+#[test]
+fn a_schema_1_store_is_migrated_with_nothing_lost() {
+    // Schema 1: entries as bare JSON, no `counts`, version 1.
+    migrated(|db| {
+        assert_eq!(to_old_form(db, usize::MAX, OldForm::Bare), 250);
+        assert!(db.drop_tree("counts").unwrap());
+        set_version(db, 1);
+    });
 }
 
 /// An older release's form of an entry value.
@@ -492,52 +504,22 @@ fn set_version(db: &sled::Db, version: u32) {
 
 #[test]
 fn a_schema_3_store_is_migrated_with_nothing_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, ids) = busy_store(dir.path());
-    let before = everything(&store, &ids);
-    drop(store);
-    {
-        let db = sled::open(dir.path()).unwrap();
-        assert_eq!(to_old_form(&db, usize::MAX, OldForm::Deflated), 250);
-        set_version(&db, 3);
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(everything(&store, &ids), before);
-    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
-    drop(store);
-    let db = sled::open(dir.path()).unwrap();
-    assert_eq!(
-        to_old_form(&db, 0, OldForm::Bare),
-        250,
-        "every value current"
-    );
+    migrated(|db| {
+        assert_eq!(to_old_form(db, usize::MAX, OldForm::Deflated), 250);
+        set_version(db, 3);
+    });
 }
 
 #[test]
 fn a_migration_killed_midway_is_finished_by_the_next_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, ids) = busy_store(dir.path());
-    let before = everything(&store, &ids);
-    drop(store);
     // What a kill midway through a migration leaves: some values
     // rewritten, the rest not (here in both older forms), the version
     // still the old one.
-    {
-        let db = sled::open(dir.path()).unwrap();
-        assert_eq!(to_old_form(&db, 60, OldForm::Bare), 250);
-        assert_eq!(to_old_form(&db, 60, OldForm::Deflated), 190);
-        set_version(&db, 2);
-    }
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(everything(&store, &ids), before);
-    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
-    drop(store);
-    let db = sled::open(dir.path()).unwrap();
-    assert_eq!(
-        to_old_form(&db, 0, OldForm::Bare),
-        250,
-        "every value current"
-    );
+    migrated(|db| {
+        assert_eq!(to_old_form(db, 60, OldForm::Bare), 250);
+        assert_eq!(to_old_form(db, 60, OldForm::Deflated), 190);
+        set_version(db, 2);
+    });
 }
 
 #[test]
