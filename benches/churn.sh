@@ -8,10 +8,12 @@
 #   CYCLES=30 SOURCES=40 ITEMS=500 MAX_ENTRIES=40000 bash benches/churn.sh
 #   MODE=serve bash benches/churn.sh          # one `serve` polling each minute
 #
-# MODE=once (the default) runs one `poll --once` process per cycle, so sled
-# never has idle time to clean up; MODE=serve runs the service for CYCLES
-# minutes (its sources polled every minute, new items each minute) and
-# reads the size each minute, which is what a deployment sees.
+# MODE=once (the default) runs one `poll --once` process per cycle: sled
+# never has the time to clean up, and the store stays bounded only because
+# `poll --once` compacts it in place once it has outgrown its live data;
+# MODE=serve runs the service for CYCLES minutes (its sources polled every
+# minute, new items each minute) and reads the size each minute, which is
+# what a deployment sees.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

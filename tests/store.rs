@@ -541,6 +541,154 @@ fn a_compacted_copy_holds_everything() {
     assert_eq!(copy.counts().unwrap(), copy.count_by_scan().unwrap());
 }
 
+/// The busy store in `data`, grown by `n` entries of about 4 KB each so a
+/// copy takes a while; what it holds, and the ids for `everything`.
+fn big_store(data: &std::path::Path, n: u32) -> (Store, Vec<feedloom::model::EntryId>, String) {
+    let (store, ids) = busy_store(data);
+    // Words from a xorshift: text that deflate cannot shrink much.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut text = move || -> String {
+        (0..400)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                format!("{:x} ", x % 0xFFFF_FFFF)
+            })
+            .collect()
+    };
+    let bulk: Vec<Entry> = (0..n)
+        .map(|i| {
+            let mut e = paper(
+                10_000 + i,
+                &format!("Bulk {i}"),
+                1.0,
+                "2026-01-02T00:00:00Z",
+            );
+            e.summary = text();
+            e
+        })
+        .collect();
+    for chunk in bulk.chunks(500) {
+        store.upsert_many(chunk, |e, _| e.clone()).unwrap();
+    }
+    store.flush().unwrap();
+    let before = everything(&store, &ids);
+    (store, ids, before)
+}
+
+fn current(data: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(data.join("CURRENT"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+#[test]
+fn a_store_compacted_in_place_holds_everything_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (store, ids, before) = big_store(&data, 500);
+    assert_eq!(
+        current(&data),
+        None,
+        "a new store lives in the data folder itself"
+    );
+    let (from, to) = store.compact_in_place().unwrap();
+    assert!(from > 0 && to > 0, "{from} {to}");
+    assert_eq!(current(&data).as_deref(), Some("store-1"));
+    for legacy in ["db", "conf", "blobs"] {
+        assert!(!data.join(legacy).exists(), "{legacy} left behind");
+    }
+    let store = Store::open(&data).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+    assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
+    // Again: the next generation takes over and the last one goes.
+    store.compact_in_place().unwrap();
+    assert_eq!(current(&data).as_deref(), Some("store-2"));
+    assert!(!data.join("store-1").exists());
+    let store = Store::open(&data).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+}
+
+#[test]
+fn what_a_crash_during_compaction_leaves_is_cleared_by_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (store, ids) = busy_store(&data);
+    let before = everything(&store, &ids);
+    drop(store);
+    // Killed while copying: a partial copy and a half-written CURRENT; the
+    // old database is still the live one.
+    std::fs::create_dir(data.join("store-1")).unwrap();
+    std::fs::write(data.join("store-1").join("db"), b"partial").unwrap();
+    std::fs::write(data.join("CURRENT.tmp"), b"sto").unwrap();
+    let store = Store::open(&data).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+    assert!(!data.join("store-1").exists() && !data.join("CURRENT.tmp").exists());
+    // Killed after CURRENT named the copy, before the old database went.
+    store.compact_into(&data.join("store-1")).unwrap();
+    drop(store);
+    std::fs::write(data.join("CURRENT"), "store-1\n").unwrap();
+    let store = Store::open(&data).unwrap();
+    assert_eq!(everything(&store, &ids), before);
+    assert!(
+        !data.join("db").exists(),
+        "the replaced database is removed"
+    );
+    // A CURRENT naming a folder that is gone is an error, never a new
+    // empty store.
+    drop(store);
+    std::fs::write(data.join("CURRENT"), "store-9\n").unwrap();
+    let e = Store::open(&data).err().expect("refused").to_string();
+    assert!(e.contains("store-9, which is missing"), "{e}");
+}
+
+#[test]
+fn compaction_killed_at_any_moment_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (store, ids, before) = big_store(&data, 3000);
+    drop(store);
+    let mut seen = BTreeMap::new();
+    for delay_ms in (0..16).map(|k| k * 15).chain([3000]) {
+        let mut child = std::process::Command::new(feedloom_testkit::binary())
+            .arg("--data")
+            .arg(&data)
+            .args(["compact"])
+            .env("FEEDLOOM_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let copies = std::fs::read_dir(&data)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("store-")
+            })
+            .count();
+        *seen.entry((current(&data), copies)).or_insert(0) += 1;
+        let store = Store::open(&data).unwrap();
+        assert_eq!(
+            everything(&store, &ids),
+            before,
+            "killed after {delay_ms} ms"
+        );
+        assert_eq!(store.counts().unwrap(), store.count_by_scan().unwrap());
+    }
+    // Which states the kills left (CURRENT, store folders): for the log.
+    println!("states after each kill: {seen:?}");
+    assert!(
+        current(&data).is_some(),
+        "the last run, given time, compacted"
+    );
+}
+
 #[test]
 fn a_reroute_over_an_entry_changed_meanwhile_starts_again_from_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -110,7 +110,9 @@ pub struct InspectArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CompactArgs {
     /// The folder to write the compacted store to; it must not exist.
-    pub dest: PathBuf,
+    /// Without it, the store is compacted in place (the copy is written
+    /// inside the data folder and takes over; a crash loses nothing).
+    pub dest: Option<PathBuf>,
 }
 
 /// `export`'s arguments.

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{open, table, Error, Settings};
 use crate::poll::{Outcome, Progress, SourceReport};
+use crate::store::Store;
 
 /// What `poll --once` did: one report per source, in definition order.
 pub struct Polled {
@@ -33,6 +34,7 @@ pub async fn poll_once(settings: &Settings) -> Result<Polled, Error> {
     let shown = Arc::new(Shown::new(tty, defs.sources.len()));
     let reports = poller.poll_all(&defs, shown.clone()).await?;
     shown.bar.finish_and_clear();
+    compact_if_grown(poller.store)?;
     if tty {
         for r in reports.iter().filter(|r| r.failed()) {
             println!("{}", r.line());
@@ -49,6 +51,28 @@ pub async fn poll_once(settings: &Settings) -> Result<Polled, Error> {
         );
     }
     Ok(polled)
+}
+
+/// Compacts the store in place when it has grown well past its live data
+/// ([`Store::needs_compaction`]). A `serve` process gives sled the time to
+/// reclaim space as it goes; a run of `poll --once` exits first, so under
+/// churn its store would grow without bound.
+fn compact_if_grown(store: Store) -> Result<(), Error> {
+    let Some((size, expected)) = store.needs_compaction()? else {
+        return Ok(());
+    };
+    let started = std::time::Instant::now();
+    let (before, after) = store.compact_in_place()?;
+    tracing::info!(
+        "store: compacted in place in {:?}, {:.1} MB -> {:.1} MB (over {}x the {:.1} MB expected of its entries: {:.1} MB)",
+        started.elapsed(),
+        before as f64 / 1e6,
+        after as f64 / 1e6,
+        crate::store::COMPACT_GROWTH,
+        expected as f64 / 1e6,
+        size as f64 / 1e6,
+    );
+    Ok(())
 }
 
 /// Progress as `poll --once` shows it.

@@ -61,6 +61,9 @@ pub const RULE_FINGERPRINTS: &[u8] = b"rule_fingerprints";
 /// entry (JSON: topic id → RFC 3339 time): created, its rules changed, or
 /// entries pruned. An empty topic's feed is dated by it.
 pub const TOPIC_CHANGES: &[u8] = b"topic_changes";
+/// `meta` key of what the live data took on disk when last measured
+/// (`Store::needs_compaction`): bytes and entries, two big-endian u64.
+pub const COMPACTED: &[u8] = b"compacted";
 
 const SEPARATOR: u8 = 0xFF;
 

@@ -7,10 +7,12 @@
 //! is called at the end of each poll cycle and at shutdown.
 
 mod codec;
+mod growth;
 pub mod keys;
+mod layout;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +22,8 @@ use sled::Transactional;
 
 use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
+use growth::{Baseline, MIN_BASELINE_ENTRIES};
+pub use growth::{COMPACT_GROWTH, MIN_COMPACT_BYTES};
 
 /// The layout version this build reads and writes. Bump it with a numbered
 /// migration in [`Store::open_with`] when a layout changes.
@@ -44,6 +48,14 @@ pub enum StoreError {
     Locked { path: String },
     #[error("{path} exists already: compacting writes a new folder")]
     Exists { path: String },
+    #[error("store at {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The data folder's `CURRENT` file is unusable (see `store/layout.rs`).
+    #[error("{path}: {message}")]
+    Layout { path: String, message: String },
 }
 
 /// A transaction fails with the error its closure aborted with, or with
@@ -203,6 +215,10 @@ pub struct Rerouted {
 
 #[derive(Clone)]
 pub struct Store {
+    /// The data folder, and the folder in it of the live database (see
+    /// `store/layout.rs`).
+    data: PathBuf,
+    live: PathBuf,
     db: sled::Db,
     entries: sled::Tree,
     topic_index: sled::Tree,
@@ -295,9 +311,20 @@ impl Store {
     /// Opens (or creates) the store in `dir`, letting sled keep up to
     /// `cache_bytes` of pages in memory.
     pub fn open_with(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
-        let db = open_db(dir, cache_bytes)?;
+        let (db, live) = loop {
+            let live = layout::live(dir)?;
+            let db = open_db(&live, cache_bytes)?;
+            // A compaction may have put a copy in place while this open
+            // waited for the lock: then open the copy.
+            if layout::live(dir)? == live {
+                break (db, live);
+            }
+        };
+        layout::remove_stale(dir, &live)?;
         let meta = db.open_tree(keys::TREE_META)?;
         let store = Store {
+            data: dir.to_path_buf(),
+            live,
             entries: db.open_tree(keys::TREE_ENTRIES)?,
             topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
             source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
@@ -597,7 +624,68 @@ impl Store {
             to.apply_batch(batch)?;
         }
         copy.flush()?;
-        Ok((self.db.size_on_disk()?, copy.size_on_disk()?))
+        // What the live data takes on disk, for `needs_compaction`.
+        let size = copy.size_on_disk()?;
+        let baseline = Baseline {
+            bytes: size,
+            entries: self.entry_count() as u64,
+        };
+        copy.open_tree(keys::TREE_META)?
+            .insert(keys::COMPACTED, &baseline.to_bytes())?;
+        copy.flush()?;
+        Ok((self.db.size_on_disk()?, size))
+    }
+
+    /// Replaces the store's database with a copy written afresh
+    /// ([`Store::compact_into`] a new folder in the data folder, then made
+    /// the live one; see `store/layout.rs` for why a crash at any moment
+    /// loses nothing). Takes the handle: the caller must hold no other
+    /// (anything written through one afterwards would go to the old
+    /// database, which is removed). Returns the sizes before and after.
+    pub fn compact_in_place(self) -> Result<(u64, u64), StoreError> {
+        let copy = layout::next(&self.data, &self.live);
+        if copy.exists() {
+            // A copy a crash cut short (this handle holds the live lock,
+            // so nobody else is writing it).
+            std::fs::remove_dir_all(&copy).map_err(|source| StoreError::Io {
+                path: copy.display().to_string(),
+                source,
+            })?;
+        }
+        let sizes = self.compact_into(&copy)?;
+        layout::commit(&self.data, &copy)?;
+        let (data, old) = (self.data.clone(), self.live.clone());
+        drop(self);
+        layout::remove_replaced(&data, &old)?;
+        Ok(sizes)
+    }
+
+    /// Whether the store takes more than [`COMPACT_GROWTH`] times what its
+    /// live data took when last compacted (scaled to the entries it holds
+    /// now), and more than [`MIN_COMPACT_BYTES`]: the size on disk and that
+    /// expected size when it does. A store never compacted learns its
+    /// baseline here, once it holds [`MIN_BASELINE_ENTRIES`].
+    pub fn needs_compaction(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let size = self.db.size_on_disk()?;
+        let entries = self.entry_count() as u64;
+        let baseline = self
+            .meta
+            .get(keys::COMPACTED)?
+            .and_then(|v| Baseline::from_bytes(&v))
+            .filter(|b| b.entries >= MIN_BASELINE_ENTRIES);
+        let Some(base) = baseline else {
+            if entries >= MIN_BASELINE_ENTRIES {
+                let now = Baseline {
+                    bytes: size,
+                    entries,
+                };
+                self.meta.insert(keys::COMPACTED, &now.to_bytes())?;
+            }
+            return Ok(None);
+        };
+        Ok(base
+            .outgrown(size, entries)
+            .map(|expected| (size, expected)))
     }
 
     /// Every stored entry, in id order.
