@@ -199,6 +199,16 @@ struct Ingested {
     floor: Option<Duration>,
 }
 
+/// The host a source is polled from, as the fetcher's per-host rules name
+/// it.
+pub fn host_of(source: &Source) -> String {
+    source
+        .url
+        .host_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 /// Everything a poll needs, shared by the scheduler and `poll --once`.
 #[derive(Clone)]
 pub struct Poller {
@@ -222,12 +232,7 @@ impl Poller {
         let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
         let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, source) in defs.sources.iter().enumerate() {
-            let host = source
-                .url
-                .host_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            by_host.entry(host).or_default().push(i);
+            by_host.entry(host_of(source)).or_default().push(i);
         }
         let total = defs.sources.len();
         let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();

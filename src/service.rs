@@ -9,6 +9,7 @@
 //! and restarts the per-source schedulers; the fetcher keeps its politeness
 //! state (spacing, spent budgets, back-offs) and connection pool.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use url::Url;
 
 use crate::commands::{rules_in_force, Error, Settings};
 use crate::config;
-use crate::poll::{Poller, MAX_CONCURRENT_POLLS};
+use crate::poll::{host_of, Poller, MAX_CONCURRENT_POLLS, POLLS_PER_HOST};
 use crate::render::FeedCache;
 pub use crate::state::{App, Live, ServeOptions};
 
@@ -195,6 +196,16 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
     let total = live.defs.sources.len();
     let first_done = Arc::new(AtomicUsize::new(0));
     let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
+    // As in `poll --once`: a poll takes a slot only once its host is free
+    // (`Fetcher::wait_turn`), at most `POLLS_PER_HOST` of a host at a time,
+    // so polls waiting out one host's spacing never hold the slots other
+    // hosts' polls need.
+    let mut turns: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    for source in &live.defs.sources {
+        turns
+            .entry(host_of(source))
+            .or_insert_with(|| Arc::new(Semaphore::new(POLLS_PER_HOST)));
+    }
     let mark_done = {
         let app = app.clone();
         move || {
@@ -209,6 +220,8 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
     for index in 0..total {
         let (app, live, slots, mark_done) =
             (app.clone(), live.clone(), slots.clone(), mark_done.clone());
+        let host = host_of(&live.defs.sources[index]);
+        let turn = turns[&host].clone();
         set.spawn(async move {
             let source = &live.defs.sources[index];
             let stored = app
@@ -232,6 +245,8 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
             }
             loop {
                 let report = {
+                    let _turn = turn.acquire().await.expect("semaphore never closed");
+                    live.poller.fetcher.wait_turn(&host).await;
                     let _slot = slots.acquire().await.expect("semaphore never closed");
                     live.poller.poll_source(source, &live.defs).await
                 };

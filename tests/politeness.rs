@@ -368,3 +368,52 @@ fn a_permanent_redirect_is_followed_and_reported_once() {
         "logged once per change"
     );
 }
+
+/// `serve` with many sources on one host that asks for a long spacing and
+/// one source on another host: the busy host's polls wait for their turn
+/// without holding the poll slots, so the other host's source is polled as
+/// soon as its scheduler starts (it starts 200 ms × its index after the
+/// others, see `service::spawn_schedulers`), not after the busy host's
+/// queue.
+#[test]
+fn serve_polls_a_free_host_while_a_busy_one_waits_out_its_spacing() {
+    let busy = Upstream::start();
+    let free = Upstream::start_on("127.0.0.2");
+    let mut defs = String::from("[[host]]\nname = \"127.0.0.1\"\nmin_spacing = \"3s\"\n");
+    let source = |id: String, url: String| {
+        format!("[[source]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\ninterval = \"1h\"\n")
+    };
+    for i in 0..24 {
+        busy.set(
+            &format!("/f{i}"),
+            Reply::ok("application/rss+xml", feed_xml()),
+        );
+        if i == 20 {
+            free.set("/f", Reply::ok("application/rss+xml", feed_xml()));
+            defs.push_str(&source("free".into(), free.url("/f")));
+        }
+        defs.push_str(&source(format!("busy{i}"), busy.url(&format!("/f{i}"))));
+    }
+    let ws = common::Workspace::new();
+    ws.write("d.toml", &defs);
+    let _server = ws.serve();
+    let started = std::time::Instant::now();
+    while free.arrivals.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the free host was never polled"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waited = free.arrivals.lock().unwrap()[0].duration_since(started);
+    // Its scheduler starts 4 s in; queued behind the busy host's polls,
+    // which hold every slot while they wait 3 s apart, it came after 12 s.
+    assert!(
+        waited < Duration::from_secs(8),
+        "the free host waited {waited:?} behind the busy one"
+    );
+    assert!(
+        busy.arrivals.lock().unwrap().len() < 6,
+        "the busy host was not spaced"
+    );
+}
