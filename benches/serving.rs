@@ -114,6 +114,7 @@ fn bench_metrics(c: &mut Criterion) {
         hosts: hosts.clone(),
         budgets: budgets.clone(),
         bounds: Bounds::default(),
+        websub: None,
     };
     let mut group = c.benchmark_group("metrics");
     group.bench_function("hand_written", |b| {

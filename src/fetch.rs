@@ -343,6 +343,25 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// An HTTP client for requests feedloom makes on its own: our user agent,
+/// the connect timeout, no redirects followed (callers follow them hop by
+/// hop, or not at all). With `public_only`, it cannot connect to internal
+/// addresses ([`is_internal`]) whatever a name resolves to when it
+/// connects; literal IP hosts are the caller's to check.
+pub fn outbound_client(public_only: bool) -> Result<reqwest::Client, FetchError> {
+    // reqwest is built without a default crypto provider (ring keeps the
+    // build lean); installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none());
+    if public_only {
+        builder = builder.dns_resolver(Arc::new(PublicOnly));
+    }
+    builder.build().map_err(|e| FetchError::Other(chain(&e)))
+}
+
 /// The HTTP client every source shares (one connection pool, one politeness
 /// gate).
 ///
@@ -371,23 +390,8 @@ impl Fetcher {
     /// A fetcher with per-host rules (hosts not listed get
     /// [`HostPolicy::default`]).
     pub fn new(policies: HashMap<String, HostPolicy>) -> Result<Fetcher, FetchError> {
-        // reqwest is built without a default crypto provider (ring keeps the
-        // build lean); installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(USER_AGENT)
-                .connect_timeout(CONNECT_TIMEOUT)
-                // Redirects are followed hop by hop in `fetch`.
-                .redirect(reqwest::redirect::Policy::none())
-        };
-        let client = builder()
-            .build()
-            .map_err(|e| FetchError::Other(chain(&e)))?;
-        let public = builder()
-            .dns_resolver(Arc::new(PublicOnly))
-            .build()
-            .map_err(|e| FetchError::Other(chain(&e)))?;
+        let client = outbound_client(false)?;
+        let public = outbound_client(true)?;
         Ok(Fetcher {
             client,
             public,

@@ -44,3 +44,4 @@ pub mod store;
 pub mod text;
 pub mod units;
 pub mod urls;
+pub mod websub;

@@ -23,10 +23,11 @@ pub enum Route {
     Status,
     Metrics,
     Admin,
+    WebSub,
     NotFound,
 }
 
-const ROUTES: [(Route, &str); 10] = [
+const ROUTES: [(Route, &str); 11] = [
     (Route::Index, "index"),
     (Route::Feed, "feed"),
     (Route::Preview, "preview"),
@@ -36,6 +37,7 @@ const ROUTES: [(Route, &str); 10] = [
     (Route::Status, "status"),
     (Route::Metrics, "metrics"),
     (Route::Admin, "admin"),
+    (Route::WebSub, "websub"),
     (Route::NotFound, "not_found"),
 ];
 
@@ -123,6 +125,22 @@ pub struct Snapshot<'a> {
     pub hosts: Vec<HostStatus>,
     pub budgets: Vec<BudgetStatus>,
     pub bounds: Bounds,
+    /// The WebSub hub's figures, when it runs.
+    pub websub: Option<WebSubStats>,
+}
+
+/// The WebSub hub's figures (see `crate::websub`).
+#[derive(Debug, Clone, Default)]
+pub struct WebSubStats {
+    /// Active subscriptions per topic.
+    pub subscriptions: Vec<(String, usize)>,
+    pub max_subscriptions: usize,
+    pub verifying: usize,
+    pub max_verifying: usize,
+    /// Subscription requests by what became of them: `accepted`,
+    /// `refused` (400/429/503), then of the accepted ones `verified`,
+    /// `unverified`, `denied`; and leases `expired`.
+    pub outcomes: Vec<(&'static str, u64)>,
 }
 
 /// A metric family's type, as `# TYPE` names it.
@@ -185,6 +203,46 @@ impl Exposition {
             self.sample(name, &[(label, value_of_label.as_ref())], v);
         }
     }
+}
+
+fn render_websub(x: &mut Exposition, w: &WebSubStats) {
+    use Kind::{Counter, Gauge};
+    x.by(
+        (
+            "feedloom_websub_subscriptions",
+            Gauge,
+            "Active WebSub subscriptions by topic.",
+        ),
+        "topic",
+        w.subscriptions.iter().map(|(t, n)| (t.as_str(), *n)),
+    );
+    x.single(
+        "feedloom_websub_subscriptions_limit",
+        Gauge,
+        "WebSub subscriptions the hub keeps at most (websub::MAX_SUBSCRIPTIONS).",
+        w.max_subscriptions,
+    );
+    x.single(
+        "feedloom_websub_verifications_in_flight",
+        Gauge,
+        "WebSub verifications of intent under way.",
+        w.verifying,
+    );
+    x.single(
+        "feedloom_websub_verifications_limit",
+        Gauge,
+        "WebSub verifications under way at most (websub::MAX_VERIFICATIONS_IN_FLIGHT).",
+        w.max_verifying,
+    );
+    x.by(
+        (
+            "feedloom_websub_requests_total",
+            Counter,
+            "WebSub subscription requests and leases, by what became of them.",
+        ),
+        "outcome",
+        w.outcomes.iter().copied(),
+    );
 }
 
 /// A label value escaped for the text format (`\\`, `"` and newlines).
@@ -376,6 +434,9 @@ impl Metrics {
             u8::from(snap.ready),
         );
         self.render_bounds(&mut x, &snap.bounds);
+        if let Some(w) = &snap.websub {
+            render_websub(&mut x, w);
+        }
         x.out
     }
 
@@ -513,7 +574,15 @@ mod tests {
                 cache_budget: 1000,
                 ..Default::default()
             },
+            websub: Some(WebSubStats {
+                subscriptions: vec![("papers".into(), 3)],
+                max_subscriptions: 10,
+                outcomes: vec![("verified", 5)],
+                ..Default::default()
+            }),
         });
+        assert!(text.contains("feedloom_websub_subscriptions{topic=\"papers\"} 3\n"));
+        assert!(text.contains("feedloom_websub_requests_total{outcome=\"verified\"} 5\n"));
         assert!(text.contains("feedloom_connections_limit 4\n"), "{text}");
         assert!(text.contains("feedloom_cache_variant_budget_bytes 1000\n"));
         assert!(text.contains("feedloom_connection_timeouts_total{reason=\"idle\"} 0\n"));

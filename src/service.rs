@@ -174,6 +174,9 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     background.spawn(settle_rules(app.clone()));
     background.spawn(retention_task(app.clone()));
     background.spawn(watch_definitions(app.clone()));
+    if let Some(hub) = app.hub.clone() {
+        background.spawn(expire_leases(hub));
+    }
     if let Err(e) = server.await {
         tracing::error!("the server task failed: {e}");
     }
@@ -297,6 +300,18 @@ async fn settle_rules(app: Arc<App>) {
             "cannot bring the store in step with the rules, feeds keep their old tags: {e}"
         ),
         Err(e) => tracing::error!("re-evaluation task failed: {e}"),
+    }
+}
+
+/// How often ended WebSub leases are dropped.
+const LEASE_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// Drops WebSub subscriptions whose lease ended, each minute.
+async fn expire_leases(hub: Arc<crate::websub::Hub>) {
+    loop {
+        let h = hub.clone();
+        let _ = tokio::task::spawn_blocking(move || h.expire()).await;
+        tokio::time::sleep(LEASE_CHECK_EVERY).await;
     }
 }
 

@@ -12,6 +12,7 @@ use url::Url;
 use super::{Error, DEFAULT_BIND};
 use crate::state::{ServeOptions, DEFAULT_MAX_CONNECTIONS, MIN_TOKEN_LEN};
 use crate::urls::with_trailing_slash;
+use crate::websub::HubOptions;
 
 /// `serve`'s flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -55,11 +56,27 @@ pub struct ServeArgs {
     /// (keep-alive and HTTP/2 alike), e.g. 60s.
     #[arg(long, env = "FEEDLOOM_IDLE_TIMEOUT", default_value = "60s", value_parser = crate::units::parse_duration)]
     pub idle_timeout: Duration,
+    /// The built-in WebSub hub at `{base}websub`: `on` or `off`.
+    #[arg(long, env = "FEEDLOOM_WEBSUB", default_value = "on", value_parser = ["on", "off"])]
+    pub websub: String,
+    /// Let WebSub callbacks be loopback, private, link-local or
+    /// unique-local addresses (an intranet); refused by default.
+    #[arg(long, env = "FEEDLOOM_WEBSUB_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
+    pub websub_allow_private: bool,
+    /// The shortest WebSub lease granted, e.g. 1h (shorter requests get
+    /// this).
+    #[arg(long, env = "FEEDLOOM_WEBSUB_LEASE_MIN", default_value = "1h", value_parser = crate::units::parse_duration)]
+    pub websub_lease_min: Duration,
+    /// The longest WebSub lease granted, e.g. 30d; a subscriber asking for
+    /// none gets 10 days, within these bounds.
+    #[arg(long, env = "FEEDLOOM_WEBSUB_LEASE_MAX", default_value = "30d", value_parser = crate::units::parse_duration)]
+    pub websub_lease_max: Duration,
 }
 
 impl ServeArgs {
     /// The options `serve` runs with, or why the flags cannot work.
     pub fn options(self) -> Result<ServeOptions, Error> {
+        let websub = self.hub_options()?;
         // Empty (e.g. `FEEDLOOM_ADMIN_TOKEN=` in a unit file) means off.
         let admin_token = self
             .admin_token
@@ -87,8 +104,33 @@ impl ServeArgs {
             cache_bytes: self.cache_bytes,
             // The connection watchdog works in whole seconds.
             idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
+            websub,
             ..ServeOptions::new(self.bind)
         })
+    }
+}
+
+impl ServeArgs {
+    /// The hub's settings, or `None` with `--websub off`.
+    fn hub_options(&self) -> Result<Option<HubOptions>, Error> {
+        if self.websub == "off" {
+            return Ok(None);
+        }
+        let (min, max) = (self.websub_lease_min, self.websub_lease_max);
+        if min.is_zero() || min > max {
+            return Err(Error::Usage(format!(
+                "--websub-lease-min ({}s) must be above zero and at most --websub-lease-max ({}s)",
+                min.as_secs(),
+                max.as_secs()
+            )));
+        }
+        let defaults = HubOptions::default();
+        Ok(Some(HubOptions {
+            allow_private: self.websub_allow_private,
+            lease_default: defaults.lease_default.clamp(min, max),
+            lease_min: min,
+            lease_max: max,
+        }))
     }
 }
 

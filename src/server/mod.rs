@@ -15,6 +15,7 @@
 //! [`crate::render`]), and each is reported on `/metrics`.
 
 pub mod admin;
+mod hub;
 pub mod proxy;
 pub mod respond;
 
@@ -297,6 +298,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     let (route, mut resp) = if req.uri().path().starts_with(admin::PREFIX) {
         (Route::Admin, admin::handle(app.clone(), req).await)
+    } else if req.uri().path() == hub::PATH {
+        (Route::WebSub, hub::handle(app.clone(), req).await)
     } else {
         route(&app, req).await
     };
@@ -404,15 +407,7 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
         Ok(found) => found,
         Err((route, status, msg)) => return (route, plain(status, &msg)),
     };
-    let base = if app.options.trust_proxy {
-        proxy::forwarded_base(
-            req.headers(),
-            app.feeds.base_url(),
-            &app.options.public_hosts,
-        )
-    } else {
-        None
-    };
+    let base = forwarded_base(app, req.headers());
     let rendered = match app.feeds.lookup(base.as_ref(), &doc) {
         Some(r) => Ok(Some(r)),
         None => render_off_workers(app, defs, base, doc).await,
@@ -433,6 +428,15 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
             .insert(header::VARY, HeaderValue::from_static(VARY_FORWARDED));
     }
     (route, resp)
+}
+
+/// The public base a trusted proxy names for a request (`None`: the
+/// default base).
+fn forwarded_base(app: &App, headers: &hyper::HeaderMap) -> Option<url::Url> {
+    if !app.options.trust_proxy {
+        return None;
+    }
+    proxy::forwarded_base(headers, app.feeds.base_url(), &app.options.public_hosts)
 }
 
 /// A cache miss: waits for a render slot, then renders on the blocking
@@ -533,7 +537,7 @@ fn limit_param(query: Option<&str>, default: usize, max: usize) -> Result<usize,
     Ok(default)
 }
 
-fn plain(status: StatusCode, text: &str) -> Response<Body> {
+pub(crate) fn plain(status: StatusCode, text: &str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::copy_from_slice(text.as_bytes())));
     *r.status_mut() = status;
     r.headers_mut().insert(

@@ -53,6 +53,8 @@ pub struct ServeOptions {
     pub cache_bytes: usize,
     /// How long a connection may sit without a request before it is closed.
     pub idle_timeout: Duration,
+    /// The WebSub hub's settings; `None`: no hub (`--websub off`).
+    pub websub: Option<crate::websub::HubOptions>,
 }
 
 impl ServeOptions {
@@ -66,6 +68,7 @@ impl ServeOptions {
             public_hosts: Vec::new(),
             cache_bytes: crate::render::DEFAULT_CACHE_BYTES,
             idle_timeout: IDLE_TIMEOUT,
+            websub: Some(crate::websub::HubOptions::default()),
         }
     }
 }
@@ -106,6 +109,8 @@ pub struct App {
     /// Raised by a poll that left the store over `max_entries`: retention
     /// runs then rather than at its next hourly pass.
     pub(crate) over_limit: tokio::sync::Notify,
+    /// The WebSub hub, unless `--websub off`.
+    pub hub: Option<Arc<crate::websub::Hub>>,
 }
 
 impl App {
@@ -118,7 +123,17 @@ impl App {
         feeds_dir: PathBuf,
         metrics: Arc<Metrics>,
     ) -> App {
+        let hub = options.websub.clone().and_then(|o| {
+            match crate::websub::Hub::new(live.poller.store.clone(), o) {
+                Ok(hub) => Some(Arc::new(hub)),
+                Err(e) => {
+                    tracing::error!("websub: no hub, its HTTP client failed: {e}");
+                    None
+                }
+            }
+        });
         App {
+            hub,
             store: live.poller.store.clone(),
             live: RwLock::new(Arc::new(live)),
             feeds,

@@ -45,6 +45,14 @@ impl App {
             "sources": sources,
             "hosts": hosts,
             "budgets": budgets,
+            "websub": self.hub.as_ref().map(|h| {
+                let w = h.stats();
+                serde_json::json!({
+                    "subscriptions": w.subscriptions.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                    "verifying": w.verifying,
+                    "requests": w.outcomes.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                })
+            }),
         });
         let mut out = serde_json::to_string_pretty(&status).expect("JSON values always serialize");
         out.push('\n');
@@ -90,6 +98,7 @@ impl App {
                 renders_in_flight: self.feeds.renders_in_flight(),
                 max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
             },
+            websub: self.hub.as_ref().map(|h| h.stats()),
         };
         let mut out = self.metrics.render(&snap);
         out.push_str(&format!(

@@ -30,6 +30,27 @@ pub const TREE_TOMBSTONES: &str = "id_prunedat";
 /// `poll --once` honours it too.
 pub const TREE_HOST_BLOCK: &str = "host_blockeduntil";
 
+/// WebSub subscriptions: topic id, `0xFF`, format extension, `0xFF`,
+/// callback URL → the subscription (JSON, `store/subscriptions.rs`). A new
+/// tree, not a layout change: an older build leaves it alone.
+pub const TREE_SUBSCRIPTIONS: &str = "websub_topic_format_callback";
+
+/// The key of a subscription.
+pub fn subscription_key(topic: &str, format: &str, callback: &str) -> Vec<u8> {
+    let mut k = subscription_prefix(topic);
+    k.extend_from_slice(format.as_bytes());
+    k.push(SEPARATOR);
+    k.extend_from_slice(callback.as_bytes());
+    k
+}
+
+/// The prefix of a topic's subscriptions.
+pub fn subscription_prefix(topic: &str) -> Vec<u8> {
+    let mut k = topic.as_bytes().to_vec();
+    k.push(SEPARATOR);
+    k
+}
+
 /// Entry and per-topic counts (schema 2).
 pub const TREE_COUNTS: &str = "counts";
 /// `counts` key of the number of entries.

@@ -10,6 +10,7 @@ mod codec;
 mod growth;
 pub mod keys;
 mod layout;
+mod subscriptions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -22,8 +23,9 @@ use sled::Transactional;
 
 use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
-use growth::{Baseline, MIN_BASELINE_ENTRIES};
-pub use growth::{COMPACT_GROWTH, MIN_COMPACT_BYTES};
+use growth::Baseline;
+pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
+pub use subscriptions::Subscription;
 
 /// The layout version this build reads and writes. Bump it with a numbered
 /// migration in [`Store::open_with`] when a layout changes.
@@ -226,6 +228,7 @@ pub struct Store {
     host_block: sled::Tree,
     tombstones: sled::Tree,
     counts: sled::Tree,
+    subscriptions: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -331,6 +334,7 @@ impl Store {
             host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
             tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
             counts: db.open_tree(keys::TREE_COUNTS)?,
+            subscriptions: db.open_tree(keys::TREE_SUBSCRIPTIONS)?,
             meta,
             db,
         };

@@ -2,9 +2,9 @@
 //! concern: [`upstream`] (a real local HTTP server serving canned replies),
 //! [`client`] (a tiny HTTP/1.1 client), [`harness`] (the real `feedloom`
 //! binary in a temp workspace), [`fixtures`] (the fixture files and the
-//! definitions that serve them) and [`checks`] (independent validators:
-//! feed-rs, jing). Everything runs on 127.0.0.1; nothing touches the
-//! internet.
+//! definitions that serve them), [`subscriber`] (a WebSub subscriber's
+//! callback) and [`checks`] (independent validators: feed-rs, jing).
+//! Everything runs on 127.0.0.1; nothing touches the internet.
 //!
 //! A crate of its own rather than a `mod common;` in every test: each test
 //! uses part of it, and only a library's public items are not dead code.
@@ -14,10 +14,12 @@ pub mod checks;
 pub mod client;
 pub mod fixtures;
 pub mod harness;
+pub mod subscriber;
 pub mod upstream;
 
 pub use checks::{jing_atom, parse_feed};
-pub use client::{get, http, HttpResponse};
+pub use client::{get, http, http_with_body, HttpResponse};
 pub use fixtures::*;
 pub use harness::{binary, Server, Workspace};
+pub use subscriber::{Answer, Call, Subscriber};
 pub use upstream::{Misbehave, Reply, Upstream};

@@ -1,0 +1,318 @@
+//! The WebSub hub's subscription side, against the real binary and a real
+//! subscriber on loopback (`testkit/src/subscriber.rs`): requests checked
+//! and answered at once, intent verified by challenge, subscriptions kept
+//! across a restart, renewed, removed; denials, refusals and the bounds.
+
+use feedloom_testkit as common;
+
+use std::time::{Duration, Instant};
+
+use common::{http_with_body, Answer, Server, Subscriber, Workspace};
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+        .into_bytes()
+}
+
+fn post(server: &Server, pairs: &[(&str, &str)]) -> common::HttpResponse {
+    http_with_body(server.addr, "POST", "/websub", &[FORM], &form(pairs))
+}
+
+/// A request of `mode` for `topic` to `callback`, with `extra` fields.
+fn ask(
+    server: &Server,
+    mode: &str,
+    topic: &str,
+    callback: &str,
+    extra: &[(&str, &str)],
+) -> common::HttpResponse {
+    let mut pairs = vec![
+        ("hub.mode", mode),
+        ("hub.topic", topic),
+        ("hub.callback", callback),
+    ];
+    pairs.extend_from_slice(extra);
+    post(server, &pairs)
+}
+
+fn topic_url(server: &Server, topic: &str) -> String {
+    format!("http://{}/{topic}", server.addr)
+}
+
+/// A workspace with the fixture topics (no sources: nothing is polled).
+fn workspace() -> Workspace {
+    let ws = Workspace::new();
+    ws.write("rules.toml", common::FIXTURE_RULES);
+    ws
+}
+
+/// `/metrics`' active subscriptions of a topic.
+fn subscriptions(server: &Server, topic: &str) -> u64 {
+    let text = server.get("/metrics").text();
+    let key = format!("feedloom_websub_subscriptions{{topic=\"{topic}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+fn wait_subscriptions(server: &Server, topic: &str, want: u64) {
+    let start = Instant::now();
+    while subscriptions(server, topic) != want {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{topic} never had {want} subscriptions: {}",
+            server.get("/status").text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_subscription_is_verified_kept_across_a_restart_renewed_and_removed() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    let topic = topic_url(&server, "llm.atom");
+    let callback = sub.callback("/cb?user=7");
+    let r = ask(
+        &server,
+        "subscribe",
+        &topic,
+        &callback,
+        &[
+            ("hub.lease_seconds", "7200"),
+            ("hub.secret", "a secret of ours"),
+        ],
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let verify = sub
+        .wait_for("subscribe", Duration::from_secs(10))
+        .expect("the hub verifies intent");
+    assert_eq!(verify.method, "GET");
+    assert_eq!(verify.query["hub.topic"], topic);
+    assert_eq!(verify.query["hub.lease_seconds"], "7200");
+    assert_eq!(
+        verify.query["user"], "7",
+        "the callback's own query is kept"
+    );
+    assert!(verify.query["hub.challenge"].len() >= 32);
+    wait_subscriptions(&server, "llm", 1);
+    let status = server.get("/status").text();
+    assert!(!status.contains("a secret of ours"), "a secret on /status");
+    assert!(status.contains("\"verified\": 1"), "{status}");
+
+    // The store keeps it.
+    assert!(server.terminate());
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    assert_eq!(subscriptions(&server, "llm"), 1);
+    let topic = topic_url(&server, "llm.atom");
+
+    // Renewing keeps one subscription; a lease out of bounds is clamped.
+    let r = ask(
+        &server,
+        "subscribe",
+        &topic,
+        &callback,
+        &[("hub.lease_seconds", "5")],
+    );
+    assert_eq!(r.status, 202);
+    let start = Instant::now();
+    while sub.calls_of("subscribe").len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(10), "no renewal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        sub.calls_of("subscribe")[1].query["hub.lease_seconds"],
+        "3600"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(subscriptions(&server, "llm"), 1);
+
+    let r = ask(&server, "unsubscribe", &topic, &callback, &[]);
+    assert_eq!(r.status, 202);
+    let verify = sub
+        .wait_for("unsubscribe", Duration::from_secs(10))
+        .expect("an unsubscription is verified too");
+    assert!(!verify.query.contains_key("hub.lease_seconds"));
+    wait_subscriptions(&server, "llm", 0);
+}
+
+#[test]
+fn a_callback_that_does_not_confirm_is_never_subscribed() {
+    let ws = workspace();
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    let topic = topic_url(&server, "llm.rss");
+    for answer in [Answer::Wrong, Answer::Status(404), Answer::Status(500)] {
+        let sub = Subscriber::start(answer);
+        let r = ask(&server, "subscribe", &topic, &sub.callback("/cb"), &[]);
+        assert_eq!(r.status, 202);
+        sub.wait_for("subscribe", Duration::from_secs(10))
+            .expect("asked to confirm");
+    }
+    let start = Instant::now();
+    while !server
+        .get("/metrics")
+        .text()
+        .contains("feedloom_websub_requests_total{outcome=\"unverified\"} 3")
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "not all settled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(subscriptions(&server, "llm"), 0);
+}
+
+#[test]
+fn a_topic_not_served_is_denied_to_the_callback() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    let topic = topic_url(&server, "no-such-topic.json");
+    let r = ask(&server, "subscribe", &topic, &sub.callback("/cb"), &[]);
+    assert_eq!(r.status, 202);
+    let denied = sub
+        .wait_for("denied", Duration::from_secs(10))
+        .expect("a denial");
+    assert_eq!(denied.query["hub.topic"], topic);
+    assert!(denied.query["hub.reason"].contains("no-such-topic"));
+    assert!(
+        sub.calls_of("subscribe").is_empty(),
+        "never asked to confirm"
+    );
+}
+
+#[test]
+fn bad_requests_are_refused_with_the_reason_and_nothing_is_called() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    let server = ws.serve();
+    let topic = topic_url(&server, "llm.atom");
+    let callback = sub.callback("/cb");
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("hub.topic", &topic), ("hub.callback", &callback)],
+            "hub.mode",
+        ),
+        (
+            &[("hub.mode", "subscribe"), ("hub.callback", &callback)],
+            "hub.topic",
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", "https://elsewhere.example/llm.atom"),
+                ("hub.callback", &callback),
+            ],
+            "hub.topic",
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", "gopher://x/"),
+            ],
+            "hub.callback",
+        ),
+        // Without --websub-allow-private, loopback callbacks are refused
+        // before anything is sent to them.
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", &callback),
+            ],
+            "private",
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", "http://localhost:9/cb"),
+            ],
+            "private",
+        ),
+    ];
+    for (pairs, named) in cases {
+        let r = post(&server, pairs);
+        assert_eq!(r.status, 400, "{pairs:?}: {}", r.text());
+        assert!(r.text().contains(named), "{pairs:?}: {}", r.text());
+    }
+    let r = common::http(server.addr, "GET", "/websub", &[]);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+    let r = http_with_body(
+        server.addr,
+        "POST",
+        "/websub",
+        &[("Content-Type", "text/plain")],
+        b"x",
+    );
+    assert_eq!(r.status, 415);
+    let huge = vec![b'a'; 64 * 1024];
+    let r = http_with_body(server.addr, "POST", "/websub", &[FORM], &huge);
+    assert_eq!(r.status, 413);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        sub.calls.lock().unwrap().is_empty(),
+        "a refused request called back"
+    );
+}
+
+#[test]
+fn subscription_requests_are_rate_limited() {
+    let ws = workspace();
+    let server = ws.serve();
+    let mut statuses = Vec::new();
+    // A burst of 60 is allowed, refilled at 2 a second.
+    for _ in 0..100 {
+        statuses.push(post(&server, &[("hub.mode", "subscribe")]).status);
+    }
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        statuses[..50].iter().all(|s| *s == 400) && limited >= 10,
+        "{statuses:?}"
+    );
+    let r = post(&server, &[("hub.mode", "subscribe")]);
+    if r.status == 429 {
+        assert!(r.header("retry-after").is_some());
+    }
+}
+
+#[test]
+fn websub_off_means_no_hub() {
+    let ws = workspace();
+    let server = ws.serve_with(&["--websub", "off"]);
+    let r = post(&server, &[("hub.mode", "subscribe")]);
+    assert_eq!(r.status, 404);
+    assert!(!server.get("/metrics").text().contains("feedloom_websub_"));
+}
+
+#[test]
+fn hanging_callbacks_hold_at_most_the_verification_slots() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Hang);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    let topic = topic_url(&server, "llm.atom");
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        let callback = sub.callback(&format!("/cb{i}"));
+        let pairs = [
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic.as_str()),
+            ("hub.callback", callback.as_str()),
+        ];
+        statuses.push(post(&server, &pairs).status);
+    }
+    assert_eq!(statuses[..16], [202; 16], "{statuses:?}");
+    assert_eq!(statuses[16..], [503; 4], "{statuses:?}");
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("feedloom_websub_verifications_in_flight 16\n")
+            && metrics.contains("feedloom_websub_verifications_limit 16\n"),
+        "{metrics}"
+    );
+    // The server itself is not held up.
+    assert_eq!(server.get("/llm.atom").status, 200);
+}
