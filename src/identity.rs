@@ -151,10 +151,7 @@ pub fn short_hash(parts: &[&[u8]], bytes: usize) -> String {
     for p in parts {
         h.update(p);
     }
-    h.finalize()[..bytes.min(32)]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&h.finalize()[..bytes.min(32)])
 }
 
 #[cfg(test)]

@@ -141,6 +141,12 @@ pub struct WebSubStats {
     /// `refused` (400/429/503), then of the accepted ones `verified`,
     /// `unverified`, `denied`; and leases `expired`.
     pub outcomes: Vec<(&'static str, u64)>,
+    /// Deliveries `delivered`, `failed` (each try), `gave_up`.
+    pub deliveries: Vec<(&'static str, u64)>,
+    /// Deliveries owed now (due or waiting to be retried).
+    pub owed: usize,
+    pub delivering: usize,
+    pub max_delivering: usize,
 }
 
 /// A metric family's type, as `# TYPE` names it.
@@ -242,6 +248,33 @@ fn render_websub(x: &mut Exposition, w: &WebSubStats) {
         ),
         "outcome",
         w.outcomes.iter().copied(),
+    );
+    x.by(
+        (
+            "feedloom_websub_deliveries_total",
+            Counter,
+            "WebSub content deliveries by result (failed: each failed try).",
+        ),
+        "result",
+        w.deliveries.iter().copied(),
+    );
+    x.single(
+        "feedloom_websub_deliveries_owed",
+        Gauge,
+        "WebSub deliveries owed now: due, or waiting to be retried.",
+        w.owed,
+    );
+    x.single(
+        "feedloom_websub_deliveries_in_flight",
+        Gauge,
+        "WebSub deliveries under way.",
+        w.delivering,
+    );
+    x.single(
+        "feedloom_websub_deliveries_limit",
+        Gauge,
+        "WebSub deliveries under way at most (websub::MAX_DELIVERIES_IN_FLIGHT).",
+        w.max_delivering,
     );
 }
 

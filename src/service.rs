@@ -175,7 +175,8 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     background.spawn(retention_task(app.clone()));
     background.spawn(watch_definitions(app.clone()));
     if let Some(hub) = app.hub.clone() {
-        background.spawn(expire_leases(hub));
+        background.spawn(expire_leases(hub.clone()));
+        background.spawn(hub.deliver_forever(app.clone()));
     }
     if let Err(e) = server.await {
         tracing::error!("the server task failed: {e}");
@@ -337,8 +338,9 @@ async fn retention_task(app: Arc<App>) {
         match pruned {
             Ok(Ok(topics)) if !topics.is_empty() => {
                 let topics = topics.iter().map(String::as_str);
-                if let Err(e) = app.feeds.refresh(&app.store, &live.defs, topics) {
-                    tracing::error!("cannot render topics after retention: {e}");
+                match app.feeds.refresh(&app.store, &live.defs, topics) {
+                    Ok(changed) => app.publish(&changed),
+                    Err(e) => tracing::error!("cannot render topics after retention: {e}"),
                 }
             }
             Ok(Ok(_)) => {}

@@ -210,6 +210,17 @@ pub fn truncate_words(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
+/// Bytes as lowercase hex (hashes, signatures, random tokens).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -316,3 +316,121 @@ fn hanging_callbacks_hold_at_most_the_verification_slots() {
     // The server itself is not held up.
     assert_eq!(server.get("/llm.atom").status, 200);
 }
+
+/// The fixture rules with topic `llm` titled `title`.
+fn rules_titled(title: &str) -> String {
+    common::FIXTURE_RULES.replacen("title = \"LLM\"", &format!("title = \"{title}\""), 1)
+}
+
+fn signature_of(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// Subscribes `sub` (echoing challenges) to `topic` and waits until the
+/// subscription is active.
+fn subscribe(server: &Server, sub: &Subscriber, topic: &str, extra: &[(&str, &str)]) {
+    let t = topic.split('.').next().unwrap();
+    let before = subscriptions(server, t);
+    let r = ask(
+        server,
+        "subscribe",
+        &topic_url(server, topic),
+        &sub.callback("/cb"),
+        extra,
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    wait_subscriptions(server, t, before + 1);
+}
+
+#[test]
+fn a_changed_feed_is_delivered_signed_across_a_restart_and_not_after_unsubscribing() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    subscribe(&server, &sub, "llm.atom", &[("hub.secret", "k3y")]);
+    let topic = topic_url(&server, "llm.atom");
+    let subscribed_at = server.addr;
+
+    // A restart between subscribing and the change still delivers (here
+    // on another port: the subscription keeps the public base it was made
+    // under, and its documents are rendered for it).
+    assert!(server.terminate());
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    let served_before = server.get("/llm.atom").body;
+    ws.write("rules.toml", &rules_titled("Language models"));
+    let got = sub.wait_deliveries(1, Duration::from_secs(15));
+    assert_eq!(got.len(), 1, "no delivery after the feed changed");
+    let d = &got[0];
+    let body = String::from_utf8_lossy(&d.body);
+    assert!(body.contains("Language models"), "{body}");
+    assert!(
+        body.contains(&format!("<link href=\"{topic}\" rel=\"self\"")),
+        "{body}"
+    );
+    assert_ne!(d.body, served_before);
+    assert!(d.headers["content-type"].starts_with("application/atom+xml"));
+    assert_eq!(d.headers["x-hub-signature"], signature_of("k3y", &d.body));
+    let link = &d.headers["link"];
+    assert!(
+        link.contains(&format!("<http://{subscribed_at}/websub>; rel=\"hub\""))
+            && link.contains(&format!("<{topic}>; rel=\"self\"")),
+        "{link}"
+    );
+    // Only that topic's subscribers, only once.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sub.calls_of("POST").len(), 1);
+
+    // Under the public base it has now.
+    let here = topic_url(&server, "llm.atom");
+    let r = ask(&server, "unsubscribe", &here, &sub.callback("/cb"), &[]);
+    assert_eq!(r.status, 202);
+    wait_subscriptions(&server, "llm", 0);
+    ws.write("rules.toml", &rules_titled("LLM again"));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        server.get("/llm.atom").text().contains("LLM again"),
+        "the change happened"
+    );
+    assert_eq!(
+        sub.calls_of("POST").len(),
+        1,
+        "delivered after unsubscribing"
+    );
+}
+
+#[test]
+fn a_failed_delivery_is_retried_until_it_is_taken() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    sub.answer_deliveries(&[500, 503]);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    subscribe(&server, &sub, "llm.json", &[]);
+    ws.write("rules.toml", &rules_titled("Retried"));
+    let got = sub.wait_deliveries(3, Duration::from_secs(30));
+    assert_eq!(got.len(), 3, "tried {} times", got.len());
+    assert!(got.iter().all(|d| d.body == got[0].body));
+    assert!(String::from_utf8_lossy(&got[2].body).contains("Retried"));
+    assert!(
+        !got[0].headers.contains_key("x-hub-signature"),
+        "no secret, no signature"
+    );
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("feedloom_websub_deliveries_total{result=\"failed\"} 2\n")
+            && metrics.contains("feedloom_websub_deliveries_total{result=\"delivered\"} 1\n")
+            && metrics.contains("feedloom_websub_deliveries_owed 0\n"),
+        "{metrics}"
+    );
+}

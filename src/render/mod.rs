@@ -506,6 +506,11 @@ pub struct FeedCache {
     /// the store first could store its (older) bytes last, and the feed
     /// would miss entries until the topic next changed.
     refreshing: std::sync::Mutex<()>,
+    /// The ETag each topic feed was last rendered with by
+    /// [`FeedCache::refresh`] (kept through [`FeedCache::clear`]): what a
+    /// refresh compares against to say which documents changed (for
+    /// WebSub subscribers).
+    published: std::sync::Mutex<HashMap<(String, Format), String>>,
 }
 
 /// Bytes client-chosen variants may take unless `--cache-bytes` says.
@@ -532,6 +537,7 @@ impl FeedCache {
             clock: AtomicU64::new(0),
             render_slots: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS_IN_FLIGHT)),
             refreshing: std::sync::Mutex::new(()),
+            published: std::sync::Mutex::default(),
         }
     }
 
@@ -598,13 +604,15 @@ impl FeedCache {
 
     /// Drops every cached document of `topics` (and the index and OPML,
     /// rendered again on demand) and renders the topics' feeds again for the
-    /// default base.
+    /// default base. Returns the feeds whose bytes changed since they were
+    /// last rendered here (a feed rendered for the first time, as at start,
+    /// is not a change).
     pub fn refresh<'a>(
         &self,
         store: &Store,
         defs: &Definitions,
         topics: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(String, Format)>, StoreError> {
         let _one_at_a_time = self.refreshing.lock().expect("refresh lock");
         let topics: Vec<&str> = topics.into_iter().collect();
         let mut docs = Vec::new();
@@ -628,6 +636,18 @@ impl FeedCache {
             }
         }
         let elapsed = started.elapsed().as_secs_f64();
+        let mut changed = Vec::new();
+        {
+            let mut published = self.published.lock().expect("published lock");
+            for (doc, r) in &rendered {
+                if let Doc::Feed { topic, format, .. } = doc {
+                    let before = published.insert((topic.clone(), *format), r.etag.clone());
+                    if before.is_some_and(|b| b != r.etag) {
+                        changed.push((topic.clone(), *format));
+                    }
+                }
+            }
+        }
         let mut guard = self.inner.write().expect("feed cache lock");
         let inner = &mut *guard;
         inner.generation += 1;
@@ -641,7 +661,7 @@ impl FeedCache {
                 inner.pinned_bytes -= old.size();
             }
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// The cached document, if there is one. `base` is the public base of

@@ -164,12 +164,18 @@ impl App {
     /// again (after `what` changed tags or topics).
     pub(crate) fn rerender_all(&self, defs: &Definitions, what: &str) {
         self.feeds.clear();
-        if let Err(e) = self.feeds.refresh(
-            &self.store,
-            defs,
-            defs.rules.topics.iter().map(|t| t.id.as_str()),
-        ) {
-            tracing::error!("cannot render topics after {what}: {e}");
+        let topics = defs.rules.topics.iter().map(|t| t.id.as_str());
+        match self.feeds.refresh(&self.store, defs, topics) {
+            Ok(changed) => self.publish(&changed),
+            Err(e) => tracing::error!("cannot render topics after {what}: {e}"),
+        }
+    }
+
+    /// Tells the WebSub hub which feeds changed (their subscribers are
+    /// owed the new documents).
+    pub(crate) fn publish(&self, changed: &[(String, crate::render::Format)]) {
+        if let Some(hub) = &self.hub {
+            hub.changed(changed);
         }
     }
 
@@ -199,8 +205,32 @@ impl App {
             return;
         }
         let topics = report.changed_topics.iter().map(String::as_str);
-        if let Err(e) = self.feeds.refresh(&self.store, &self.defs(), topics) {
-            tracing::error!("cannot render topics after polling {}: {e}", report.source);
+        match self.feeds.refresh(&self.store, &self.defs(), topics) {
+            Ok(changed) => self.publish(&changed),
+            Err(e) => tracing::error!("cannot render topics after polling {}: {e}", report.source),
         }
+    }
+}
+
+/// The hub's documents are the server's: rendered, or taken from the
+/// cache, exactly as a reader under the same public base gets them.
+impl crate::websub::Documents for App {
+    fn document(
+        &self,
+        topic: &str,
+        format: crate::render::Format,
+        base: &url::Url,
+    ) -> Result<Option<Arc<crate::render::Rendered>>, crate::store::StoreError> {
+        let defs = self.defs();
+        let Some(t) = defs.rules.topic(topic) else {
+            return Ok(None);
+        };
+        let doc = crate::render::Doc::Feed {
+            topic: topic.to_string(),
+            format,
+            limit: t.default_limit(),
+        };
+        let base = (base != self.feeds.base_url()).then_some(base);
+        self.feeds.get(&self.store, &defs, base, &doc)
     }
 }

@@ -35,6 +35,10 @@ pub const TREE_HOST_BLOCK: &str = "host_blockeduntil";
 /// tree, not a layout change: an older build leaves it alone.
 pub const TREE_SUBSCRIPTIONS: &str = "websub_topic_format_callback";
 
+/// Deliveries owed to WebSub subscribers: the subscription's key → what is
+/// owed (JSON, `store/subscriptions.rs`).
+pub const TREE_PENDING: &str = "websub_owed";
+
 /// The key of a subscription.
 pub fn subscription_key(topic: &str, format: &str, callback: &str) -> Vec<u8> {
     let mut k = subscription_prefix(topic);

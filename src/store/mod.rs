@@ -25,7 +25,7 @@ use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
 use growth::Baseline;
 pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
-pub use subscriptions::Subscription;
+pub use subscriptions::{Pending, Subscription};
 
 /// The layout version this build reads and writes. Bump it with a numbered
 /// migration in [`Store::open_with`] when a layout changes.
@@ -229,6 +229,7 @@ pub struct Store {
     tombstones: sled::Tree,
     counts: sled::Tree,
     subscriptions: sled::Tree,
+    pending: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -335,6 +336,7 @@ impl Store {
             tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
             counts: db.open_tree(keys::TREE_COUNTS)?,
             subscriptions: db.open_tree(keys::TREE_SUBSCRIPTIONS)?,
+            pending: db.open_tree(keys::TREE_PENDING)?,
             meta,
             db,
         };

@@ -1,6 +1,7 @@
 //! WebSub subscriptions (see `crate::websub`): who asked to receive which
-//! topic feed, until when. Kept in the store so they survive restarts and
-//! crashes; the hub owns what they mean, this module only how they are kept.
+//! topic feed, until when, and the deliveries still owed to them. Kept in
+//! the store so they survive restarts and crashes; the hub owns what they
+//! mean, this module only how they are kept.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,22 @@ pub struct Subscription {
     pub expires: DateTime<Utc>,
     /// When first subscribed (a renewal keeps it).
     pub since: DateTime<Utc>,
+}
+
+/// A delivery owed to a subscription: the feed changed since the
+/// subscriber last received it. One per subscription however many changes
+/// come meanwhile (the current document is what is sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// When to try next.
+    pub due: DateTime<Utc>,
+    /// Failed tries so far.
+    pub attempts: u32,
+    /// When it was first owed (retries stop some time after).
+    pub since: DateTime<Utc>,
+    /// When the feed last changed: a delivery that started before this
+    /// sent an older document, so the delivery stays owed.
+    pub changed: DateTime<Utc>,
 }
 
 impl Store {
@@ -48,7 +65,103 @@ impl Store {
         callback: &str,
     ) -> Result<bool, StoreError> {
         let key = keys::subscription_key(topic, format, callback);
+        self.pending.remove(&key)?;
         Ok(self.subscriptions.remove(key)?.is_some())
+    }
+
+    /// Notes that `sub`'s feed changed at `at`: a delivery is owed now,
+    /// unless one is already owed (then it sends the newer document; a
+    /// retry keeps its schedule).
+    pub fn owe_delivery(&self, sub: &Subscription, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = keys::subscription_key(&sub.topic, &sub.format, &sub.callback);
+        let pending = match self.pending_at(&key)? {
+            Some(mut p) => {
+                p.changed = at;
+                p
+            }
+            None => Pending {
+                due: at,
+                attempts: 0,
+                since: at,
+                changed: at,
+            },
+        };
+        self.put_pending(&key, &pending)
+    }
+
+    /// Every delivery owed, with its subscription (one whose subscription
+    /// is gone is dropped).
+    pub fn owed_deliveries(&self) -> Result<Vec<(Subscription, Pending)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.pending.iter() {
+            let (key, v) = kv?;
+            let pending: Pending =
+                serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_PENDING, e))?;
+            match self.subscriptions.get(&key)? {
+                Some(sub) => out.push((
+                    serde_json::from_slice(&sub)
+                        .map_err(|e| corrupt(keys::TREE_SUBSCRIPTIONS, e))?,
+                    pending,
+                )),
+                None => {
+                    self.pending.remove(&key)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Settles an owed delivery after a try: `next` is what is owed now
+    /// (`None`: nothing). A change noted while the try ran keeps the
+    /// delivery owed, due at once.
+    pub fn settle_delivery(
+        &self,
+        sub: &Subscription,
+        tried: &Pending,
+        next: Option<Pending>,
+    ) -> Result<(), StoreError> {
+        let key = keys::subscription_key(&sub.topic, &sub.format, &sub.callback);
+        let now = self.pending_at(&key)?;
+        let next = match next {
+            // Failed: tried again on its schedule, the latest change noted.
+            Some(mut p) => {
+                if let Some(now) = &now {
+                    p.changed = now.changed;
+                }
+                Some(p)
+            }
+            // Delivered, but the feed changed while it was being sent.
+            None => now
+                .filter(|now| now.changed != tried.changed)
+                .map(|now| Pending {
+                    due: now.changed,
+                    attempts: 0,
+                    since: now.changed,
+                    changed: now.changed,
+                }),
+        };
+        match next {
+            Some(p) => self.put_pending(&key, &p),
+            None => {
+                self.pending.remove(&key)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn pending_at(&self, key: &[u8]) -> Result<Option<Pending>, StoreError> {
+        match self.pending.get(key)? {
+            Some(v) => Ok(Some(
+                serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_PENDING, e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn put_pending(&self, key: &[u8], p: &Pending) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(p).map_err(|e| corrupt(keys::TREE_PENDING, e))?;
+        self.pending.insert(key, bytes)?;
+        Ok(())
     }
 
     /// The subscriptions of `topic` (every format), or of every topic.

@@ -11,6 +11,11 @@
 //! Subscriptions are kept in the store (`store/subscriptions.rs`), leases
 //! expire.
 //!
+//! Distributing: when the server renders a topic feed whose bytes changed
+//! ([`crate::render::FeedCache::refresh`]), it tells the hub
+//! ([`Hub::changed`]); every subscriber of that feed is then owed a POST of
+//! the new document (`deliver.rs`), kept in the store until made.
+//!
 //! SECURITY: every callback is a stranger's URL. It must be `http(s)`,
 //! without credentials, and may not reach loopback, private, link-local or
 //! unique-local addresses ([`crate::fetch::is_internal`]), checked before
@@ -21,8 +26,14 @@
 //! answer. Secrets are never logged; callbacks are logged without their
 //! query.
 
+mod deliver;
 pub mod request;
 mod verify;
+
+pub use deliver::{
+    sign, DELIVERY_TIMEOUT, FIRST_RETRY, GIVE_UP_AFTER, MAX_DELIVERIES_IN_FLIGHT,
+    MAX_DELIVERIES_PER_HOST, MAX_RETRY_GAP,
+};
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::fetch::is_internal;
@@ -98,6 +109,24 @@ pub struct Counters {
     pub unverified: AtomicU64,
     pub denied: AtomicU64,
     pub expired: AtomicU64,
+    pub delivered: AtomicU64,
+    /// Deliveries that failed (each try).
+    pub failed: AtomicU64,
+    /// Deliveries dropped after [`GIVE_UP_AFTER`] of failures.
+    pub gave_up: AtomicU64,
+}
+
+/// Where the hub gets the documents it distributes: the server's rendered
+/// feeds (the hub never renders).
+pub trait Documents: Send + Sync + 'static {
+    /// The current feed of `topic` in `format` as served under the public
+    /// `base`; `None` when the topic is no longer served.
+    fn document(
+        &self,
+        topic: &str,
+        format: crate::render::Format,
+        base: &Url,
+    ) -> Result<Option<Arc<crate::render::Rendered>>, crate::store::StoreError>;
 }
 
 /// A token bucket: [`REQUEST_BURST`] requests at once, refilled at
@@ -114,6 +143,10 @@ pub struct Hub {
     verifying: Arc<Semaphore>,
     bucket: Mutex<Bucket>,
     pub counters: Counters,
+    /// Raised when a delivery is owed or one finished.
+    wake: Notify,
+    delivering: Arc<Semaphore>,
+    flight: deliver::Flight,
 }
 
 impl Hub {
@@ -129,7 +162,15 @@ impl Hub {
                 at: Instant::now(),
             }),
             counters: Counters::default(),
+            wake: Notify::new(),
+            delivering: Arc::new(Semaphore::new(MAX_DELIVERIES_IN_FLIGHT)),
+            flight: deliver::Flight::default(),
         })
+    }
+
+    /// The hub's URL under a public base.
+    pub fn hub_url(&self, base: &Url) -> String {
+        format!("{base}websub")
     }
 
     /// Takes a subscription request (`body`, the form) that came in under
@@ -350,6 +391,14 @@ impl Hub {
                 ("denied", n(&c.denied)),
                 ("expired", n(&c.expired)),
             ],
+            deliveries: vec![
+                ("delivered", n(&c.delivered)),
+                ("failed", n(&c.failed)),
+                ("gave_up", n(&c.gave_up)),
+            ],
+            owed: self.store.owed_deliveries().map_or(0, |o| o.len()),
+            delivering: MAX_DELIVERIES_IN_FLIGHT - self.delivering.available_permits(),
+            max_delivering: MAX_DELIVERIES_IN_FLIGHT,
         }
     }
 }

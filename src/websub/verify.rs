@@ -70,5 +70,5 @@ pub async fn intent(
 fn challenge() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::text::hex(&bytes))
 }

@@ -36,6 +36,9 @@ pub struct Call {
 pub struct Subscriber {
     pub addr: SocketAddr,
     answer: Arc<Mutex<Answer>>,
+    /// Statuses to answer the next deliveries (POSTs) with, in order;
+    /// then 200.
+    delivery_answers: Arc<Mutex<Vec<u16>>>,
     pub calls: Arc<Mutex<Vec<Call>>>,
 }
 
@@ -45,17 +48,36 @@ impl Subscriber {
         let addr = listener.local_addr().unwrap();
         let answer = Arc::new(Mutex::new(answer));
         let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
-        let (a, c) = (answer.clone(), calls.clone());
+        let delivery_answers: Arc<Mutex<Vec<u16>>> = Arc::default();
+        let (a, d, c) = (answer.clone(), delivery_answers.clone(), calls.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (a, c) = (a.clone(), c.clone());
-                std::thread::spawn(move || serve_one(stream, &a, &c));
+                let (a, d, c) = (a.clone(), d.clone(), c.clone());
+                std::thread::spawn(move || serve_one(stream, &a, &d, &c));
             }
         });
         Subscriber {
             addr,
             answer,
+            delivery_answers,
             calls,
+        }
+    }
+
+    /// Answers the next deliveries with these statuses, then with 200.
+    pub fn answer_deliveries(&self, statuses: &[u16]) {
+        *self.delivery_answers.lock().unwrap() = statuses.to_vec();
+    }
+
+    /// Waits up to `within` until `n` deliveries (POSTs) came; all of them.
+    pub fn wait_deliveries(&self, n: usize, within: Duration) -> Vec<Call> {
+        let start = Instant::now();
+        loop {
+            let got = self.calls_of("POST");
+            if got.len() >= n || start.elapsed() > within {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -97,7 +119,12 @@ impl Subscriber {
     }
 }
 
-fn serve_one(mut stream: TcpStream, answer: &Mutex<Answer>, calls: &Mutex<Vec<Call>>) {
+fn serve_one(
+    mut stream: TcpStream,
+    answer: &Mutex<Answer>,
+    delivery_answers: &Mutex<Vec<u16>>,
+    calls: &Mutex<Vec<Call>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];
@@ -139,12 +166,26 @@ fn serve_one(mut stream: TcpStream, answer: &Mutex<Answer>, calls: &Mutex<Vec<Ca
         })
         .unwrap_or_default();
     let challenge = query.get("hub.challenge").cloned();
+    let post = method == "POST";
     calls.lock().unwrap().push(Call {
         method,
         query,
         headers,
         body,
     });
+    if post {
+        let mut answers = delivery_answers.lock().unwrap();
+        let status = if answers.is_empty() {
+            200
+        } else {
+            answers.remove(0)
+        };
+        let _ = stream.write_all(
+            format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        return;
+    }
     let answer = *answer.lock().unwrap();
     if answer == Answer::Hang {
         std::thread::sleep(Duration::from_secs(60));

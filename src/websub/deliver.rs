@@ -1,0 +1,314 @@
+//! Content distribution (§7): when a subscribed feed changes, each of its
+//! subscribers gets a POST of the whole new document, with its
+//! `Content-Type`, `Link` headers naming the hub and the topic, and, when
+//! the subscriber gave a secret, `X-Hub-Signature: sha256=…` (an HMAC of
+//! the body).
+//!
+//! What is owed is kept in the store (`store/subscriptions.rs`), so a
+//! restart or a crash delivers it after. A failed delivery is tried again
+//! after [`FIRST_RETRY`], doubling up to [`MAX_RETRY_GAP`] with ±25 %
+//! jitter, for at most [`GIVE_UP_AFTER`]; a `410 Gone` ends the
+//! subscription. A slow or dead callback delays no one else: deliveries run
+//! at most [`MAX_DELIVERIES_IN_FLIGHT`] at once and
+//! [`MAX_DELIVERIES_PER_HOST`] per callback host, each given
+//! [`DELIVERY_TIMEOUT`], and no answer is read beyond its status.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::{callback_shown, Documents, Hub};
+use crate::render::Format;
+use crate::store::{Pending, Subscription};
+
+/// Deliveries under way at once.
+pub const MAX_DELIVERIES_IN_FLIGHT: usize = 32;
+/// Deliveries under way at once to callbacks on one host.
+pub const MAX_DELIVERIES_PER_HOST: usize = 2;
+/// How long a callback may take to take a delivery.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first retry of a failed delivery comes after this...
+pub const FIRST_RETRY: Duration = Duration::from_secs(2);
+/// ...doubling each time up to this...
+pub const MAX_RETRY_GAP: Duration = Duration::from_secs(3600);
+/// ...and a delivery owed longer than this is dropped.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// The longest the worker sleeps without looking at what is owed.
+const IDLE_CHECK: Duration = Duration::from_secs(60);
+
+/// What the delivery worker shares with the deliveries it starts.
+#[derive(Default)]
+pub(super) struct Flight {
+    /// Subscriptions (their store keys' parts) being delivered to now.
+    busy: Mutex<HashSet<(String, String, String)>>,
+    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Hub {
+    /// Notes that these feeds changed: each of their subscribers is owed a
+    /// delivery, which the worker ([`Hub::deliver_forever`]) makes.
+    pub fn changed(&self, feeds: &[(String, Format)]) {
+        if feeds.is_empty() {
+            return;
+        }
+        let now = Utc::now();
+        let mut owed = 0;
+        for (topic, format) in feeds {
+            let subs = match self.store.subscriptions(Some(topic)) {
+                Ok(subs) => subs,
+                Err(e) => {
+                    tracing::error!("websub: cannot read the subscriptions of {topic}: {e}");
+                    continue;
+                }
+            };
+            for sub in subs
+                .iter()
+                .filter(|s| s.format == format.extension() && s.expires > now)
+            {
+                match self.store.owe_delivery(sub, now) {
+                    Ok(()) => owed += 1,
+                    Err(e) => tracing::error!("websub: cannot note a delivery: {e}"),
+                }
+            }
+        }
+        if owed > 0 {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Makes the deliveries owed, as they fall due, until the task is
+    /// dropped. `docs` gives the current documents.
+    pub async fn deliver_forever(self: Arc<Self>, docs: Arc<dyn Documents>) {
+        loop {
+            let next = self.start_due(&docs);
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(next) => {}
+            }
+        }
+    }
+
+    /// Starts every due delivery there is room for; how long until the
+    /// next one falls due.
+    fn start_due(self: &Arc<Self>, docs: &Arc<dyn Documents>) -> Duration {
+        let owed = match self.store.owed_deliveries() {
+            Ok(owed) => owed,
+            Err(e) => {
+                tracing::error!("websub: cannot read the deliveries owed: {e}");
+                return IDLE_CHECK;
+            }
+        };
+        let now = Utc::now();
+        let mut next = IDLE_CHECK;
+        for (sub, pending) in owed {
+            if pending.due > now {
+                next = next.min((pending.due - now).to_std().unwrap_or_default());
+                continue;
+            }
+            let id = (sub.topic.clone(), sub.format.clone(), sub.callback.clone());
+            if self.flight.busy.lock().expect("busy lock").contains(&id) {
+                continue;
+            }
+            let host = Url::parse(&sub.callback)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            let per_host = self
+                .flight
+                .per_host
+                .lock()
+                .expect("per-host lock")
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(MAX_DELIVERIES_PER_HOST)))
+                .clone();
+            let Ok(host_slot) = per_host.try_acquire_owned() else {
+                continue;
+            };
+            let Ok(slot) = self.delivering.clone().try_acquire_owned() else {
+                break;
+            };
+            self.flight
+                .busy
+                .lock()
+                .expect("busy lock")
+                .insert(id.clone());
+            let (hub, docs) = (self.clone(), docs.clone());
+            tokio::spawn(async move {
+                hub.deliver(&sub, &pending, docs).await;
+                hub.flight.busy.lock().expect("busy lock").remove(&id);
+                drop((slot, host_slot));
+                hub.wake.notify_one();
+            });
+        }
+        next
+    }
+
+    /// One try of one delivery, and what is owed after it.
+    async fn deliver(&self, sub: &Subscription, tried: &Pending, docs: Arc<dyn Documents>) {
+        let shown = callback_shown(&sub.callback);
+        let outcome = self.post(sub, docs).await;
+        let c = &self.counters;
+        let next = match outcome {
+            Ok(()) => {
+                c.delivered.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(Failure::Gone) => {
+                tracing::info!(
+                    "websub: {shown} answered 410: its subscription to {} ends",
+                    sub.topic_url
+                );
+                if let Err(e) =
+                    self.store
+                        .remove_subscription(&sub.topic, &sub.format, &sub.callback)
+                {
+                    tracing::error!("websub: cannot remove a subscription: {e}");
+                }
+                return;
+            }
+            Err(Failure::NoDocument) => None,
+            Err(Failure::Failed(why)) => {
+                c.failed.fetch_add(1, Ordering::Relaxed);
+                let now = Utc::now();
+                if now - tried.since > chrono::Duration::from_std(GIVE_UP_AFTER).unwrap_or_default()
+                {
+                    tracing::warn!(
+                        "websub: gave up delivering {} to {shown}: {why}",
+                        sub.topic_url
+                    );
+                    c.gave_up.fetch_add(1, Ordering::Relaxed);
+                    None
+                } else {
+                    let attempts = tried.attempts + 1;
+                    let due =
+                        now + chrono::Duration::from_std(retry_gap(attempts)).unwrap_or_default();
+                    tracing::info!(
+                        "websub: delivering {} to {shown} failed ({why}); try {} at {due}",
+                        sub.topic_url,
+                        attempts + 1
+                    );
+                    Some(Pending {
+                        due,
+                        attempts,
+                        ..tried.clone()
+                    })
+                }
+            }
+        };
+        if let Err(e) = self.store.settle_delivery(sub, tried, next) {
+            tracing::error!("websub: cannot note a delivery: {e}");
+        }
+    }
+
+    async fn post(&self, sub: &Subscription, docs: Arc<dyn Documents>) -> Result<(), Failure> {
+        let format = Format::from_extension(&sub.format).ok_or(Failure::NoDocument)?;
+        let base = base_of(sub).ok_or(Failure::NoDocument)?;
+        let (topic, b) = (sub.topic.clone(), base.clone());
+        let doc = tokio::task::spawn_blocking(move || docs.document(&topic, format, &b))
+            .await
+            .map_err(|e| Failure::Failed(format!("rendering failed: {e}")))?
+            .map_err(|e| Failure::Failed(format!("rendering failed: {e}")))?
+            .ok_or(Failure::NoDocument)?;
+        let callback = Url::parse(&sub.callback).map_err(|_| Failure::Gone)?;
+        self.check_callback(&callback)
+            .await
+            .map_err(Failure::Failed)?;
+        let hub_url = self.hub_url(&base);
+        let mut req = self
+            .client
+            .post(callback)
+            .timeout(DELIVERY_TIMEOUT)
+            .header("Content-Type", doc.content_type)
+            .header(
+                "Link",
+                format!(
+                    "<{hub_url}>; rel=\"hub\", <{}>; rel=\"self\"",
+                    sub.topic_url
+                ),
+            );
+        if let Some(secret) = &sub.secret {
+            req = req.header(
+                "X-Hub-Signature",
+                format!("sha256={}", sign(secret, &doc.body)),
+            );
+        }
+        let resp = req
+            .body(doc.body.clone())
+            .send()
+            .await
+            .map_err(|e| Failure::Failed(crate::urls::redact_urls(&e.to_string())))?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            410 => Err(Failure::Gone),
+            s => Err(Failure::Failed(format!("the callback answered {s}"))),
+        }
+    }
+}
+
+/// Why a delivery did not happen.
+enum Failure {
+    /// The subscriber said the subscription is over (410).
+    Gone,
+    /// The topic is no longer served: nothing to deliver.
+    NoDocument,
+    Failed(String),
+}
+
+/// The public base a subscription's topic URL was given under.
+fn base_of(sub: &Subscription) -> Option<Url> {
+    let path = format!("{}.{}", sub.topic, sub.format);
+    let base = sub.topic_url.strip_suffix(&path)?;
+    Url::parse(base).ok()
+}
+
+/// The wait before try `attempts + 1`: [`FIRST_RETRY`] doubled per failed
+/// try, at most [`MAX_RETRY_GAP`], ±25 % so retries of many callbacks
+/// spread.
+fn retry_gap(attempts: u32) -> Duration {
+    let gap = FIRST_RETRY
+        .saturating_mul(1u32 << attempts.saturating_sub(1).min(20))
+        .min(MAX_RETRY_GAP);
+    let mut r = [0u8; 2];
+    let jitter = match getrandom::getrandom(&mut r) {
+        Ok(()) => f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX) * 0.5 - 0.25,
+        Err(_) => 0.0,
+    };
+    gap.mul_f64(1.0 + jitter)
+}
+
+/// `X-Hub-Signature`'s value after `sha256=`: the HMAC-SHA256 of `body`
+/// keyed by `secret`, in hex.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(body);
+    crate::text::hex(&mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_double_with_jitter_up_to_the_cap() {
+        for (attempts, base) in [(1, 2.0), (2, 4.0), (3, 8.0), (30, 3600.0)] {
+            let g = retry_gap(attempts).as_secs_f64();
+            assert!(g >= base * 0.74 && g <= base * 1.26, "{attempts}: {g}");
+        }
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
