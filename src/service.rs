@@ -136,7 +136,8 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     // Retention runs in the background, first right after start
     // ([`retention_task`]): with an age limit it walks every entry, and a
     // large store must not keep `/readyz` waiting for that.
-    let feeds = FeedCache::new(base_url.clone(), options.cache_bytes);
+    let feeds =
+        FeedCache::new(base_url.clone(), options.cache_bytes).with_websub(options.websub.is_some());
     let app = Arc::new(App::new(
         Live { defs, poller },
         feeds,

@@ -74,7 +74,7 @@ fn every_format_of_a_fixed_store() {
         topic: "llm".into(),
     });
     for doc in docs {
-        let rendered = render_doc(&store, &defs, &base, &doc, Site::Served)
+        let rendered = render_doc(&store, &defs, &base, &doc, Site::Served { websub: false })
             .unwrap()
             .unwrap();
         let name = doc.path().replace(['/', '.'], "_");

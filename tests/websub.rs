@@ -434,3 +434,56 @@ fn a_failed_delivery_is_retried_until_it_is_taken() {
         "{metrics}"
     );
 }
+
+#[test]
+fn every_feed_names_the_hub_and_itself_and_stays_valid() {
+    let ws = workspace();
+    let server = ws.serve();
+    let hub = format!("http://{}/websub", server.addr);
+    for format in ["rss", "atom", "json"] {
+        let r = server.get(&format!("/llm.{format}"));
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("link"),
+            Some(
+                format!(
+                    "<{hub}>; rel=\"hub\", <{}>; rel=\"self\"",
+                    topic_url(&server, &format!("llm.{format}"))
+                )
+                .as_str()
+            ),
+            "{format}"
+        );
+        let text = r.text();
+        match format {
+            "rss" => assert!(
+                text.contains(&format!("<atom:link href=\"{hub}\" rel=\"hub\"/>")),
+                "{text}"
+            ),
+            "atom" => {
+                assert!(
+                    text.contains(&format!("<link href=\"{hub}\" rel=\"hub\"/>")),
+                    "{text}"
+                );
+                common::jing_atom(ws.dir.path(), "llm", &r.body).unwrap();
+            }
+            _ => {
+                let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                assert_eq!(
+                    json["hubs"],
+                    serde_json::json!([{ "type": "WebSub", "url": hub }])
+                );
+            }
+        }
+        common::parse_feed(&r.body);
+    }
+    // The index and previews are not topics of the hub.
+    assert!(server.get("/").header("link").is_none());
+    assert!(server.get("/llm.html").header("link").is_none());
+
+    let off = workspace();
+    let server = off.serve_with(&["--websub", "off"]);
+    let r = server.get("/llm.atom");
+    assert!(r.header("link").is_none());
+    assert!(!r.text().contains("rel=\"hub\""));
+}

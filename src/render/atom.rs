@@ -39,7 +39,14 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
                 mime_type: Some("text/html".into()),
                 ..Default::default()
             },
-        ],
+        ]
+        .into_iter()
+        .chain(ctx.hub.as_ref().map(|hub| Link {
+            href: hub.clone(),
+            rel: "hub".into(),
+            ..Default::default()
+        }))
+        .collect(),
         subtitle: Some(Text::plain(ctx.topic.description.clone())),
         entries: entries.iter().map(entry).collect(),
         ..Default::default()

@@ -114,7 +114,7 @@ pub fn render(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>feedloom</title>\n  <style>{STYLE}</style>\n{head}  <link rel=\"outline\" type=\"text/x-opml\" title=\"All topics\" href=\"{opml}\">\n</head>\n<body>\n<h1>feedloom</h1>\n<p>Subscribe to a topic in your feed reader, or import <a href=\"{opml}\">all topics as OPML</a>.</p>\n<ul>\n{rows}</ul>\n<h2>Sources</h2>\n<p><small>{details}</small></p>\n<ul>\n{health}</ul>\n</body>\n</html>\n",
         opml = esc(&format!("{base}opml.xml")),
         details = match site {
-            Site::Served => format!(
+            Site::Served { .. } => format!(
                 "Details: <a href=\"{}\">status</a> (JSON).",
                 esc(&format!("{base}status"))
             ),

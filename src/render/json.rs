@@ -6,7 +6,7 @@ use super::{describe, FeedContext, Format};
 use crate::model::Entry;
 
 pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
-    let feed = json!({
+    let mut feed = json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": ctx.topic.title,
         "home_page_url": ctx.preview_url(),
@@ -15,6 +15,9 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
         "authors": [{ "name": "feedloom" }],
         "items": entries.iter().map(item).collect::<Vec<_>>(),
     });
+    if let Some(hub) = &ctx.hub {
+        feed["hubs"] = json!([{ "type": "WebSub", "url": hub }]);
+    }
     let mut out = serde_json::to_vec_pretty(&feed).expect("JSON values always serialize");
     out.push(b'\n');
     out

@@ -215,6 +215,8 @@ pub struct FeedContext<'a> {
     pub updated: DateTime<Utc>,
     /// How long clients may cache the feed (RSS `<ttl>`).
     pub max_age: Duration,
+    /// The WebSub hub to name (`rel="hub"`), when there is one.
+    pub hub: Option<String>,
 }
 
 impl FeedContext<'_> {
@@ -278,8 +280,9 @@ pub fn render_feed(format: Format, ctx: &FeedContext, entries: &[Entry]) -> Rend
 /// Where a rendered document will be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Site {
-    /// From the running server: `/status` and the rest exist.
-    Served,
+    /// From the running server: `/status` and the rest exist; with
+    /// `websub`, the hub at `{base}websub` too, and feeds name it.
+    Served { websub: bool },
     /// From files `export` wrote: only the documents themselves exist.
     Exported,
 }
@@ -307,6 +310,7 @@ pub fn render_doc(
                 base_url: base,
                 updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
                 max_age: topic_max_age(defs, t),
+                hub: matches!(site, Site::Served { websub: true }).then(|| format!("{base}websub")),
             };
             Some(render_feed(*format, &ctx, &entries))
         }
@@ -320,6 +324,7 @@ pub fn render_doc(
                 base_url: base,
                 updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
                 max_age: topic_max_age(defs, t),
+                hub: None,
             };
             Some(preview::render(&ctx, &entries, store.topic_len(topic)))
         }
@@ -511,6 +516,8 @@ pub struct FeedCache {
     /// refresh compares against to say which documents changed (for
     /// WebSub subscribers).
     published: std::sync::Mutex<HashMap<(String, Format), String>>,
+    /// Feeds name the WebSub hub (`{base}websub`).
+    websub: bool,
 }
 
 /// Bytes client-chosen variants may take unless `--cache-bytes` says.
@@ -538,6 +545,19 @@ impl FeedCache {
             render_slots: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS_IN_FLIGHT)),
             refreshing: std::sync::Mutex::new(()),
             published: std::sync::Mutex::default(),
+            websub: false,
+        }
+    }
+
+    /// Feeds rendered here name the WebSub hub at `{base}websub`.
+    pub fn with_websub(mut self, on: bool) -> FeedCache {
+        self.websub = on;
+        self
+    }
+
+    fn site(&self) -> Site {
+        Site::Served {
+            websub: self.websub,
         }
     }
 
@@ -631,7 +651,7 @@ impl FeedCache {
         let started = Instant::now();
         let mut rendered = Vec::with_capacity(docs.len());
         for doc in docs {
-            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, Site::Served)? {
+            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, self.site())? {
                 rendered.push((doc, Arc::new(r)));
             }
         }
@@ -710,7 +730,7 @@ impl FeedCache {
         let base = base.unwrap_or(&self.default_base);
         let generation = self.inner.read().expect("feed cache lock").generation;
         let started = Instant::now();
-        let Some(rendered) = render_doc(store, defs, base, doc, Site::Served)? else {
+        let Some(rendered) = render_doc(store, defs, base, doc, self.site())? else {
             return Ok(None);
         };
         let rendered = Arc::new(rendered);

@@ -1,5 +1,6 @@
 //! RSS 2.0 (<https://www.rssboard.org/rss-specification>) with
-//! `atom:link rel="self"` (as the RSS Advisory Board recommends),
+//! `atom:link rel="self"` (as the RSS Advisory Board recommends) and
+//! `rel="hub"` when the server is a WebSub hub,
 //! `content:encoded` for full content and `dc:creator` for authors (RSS's own
 //! `<author>` must be an email address, which we do not have).
 
@@ -28,7 +29,7 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
         // Minutes, matching the Cache-Control max-age the server sends.
         ttl: Some(ctx.max_age.as_secs().div_ceil(60).to_string()),
         atom_ext: Some(rss::extension::atom::AtomExtension {
-            links: vec![self_link],
+            links: std::iter::once(self_link).chain(hub_link(ctx)).collect(),
         }),
         items: entries.iter().map(item).collect(),
         ..Default::default()
@@ -38,6 +39,15 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
         .expect("writing to a Vec cannot fail");
     out.push(b'\n');
     out
+}
+
+/// `atom:link rel="hub"`, when the server is a WebSub hub.
+fn hub_link(ctx: &FeedContext) -> Option<atom_syndication::Link> {
+    ctx.hub.as_ref().map(|hub| atom_syndication::Link {
+        href: hub.clone(),
+        rel: "hub".into(),
+        ..Default::default()
+    })
 }
 
 fn item(e: &Entry) -> Item {

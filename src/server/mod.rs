@@ -408,6 +408,20 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
         Err((route, status, msg)) => return (route, plain(status, &msg)),
     };
     let base = forwarded_base(app, req.headers());
+    // WebSub discovery (§4) for a feed: the hub and the topic's canonical
+    // URL, as headers.
+    let discovery = match (&app.hub, &doc) {
+        (Some(hub), Doc::Feed { .. }) => {
+            let b = base.as_ref().unwrap_or(app.feeds.base_url());
+            HeaderValue::from_str(&format!(
+                "<{}>; rel=\"hub\", <{b}{}>; rel=\"self\"",
+                hub.hub_url(b),
+                doc.path()
+            ))
+            .ok()
+        }
+        _ => None,
+    };
     let rendered = match app.feeds.lookup(base.as_ref(), &doc) {
         Some(r) => Ok(Some(r)),
         None => render_off_workers(app, defs, base, doc).await,
@@ -426,6 +440,9 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     if app.options.trust_proxy {
         resp.headers_mut()
             .insert(header::VARY, HeaderValue::from_static(VARY_FORWARDED));
+    }
+    if let Some(link) = discovery {
+        resp.headers_mut().insert(header::LINK, link);
     }
     (route, resp)
 }
