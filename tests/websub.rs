@@ -487,3 +487,79 @@ fn every_feed_names_the_hub_and_itself_and_stays_valid() {
     assert!(r.header("link").is_none());
     assert!(!r.text().contains("rel=\"hub\""));
 }
+
+/// Kills a child process when dropped (a failed assertion included).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The subscriber's events so far (JSON lines).
+fn events(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Interoperability: the subscriber of the `flask-websub` package (PyPI; an
+/// implementation independent of ours, which `.ci/run` installs) discovers
+/// the hub from a feed, subscribes, and receives the feed when it changes.
+#[test]
+fn flask_websub_discovers_subscribes_and_receives_changes() {
+    let ws = workspace();
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = ws.dir.path().join("events.jsonl");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop/flask_websub_subscriber.py");
+    let _child = Reaped(
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(topic_url(&server, "llm.atom"))
+            .arg(port.to_string())
+            .arg(&log)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3"),
+    );
+    let wait = |what: &str, found: &dyn Fn(&serde_json::Value) -> bool| {
+        let start = Instant::now();
+        while !events(&log).iter().any(found) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "flask-websub never reported {what} (is flask-websub installed? \
+                 `pip install flask-websub`); its events: {:?}",
+                events(&log)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait("a subscription", &|e| {
+        e["event"] == "success" && e["mode"] == "subscribe"
+    });
+    let discovered = &events(&log)[0];
+    assert_eq!(
+        discovered["hub_url"],
+        format!("http://{}/websub", server.addr)
+    );
+    assert_eq!(discovered["topic_url"], topic_url(&server, "llm.atom"));
+    ws.write("rules.toml", &rules_titled("Seen by flask-websub"));
+    wait("the changed feed", &|e| {
+        e["event"] == "notification"
+            && e["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("Seen by flask-websub"))
+    });
+}
