@@ -136,8 +136,12 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     // Retention runs in the background, first right after start
     // ([`retention_task`]): with an age limit it walks every entry, and a
     // large store must not keep `/readyz` waiting for that.
-    let feeds =
-        FeedCache::new(base_url.clone(), options.cache_bytes).with_websub(options.websub.is_some());
+    let hub = match (&options.websub, &options.websub_hub) {
+        (_, Some(other)) => Some(Some(other.clone())),
+        (Some(_), None) => Some(None),
+        (None, None) => None,
+    };
+    let feeds = FeedCache::new(base_url.clone(), options.cache_bytes).with_hub(hub);
     let app = Arc::new(App::new(
         Live { defs, poller },
         feeds,
@@ -164,6 +168,12 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     let warm = app.clone();
     tokio::task::spawn_blocking(move || {
         let defs = warm.defs();
+        // New topics dated before their first rendering, so the dates in
+        // their feeds do not move when the rules settle (a move would be a
+        // change to WebSub subscribers).
+        if let Err(e) = crate::reevaluate::date_new_topics(&warm.store, &defs.rules) {
+            tracing::error!("cannot date new topics: {e}");
+        }
         let topics = defs.rules.topics.iter().map(|t| t.id.as_str());
         if let Err(e) = warm.feeds.refresh(&warm.store, &defs, topics) {
             tracing::error!("cannot render the topics at start: {e}");

@@ -74,9 +74,17 @@ fn every_format_of_a_fixed_store() {
         topic: "llm".into(),
     });
     for doc in docs {
-        let rendered = render_doc(&store, &defs, &base, &doc, Site::Served { websub: false })
-            .unwrap()
-            .unwrap();
+        let rendered = render_doc(
+            &store,
+            &defs,
+            &base,
+            &doc,
+            Site::Served {
+                hub: feedloom::render::HubLink::None,
+            },
+        )
+        .unwrap()
+        .unwrap();
         let name = doc.path().replace(['/', '.'], "_");
         let mut text = String::from_utf8(rendered.body.to_vec()).unwrap();
         if rendered.content_type.contains("xml") {

@@ -563,3 +563,54 @@ fn flask_websub_discovers_subscribes_and_receives_changes() {
                 .is_some_and(|b| b.contains("Seen by flask-websub"))
     });
 }
+
+/// With `--websub-hub`, feeds name that hub, ours is off, and each change
+/// is published to it (`hub.mode=publish`, `hub.url`).
+#[test]
+fn another_hub_is_named_and_told_of_each_change() {
+    let ws = workspace();
+    let other = Subscriber::start(Answer::Echo);
+    let hub = other.callback("/hub");
+    let server = ws.serve_with(&["--websub-hub", &hub]);
+    server.wait_ready();
+    let r = server.get("/llm.atom");
+    assert_eq!(
+        r.header("link"),
+        Some(
+            format!(
+                "<{hub}>; rel=\"hub\", <{}>; rel=\"self\"",
+                topic_url(&server, "llm.atom")
+            )
+            .as_str()
+        )
+    );
+    assert!(r
+        .text()
+        .contains(&format!("<link href=\"{hub}\" rel=\"hub\"/>")));
+    assert_eq!(
+        post(&server, &[("hub.mode", "subscribe")]).status,
+        404,
+        "our hub is off"
+    );
+    ws.write("rules.toml", &rules_titled("Told"));
+    let got = other.wait_deliveries(3, Duration::from_secs(15));
+    let mut told: Vec<String> = got
+        .iter()
+        .map(|c| {
+            let form: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(&c.body).into_owned().collect();
+            assert_eq!(form["hub.mode"], "publish");
+            form["hub.url"].clone()
+        })
+        .collect();
+    told.sort();
+    let want: Vec<String> = ["llm.atom", "llm.json", "llm.rss"]
+        .iter()
+        .map(|f| topic_url(&server, f))
+        .collect();
+    assert_eq!(told, want);
+    assert!(server
+        .get("/metrics")
+        .text()
+        .contains("feedloom_websub_published_total{result=\"sent\"} 3\n"));
+}

@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// The built-in WebSub hub at `{base}websub`: `on` or `off`.
     #[arg(long, env = "FEEDLOOM_WEBSUB", default_value = "on", value_parser = ["on", "off"])]
     pub websub: String,
+    /// Another WebSub hub (e.g. a hosted one) to name in feeds and to
+    /// notify (`hub.mode=publish`) when a feed changes, instead of the
+    /// built-in one.
+    #[arg(long, env = "FEEDLOOM_WEBSUB_HUB")]
+    pub websub_hub: Option<String>,
     /// Let WebSub callbacks be loopback, private, link-local or
     /// unique-local addresses (an intranet); refused by default.
     #[arg(long, env = "FEEDLOOM_WEBSUB_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false", num_args = 0..=1, default_missing_value = "true")]
@@ -105,6 +110,16 @@ impl ServeArgs {
             // The connection watchdog works in whole seconds.
             idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
             websub,
+            // Empty (e.g. `FEEDLOOM_WEBSUB_HUB=` in a unit file) means none.
+            websub_hub: match self
+                .websub_hub
+                .filter(|h| !h.trim().is_empty() && self.websub != "off")
+            {
+                None => None,
+                Some(raw) => Some(crate::urls::parse_http_url(&raw).map_err(|e| {
+                    Error::Usage(format!("--websub-hub / FEEDLOOM_WEBSUB_HUB: {raw}: {e}"))
+                })?),
+            },
             ..ServeOptions::new(self.bind)
         })
     }
@@ -113,7 +128,11 @@ impl ServeArgs {
 impl ServeArgs {
     /// The hub's settings, or `None` with `--websub off`.
     fn hub_options(&self) -> Result<Option<HubOptions>, Error> {
-        if self.websub == "off" {
+        let other_hub = self
+            .websub_hub
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty());
+        if self.websub == "off" || other_hub {
             return Ok(None);
         }
         let (min, max) = (self.websub_lease_min, self.websub_lease_max);

@@ -71,7 +71,7 @@ pub fn render(
     defs: &Definitions,
     summary: &[TopicSummary],
     sources: &[SourceState],
-    site: Site,
+    site: Site<'_>,
 ) -> Rendered {
     let mut head = String::new();
     let mut rows = String::new();

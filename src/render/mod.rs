@@ -279,12 +279,33 @@ pub fn render_feed(format: Format, ctx: &FeedContext, entries: &[Entry]) -> Rend
 
 /// Where a rendered document will be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Site {
-    /// From the running server: `/status` and the rest exist; with
-    /// `websub`, the hub at `{base}websub` too, and feeds name it.
-    Served { websub: bool },
+pub enum Site<'a> {
+    /// From the running server: `/status` and the rest exist, and the
+    /// feeds name the WebSub hub there is.
+    Served { hub: HubLink<'a> },
     /// From files `export` wrote: only the documents themselves exist.
     Exported,
+}
+
+/// The WebSub hub feeds name (`rel="hub"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubLink<'a> {
+    None,
+    /// feedloom's own, at `{base}websub`.
+    Here,
+    /// Another hub (`--websub-hub`).
+    At(&'a Url),
+}
+
+impl HubLink<'_> {
+    /// The hub's URL for documents under `base`.
+    pub fn url(self, base: &Url) -> Option<String> {
+        match self {
+            HubLink::None => None,
+            HubLink::Here => Some(format!("{base}websub")),
+            HubLink::At(url) => Some(url.to_string()),
+        }
+    }
 }
 
 /// Renders any document from the store.
@@ -293,7 +314,7 @@ pub fn render_doc(
     defs: &Definitions,
     base: &Url,
     doc: &Doc,
-    site: Site,
+    site: Site<'_>,
 ) -> Result<Option<Rendered>, StoreError> {
     Ok(match doc {
         Doc::Feed {
@@ -310,7 +331,10 @@ pub fn render_doc(
                 base_url: base,
                 updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
                 max_age: topic_max_age(defs, t),
-                hub: matches!(site, Site::Served { websub: true }).then(|| format!("{base}websub")),
+                hub: match site {
+                    Site::Served { hub } => hub.url(base),
+                    Site::Exported => None,
+                },
             };
             Some(render_feed(*format, &ctx, &entries))
         }
@@ -516,8 +540,8 @@ pub struct FeedCache {
     /// refresh compares against to say which documents changed (for
     /// WebSub subscribers).
     published: std::sync::Mutex<HashMap<(String, Format), String>>,
-    /// Feeds name the WebSub hub (`{base}websub`).
-    websub: bool,
+    /// The WebSub hub feeds name: none, feedloom's own, or another.
+    hub: Option<Option<Url>>,
 }
 
 /// Bytes client-chosen variants may take unless `--cache-bytes` says.
@@ -545,20 +569,28 @@ impl FeedCache {
             render_slots: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS_IN_FLIGHT)),
             refreshing: std::sync::Mutex::new(()),
             published: std::sync::Mutex::default(),
-            websub: false,
+            hub: None,
         }
     }
 
-    /// Feeds rendered here name the WebSub hub at `{base}websub`.
-    pub fn with_websub(mut self, on: bool) -> FeedCache {
-        self.websub = on;
+    /// Feeds rendered here name a WebSub hub: feedloom's own at
+    /// `{base}websub` (`Some(None)`), or another (`Some(Some(url))`).
+    pub fn with_hub(mut self, hub: Option<Option<Url>>) -> FeedCache {
+        self.hub = hub;
         self
     }
 
-    fn site(&self) -> Site {
-        Site::Served {
-            websub: self.websub,
+    /// The hub feeds rendered here name.
+    pub fn hub(&self) -> HubLink<'_> {
+        match &self.hub {
+            None => HubLink::None,
+            Some(None) => HubLink::Here,
+            Some(Some(url)) => HubLink::At(url),
         }
+    }
+
+    fn site(&self) -> Site<'_> {
+        Site::Served { hub: self.hub() }
     }
 
     pub fn base_url(&self) -> &Url {

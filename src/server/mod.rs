@@ -410,15 +410,16 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     let base = forwarded_base(app, req.headers());
     // WebSub discovery (§4) for a feed: the hub and the topic's canonical
     // URL, as headers.
-    let discovery = match (&app.hub, &doc) {
-        (Some(hub), Doc::Feed { .. }) => {
+    let discovery = match &doc {
+        Doc::Feed { .. } => {
             let b = base.as_ref().unwrap_or(app.feeds.base_url());
-            HeaderValue::from_str(&format!(
-                "<{}>; rel=\"hub\", <{b}{}>; rel=\"self\"",
-                hub.hub_url(b),
-                doc.path()
-            ))
-            .ok()
+            app.feeds.hub().url(b).and_then(|hub| {
+                HeaderValue::from_str(&format!(
+                    "<{hub}>; rel=\"hub\", <{b}{}>; rel=\"self\"",
+                    doc.path()
+                ))
+                .ok()
+            })
         }
         _ => None,
     };

@@ -53,8 +53,12 @@ pub struct ServeOptions {
     pub cache_bytes: usize,
     /// How long a connection may sit without a request before it is closed.
     pub idle_timeout: Duration,
-    /// The WebSub hub's settings; `None`: no hub (`--websub off`).
+    /// The WebSub hub's settings; `None`: no hub of our own (`--websub
+    /// off`, or another hub named).
     pub websub: Option<crate::websub::HubOptions>,
+    /// Another WebSub hub to name in feeds and to notify of changes
+    /// (`--websub-hub`), instead of our own.
+    pub websub_hub: Option<url::Url>,
 }
 
 impl ServeOptions {
@@ -69,6 +73,7 @@ impl ServeOptions {
             cache_bytes: crate::render::DEFAULT_CACHE_BYTES,
             idle_timeout: IDLE_TIMEOUT,
             websub: Some(crate::websub::HubOptions::default()),
+            websub_hub: None,
         }
     }
 }
@@ -109,8 +114,10 @@ pub struct App {
     /// Raised by a poll that left the store over `max_entries`: retention
     /// runs then rather than at its next hourly pass.
     pub(crate) over_limit: tokio::sync::Notify,
-    /// The WebSub hub, unless `--websub off`.
+    /// The WebSub hub, unless `--websub off` or another hub is named.
     pub hub: Option<Arc<crate::websub::Hub>>,
+    /// Notifies the other hub (`--websub-hub`) of changes.
+    pub publisher: Option<crate::websub::Publisher>,
 }
 
 impl App {
@@ -132,8 +139,22 @@ impl App {
                 }
             }
         });
+        let publisher =
+            options
+                .websub_hub
+                .clone()
+                .and_then(|url| match crate::websub::Publisher::start(url) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        tracing::error!(
+                            "websub: cannot notify the hub, its HTTP client failed: {e}"
+                        );
+                        None
+                    }
+                });
         App {
             hub,
+            publisher,
             store: live.poller.store.clone(),
             live: RwLock::new(Arc::new(live)),
             feeds,
@@ -176,6 +197,14 @@ impl App {
     pub(crate) fn publish(&self, changed: &[(String, crate::render::Format)]) {
         if let Some(hub) = &self.hub {
             hub.changed(changed);
+        }
+        if let Some(p) = &self.publisher {
+            let base = self.feeds.base_url();
+            p.changed(
+                changed
+                    .iter()
+                    .map(|(t, f)| format!("{base}{t}.{}", f.extension())),
+            );
         }
     }
 

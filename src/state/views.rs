@@ -107,6 +107,16 @@ impl App {
             self.reloads_ok.load(Ordering::Relaxed),
             self.reloads_failed.load(Ordering::Relaxed)
         ));
+        if let Some(p) = &self.publisher {
+            let c = &p.counts;
+            out.push_str(&format!(
+                "# HELP feedloom_websub_published_total Notifications of changed feeds to the hub named by --websub-hub, by result.\n# TYPE feedloom_websub_published_total counter\n\
+                 feedloom_websub_published_total{{result=\"sent\"}} {}\nfeedloom_websub_published_total{{result=\"failed\"}} {}\nfeedloom_websub_published_total{{result=\"dropped\"}} {}\n",
+                c.sent.load(Ordering::Relaxed),
+                c.failed.load(Ordering::Relaxed),
+                c.dropped.load(Ordering::Relaxed),
+            ));
+        }
         out
     }
 }

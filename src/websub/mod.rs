@@ -27,8 +27,11 @@
 //! query.
 
 mod deliver;
+mod publish;
 pub mod request;
 mod verify;
+
+pub use publish::{Published, Publisher, MAX_QUEUED, PUBLISH_TIMEOUT};
 
 pub use deliver::{
     sign, DELIVERY_TIMEOUT, FIRST_RETRY, GIVE_UP_AFTER, MAX_DELIVERIES_IN_FLIGHT,
