@@ -614,3 +614,101 @@ fn another_hub_is_named_and_told_of_each_change() {
         .text()
         .contains("feedloom_websub_published_total{result=\"sent\"} 3\n"));
 }
+
+/// An RSS feed with `n` items.
+fn rss(n: usize) -> String {
+    let items: String = (0..n)
+        .map(|i| {
+            format!(
+                "<item><title>Story {i}</title><link>https://example.org/{i}</link><pubDate>Mon, 02 Nov 2026 10:00:00 GMT</pubDate></item>"
+            )
+        })
+        .collect();
+    format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>https://example.org/</link><description>d</description>{items}</channel></rss>")
+}
+
+/// The change a poll makes reaches a subscriber that never polled within
+/// a second of that poll's request. The source is polled 2 s after start
+/// (the scheduler spreads first polls 200 ms apart by position, behind ten
+/// sources whose feeds are empty), after the subscription is active.
+#[test]
+fn a_poll_that_changes_a_topic_reaches_subscribers_within_a_second() {
+    let up = common::Upstream::start();
+    up.set("/empty", common::Reply::ok("application/rss+xml", rss(0)));
+    up.set("/feed", common::Reply::ok("application/rss+xml", rss(3)));
+    let ws = workspace();
+    let mut sources = String::from("[[host]]\nname = \"127.0.0.1\"\nmin_spacing = \"0s\"\n");
+    for i in 0..10 {
+        sources.push_str(&format!(
+            "[[source]]\nid = \"empty{i}\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url("/empty")
+        ));
+    }
+    sources.push_str(&format!(
+        "[[source]]\nid = \"news\"\nkind = \"feed\"\nurl = \"{}\"\n",
+        up.url("/feed")
+    ));
+    ws.write("sources.toml", &sources);
+    let sub = Subscriber::start(Answer::Echo);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    subscribe(&server, &sub, "all.atom", &[("hub.secret", "s")]);
+    assert!(
+        !up.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.starts_with("GET /feed ")),
+        "the source was polled before the subscription was active"
+    );
+    let got = sub.wait_deliveries(1, Duration::from_secs(15));
+    assert_eq!(got.len(), 1, "the poll's change was not delivered");
+    let polled = {
+        let requests = up.requests.lock().unwrap();
+        let i = requests
+            .iter()
+            .position(|r| r.starts_with("GET /feed "))
+            .expect("the source was polled");
+        up.arrivals.lock().unwrap()[i]
+    };
+    let after = got[0].at.duration_since(polled);
+    println!("delivered {after:?} after the poll's request");
+    assert!(
+        after < Duration::from_secs(1),
+        "delivered {after:?} after the poll"
+    );
+    let body = String::from_utf8_lossy(&got[0].body);
+    assert!(body.contains("Story 2"), "{body}");
+    assert_eq!(
+        got[0].headers["x-hub-signature"],
+        signature_of("s", &got[0].body)
+    );
+}
+
+#[test]
+fn an_ended_lease_gets_nothing() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    let server = ws.serve_with(&[
+        "--websub-allow-private",
+        "--websub-lease-min",
+        "1s",
+        "--websub-lease-max",
+        "1s",
+    ]);
+    server.wait_ready();
+    subscribe(&server, &sub, "llm.rss", &[("hub.lease_seconds", "86400")]);
+    let asked = sub.calls_of("subscribe");
+    assert_eq!(
+        asked[0].query["hub.lease_seconds"], "1",
+        "clamped to the maximum"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    ws.write("rules.toml", &rules_titled("After the lease"));
+    let start = Instant::now();
+    while !server.get("/llm.rss").text().contains("After the lease") {
+        assert!(start.elapsed() < Duration::from_secs(10), "no reload");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(sub.calls_of("POST").is_empty(), "delivered past the lease");
+}

@@ -79,6 +79,10 @@ impl Hub {
             }
         }
         if owed > 0 {
+            // What is owed survives a crash from here on.
+            if let Err(e) = self.store.flush() {
+                tracing::error!("websub: cannot flush the deliveries owed: {e}");
+            }
             self.wake.notify_one();
         }
     }

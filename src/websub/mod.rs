@@ -299,6 +299,9 @@ impl Hub {
                 .remove_subscription(&req.topic.topic, format, &callback)
                 .map(|_| ()),
         };
+        // On disk before anything relies on it (sled would otherwise take up
+        // to `store::FLUSH_EVERY_MS`): a crash right after loses nothing.
+        let applied = applied.and_then(|()| self.store.flush());
         match applied {
             Ok(()) => tracing::info!(
                 "websub: {} {} for {shown}",

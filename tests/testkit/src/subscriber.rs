@@ -31,6 +31,8 @@ pub struct Call {
     /// Header names lowercased.
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// When the request was read.
+    pub at: Instant,
 }
 
 pub struct Subscriber {
@@ -172,6 +174,7 @@ fn serve_one(
         query,
         headers,
         body,
+        at: Instant::now(),
     });
     if post {
         let mut answers = delivery_answers.lock().unwrap();
