@@ -1,8 +1,8 @@
 //! feedloom behind a real nginx (Debian's `nginx-light`, installed by
 //! `.ci/run`) on loopback, serving it under `/feeds/`: every link in every
 //! served document points at the proxy's public address and prefix,
-//! conditional requests and compression pass through, and the feeds
-//! validate.
+//! conditional requests and compression pass through, the feeds
+//! validate, and the WebSub hub is found and reached under the prefix.
 
 use feedloom_testkit as common;
 
@@ -171,8 +171,34 @@ fn check_proxied_site(nginx: &Nginx, internal: SocketAddr, upstream: &Upstream, 
         panic!("the proxied Atom is not valid:\n{report}");
     }
 
-    // Conditional requests pass through.
+    // The WebSub hub is found, and takes requests, under the public base:
+    // a topic URL there is accepted (the request then fails on its loopback
+    // callback), the internal address is not the hub's.
     let first = get(nginx.addr, "/feeds/llm.atom");
+    assert_eq!(
+        first.header("link"),
+        Some(format!("<{public}websub>; rel=\"hub\", <{public}llm.atom>; rel=\"self\"").as_str())
+    );
+    for (topic, refused) in [
+        (format!("{public}llm.atom"), "hub.callback"),
+        (format!("http://{internal}/llm.atom"), "hub.topic"),
+    ] {
+        let body = format!(
+            "hub.mode=subscribe&hub.topic={}&hub.callback=http%3A%2F%2F127.0.0.1%3A9%2Fcb",
+            topic.replace(':', "%3A").replace('/', "%2F")
+        );
+        let r = http_with_body(
+            nginx.addr,
+            "POST",
+            "/feeds/websub",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{topic}: {}", r.text());
+        assert!(r.text().starts_with(refused), "{topic}: {}", r.text());
+    }
+
+    // Conditional requests pass through.
     let etag = first
         .header("etag")
         .expect("ETag through the proxy")

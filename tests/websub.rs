@@ -712,3 +712,28 @@ fn an_ended_lease_gets_nothing() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(sub.calls_of("POST").is_empty(), "delivered past the lease");
 }
+
+#[test]
+fn a_delivery_owed_when_the_server_stops_is_made_after_it_restarts() {
+    let ws = workspace();
+    let sub = Subscriber::start(Answer::Echo);
+    sub.answer_deliveries(&[500]);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    subscribe(&server, &sub, "llm.atom", &[]);
+    ws.write("rules.toml", &rules_titled("Owed"));
+    assert_eq!(sub.wait_deliveries(1, Duration::from_secs(15)).len(), 1);
+    // Stopped before the retry (2 s later, ±25 %).
+    let status = server.get("/status").text();
+    assert!(status.contains("\"deliveries_owed\": 1"), "{status}");
+    assert!(server.terminate());
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    let got = sub.wait_deliveries(2, Duration::from_secs(15));
+    assert_eq!(
+        got.len(),
+        2,
+        "the owed delivery was not made after the restart"
+    );
+    assert!(String::from_utf8_lossy(&got[1].body).contains("Owed"));
+    server.wait_ready();
+}

@@ -51,6 +51,9 @@ impl App {
                     "subscriptions": w.subscriptions.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
                     "verifying": w.verifying,
                     "requests": w.outcomes.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                    "deliveries": w.deliveries.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                    "deliveries_owed": w.owed,
+                    "delivering": w.delivering,
                 })
             }),
         });
