@@ -737,3 +737,34 @@ fn a_delivery_owed_when_the_server_stops_is_made_after_it_restarts() {
     assert!(String::from_utf8_lossy(&got[1].body).contains("Owed"));
     server.wait_ready();
 }
+
+#[test]
+fn a_subscription_survives_sigkill_and_a_hanging_callback_delays_no_one() {
+    let ws = workspace();
+    let slow = Subscriber::start(Answer::Echo);
+    slow.answer_deliveries(&[0]);
+    let quick = Subscriber::start(Answer::Echo);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    subscribe(&server, &slow, "llm.atom", &[]);
+    subscribe(&server, &quick, "llm.atom", &[]);
+    // SIGKILL right after: the subscriptions were flushed when verified.
+    drop(server);
+    let server = ws.serve_with(&["--websub-allow-private"]);
+    server.wait_ready();
+    assert_eq!(subscriptions(&server, "llm"), 2);
+    ws.write("rules.toml", &rules_titled("Both"));
+    assert_eq!(
+        slow.wait_deliveries(1, Duration::from_secs(15)).len(),
+        1,
+        "tried"
+    );
+    let got = quick.wait_deliveries(1, Duration::from_secs(5));
+    assert_eq!(
+        got.len(),
+        1,
+        "the quick callback waited for the hanging one"
+    );
+    // The server answers meanwhile.
+    assert_eq!(server.get("/llm.atom").status, 200);
+}

@@ -66,7 +66,8 @@ impl Subscriber {
         }
     }
 
-    /// Answers the next deliveries with these statuses, then with 200.
+    /// Answers the next deliveries with these statuses, then with 200;
+    /// status 0 answers nothing for a minute (a callback that hangs).
     pub fn answer_deliveries(&self, statuses: &[u16]) {
         *self.delivery_answers.lock().unwrap() = statuses.to_vec();
     }
