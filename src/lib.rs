@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod poll;
+pub mod query;
 pub mod reevaluate;
 pub mod render;
 pub mod rules;

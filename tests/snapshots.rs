@@ -68,10 +68,12 @@ fn every_format_of_a_fixed_store() {
             topic: "llm".into(),
             format,
             limit: 50,
+            filter: None,
         });
     }
     docs.push(Doc::Preview {
         topic: "llm".into(),
+        filter: None,
     });
     for doc in docs {
         let rendered = render_doc(

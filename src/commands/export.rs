@@ -43,10 +43,12 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
                 topic: t.id.clone(),
                 format,
                 limit: t.default_limit(),
+                filter: None,
             });
         }
         docs.push(Doc::Preview {
             topic: t.id.clone(),
+            filter: None,
         });
     }
     let mut written = Vec::new();

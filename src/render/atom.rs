@@ -15,7 +15,7 @@ pub fn render(ctx: &FeedContext, entries: &[Entry]) -> Vec<u8> {
         title: Text::plain(ctx.topic.title.clone()),
         // Derived from the topic id, not the public URL, so moving the
         // server does not make every reader see a new feed.
-        id: entry_id(&format!("topic:{}", ctx.topic.id)).urn(),
+        id: entry_id(&ctx.id_key()).urn(),
         updated: fixed(ctx.updated),
         authors: vec![Person {
             name: "feedloom".into(),

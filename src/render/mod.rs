@@ -21,6 +21,7 @@ pub mod json;
 pub mod opml;
 pub mod preview;
 pub mod rss;
+mod select;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,8 +35,12 @@ use url::Url;
 
 use crate::config::Definitions;
 use crate::model::Entry;
-use crate::rules::Topic;
+use crate::query::SEARCH;
+use crate::rules::{Topic, DEFAULT_LIMIT};
 use crate::store::{Store, StoreError};
+use select::select;
+
+pub use crate::query::Filter;
 
 /// Bounds of `Cache-Control: max-age` (and RSS `<ttl>`).
 pub const MIN_MAX_AGE: Duration = Duration::from_secs(60);
@@ -95,13 +100,19 @@ impl Format {
 /// A document the server can serve.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Doc {
+    /// `/{topic}.{rss,atom,json}`; topic [`SEARCH`] is every entry.
     Feed {
         topic: String,
         format: Format,
         limit: usize,
+        /// Query parameters ([`crate::query`]): a query feed.
+        filter: Option<Filter>,
     },
     /// `/{topic}.html`: a readable preview of a topic.
-    Preview { topic: String },
+    Preview {
+        topic: String,
+        filter: Option<Filter>,
+    },
     /// `/`.
     Index,
     /// `/opml.xml`.
@@ -111,16 +122,28 @@ pub enum Doc {
 impl Doc {
     fn topic(&self) -> Option<&str> {
         match self {
-            Doc::Feed { topic, .. } | Doc::Preview { topic } => Some(topic),
+            Doc::Feed { topic, .. } | Doc::Preview { topic, .. } => Some(topic),
             Doc::Index | Doc::Opml => None,
         }
     }
 
-    /// Path relative to the public base, as the server and `export` use it.
-    pub fn path(&self) -> String {
+    fn filter(&self) -> Option<&Filter> {
         match self {
-            Doc::Feed { topic, format, .. } => format!("{topic}.{}", format.extension()),
-            Doc::Preview { topic } => format!("{topic}.html"),
+            Doc::Feed { filter, .. } | Doc::Preview { filter, .. } => filter.as_ref(),
+            Doc::Index | Doc::Opml => None,
+        }
+    }
+
+    /// Path relative to the public base, as the server and `export` use it;
+    /// a query feed's with its query in canonical order.
+    pub fn path(&self) -> String {
+        let query = self
+            .filter()
+            .map(|f| format!("?{}", f.canonical()))
+            .unwrap_or_default();
+        match self {
+            Doc::Feed { topic, format, .. } => format!("{topic}.{}{query}", format.extension()),
+            Doc::Preview { topic, .. } => format!("{topic}.html{query}"),
             Doc::Index => "index.html".into(),
             Doc::Opml => "opml.xml".into(),
         }
@@ -217,15 +240,38 @@ pub struct FeedContext<'a> {
     pub max_age: Duration,
     /// The WebSub hub to name (`rel="hub"`), when there is one.
     pub hub: Option<String>,
+    /// A query feed's query, in canonical order: part of every URL the
+    /// feed names and of its Atom id.
+    pub query: Option<&'a str>,
 }
 
 impl FeedContext<'_> {
+    fn query_suffix(&self) -> String {
+        self.query.map(|q| format!("?{q}")).unwrap_or_default()
+    }
+
     pub fn feed_url(&self, format: Format) -> String {
-        format!("{}{}.{}", self.base_url, self.topic.id, format.extension())
+        format!(
+            "{}{}.{}{}",
+            self.base_url,
+            self.topic.id,
+            format.extension(),
+            self.query_suffix()
+        )
     }
 
     pub fn preview_url(&self) -> String {
-        format!("{}{}.html", self.base_url, self.topic.id)
+        format!(
+            "{}{}.html{}",
+            self.base_url,
+            self.topic.id,
+            self.query_suffix()
+        )
+    }
+
+    /// What the feed's Atom id is made from: the topic, and the query.
+    pub fn id_key(&self) -> String {
+        format!("topic:{}{}", self.topic.id, self.query_suffix())
     }
 }
 
@@ -321,36 +367,30 @@ pub fn render_doc(
             topic,
             format,
             limit,
+            filter,
         } => {
-            let Some(t) = defs.rules.topic(topic) else {
+            let Some(found) = select(store, defs, topic, *limit, filter.as_ref())? else {
                 return Ok(None);
             };
-            let entries = store.topic_entries(topic, *limit)?;
-            let ctx = FeedContext {
-                topic: t,
-                base_url: base,
-                updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
-                max_age: topic_max_age(defs, t),
-                hub: match site {
-                    Site::Served { hub } => hub.url(base),
-                    Site::Exported => None,
-                },
-            };
-            Some(render_feed(*format, &ctx, &entries))
+            let ctx = found.context(defs, base, store, filter.as_ref(), site)?;
+            Some(render_feed(*format, &ctx, &found.entries))
         }
-        Doc::Preview { topic } => {
-            let Some(t) = defs.rules.topic(topic) else {
+        Doc::Preview { topic, filter } => {
+            let limit = match defs.rules.topic(topic) {
+                Some(t) => t.default_limit(),
+                None => DEFAULT_LIMIT,
+            };
+            let Some(found) = select(store, defs, topic, limit, filter.as_ref())? else {
                 return Ok(None);
             };
-            let entries = store.topic_entries(topic, t.default_limit())?;
-            let ctx = FeedContext {
-                topic: t,
-                base_url: base,
-                updated: topic_updated(&entries, topic, store.topic_changes()?.get(topic).copied()),
-                max_age: topic_max_age(defs, t),
-                hub: None,
+            let total = match (filter, topic == SEARCH) {
+                (None, false) => store.topic_len(topic),
+                (None, true) => store.entry_count(),
+                (Some(_), _) => found.entries.len(),
             };
-            Some(preview::render(&ctx, &entries, store.topic_len(topic)))
+            let mut ctx = found.context(defs, base, store, filter.as_ref(), site)?;
+            ctx.hub = None;
+            Some(preview::render(&ctx, &found.entries, total))
         }
         Doc::Index => {
             let sources = defs
@@ -646,11 +686,21 @@ impl FeedCache {
     fn pinned(&self, base: &Url, doc: &Doc, defs: &Definitions) -> bool {
         base == &self.default_base
             && match doc {
-                Doc::Feed { topic, limit, .. } => defs
+                Doc::Feed {
+                    topic,
+                    limit,
+                    filter: None,
+                    ..
+                } => defs
                     .rules
                     .topic(topic)
                     .is_some_and(|t| *limit == t.default_limit()),
-                Doc::Preview { .. } | Doc::Index | Doc::Opml => true,
+                Doc::Preview {
+                    filter: None,
+                    topic,
+                } => topic != SEARCH,
+                Doc::Feed { .. } | Doc::Preview { .. } => false,
+                Doc::Index | Doc::Opml => true,
             }
     }
 
@@ -677,6 +727,7 @@ impl FeedCache {
                     topic: t.to_string(),
                     format,
                     limit: topic.default_limit(),
+                    filter: None,
                 });
             }
         }
@@ -703,8 +754,12 @@ impl FeedCache {
         let mut guard = self.inner.write().expect("feed cache lock");
         let inner = &mut *guard;
         inner.generation += 1;
-        // Documents without a topic (the index, the OPML) go too.
-        inner.retain(|doc| doc.topic().is_some_and(|t| !topics.contains(&t)));
+        // Documents without a topic (the index, the OPML) go too, and
+        // `/search` documents, which show every topic's entries.
+        inner.retain(|doc| {
+            doc.topic()
+                .is_some_and(|t| t != SEARCH && !topics.contains(&t))
+        });
         inner.stats.renders += rendered.len() as u64;
         inner.stats.seconds += elapsed;
         for (doc, r) in rendered {
@@ -850,7 +905,45 @@ mod tests {
             topic: "all".into(),
             format: Format::Rss,
             limit,
+            filter: None,
         }
+    }
+
+    #[test]
+    fn query_feeds_are_cached_until_their_topic_changes() {
+        let (_dir, store, defs) = store_with_entries();
+        let cache = FeedCache::new(Url::parse("https://feeds.example.org/").unwrap(), 1 << 20);
+        let asked = crate::query::parse(Some("q=entry+summary"), &defs, 500).unwrap();
+        let query = |topic: &str| Doc::Feed {
+            topic: topic.into(),
+            format: Format::Atom,
+            limit: 50,
+            filter: asked.filter.clone(),
+        };
+        for topic in ["all", SEARCH] {
+            let r = cache
+                .get(&store, &defs, None, &query(topic))
+                .unwrap()
+                .unwrap();
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            assert_eq!(body.matches("<entry>").count(), 30, "{topic}");
+            assert!(
+                body.contains(&format!("{topic}.atom?q=entry+summary")),
+                "{body}"
+            );
+            assert!(
+                cache.lookup(None, &query(topic)).is_some(),
+                "{topic} cached"
+            );
+        }
+        assert_eq!(cache.cache_stats().variant_entries, 2);
+        // Another topic's change leaves `all` alone but drops `/search`,
+        // which shows every topic.
+        cache.refresh(&store, &defs, ["elsewhere"]).unwrap();
+        assert!(cache.lookup(None, &query("all")).is_some());
+        assert!(cache.lookup(None, &query(SEARCH)).is_none());
+        cache.refresh(&store, &defs, ["all"]).unwrap();
+        assert!(cache.lookup(None, &query("all")).is_none());
     }
 
     #[test]

@@ -125,6 +125,16 @@ impl RuleSet {
         differs
     }
 
+    /// The tag with this id.
+    pub fn tag_named(&self, id: &str) -> Option<&Tag> {
+        self.tags.iter().find(|t| t.id == id)
+    }
+
+    /// Every metric some tag's rules compare (query feeds may bound these).
+    pub fn metric_names(&self) -> Vec<String> {
+        self.tags.iter().flat_map(Tag::metric_names).collect()
+    }
+
     pub fn topic(&self, id: &str) -> Option<&Topic> {
         self.topics.iter().find(|t| t.id == id)
     }

@@ -40,6 +40,15 @@ impl Tag {
         })
     }
 
+    /// The metrics this tag's conditions compare.
+    pub fn metric_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in self.all.iter().chain(&self.any).chain(&self.none) {
+            c.metric_names(&mut out);
+        }
+        out
+    }
+
     /// The hits that put this tag on the entry, or `None` when it does not
     /// apply.
     pub fn evaluate(&self, s: &Subject) -> Option<Vec<RuleHit>> {

@@ -34,6 +34,14 @@ impl Topic {
     }
 
     pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, Invalid> {
+        if def.id == crate::query::SEARCH {
+            return Err(format!(
+                "the id `{}` is reserved: /{}.atom searches every entry",
+                def.id,
+                crate::query::SEARCH
+            )
+            .into());
+        }
         for t in def
             .tags
             .any
@@ -77,6 +85,22 @@ impl Topic {
                 def.tags.any, def.tags.all, def.tags.none, def.sources
             ),
         })
+    }
+
+    /// What `/search.{ext}` feeds stand for: every stored entry.
+    pub fn everything() -> Topic {
+        let title = "Every entry".to_string();
+        Topic {
+            id: crate::query::SEARCH.to_string(),
+            description: "Every stored entry, from every source.".into(),
+            title,
+            any: Vec::new(),
+            all: Vec::new(),
+            none: Vec::new(),
+            sources: None,
+            max_items: MAX_LIMIT,
+            repr: String::new(),
+        }
     }
 
     /// The sources the topic is limited to, if any.

@@ -492,8 +492,9 @@ enum RenderFailed {
 }
 
 /// The document a path (and query) asks for: `/`, `/index.html`,
-/// `/opml.xml`, `/{topic}.{rss,atom,json,html}` with `?limit=`; else the
-/// route to count and the error to answer.
+/// `/opml.xml`, `/{topic}.{rss,atom,json,html}` and
+/// `/search.{rss,atom,json,html}` with `?limit=` and filter parameters
+/// ([`crate::query`]); else the route to count and the error to answer.
 pub fn parse_document(
     defs: &crate::config::Definitions,
     path: &str,
@@ -513,46 +514,29 @@ pub fn parse_document(
         e if Format::from_extension(e).is_some() => Route::Feed,
         _ => return Err(not_found("not found\n".into())),
     };
-    let Some(t) = defs.rules.topic(topic) else {
-        return Err(not_found(format!("unknown topic `{topic}`\n")));
-    };
-    let doc = match Format::from_extension(ext) {
-        Some(format) => {
-            let limit = limit_param(query, t.default_limit(), t.max_items)
-                .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;
-            Doc::Feed {
-                topic: topic.to_string(),
-                format,
-                limit,
-            }
+    let (default_limit, max_limit) = if topic == crate::query::SEARCH {
+        (crate::rules::DEFAULT_LIMIT, crate::rules::MAX_LIMIT)
+    } else {
+        match defs.rules.topic(topic) {
+            Some(t) => (t.default_limit(), t.max_items),
+            None => return Err(not_found(format!("unknown topic `{topic}`\n"))),
         }
+    };
+    let asked = crate::query::parse(query, defs, max_limit)
+        .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;
+    let doc = match Format::from_extension(ext) {
+        Some(format) => Doc::Feed {
+            topic: topic.to_string(),
+            format,
+            limit: asked.limit.unwrap_or(default_limit),
+            filter: asked.filter,
+        },
         None => Doc::Preview {
             topic: topic.to_string(),
+            filter: asked.filter,
         },
     };
     Ok((route, doc))
-}
-
-/// A `?limit=` that is not a number from 1 up (answered with 400).
-#[derive(Debug, PartialEq, thiserror::Error)]
-#[error("limit must be a number from 1 to {max}")]
-struct BadLimit {
-    max: usize,
-}
-
-/// `?limit=N`: 1 to the topic's `max` (larger values are capped), default
-/// `default`.
-fn limit_param(query: Option<&str>, default: usize, max: usize) -> Result<usize, BadLimit> {
-    let Some(q) = query else { return Ok(default) };
-    for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
-        if k == "limit" {
-            return match v.parse::<usize>() {
-                Ok(0) | Err(_) => Err(BadLimit { max }),
-                Ok(n) => Ok(n.min(max)),
-            };
-        }
-    }
-    Ok(default)
 }
 
 pub(crate) fn plain(status: StatusCode, text: &str) -> Response<Body> {
@@ -575,33 +559,4 @@ fn dynamic(body: String, content_type: &'static str) -> Response<Body> {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rules::{DEFAULT_LIMIT, MAX_LIMIT};
-
-    #[test]
-    fn limits() {
-        assert_eq!(
-            limit_param(None, DEFAULT_LIMIT, MAX_LIMIT),
-            Ok(DEFAULT_LIMIT)
-        );
-        assert_eq!(
-            limit_param(Some("limit=10"), DEFAULT_LIMIT, MAX_LIMIT),
-            Ok(10)
-        );
-        assert_eq!(
-            limit_param(Some("x=1&limit=9999"), DEFAULT_LIMIT, MAX_LIMIT),
-            Ok(MAX_LIMIT)
-        );
-        assert_eq!(
-            limit_param(Some("limit=80"), 20, 20),
-            Ok(20),
-            "a topic's cap"
-        );
-        assert!(limit_param(Some("limit=0"), DEFAULT_LIMIT, MAX_LIMIT).is_err());
-        assert!(limit_param(Some("limit=abc"), DEFAULT_LIMIT, MAX_LIMIT).is_err());
-    }
 }

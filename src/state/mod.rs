@@ -258,6 +258,7 @@ impl crate::websub::Documents for App {
             topic: topic.to_string(),
             format,
             limit: t.default_limit(),
+            filter: None,
         };
         let base = (base != self.feeds.base_url()).then_some(base);
         self.feeds.get(&self.store, &defs, base, &doc)

@@ -197,6 +197,44 @@ pub fn skeleton(stored: &[u8]) -> Result<Skeleton, StoreError> {
     }
 }
 
+/// A rule hit read in place: rule, field, text.
+type HitRef<'a> = (&'a str, &'a str, &'a str);
+
+/// The head's fields, borrowed from the value: what a query tests before
+/// it inflates a body.
+#[derive(Deserialize)]
+struct PeekIn<'a> {
+    first_seen: i64,
+    /// Read past, not used.
+    #[serde(borrow)]
+    _topics: Vec<(&'a str, i64)>,
+    /// Tag → its hits (rule, field, text): postcard writes a map and a
+    /// sequence of pairs alike, so the hits are read without allocating.
+    #[serde(borrow)]
+    tags: Vec<(&'a str, Vec<HitRef<'a>>)>,
+}
+
+/// An entry's tags and first-seen time, read from the head alone (older
+/// forms decode in full).
+pub fn peek<R>(
+    stored: &[u8],
+    f: impl FnOnce(&[&str], DateTime<Utc>) -> R,
+) -> Result<R, StoreError> {
+    let bad = |e: &dyn std::fmt::Display| corrupt(keys::TREE_ENTRIES, e);
+    match split(stored)? {
+        Some((head, _)) => {
+            let p: PeekIn = postcard::from_bytes(head).map_err(|e| bad(&e))?;
+            let tags: Vec<&str> = p.tags.iter().map(|(t, _)| *t).collect();
+            Ok(f(&tags, time(p.first_seen)?))
+        }
+        None => {
+            let e = decode(stored)?;
+            let tags: Vec<&str> = e.tags.keys().map(String::as_str).collect();
+            Ok(f(&tags, e.first_seen))
+        }
+    }
+}
+
 /// The whole JSON of an older (schema 1 to 3) value.
 fn whole(stored: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
     match stored.split_first() {

@@ -10,6 +10,7 @@ mod codec;
 mod growth;
 pub mod keys;
 mod layout;
+mod select;
 mod subscriptions;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +26,7 @@ use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
 use growth::Baseline;
 pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
+pub use select::{Scope, Tests};
 pub use subscriptions::{Pending, Subscription};
 
 /// The layout version this build reads and writes. Bump it with a numbered

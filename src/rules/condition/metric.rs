@@ -46,6 +46,11 @@ pub struct MetricCond {
 }
 
 impl MetricCond {
+    /// The metric compared.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     pub(super) fn compile(name: &str, def: &ConditionDef) -> Result<MetricCond, Invalid> {
         let cmps: Vec<(Cmp, f64)> = [
             (Cmp::Gte, def.gte),

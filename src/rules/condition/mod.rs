@@ -117,6 +117,17 @@ impl Cond {
         nested(list, "none").map(Cond::None)
     }
 
+    /// Adds the metrics this condition (and any nested in it) compares.
+    pub(crate) fn metric_names(&self, out: &mut Vec<String>) {
+        match self {
+            Cond::Metric(c) => out.push(c.name().to_string()),
+            Cond::All(l) | Cond::Any(l) | Cond::None(l) => {
+                l.iter().for_each(|c| c.metric_names(out));
+            }
+            _ => {}
+        }
+    }
+
     /// The kind behind a leaf; `None` for a nesting.
     fn leaf(&self) -> Option<&dyn Condition> {
         match self {

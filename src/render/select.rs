@@ -1,0 +1,102 @@
+//! What a topic document shows: the topic's newest entries, or for a
+//! query feed ([`crate::query`]) those that pass its filter, and the
+//! context its renderers need (title and URLs naming the query).
+
+use chrono::Utc;
+use url::Url;
+
+use super::{topic_max_age, topic_updated, FeedContext, Site, MAX_MAX_AGE, MIN_MAX_AGE};
+use crate::config::Definitions;
+use crate::model::Entry;
+use crate::query::{Filter, SEARCH};
+use crate::rules::Topic;
+use crate::store::{Scope, Store, StoreError, Tests};
+
+/// The entries a topic (or `/search`) document shows, and the topic as
+/// the document names it.
+pub(super) struct Selected {
+    pub topic: Topic,
+    pub entries: Vec<Entry>,
+}
+
+/// The newest `limit` entries of `topic` ([`SEARCH`]: of every entry)
+/// that pass `filter`; `None` for an unknown topic. Reads only the
+/// entries it shows, plus, for a query, those it tests.
+pub(super) fn select(
+    store: &Store,
+    defs: &Definitions,
+    topic: &str,
+    limit: usize,
+    filter: Option<&Filter>,
+) -> Result<Option<Selected>, StoreError> {
+    let mut t = if topic == SEARCH {
+        Topic::everything()
+    } else {
+        match defs.rules.topic(topic) {
+            Some(t) => t.clone(),
+            None => return Ok(None),
+        }
+    };
+    let entries = match (filter, topic == SEARCH) {
+        (None, false) => store.topic_entries(topic, limit)?,
+        (filter, search) => {
+            let now = Utc::now();
+            let pass_all = Filter::default();
+            let f = filter.unwrap_or(&pass_all);
+            let head = |tags: &[&str], at| f.head_matches(tags, at, now);
+            let body = |e: &Entry| f.matches(e);
+            let tests = Tests {
+                oldest: f.since_cutoff(now),
+                head: &head,
+                body: &body,
+            };
+            let scope = if search {
+                Scope::All
+            } else {
+                Scope::Topic(topic)
+            };
+            store.select(scope, limit, &tests)?
+        }
+    };
+    if let Some(f) = filter {
+        t.title = format!("{}: {}", t.title, f.describe());
+        t.description = format!("{} Filtered: {}.", t.description, f.describe());
+    }
+    Ok(Some(Selected { topic: t, entries }))
+}
+
+impl Selected {
+    pub(super) fn context<'a>(
+        &'a self,
+        defs: &Definitions,
+        base: &'a Url,
+        store: &Store,
+        filter: Option<&'a Filter>,
+        site: Site<'_>,
+    ) -> Result<FeedContext<'a>, StoreError> {
+        let id = self.topic.id.as_str();
+        Ok(FeedContext {
+            topic: &self.topic,
+            base_url: base,
+            updated: topic_updated(&self.entries, id, store.topic_changes()?.get(id).copied()),
+            max_age: if id == SEARCH {
+                MIN_MAX_AGE.max(
+                    defs.sources
+                        .iter()
+                        .map(|s| s.interval / 2)
+                        .min()
+                        .unwrap_or(MAX_MAX_AGE)
+                        .min(MAX_MAX_AGE),
+                )
+            } else {
+                topic_max_age(defs, &self.topic)
+            },
+            hub: match (site, filter) {
+                // Query feeds are not WebSub topics.
+                (Site::Served { hub }, None) => hub.url(base),
+                _ => None,
+            },
+            query: filter.map(Filter::canonical),
+        })
+    }
+}

@@ -1,0 +1,265 @@
+//! Query feeds, served: filter parameters on topic URLs and `/search`,
+//! over the 50 real papers of the captured Hugging Face trending listing
+//! (served by a local upstream) tagged by the shipped tag rules.
+
+use feedloom_testkit as common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+
+/// The shipped tag rules, as `feeds/` has them.
+fn shipped_tags() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/feeds/tags.toml")).unwrap()
+}
+
+/// A served store of the 50 trending papers (topics `papers`, every
+/// paper, and `moe`) and a second source (`lab`, in no topic).
+fn served() -> (Workspace, Upstream, Server) {
+    let up = Upstream::start();
+    up.set(
+        "/api/daily_papers?sort=trending&limit=100&p=0",
+        Reply::ok("application/json", hf_api_page(0, 50)),
+    );
+    up.set(
+        "/lab.atom",
+        Reply::ok("application/atom+xml", fixture("lab-news.synthetic.atom")),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}
+[[source]]
+id = \"hf-trending\"
+kind = \"huggingface_papers\"
+base_url = \"{}\"
+listing = \"trending\"
+
+[[source]]
+id = \"lab\"
+kind = \"feed\"
+url = \"{}\"
+",
+            up.url("/"),
+            up.url("/lab.atom")
+        ),
+    );
+    ws.write("tags.toml", &shipped_tags());
+    ws.write(
+        "topics.toml",
+        "[[topic]]\nid = \"papers\"\nsources = [\"hf-trending\"]\n\n[[topic]]\nid = \"moe\"\ntags = { any = [\"moe\"] }\n",
+    );
+    ws.poll_ok();
+    let server = ws.serve();
+    (ws, up, server)
+}
+
+/// The paper ids (the last segment of each entry's link) of a feed.
+fn links(body: &[u8]) -> BTreeSet<String> {
+    parse_feed(body)
+        .entries
+        .iter()
+        .map(|e| e.links[0].href.rsplit('/').next().unwrap().to_string())
+        .collect()
+}
+
+/// The captured papers' upvotes by paper id.
+fn upvotes() -> Vec<(String, f64)> {
+    hf_entries()
+        .iter()
+        .map(|e| {
+            (
+                e["paper"]["id"].as_str().unwrap().to_string(),
+                e["paper"]["upvotes"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_topic_query_returns_what_the_topic_and_the_numbers_say() {
+    let (ws, _up, server) = served();
+    // Expected, from the topic feed and the captured upvotes, not from the
+    // query code.
+    let moe = links(&server.get("/moe.atom?limit=500").body);
+    let expected: BTreeSet<String> = upvotes()
+        .into_iter()
+        .filter(|(link, up)| *up >= 50.0 && moe.contains(link))
+        .map(|(link, _)| link)
+        .collect();
+    assert!(!expected.is_empty(), "the fixture has popular MoE papers");
+    assert!(expected.len() < moe.len(), "the threshold cuts something");
+
+    let r = server.get("/papers.atom?tag=moe&min_upvotes=50");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(links(&r.body), expected);
+    jing_atom(ws.dir.path(), "query.atom", &r.body).unwrap();
+    let text = r.text();
+    let base = format!("http://{}/", server.addr);
+    assert!(
+        text.contains(&format!(
+            "href=\"{base}papers.atom?tag=moe&amp;min_upvotes=50\""
+        )),
+        "self link with the canonical query:\n{text}"
+    );
+    let feed = parse_feed(&r.body);
+    let title = feed.title.unwrap().content;
+    assert!(
+        title.contains("moe") && title.contains("upvotes ≥ 50"),
+        "{title}"
+    );
+    // Query feeds are not WebSub topics: no hub named.
+    assert!(!text.contains("rel=\"hub\""), "{text}");
+
+    // The same entry ids as in the topic.
+    let topic_ids: BTreeSet<String> = parse_feed(&server.get("/papers.atom?limit=500").body)
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(feed.entries.iter().all(|e| topic_ids.contains(&e.id)));
+
+    // Every format answers the same entries.
+    for ext in ["rss", "json"] {
+        let r = server.get(&format!("/papers.{ext}?min_upvotes=50&tag=moe"));
+        assert_eq!(r.status, 200);
+        assert_eq!(links(&r.body), expected, "{ext}");
+    }
+}
+
+#[test]
+fn equal_queries_share_one_url_one_etag_and_answer_304() {
+    let (_ws, _up, server) = served();
+    let a = server.get("/papers.rss?tag=moe&min_upvotes=50&q=MoE");
+    let b = server.get("/papers.rss?q=moe&min_upvotes=50.0&tag=moe");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("etag"), b.header("etag"));
+    assert_eq!(a.body, b.body);
+    assert!(a.header("last-modified").is_some());
+    assert!(a.header("cache-control").unwrap().contains("max-age="));
+    let etag = a.header("etag").unwrap().to_string();
+    let again = http(
+        server.addr,
+        "GET",
+        "/papers.rss?min_upvotes=50&tag=moe&q=moe",
+        &[("If-None-Match", &etag)],
+    );
+    assert_eq!(again.status, 304);
+    let gz = http(
+        server.addr,
+        "GET",
+        "/papers.rss?tag=moe&min_upvotes=50&q=moe",
+        &[("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    // A different query is a different document.
+    let c = server.get("/papers.rss?tag=moe&min_upvotes=51");
+    assert_ne!(a.header("etag"), c.header("etag"));
+}
+
+#[test]
+fn a_bad_query_is_a_400_naming_the_parameter() {
+    let (_ws, _up, server) = served();
+    for (path, says) in [
+        ("/papers.atom?colour=red", "`colour`: unknown parameter"),
+        ("/papers.atom?tag=nope", "`tag`: unknown tag `nope`"),
+        (
+            "/papers.json?min_karma=5",
+            "`min_karma`: unknown metric `karma`",
+        ),
+        ("/papers.rss?min_upvotes=many", "`min_upvotes`"),
+        ("/papers.html?source=elsewhere", "`source`: unknown source"),
+        ("/search.atom?since=soon", "`since`"),
+        ("/papers.atom?limit=0", "`limit`"),
+    ] {
+        let r = server.get(path);
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains(says), "{path}: {}", r.text());
+        assert_eq!(r.text().lines().count(), 1, "one line: {}", r.text());
+    }
+    // A query that matches nothing is a valid, empty feed.
+    let r = server.get("/papers.atom?min_upvotes=1000000");
+    assert_eq!(r.status, 200);
+    assert!(parse_feed(&r.body).entries.is_empty());
+}
+
+#[test]
+fn search_looks_in_every_entry() {
+    let (ws, _up, server) = served();
+    // `papers` holds the Hugging Face papers only; the lab feed's entries
+    // are in no topic, yet `/search` finds them.
+    let all = parse_feed(&server.get("/search.json?limit=500").body);
+    let papers = parse_feed(&server.get("/papers.json?limit=500").body);
+    assert!(all.entries.len() > papers.entries.len());
+    let from_lab = parse_feed(&server.get("/search.atom?source=lab&limit=500").body);
+    assert!(!from_lab.entries.is_empty());
+    assert!(from_lab.entries.len() < all.entries.len());
+
+    // Words: every one, case-insensitive, in the title or summary.
+    let r = server.get("/search.atom?q=MIXTURE+experts");
+    assert_eq!(r.status, 200);
+    jing_atom(ws.dir.path(), "search.atom", &r.body).unwrap();
+    let found = parse_feed(&r.body);
+    assert!(!found.entries.is_empty());
+    for e in &found.entries {
+        let text = format!(
+            "{} {}",
+            e.title.as_ref().unwrap().content,
+            e.summary
+                .as_ref()
+                .map(|s| s.content.clone())
+                .unwrap_or_default()
+        )
+        .to_lowercase();
+        assert!(
+            text.contains("mixture") && text.contains("experts"),
+            "{text}"
+        );
+    }
+    // Organization and author, case-insensitive substrings.
+    let berkeley: Vec<_> = hf_entries()
+        .into_iter()
+        .filter(|e| {
+            e["organization"]["fullname"]
+                .as_str()
+                .or(e["paper"]["organization"]["fullname"].as_str())
+                .is_some_and(|o| o.to_lowercase().contains("berkeley"))
+        })
+        .collect();
+    let r = parse_feed(&server.get("/search.json?org=BERKELEY&limit=500").body);
+    assert_eq!(r.entries.len(), berkeley.len(), "organizations");
+    assert!(!berkeley.is_empty());
+    let author = hf_entries()[0]["paper"]["authors"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by = parse_feed(
+        &server
+            .get(&format!(
+                "/search.json?author={}",
+                author.to_uppercase().replace(' ', "+")
+            ))
+            .body,
+    );
+    assert!(!by.entries.is_empty(), "papers by {author}");
+    // The HTML view of a query names it and links its feeds.
+    let html = server.get("/papers.html?tag=moe&min_upvotes=50").text();
+    assert!(
+        html.contains("papers.atom?tag=moe&amp;min_upvotes=50"),
+        "{html}"
+    );
+}
+
+#[test]
+fn search_is_a_reserved_topic_name() {
+    let ws = Workspace::new();
+    ws.write(
+        "d.toml",
+        "[[source]]\nid = \"s\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/\"\n\n[[topic]]\nid = \"search\"\n",
+    );
+    let out = ws.run(&["check"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`search` is reserved"), "{err}");
+}
