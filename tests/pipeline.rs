@@ -79,15 +79,7 @@ fn poll_then_serve_publishes_every_source_in_valid_feeds() {
     let llm = parse_feed(&server.get("/llm.atom").body);
     assert!(!llm.entries.is_empty());
     for e in &llm.entries {
-        let text = format!(
-            "{} {}",
-            e.title.as_ref().unwrap().content,
-            e.summary
-                .as_ref()
-                .map(|s| s.content.clone())
-                .unwrap_or_default()
-        )
-        .to_lowercase();
+        let text = entry_text(e);
         assert!(
             text.contains("llm") || text.contains("language model"),
             "{text}"

@@ -203,15 +203,7 @@ fn search_looks_in_every_entry() {
     let found = parse_feed(&r.body);
     assert!(!found.entries.is_empty());
     for e in &found.entries {
-        let text = format!(
-            "{} {}",
-            e.title.as_ref().unwrap().content,
-            e.summary
-                .as_ref()
-                .map(|s| s.content.clone())
-                .unwrap_or_default()
-        )
-        .to_lowercase();
+        let text = entry_text(e);
         assert!(
             text.contains("mixture") && text.contains("experts"),
             "{text}"

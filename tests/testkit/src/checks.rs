@@ -33,6 +33,23 @@ pub fn parse_feed(body: &[u8]) -> feed_rs::model::Feed {
     feed
 }
 
+/// An entry's title and summary, lowercased: what a test of word
+/// matching looks in.
+pub fn entry_text(e: &feed_rs::model::Entry) -> String {
+    format!(
+        "{} {}",
+        e.title
+            .as_ref()
+            .map(|t| t.content.as_str())
+            .unwrap_or_default(),
+        e.summary
+            .as_ref()
+            .map(|s| s.content.as_str())
+            .unwrap_or_default()
+    )
+    .to_lowercase()
+}
+
 /// Validates an Atom document against RFC 4287's RELAX NG schema with
 /// `jing` (Debian package `jing`; `.ci/run` installs it): `Err` with jing's
 /// report when it is invalid. A missing jing fails the test.
