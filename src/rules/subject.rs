@@ -17,6 +17,15 @@ pub enum Field {
     Authors,
     Categories,
     Link,
+    /// The organization a paper was published under (Hugging Face papers
+    /// name one; other entries have none).
+    Org,
+    /// Who submitted the paper to Hugging Face Daily Papers.
+    Submitter,
+    /// The entry's keywords: a Hugging Face paper's `ai_keywords`, which
+    /// are stored as its categories (so this reads the same text as
+    /// `categories`, under the name people know from the upstream).
+    Keywords,
 }
 
 impl Field {
@@ -28,21 +37,27 @@ impl Field {
             "authors" => Field::Authors,
             "categories" => Field::Categories,
             "link" => Field::Link,
+            "org" => Field::Org,
+            "submitter" => Field::Submitter,
+            "keywords" => Field::Keywords,
             other => {
                 return Err(format!(
-                    "unknown field `{other}` (expected title, summary, content, authors, categories or link)"
+                    "unknown field `{other}` (expected title, summary, content, authors, categories, link, org, submitter or keywords)"
                 ).into())
             }
         })
     }
 
-    pub(super) const ALL: [Field; 6] = [
+    pub(super) const ALL: [Field; 9] = [
         Field::Title,
         Field::Summary,
         Field::Content,
         Field::Authors,
         Field::Categories,
         Field::Link,
+        Field::Org,
+        Field::Submitter,
+        Field::Keywords,
     ];
 
     pub(super) fn index(self) -> usize {
@@ -57,6 +72,9 @@ impl Field {
             Field::Authors => "authors",
             Field::Categories => "categories",
             Field::Link => "link",
+            Field::Org => "org",
+            Field::Submitter => "submitter",
+            Field::Keywords => "keywords",
         }
     }
 }
@@ -126,6 +144,9 @@ impl<'a> Subject<'a> {
             Field::Authors => &self.authors,
             Field::Categories => &self.categories,
             Field::Link => &self.entry.link,
+            Field::Org => self.entry.organization.as_deref().unwrap_or_default(),
+            Field::Submitter => self.entry.submitter.as_deref().unwrap_or_default(),
+            Field::Keywords => &self.categories,
         }
     }
 }
