@@ -293,6 +293,11 @@ pub struct TopicDef {
     /// 500; feeds hold the newest 50 by default, or fewer when this is
     /// lower.
     pub max_items: Option<usize>,
+    /// Served only at `/p/{token}/{id}.{ext}` (the token is kept in the
+    /// store, made by `feedloom token`), and left out of the index, the
+    /// OPML, `/search` and `export`.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// `[topic.tags]`: entries with any of `any` (when given), all of `all`,

@@ -38,6 +38,7 @@ pub mod reevaluate;
 pub mod render;
 pub mod rules;
 pub mod sanitize;
+pub mod secret;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use feedloom::commands::args::{CompactArgs, ExportArgs, InspectArgs, ServeArgs};
+use feedloom::commands::args::{CompactArgs, ExportArgs, InspectArgs, ServeArgs, TokenArgs};
 use feedloom::commands::{self, Error, Settings};
 
 #[derive(Parser)]
@@ -57,6 +57,9 @@ enum Command {
     /// Copy the store into a new folder without the space sled has not yet
     /// reclaimed (stop `serve` first, then swap the folders).
     Compact(CompactArgs),
+    /// Print a private topic's URLs, making its token if it has none
+    /// (stop `serve` first, or use its /admin/token view).
+    Token(TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +94,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Export(args) => commands::export::run(&settings, &args)?,
         Command::Compact(args) => commands::compact::compact(&settings, &args)?,
+        Command::Token(args) => {
+            commands::token::token(&settings, &args.topic, args.rotate, &args.base_url)?
+        }
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

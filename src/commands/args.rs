@@ -176,6 +176,23 @@ pub struct CompactArgs {
     pub dest: Option<PathBuf>,
 }
 
+/// `token`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// A topic with `private = true`.
+    pub topic: String,
+    /// Replace the token: the old URLs then answer 404.
+    #[arg(long)]
+    pub rotate: bool,
+    /// Public base URL the server is reached at.
+    #[arg(
+        long,
+        env = "FEEDLOOM_BASE_URL",
+        default_value = "http://127.0.0.1:8080/"
+    )]
+    pub base_url: Url,
+}
+
 /// `export`'s arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {

@@ -37,7 +37,7 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut docs = vec![Doc::Index, Doc::Opml];
-    for t in &defs.rules.topics {
+    for t in defs.rules.public_topics() {
         for format in Format::ALL {
             docs.push(Doc::Feed {
                 topic: t.id.clone(),

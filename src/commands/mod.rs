@@ -16,6 +16,7 @@ pub mod export;
 pub mod inspect;
 pub mod poll;
 mod table;
+pub mod token;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

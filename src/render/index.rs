@@ -75,7 +75,7 @@ pub fn render(
 ) -> Rendered {
     let mut head = String::new();
     let mut rows = String::new();
-    for (t, s) in defs.rules.topics.iter().zip(summary) {
+    for (t, s) in defs.rules.public_topics().zip(summary) {
         let url = |f: Format| format!("{base}{}.{}", t.id, f.extension());
         for f in [Format::Atom, Format::Rss, Format::Json] {
             head.push_str(&format!(

@@ -120,7 +120,8 @@ pub enum Doc {
 }
 
 impl Doc {
-    fn topic(&self) -> Option<&str> {
+    /// The topic a document shows (`None`: the index, the OPML).
+    pub fn topic(&self) -> Option<&str> {
         match self {
             Doc::Feed { topic, .. } | Doc::Preview { topic, .. } => Some(topic),
             Doc::Index | Doc::Opml => None,
@@ -419,8 +420,7 @@ pub struct TopicSummary {
 fn site_summary(store: &Store, defs: &Definitions) -> Result<Vec<TopicSummary>, StoreError> {
     let changes = store.topic_changes()?;
     defs.rules
-        .topics
-        .iter()
+        .public_topics()
         .map(|t| {
             let newest = store.topic_entries(&t.id, 1)?;
             let changed = changes.get(&t.id).copied();
@@ -719,7 +719,10 @@ impl FeedCache {
         let topics: Vec<&str> = topics.into_iter().collect();
         let mut docs = Vec::new();
         for t in &topics {
-            let Some(topic) = defs.rules.topic(t) else {
+            // A private topic is rendered on request, under its token's
+            // base; a default-base copy would never be served, and its
+            // change must not reach a WebSub hub under a public URL.
+            let Some(topic) = defs.rules.public_topic(t) else {
                 continue;
             };
             for format in Format::ALL {

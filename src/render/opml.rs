@@ -23,7 +23,7 @@ pub fn render(base: &Url, defs: &Definitions, summary: &[TopicSummary]) -> Rende
     ));
     out.push_str(&format!("    <ownerId>{}</ownerId>\n", esc(base.as_str())));
     out.push_str("  </head>\n  <body>\n");
-    for t in &defs.rules.topics {
+    for t in defs.rules.public_topics() {
         out.push_str(&format!(
             "    <outline type=\"rss\" text=\"{title}\" title=\"{title}\" description=\"{desc}\" xmlUrl=\"{xml}\" htmlUrl=\"{html}\"/>\n",
             title = esc(&t.title),

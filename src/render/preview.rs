@@ -47,10 +47,15 @@ pub fn render(ctx: &FeedContext, entries: &[Entry], total: usize) -> Rendered {
         );
     }
     let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n<p><a href=\"{home}\">All topics</a></p>\n<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n} entries, newest {shown} below</p>\n{items}</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n{home}<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n} entries, newest {shown} below</p>\n{items}</body>\n</html>\n",
         title = esc(&t.title),
         style = super::index::STYLE,
-        home = esc(ctx.base_url.as_str()),
+        // A private topic's base (`/p/{token}/`) has no index to go back to.
+        home = if t.private {
+            String::new()
+        } else {
+            format!("<p><a href=\"{}\">All topics</a></p>\n", esc(ctx.base_url.as_str()))
+        },
         desc = esc(&t.description),
         links = links.join(" · "),
         n = total,

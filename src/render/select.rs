@@ -44,7 +44,7 @@ pub(super) fn select(
             let pass_all = Filter::default();
             let f = filter.unwrap_or(&pass_all);
             let head = |tags: &[&str], at| f.head_matches(tags, at, now);
-            let body = |e: &Entry| f.matches(e);
+            let body = |e: &Entry| f.matches(e) && !(search && only_private(defs, e));
             let tests = Tests {
                 oldest: f.since_cutoff(now),
                 head: &head,
@@ -63,6 +63,14 @@ pub(super) fn select(
         t.description = format!("{} Filtered: {}.", t.description, f.describe());
     }
     Ok(Some(Selected { topic: t, entries }))
+}
+
+/// Whether `e` is in a private topic and in no public one: `/search`
+/// must not show it, or a private topic's entries could be found without
+/// its token.
+fn only_private(defs: &Definitions, e: &Entry) -> bool {
+    let private = |id: &String| defs.rules.topic(id).is_some_and(|t| t.private);
+    e.topics.keys().any(private) && e.topics.keys().all(private)
 }
 
 impl Selected {
@@ -92,8 +100,8 @@ impl Selected {
                 topic_max_age(defs, &self.topic)
             },
             hub: match (site, filter) {
-                // Query feeds are not WebSub topics.
-                (Site::Served { hub }, None) => hub.url(base),
+                // Query feeds and private topics are not WebSub topics.
+                (Site::Served { hub }, None) if !self.topic.private => hub.url(base),
                 _ => None,
             },
             query: filter.map(Filter::canonical),

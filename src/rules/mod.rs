@@ -139,6 +139,17 @@ impl RuleSet {
         self.topics.iter().find(|t| t.id == id)
     }
 
+    /// The topic `id` if anyone may find it: a private topic is, to the
+    /// public, a topic that does not exist.
+    pub fn public_topic(&self, id: &str) -> Option<&Topic> {
+        self.topic(id).filter(|t| !t.private)
+    }
+
+    /// The topics the index, the OPML, `/search` and `export` show.
+    pub fn public_topics(&self) -> impl Iterator<Item = &Topic> {
+        self.topics.iter().filter(|t| !t.private)
+    }
+
     /// The text views of `entry`, with the combined matchers' findings.
     pub fn subject<'a>(&self, entry: &'a Entry, now: DateTime<Utc>) -> Subject<'a> {
         let mut s = Subject::new(entry, now);

@@ -23,6 +23,8 @@ pub struct Topic {
     pub(super) sources: Option<Vec<String>>,
     /// Most items its feeds hold.
     pub max_items: usize,
+    /// Served only to holders of its token (see [`crate::defs::TopicDef`]).
+    pub private: bool,
     /// The definition as written, for fingerprints.
     pub(super) repr: String,
 }
@@ -80,6 +82,7 @@ impl Topic {
             none: def.tags.none.clone(),
             sources: def.sources.clone(),
             max_items,
+            private: def.private,
             repr: format!(
                 "{:?}{:?}{:?}{:?}",
                 def.tags.any, def.tags.all, def.tags.none, def.sources
@@ -99,6 +102,7 @@ impl Topic {
             none: Vec::new(),
             sources: None,
             max_items: MAX_LIMIT,
+            private: false,
             repr: String::new(),
         }
     }

@@ -3,9 +3,11 @@
 //! Off unless an admin token is configured (`--admin-token` /
 //! `FEEDLOOM_ADMIN_TOKEN`): then every `/admin/` path is a plain 404, as if
 //! it did not exist. With a token, a request without
-//! `Authorization: Bearer TOKEN` gets 401. The one view is
-//! `/admin/explain?q=REFERENCE`: what `feedloom explain` prints for an entry
-//! id, link or arXiv id, from the live store and the definitions in force.
+//! `Authorization: Bearer TOKEN` gets 401. The views are
+//! `/admin/explain?q=REFERENCE`, what `feedloom explain` prints for an entry
+//! id, link or arXiv id, from the live store and the definitions in force;
+//! and `/admin/token?topic=ID`, a private topic's URLs (`POST`: with a new
+//! token), what `feedloom token` prints.
 //!
 //! Looking an entry up by link may scan the store, so the work runs on the
 //! blocking pool, never on the threads that serve feeds.
@@ -15,24 +17,12 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use sha2::{Digest, Sha256};
 
 use super::{plain, Body};
 use crate::state::App;
 
 /// Paths under this prefix are admin views.
 pub const PREFIX: &str = "/admin/";
-
-/// Compares the presented token with the configured one in constant time
-/// (over digests, so neither the content nor the length leaks by timing).
-fn token_matches(presented: &[u8], configured: &str) -> bool {
-    let a = Sha256::digest(presented);
-    let b = Sha256::digest(configured.as_bytes());
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
 
 fn authorized(req: &Request<Incoming>, configured: &str) -> bool {
     req.headers()
@@ -42,7 +32,61 @@ fn authorized(req: &Request<Incoming>, configured: &str) -> bool {
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
-        .is_some_and(|token| token_matches(token.as_bytes(), configured))
+        .is_some_and(|token| crate::secret::equal(token.as_bytes(), configured.as_bytes()))
+}
+
+/// A private topic's URLs: `GET` prints them (making the token if
+/// needed), `POST` replaces the token first (what `feedloom token` does,
+/// for a server that holds the store).
+const TOKEN: &str = "/admin/token";
+
+/// A query parameter's trimmed value, if given and not empty.
+fn param(req: &Request<Incoming>, name: &str) -> Option<String> {
+    let q = req.uri().query()?;
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// `/admin/token?topic=ID`. The answer holds the token: `no-store`, like
+/// every admin answer, and never logged.
+async fn token(app: Arc<App>, req: &Request<Incoming>, rotate: bool) -> Response<Body> {
+    let Some(topic) = param(req, "topic") else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "usage: GET /admin/token?topic=ID (POST replaces the token)\n",
+        );
+    };
+    let base =
+        super::forwarded_base(&app, req.headers()).unwrap_or_else(|| app.feeds.base_url().clone());
+    let live = app.live();
+    let store = app.store.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        crate::commands::token::private_urls(&store, &live.defs, &topic, rotate, &base)
+    })
+    .await;
+    use crate::commands::Error;
+    match made {
+        Ok(Ok(text)) => {
+            if rotate {
+                // Documents rendered under the old token's base are
+                // unreachable now; let them go.
+                app.feeds.clear();
+            }
+            plain(StatusCode::OK, &text)
+        }
+        Ok(Err(Error::NotFound(m))) => plain(StatusCode::NOT_FOUND, &format!("{m}\n")),
+        Ok(Err(Error::Usage(m))) => plain(StatusCode::BAD_REQUEST, &format!("{m}\n")),
+        Ok(Err(e)) => internal_error("token", &e),
+        Err(e) => internal_error("token task", &e),
+    }
+}
+
+/// A failure of the server's own (logged; the client learns nothing of it).
+fn internal_error(view: &str, e: &dyn std::fmt::Display) -> Response<Body> {
+    tracing::error!("admin {view}: {e}");
+    plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
 }
 
 /// Answers a request whose path starts with [`PREFIX`].
@@ -50,7 +94,8 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let Some(configured) = app.options.admin_token.clone() else {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     };
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    let rotating = req.method() == Method::POST && req.uri().path() == TOKEN;
+    if req.method() != Method::GET && req.method() != Method::HEAD && !rotating {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -64,15 +109,12 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
         );
         return r;
     }
-    if req.uri().path() != "/admin/explain" {
-        return plain(StatusCode::NOT_FOUND, "not found\n");
+    match req.uri().path() {
+        "/admin/explain" => {}
+        TOKEN => return token(app, &req, rotating).await,
+        _ => return plain(StatusCode::NOT_FOUND, "not found\n"),
     }
-    let reference = req.uri().query().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "q")
-            .map(|(_, v)| v.trim().to_string())
-    });
-    let Some(reference) = reference.filter(|r| !r.is_empty()) else {
+    let Some(reference) = param(&req, "q") else {
         return plain(
             StatusCode::BAD_REQUEST,
             "usage: /admin/explain?q=ENTRY_ID|LINK|ARXIV_ID\n",
@@ -88,27 +130,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     match looked_up {
         Ok(Ok(Ok(text))) => plain(StatusCode::OK, &text),
         Ok(Ok(Err(missing))) => plain(StatusCode::NOT_FOUND, &format!("{missing}\n")),
-        Ok(Err(e)) => {
-            tracing::error!("admin explain: {e}");
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
-        }
-        Err(e) => {
-            tracing::error!("admin explain task: {e}");
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_exactly() {
-        let t = "correct horse battery staple";
-        assert!(token_matches(t.as_bytes(), t));
-        assert!(!token_matches(b"correct horse battery stapl", t));
-        assert!(!token_matches(b"", t));
-        assert!(!token_matches(b"Correct horse battery staple", t));
+        Ok(Err(e)) => internal_error("explain", &e),
+        Err(e) => internal_error("explain task", &e),
     }
 }

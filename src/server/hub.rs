@@ -63,7 +63,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     };
     let defs = app.defs();
     match hub
-        .request(&body, &base, |t| defs.rules.topic(t).is_some())
+        .request(&body, &base, |t| defs.rules.public_topic(t).is_some())
         .await
     {
         Ok(()) => plain(

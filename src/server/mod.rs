@@ -6,8 +6,9 @@
 //! Routes (`GET` and `HEAD`; anything else is `405` with `Allow`):
 //! `/` (and `/index.html`), `/{topic}.rss`, `/{topic}.atom`,
 //! `/{topic}.json`, `/{topic}.html`, `/opml.xml`, `/healthz`, `/readyz`,
-//! `/status`, `/metrics`; with an admin token, `/admin/explain` (see
-//! [`admin`]).
+//! `/status`, `/metrics`, `/search.{rss,atom,json,html}`, a private
+//! topic's `/p/{token}/{topic}.{ext}`; with an admin token,
+//! `/admin/explain` and `/admin/token` (see [`admin`]).
 //!
 //! Every bound a client can push against is a constant here or a setting
 //! (connections, first-request and idle time, HTTP/2 streams, resets and
@@ -403,15 +404,21 @@ const VARY_FORWARDED: &str =
 async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<Body>) {
     let path = req.uri().path();
     let defs = app.defs();
-    let (route, doc) = match parse_document(&defs, path, req.uri().query()) {
+    let Asked { route, doc, token } = match parse_document(&defs, path, req.uri().query()) {
         Ok(found) => found,
         Err((route, status, msg)) => return (route, plain(status, &msg)),
     };
-    let base = forwarded_base(app, req.headers());
-    // WebSub discovery (§4) for a feed: the hub and the topic's canonical
-    // URL, as headers.
+    let mut base = forwarded_base(app, req.headers());
+    if let Some(token) = token {
+        match private_base(app, &doc, token, base.as_ref()) {
+            Some(b) => base = Some(b),
+            None => return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n")),
+        }
+    }
+    // WebSub discovery (§4) for a public feed: the hub and the topic's
+    // canonical URL, as headers.
     let discovery = match &doc {
-        Doc::Feed { .. } => {
+        Doc::Feed { .. } if token.is_none() => {
             let b = base.as_ref().unwrap_or(app.feeds.base_url());
             app.feeds.hub().url(b).and_then(|hub| {
                 HeaderValue::from_str(&format!(
@@ -431,7 +438,7 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
         Ok(Some(r)) => respond::cached(req.headers(), &r),
         Ok(None) => return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n")),
         Err(e) => {
-            tracing::error!("rendering {path}: {e}");
+            tracing::error!("rendering {}: {e}", loggable(path));
             return (
                 route,
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
@@ -445,7 +452,38 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     if let Some(link) = discovery {
         resp.headers_mut().insert(header::LINK, link);
     }
+    if token.is_some() {
+        // Shared caches must not keep, nor search engines list, what
+        // only a token's holder may read.
+        let h = resp.headers_mut();
+        let private = h
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.replace("public", "private"))
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+            .unwrap_or(HeaderValue::from_static("private"));
+        h.insert(header::CACHE_CONTROL, private);
+        h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    }
     (route, resp)
+}
+
+/// The base a private topic's documents are rendered under,
+/// `{base}p/{token}/`, if `token` is the topic's; `None` (a 404) if not.
+/// The token tree is a few small values that sled keeps in its page
+/// cache, so it is read in place, like the document cache.
+fn private_base(app: &App, doc: &Doc, token: &str, base: Option<&url::Url>) -> Option<url::Url> {
+    match app.store.token_opens(doc.topic()?, token) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::error!("reading a private topic's token: {e}");
+            return None;
+        }
+    }
+    base.unwrap_or(app.feeds.base_url())
+        .join(&format!("p/{token}/"))
+        .ok()
 }
 
 /// The public base a trusted proxy names for a request (`None`: the
@@ -491,21 +529,74 @@ enum RenderFailed {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// Where a private topic is served: `/p/{token}/{topic}.{ext}`.
+pub const PRIVATE_PREFIX: &str = "/p/";
+
+/// A document request, parsed.
+#[derive(Debug)]
+pub struct Asked<'a> {
+    pub route: Route,
+    pub doc: Doc,
+    /// For `/p/{token}/…`: the token given, still to be checked against
+    /// the topic's.
+    pub token: Option<&'a str>,
+}
+
+/// `/p/{token}/{rest}` as the token and `/{rest}`.
+fn split_private(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(PRIVATE_PREFIX)?;
+    let slash = rest.find('/')?;
+    Some((&rest[..slash], &rest[slash..]))
+}
+
+/// A request path as logs may show it: a private topic's token left out.
+pub fn loggable(path: &str) -> String {
+    match split_private(path) {
+        Some((_, rest)) => format!("{PRIVATE_PREFIX}…{rest}"),
+        None => path.to_string(),
+    }
+}
+
 /// The document a path (and query) asks for: `/`, `/index.html`,
 /// `/opml.xml`, `/{topic}.{rss,atom,json,html}` and
 /// `/search.{rss,atom,json,html}` with `?limit=` and filter parameters
-/// ([`crate::query`]); else the route to count and the error to answer.
-pub fn parse_document(
+/// ([`crate::query`]), and a private topic's documents under
+/// `/p/{token}/`; else the route to count and the error to answer. A
+/// private topic's public URL is answered exactly like an unknown topic's.
+pub fn parse_document<'a>(
+    defs: &crate::config::Definitions,
+    path: &'a str,
+    query: Option<&str>,
+) -> Result<Asked<'a>, (Route, StatusCode, String)> {
+    if let Some((token, rest)) = split_private(path) {
+        let (route, doc) = parse_topic_document(defs, rest, query, true)?;
+        return Ok(Asked {
+            route,
+            doc,
+            token: Some(token),
+        });
+    }
+    let (route, doc) = match path {
+        "/" | "/index.html" => (Route::Index, Doc::Index),
+        "/opml.xml" => (Route::Opml, Doc::Opml),
+        _ => parse_topic_document(defs, path, query, false)?,
+    };
+    Ok(Asked {
+        route,
+        doc,
+        token: None,
+    })
+}
+
+/// `/{topic}.{ext}`, of a public topic or `/search`, or (`private`) of a
+/// private topic.
+fn parse_topic_document(
     defs: &crate::config::Definitions,
     path: &str,
     query: Option<&str>,
+    private: bool,
 ) -> Result<(Route, Doc), (Route, StatusCode, String)> {
     let not_found = |msg: String| (Route::NotFound, StatusCode::NOT_FOUND, msg);
-    match path {
-        "/" | "/index.html" => return Ok((Route::Index, Doc::Index)),
-        "/opml.xml" => return Ok((Route::Opml, Doc::Opml)),
-        _ => {}
-    }
     let Some((topic, ext)) = path.strip_prefix('/').and_then(|p| p.rsplit_once('.')) else {
         return Err(not_found("not found\n".into()));
     };
@@ -514,13 +605,18 @@ pub fn parse_document(
         e if Format::from_extension(e).is_some() => Route::Feed,
         _ => return Err(not_found("not found\n".into())),
     };
-    let (default_limit, max_limit) = if topic == crate::query::SEARCH {
-        (crate::rules::DEFAULT_LIMIT, crate::rules::MAX_LIMIT)
-    } else {
-        match defs.rules.topic(topic) {
-            Some(t) => (t.default_limit(), t.max_items),
-            None => return Err(not_found(format!("unknown topic `{topic}`\n"))),
+    let found = match private {
+        true => defs.rules.topic(topic).filter(|t| t.private),
+        false => defs.rules.public_topic(topic),
+    };
+    let (default_limit, max_limit) = match found {
+        Some(t) => (t.default_limit(), t.max_items),
+        None if topic == crate::query::SEARCH && !private => {
+            (crate::rules::DEFAULT_LIMIT, crate::rules::MAX_LIMIT)
         }
+        // Under `/p/` nothing tells which part was wrong.
+        None if private => return Err(not_found("not found\n".into())),
+        None => return Err(not_found(format!("unknown topic `{topic}`\n"))),
     };
     let asked = crate::query::parse(query, defs, max_limit)
         .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;

@@ -39,6 +39,10 @@ pub const TREE_SUBSCRIPTIONS: &str = "websub_topic_format_callback";
 /// owed (JSON, `store/subscriptions.rs`).
 pub const TREE_PENDING: &str = "websub_owed";
 
+/// Private topics' tokens: topic id → token (`store/tokens.rs`). A new
+/// tree, not a layout change.
+pub const TREE_TOKENS: &str = "topic_token";
+
 /// The key of a subscription.
 pub fn subscription_key(topic: &str, format: &str, callback: &str) -> Vec<u8> {
     let mut k = subscription_prefix(topic);

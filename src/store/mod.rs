@@ -12,6 +12,7 @@ pub mod keys;
 mod layout;
 mod select;
 mod subscriptions;
+mod tokens;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use growth::Baseline;
 pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
 pub use select::{Scope, Tests};
 pub use subscriptions::{Pending, Subscription};
+pub use tokens::TOKEN_BYTES;
 
 /// The layout version this build reads and writes. Bump it with a numbered
 /// migration in [`Store::open_with`] when a layout changes.
@@ -232,6 +234,7 @@ pub struct Store {
     counts: sled::Tree,
     subscriptions: sled::Tree,
     pending: sled::Tree,
+    tokens: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -339,6 +342,7 @@ impl Store {
             counts: db.open_tree(keys::TREE_COUNTS)?,
             subscriptions: db.open_tree(keys::TREE_SUBSCRIPTIONS)?,
             pending: db.open_tree(keys::TREE_PENDING)?,
+            tokens: db.open_tree(keys::TREE_TOKENS)?,
             meta,
             db,
         };

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,12 +80,23 @@ impl Workspace {
     }
 
     pub fn serve_with(&self, extra: &[&str]) -> Server {
-        let mut child = self
-            .command()
+        self.spawn_serve(self.command(), extra, Stdio::inherit())
+    }
+
+    /// [`Workspace::serve_with`], logging at debug level into `log`.
+    pub fn serve_logging_to(&self, log: &Path, extra: &[&str]) -> Server {
+        let mut command = self.command();
+        command.env("FEEDLOOM_LOG", "debug");
+        let file = std::fs::File::create(log).unwrap();
+        self.spawn_serve(command, extra, Stdio::from(file))
+    }
+
+    fn spawn_serve(&self, mut command: Command, extra: &[&str], stderr: Stdio) -> Server {
+        let mut child = command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn feedloom serve");
         let mut line = String::new();

@@ -1,0 +1,196 @@
+//! Private topics: served only at `/p/{token}/…`, found nowhere else, the
+//! token made and replaced by `feedloom token` (and `/admin/token` while
+//! serving), never logged or counted by path.
+
+use feedloom_testkit as common;
+
+use common::*;
+
+const ADMIN: &str = "0123456789abcdef0123456789abcdef";
+
+/// The fixture upstream; topic `public` takes arXiv, private topic `mine`
+/// takes the lab's Atom feed (3 entries that are in no public topic).
+fn workspace() -> (Workspace, Upstream) {
+    let up = Upstream::start();
+    serve_fixtures(&up);
+    let ws = Workspace::new();
+    ws.write("sources.toml", &fixture_sources(&up));
+    ws.write(
+        "topics.toml",
+        "[[topic]]\nid = \"public\"\nsources = [\"arxiv\"]\n\n\
+         [[topic]]\nid = \"mine\"\ntitle = \"My lab\"\nsources = [\"lab\"]\nprivate = true\n",
+    );
+    (ws, up)
+}
+
+/// The token in `feedloom token`'s (or `/admin/token`'s) answer.
+fn token_in(text: &str) -> String {
+    let start = text.find("/p/").expect("a private URL") + 3;
+    let token = &text[start..start + 32];
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+    assert!(text.contains(&format!("/p/{token}/mine.atom")), "{text}");
+    token.to_string()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn private_topics_are_found_only_with_their_token() {
+    let (ws, _up) = workspace();
+    // Only a private topic has a token.
+    let public = ws.run(&["token", "public"]);
+    assert!(!public.status.success());
+    assert!(String::from_utf8_lossy(&public.stderr).contains("topic `public` is public"));
+    let unknown = ws.run(&["token", "nope"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no topic `nope`"));
+
+    ws.poll_ok();
+    let printed = stdout(&ws.run(&["token", "mine", "--base-url", "https://feeds.example/"]));
+    let token = token_in(&printed);
+    for ext in ["rss", "atom", "json", "html"] {
+        assert!(printed.contains(&format!("https://feeds.example/p/{token}/mine.{ext}\n")));
+    }
+    // Asked again: the same token.
+    assert_eq!(token_in(&stdout(&ws.run(&["token", "mine"]))), token);
+
+    let log = ws.dir.path().join("serve.log");
+    let server = ws.serve_logging_to(&log, &["--admin-token", ADMIN]);
+
+    // Its public URLs answer exactly as a topic that does not exist.
+    for ext in ["rss", "atom", "json", "html"] {
+        let hidden = server.get(&format!("/mine.{ext}"));
+        let absent = server.get(&format!("/nothere.{ext}"));
+        assert_eq!(hidden.status, 404);
+        assert_eq!(
+            hidden.text().replace("mine", "X"),
+            absent.text().replace("nothere", "X")
+        );
+        assert_eq!(hidden.header("content-type"), absent.header("content-type"));
+    }
+    // Not on the index, the OPML or /search; the public topic still is.
+    let index = server.get("/").text();
+    assert!(index.contains("public.atom") && !index.contains("mine") && !index.contains("My lab"));
+    let opml = server.get("/opml.xml").text();
+    assert!(opml.contains("public.rss") && !opml.contains("mine"));
+    let lab_titles: Vec<String> = parse_feed(&fixture("lab-news.synthetic.atom"))
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect();
+    assert_eq!(lab_titles.len(), 3);
+    let search = server.get("/search.atom?limit=500");
+    assert_eq!(search.status, 200);
+    // Entries in no topic are searchable; the private topic's are not.
+    assert!(parse_feed(&search.body).entries.len() >= 20);
+    for t in &lab_titles {
+        assert!(!search.text().contains(t.as_str()), "/search shows {t}");
+    }
+    assert!(parse_feed(&server.get("/search.atom?source=lab").body)
+        .entries
+        .is_empty());
+
+    // With the token: the topic, in every format, queries included.
+    let atom = server.get(&format!("/p/{token}/mine.atom"));
+    assert_eq!(atom.status, 200);
+    let feed = parse_feed(&atom.body);
+    assert_eq!(feed.entries.len(), 3);
+    let self_link = format!("http://{}/p/{token}/mine.atom", server.addr);
+    assert!(atom.text().contains(&self_link), "{}", atom.text());
+    assert!(
+        !atom.text().contains("rel=\"hub\""),
+        "a private feed names no hub"
+    );
+    assert!(atom.header("link").is_none());
+    assert!(
+        atom.header("cache-control").unwrap().starts_with("private"),
+        "{:?}",
+        atom.header("cache-control")
+    );
+    assert_eq!(atom.header("x-robots-tag"), Some("noindex"));
+    jing_atom(ws.dir.path(), "mine.atom", &atom.body).unwrap();
+    for ext in ["rss", "json", "html"] {
+        let r = server.get(&format!("/p/{token}/mine.{ext}"));
+        assert_eq!(r.status, 200, "{ext}");
+        assert_eq!(r.header("x-robots-tag"), Some("noindex"));
+    }
+    assert!(!server
+        .get(&format!("/p/{token}/mine.html"))
+        .text()
+        .contains("All topics"));
+    let one = server.get(&format!("/p/{token}/mine.atom?limit=1"));
+    assert_eq!(parse_feed(&one.body).entries.len(), 1);
+    let first_word = lab_titles[0].split_whitespace().next().unwrap();
+    let asked = server.get(&format!("/p/{token}/mine.atom?q={first_word}"));
+    assert_eq!(asked.status, 200);
+    assert!(!parse_feed(&asked.body).entries.is_empty());
+    assert!(asked.text().contains(&format!(
+        "/p/{token}/mine.atom?q={}",
+        first_word.to_lowercase()
+    )));
+
+    // A wrong token, another topic under the token, /search or the index
+    // under it: a plain 404 that says nothing about which part was wrong.
+    let mut wrong = token.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'a' { b'b' } else { b'a' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    for path in [
+        format!("/p/{wrong}/mine.atom"),
+        format!("/p/{}/mine.atom", &token[..31]),
+        format!("/p/{token}/public.atom"),
+        format!("/p/{token}/search.atom"),
+        format!("/p/{token}/nothere.atom"),
+        format!("/p/{token}/"),
+    ] {
+        let r = server.get(&path);
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.text(), "not found\n", "{path}");
+    }
+
+    // Rotating while serving: the old URLs answer 404, the new ones work.
+    let bearer = format!("Bearer {ADMIN}");
+    let rotated = http(
+        server.addr,
+        "POST",
+        "/admin/token?topic=mine",
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(rotated.status, 200, "{}", rotated.text());
+    assert_eq!(rotated.header("cache-control"), Some("no-store"));
+    let new_token = token_in(&rotated.text());
+    assert_ne!(new_token, token);
+    assert_eq!(server.get(&format!("/p/{token}/mine.atom")).status, 404);
+    assert_eq!(server.get(&format!("/p/{new_token}/mine.atom")).status, 200);
+    let unauthorized = http(server.addr, "POST", "/admin/token?topic=mine", &[]);
+    assert_eq!(unauthorized.status, 401);
+
+    // Neither token is counted by path or logged.
+    let metrics = server.get("/metrics").text();
+    assert!(server.terminate());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(!logged.is_empty(), "the server logged at debug level");
+    for t in [&token, &new_token] {
+        assert!(!metrics.contains(t.as_str()));
+        assert!(!logged.contains(t.as_str()), "a token in the log");
+    }
+
+    // The CLI sees the rotated token; `export` leaves the topic out.
+    assert_eq!(token_in(&stdout(&ws.run(&["token", "mine"]))), new_token);
+    let out = ws.dir.path().join("out");
+    stdout(&ws.run(&["export", out.to_str().unwrap()]));
+    assert!(out.join("public.atom").exists());
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("mine")), "{names:?}");
+    // `--rotate` from the CLI replaces it too.
+    let again = token_in(&stdout(&ws.run(&["token", "mine", "--rotate"])));
+    assert_ne!(again, new_token);
+}
