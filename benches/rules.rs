@@ -174,19 +174,16 @@ fn g_reevaluate(rules: &RuleSet, kw: &[String]) {
     let store = feedloom::store::Store::open(dir.path()).unwrap();
     let template = entries(1000);
     let started = Instant::now();
-    let count: usize = std::env::var("FEEDLOOM_BENCH_ENTRIES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
+    let count: usize = common::bench_store_size();
     let ids: Vec<_> = (0..count)
-        .map(|i| entry_id(&format!("link:https://example.org/bench/{i}")))
+        .map(|i| entry_id(&common::bench_key(i)))
         .collect();
     for (n, chunk) in ids.chunks(1000).enumerate() {
         store
             .update_many(chunk, |id, _| {
                 let i = n * 1000 + chunk.iter().position(|x| x == id).unwrap();
                 let mut e = template[i % template.len()].clone();
-                e.key = format!("link:https://example.org/bench/{i}");
+                e.key = common::bench_key(i);
                 e.id = *id;
                 rules.route(&mut e, true, now);
                 Some(e)

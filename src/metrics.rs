@@ -477,7 +477,7 @@ impl Metrics {
     fn render_bounds(&self, x: &mut Exposition, b: &Bounds) {
         use Kind::{Counter, Gauge};
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
-        let singles: [(&str, Kind, &str, usize); 12] = [
+        let singles: [(&str, Kind, &str, usize); 14] = [
             (
                 "feedloom_connections_open",
                 Gauge,
@@ -537,6 +537,18 @@ impl Metrics {
                 Gauge,
                 "Deepest nesting accepted in an upstream document.",
                 crate::depth::MAX_NESTING,
+            ),
+            (
+                "feedloom_query_decoded_limit",
+                Gauge,
+                "Most entries one query feed decodes to test.",
+                crate::render::MAX_DECODED,
+            ),
+            (
+                "feedloom_queries_cut_total",
+                Counter,
+                "Query feeds that stopped at the decode limit before finding enough entries.",
+                crate::render::queries_cut() as usize,
             ),
             (
                 "feedloom_connections_total",

@@ -154,6 +154,15 @@ pub fn known_metrics(defs: &Definitions) -> Vec<String> {
     out
 }
 
+/// Whether `k` is a parameter a query may give.
+fn known_parameter(k: &str, metrics: &[String]) -> bool {
+    let metric = k.strip_prefix("min_").or_else(|| k.strip_prefix("max_"));
+    matches!(
+        k,
+        "limit" | "tag" | "any_tag" | "not" | "source" | "q" | "org" | "author" | "since"
+    ) || metric.is_some_and(|m| metrics.iter().any(|x| x == m))
+}
+
 /// Parses a request's query string. `max_limit` caps `limit`.
 pub fn parse(query: Option<&str>, defs: &Definitions, max_limit: usize) -> Result<Asked, BadQuery> {
     let mut asked = Asked {
@@ -173,6 +182,11 @@ pub fn parse(query: Option<&str>, defs: &Definitions, max_limit: usize) -> Resul
             return Err(bad(k, "given twice"));
         }
         seen.push(k.to_string());
+        // An empty field of an HTML form (the preview page's filter form
+        // sends every field) means "no condition", not a malformed one.
+        if v.trim().is_empty() && known_parameter(k, &metrics) {
+            continue;
+        }
         if k == "limit" {
             asked.limit = Some(match v.parse::<usize>() {
                 Ok(n) if n >= 1 => n.min(max_limit),

@@ -89,8 +89,8 @@ fn a_bad_query_names_its_parameter() {
         ("limit=0", "limit", "from 1"),
         ("tag=moe&tag=llm", "tag", "given twice"),
         ("tag=moe,,llm", "tag", "empty value"),
-        ("q=", "q", "no words"),
-        ("org=", "org", "empty"),
+        ("colour=", "colour", "unknown parameter"),
+        ("min_karma=", "min_karma", "unknown metric `karma`"),
     ] {
         let e = parse_q(q).unwrap_err();
         assert_eq!(e.param, param, "{q}: {e}");
@@ -159,4 +159,12 @@ fn the_head_tests_follow_tags_and_time() {
     let week = f("since=7d");
     assert!(week.head_matches(&tags, now - chrono::Duration::days(6), now));
     assert!(!week.head_matches(&tags, now - chrono::Duration::days(8), now));
+}
+
+/// What an HTML form sends for empty fields is no condition at all.
+#[test]
+fn empty_fields_are_no_condition() {
+    let with_empties = parse_q("tag=moe&q=&org=+&min_upvotes=&limit=").unwrap();
+    assert_eq!(with_empties, parse_q("tag=moe").unwrap());
+    assert_eq!(parse_q("q=&org=").unwrap().filter, None);
 }

@@ -23,6 +23,8 @@ pub mod preview;
 pub mod rss;
 mod select;
 
+pub use select::{queries_cut, MAX_DECODED};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -909,6 +911,34 @@ mod tests {
             format: Format::Rss,
             limit,
             filter: None,
+        }
+    }
+
+    /// A query that matches nothing stops after decoding its limit, in a
+    /// topic and over the whole store, and says it was cut.
+    #[test]
+    fn a_query_decodes_at_most_its_limit() {
+        use crate::store::{Scope, Tests};
+        use std::cell::Cell;
+        let (_dir, store, _defs) = store_with_entries();
+        for scope in [Scope::Topic("all"), Scope::All] {
+            for (max_decoded, decodes, cut) in [(7, 7, true), (100, 30, false)] {
+                let tested = Cell::new(0);
+                let body = |_: &Entry| {
+                    tested.set(tested.get() + 1);
+                    false
+                };
+                let tests = Tests {
+                    oldest: None,
+                    head: &|_, _| true,
+                    body: &body,
+                    max_decoded,
+                };
+                let found = store.select(scope, 50, &tests).unwrap();
+                assert!(found.entries.is_empty());
+                assert_eq!(tested.get(), decodes, "{scope:?}");
+                assert_eq!(found.cut, cut, "{scope:?}");
+            }
         }
     }
 

@@ -2,6 +2,8 @@
 //! query feed ([`crate::query`]) those that pass its filter, and the
 //! context its renderers need (title and URLs naming the query).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::Utc;
 use url::Url;
 
@@ -11,6 +13,21 @@ use crate::model::Entry;
 use crate::query::{Filter, SEARCH};
 use crate::rules::Topic;
 use crate::store::{Scope, Store, StoreError, Tests};
+
+/// Most entries one query decodes to test (see [`Tests::max_decoded`]):
+/// about a third of a second of one core on the reference machine
+/// (benches/query.rs), whatever the query. A query that matches little
+/// stops there and says so in its feed's description; `since=` or a
+/// narrower topic reaches further back.
+pub const MAX_DECODED: usize = 10_000;
+
+/// Queries that stopped at [`MAX_DECODED`] since start (for `/metrics`).
+static CUT: AtomicU64 = AtomicU64::new(0);
+
+/// Queries cut short at [`MAX_DECODED`] since start.
+pub fn queries_cut() -> u64 {
+    CUT.load(Ordering::Relaxed)
+}
 
 /// The entries a topic (or `/search`) document shows, and the topic as
 /// the document names it.
@@ -37,6 +54,7 @@ pub(super) fn select(
             None => return Ok(None),
         }
     };
+    let mut cut = false;
     let entries = match (filter, topic == SEARCH) {
         (None, false) => store.topic_entries(topic, limit)?,
         (filter, search) => {
@@ -49,18 +67,28 @@ pub(super) fn select(
                 oldest: f.since_cutoff(now),
                 head: &head,
                 body: &body,
+                max_decoded: MAX_DECODED,
             };
             let scope = if search {
                 Scope::All
             } else {
                 Scope::Topic(topic)
             };
-            store.select(scope, limit, &tests)?
+            let found = store.select(scope, limit, &tests)?;
+            cut = found.cut;
+            found.entries
         }
     };
     if let Some(f) = filter {
         t.title = format!("{}: {}", t.title, f.describe());
         t.description = format!("{} Filtered: {}.", t.description, f.describe());
+    }
+    if cut {
+        CUT.fetch_add(1, Ordering::Relaxed);
+        t.description = format!(
+            "{} Only the newest {MAX_DECODED} candidate entries were searched: add since= or a narrower topic to reach older ones.",
+            t.description
+        );
     }
     Ok(Some(Selected { topic: t, entries }))
 }

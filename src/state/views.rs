@@ -71,10 +71,10 @@ impl App {
         let snap = Snapshot {
             ready: self.is_ready(),
             store_entries: store.entry_count(),
+            // Private topics are not named to the public.
             topic_entries: defs
                 .rules
-                .topics
-                .iter()
+                .public_topics()
                 .map(|t| (t.id.as_str(), store.topic_len(&t.id)))
                 .collect(),
             source_failures: defs

@@ -27,7 +27,7 @@ use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
 use growth::Baseline;
 pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
-pub use select::{Scope, Tests};
+pub use select::{Scope, Selection, Tests};
 pub use subscriptions::{Pending, Subscription};
 pub use tokens::TOKEN_BYTES;
 

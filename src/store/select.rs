@@ -28,6 +28,20 @@ pub struct Tests<'a> {
     pub head: &'a dyn Fn(&[&str], DateTime<Utc>) -> bool,
     /// On the decoded entry.
     pub body: &'a dyn Fn(&Entry) -> bool,
+    /// Most entries decoded for the body test: the selection stops there
+    /// (decoding is what costs, tens of microseconds an entry, and a
+    /// stranger chooses the query).
+    pub max_decoded: usize,
+}
+
+/// What a selection found.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Newest first.
+    pub entries: Vec<Entry>,
+    /// Whether it stopped at [`Tests::max_decoded`] before reaching
+    /// `limit` or the end of its scope: older entries were not looked at.
+    pub cut: bool,
 }
 
 impl Store {
@@ -43,8 +57,10 @@ impl Store {
         scope: Scope<'_>,
         limit: usize,
         tests: &Tests<'_>,
-    ) -> Result<Vec<Entry>, StoreError> {
+    ) -> Result<Selection, StoreError> {
         let mut out = Vec::with_capacity(limit.min(512));
+        let mut decoded = 0;
+        let mut cut = false;
         match scope {
             Scope::Topic(topic) => {
                 let prefix = keys::topic_prefix(topic);
@@ -58,7 +74,11 @@ impl Store {
                     if tests.oldest.is_some_and(|o| at < o) {
                         break;
                     }
-                    self.take_if(&id, at, tests, &mut out)?;
+                    if decoded >= tests.max_decoded {
+                        cut = true;
+                        break;
+                    }
+                    decoded += usize::from(self.take_if(&id, at, tests, &mut out)?);
                 }
             }
             Scope::All => {
@@ -80,35 +100,39 @@ impl Store {
                     if out.len() >= limit {
                         break;
                     }
-                    self.take_if(&id, seen, tests, &mut out)?;
+                    if decoded >= tests.max_decoded {
+                        cut = true;
+                        break;
+                    }
+                    decoded += usize::from(self.take_if(&id, seen, tests, &mut out)?);
                 }
             }
         }
-        Ok(out)
+        Ok(Selection { entries: out, cut })
     }
 
     /// Appends entry `id` to `out` if it passes both tests (`at`: when it
-    /// entered the scope).
+    /// entered the scope). Returns whether it was decoded.
     fn take_if(
         &self,
         id: &EntryId,
         at: DateTime<Utc>,
         tests: &Tests<'_>,
         out: &mut Vec<Entry>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let Some(v) = self.entries.get(keys::entry_key(id))? else {
             // An index key without its entry cannot be written (one
             // transaction), but a reader must not fail on one.
             tracing::warn!(%id, "an index names a missing entry");
-            return Ok(());
+            return Ok(false);
         };
         if !codec::peek(&v, |tags, _| (tests.head)(tags, at))? {
-            return Ok(());
+            return Ok(false);
         }
         let e = decode_entry(&v)?;
         if (tests.body)(&e) {
             out.push(e);
         }
-        Ok(())
+        Ok(true)
     }
 }

@@ -179,3 +179,17 @@ pub fn hf_api_page(start: usize, n: usize) -> Vec<u8> {
         .collect();
     serde_json::to_vec(&items).unwrap()
 }
+
+/// How many entries a store benchmark fills: `FEEDLOOM_BENCH_ENTRIES`, or
+/// 100,000 (the size the README's figures are for).
+pub fn bench_store_size() -> usize {
+    std::env::var("FEEDLOOM_BENCH_ENTRIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// The identity key of a store benchmark's entry `i` (its link, too).
+pub fn bench_key(i: usize) -> String {
+    format!("link:https://example.org/bench/{i}")
+}
