@@ -255,3 +255,65 @@ fn search_is_a_reserved_topic_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`search` is reserved"), "{err}");
 }
+
+/// The `.html` page's filter form, used in a real browser (Debian's
+/// chromium, headless, driven by playwright-core: tests/browser/): filling
+/// in tag `moe` and 50 upvotes leads to the filtered page, whose Atom link
+/// is the canonical query feed holding what the numbers say.
+#[test]
+fn the_filter_form_builds_the_query_feed_in_a_browser() {
+    let (ws, _up, server) = served();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/filter-form.mjs");
+    let modules = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules");
+    assert!(
+        std::path::Path::new(modules).is_dir(),
+        "playwright-core is missing: `npm ci --prefix tests/browser` (.ci/run does it)"
+    );
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .arg(format!("http://{}/papers.html", server.addr))
+        .arg(ws.dir.path())
+        .output()
+        .expect("node runs (the browser test needs Node and Debian's chromium)");
+    assert!(
+        out.status.success(),
+        "the browser script failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let base = format!("http://{}/", server.addr);
+    // The form sent the browser back to the page with its fields as the query.
+    let form_url = seen["formUrl"].as_str().unwrap();
+    assert!(
+        form_url.starts_with(&format!("{base}papers.html?"))
+            && form_url.contains("tag=moe")
+            && form_url.contains("min_upvotes=50"),
+        "{seen}"
+    );
+    // The new page starts from the current query.
+    assert_eq!(seen["fields"]["tag"], "moe", "{seen}");
+    assert_eq!(seen["fields"]["min_upvotes"], "50", "{seen}");
+    assert_eq!(seen["failures"], serde_json::json!([]), "{seen}");
+    // Its Atom link is the canonical query feed (the empty fields dropped).
+    assert_eq!(
+        seen["atom"].as_str().unwrap(),
+        format!("{base}papers.atom?tag=moe&min_upvotes=50")
+    );
+    assert_eq!(seen["feedStatus"], 200, "{seen}");
+    let feed = seen["feed"].as_str().unwrap().as_bytes();
+    let moe = links(&server.get("/moe.atom?limit=500").body);
+    let expected: BTreeSet<String> = upvotes()
+        .into_iter()
+        .filter(|(link, up)| *up >= 50.0 && moe.contains(link))
+        .map(|(link, _)| link)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(links(feed), expected);
+    jing_atom(ws.dir.path(), "form.atom", feed).unwrap();
+    let png = std::fs::read(ws.dir.path().join("form.png")).expect("the screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}

@@ -64,7 +64,8 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
 
 /// Shared page chrome, kept small and readable without any asset.
 pub const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}\
-a{color:#0645ad}li{margin:.9rem 0}small,.meta{color:#666}h1{font-size:1.6rem}article{margin:1.6rem 0;border-top:1px solid #ddd;padding-top:1rem}h2{font-size:1.2rem;margin-top:2rem}.failing{color:#b00}";
+a{color:#0645ad}li{margin:.9rem 0}small,.meta{color:#666}h1{font-size:1.6rem}article{margin:1.6rem 0;border-top:1px solid #ddd;padding-top:1rem}h2{font-size:1.2rem;margin-top:2rem}.failing{color:#b00}\
+form.filter{display:flex;flex-wrap:wrap;align-items:end;gap:.5rem 1rem;margin:1rem 0;padding:.8rem;background:#f4f4f4}form.filter label{display:flex;flex-direction:column;font-size:.9rem}form.filter small{flex-basis:100%}";
 
 pub fn render(
     base: &Url,

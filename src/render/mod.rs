@@ -393,7 +393,7 @@ pub fn render_doc(
             };
             let mut ctx = found.context(defs, base, store, filter.as_ref(), site)?;
             ctx.hub = None;
-            Some(preview::render(&ctx, &found.entries, total))
+            Some(preview::render(&ctx, defs, &found.entries, total))
         }
         Doc::Index => {
             let sources = defs

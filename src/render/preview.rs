@@ -1,11 +1,17 @@
 //! `/{topic}.html`: what a topic holds, readable in a browser, with subscribe
-//! links and autodiscovery.
+//! links, autodiscovery, and a filter form that builds query feeds.
 
 use super::{describe, FeedContext, Format, Rendered};
+use crate::config::Definitions;
 use crate::model::Entry;
+use crate::query;
 use crate::sanitize::escape_text as esc;
 
-pub fn render(ctx: &FeedContext, entries: &[Entry], total: usize) -> Rendered {
+/// The query parameters the form has fields for; any other parameter of
+/// the current query rides along as a hidden field.
+const FORM_FIELDS: [&str; 4] = ["tag", "q", "min_upvotes", "org"];
+
+pub fn render(ctx: &FeedContext, defs: &Definitions, entries: &[Entry], total: usize) -> Rendered {
     let t = ctx.topic;
     let mut head = String::new();
     let mut links = Vec::new();
@@ -47,7 +53,7 @@ pub fn render(ctx: &FeedContext, entries: &[Entry], total: usize) -> Rendered {
         );
     }
     let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n{home}<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n} entries, newest {shown} below</p>\n{items}</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n{home}<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n} entries, newest {shown} below</p>\n{form}{items}</body>\n</html>\n",
         title = esc(&t.title),
         style = super::index::STYLE,
         // A private topic's base (`/p/{token}/`) has no index to go back to.
@@ -58,6 +64,7 @@ pub fn render(ctx: &FeedContext, entries: &[Entry], total: usize) -> Rendered {
         },
         desc = esc(&t.description),
         links = links.join(" · "),
+        form = filter_form(ctx, defs),
         n = total,
         shown = entries.len(),
     );
@@ -66,5 +73,55 @@ pub fn render(ctx: &FeedContext, entries: &[Entry], total: usize) -> Rendered {
         "text/html; charset=utf-8",
         ctx.updated,
         ctx.max_age,
+    )
+}
+
+/// A plain GET form (no script) back to this page: submitting it shows the
+/// filtered entries, and the page's subscribe links then carry the query in
+/// canonical order. Fields start from the current query.
+fn filter_form(ctx: &FeedContext, defs: &Definitions) -> String {
+    let current: Vec<(String, String)> = ctx
+        .query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let value = |k: &str| {
+        current
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| esc(v))
+            .unwrap_or_default()
+    };
+    let hidden: String = current
+        .iter()
+        .filter(|(k, _)| !FORM_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            format!(
+                "  <input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    let tags: Vec<&str> = defs.rules.tags.iter().map(|t| t.id.as_str()).collect();
+    // `min_upvotes` is a 400 where no rule or source knows the metric.
+    let upvotes = if query::known_metrics(defs).iter().any(|m| m == "upvotes") {
+        format!(
+            "  <label>Minimum upvotes <input type=\"number\" name=\"min_upvotes\" min=\"0\" value=\"{}\"></label>\n",
+            value("min_upvotes")
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<form class=\"filter\" method=\"get\" action=\"{action}\">\n{hidden}  <label>Tags (all of, comma-separated) <input type=\"text\" name=\"tag\" value=\"{tag}\"></label>\n  <small>Tags: {tags}</small>\n  <label>Words <input type=\"search\" name=\"q\" value=\"{q}\"></label>\n{upvotes}  <label>Organization <input type=\"text\" name=\"org\" value=\"{org}\"></label>\n  <button type=\"submit\">Filter</button>\n</form>\n",
+        action = esc(&format!("{}{}.html", ctx.base_url, ctx.topic.id)),
+        tag = value("tag"),
+        tags = esc(&tags.join(", ")),
+        q = value("q"),
+        org = value("org"),
     )
 }
