@@ -77,17 +77,24 @@ fn upvotes() -> Vec<(String, f64)> {
         .collect()
 }
 
+/// The papers of topic `moe`, and those of them with 50 or more upvotes
+/// (from the topic feed and the captured upvotes, not from the query code).
+fn popular_moe(server: &Server) -> (BTreeSet<String>, BTreeSet<String>) {
+    let moe = links(&server.get("/moe.atom?limit=500").body);
+    let popular = upvotes()
+        .into_iter()
+        .filter(|(link, up)| *up >= 50.0 && moe.contains(link))
+        .map(|(link, _)| link)
+        .collect();
+    (moe, popular)
+}
+
 #[test]
 fn a_topic_query_returns_what_the_topic_and_the_numbers_say() {
     let (ws, _up, server) = served();
     // Expected, from the topic feed and the captured upvotes, not from the
     // query code.
-    let moe = links(&server.get("/moe.atom?limit=500").body);
-    let expected: BTreeSet<String> = upvotes()
-        .into_iter()
-        .filter(|(link, up)| *up >= 50.0 && moe.contains(link))
-        .map(|(link, _)| link)
-        .collect();
+    let (moe, expected) = popular_moe(&server);
     assert!(!expected.is_empty(), "the fixture has popular MoE papers");
     assert!(expected.len() < moe.len(), "the threshold cuts something");
 
@@ -301,12 +308,7 @@ fn the_filter_form_builds_the_query_feed_in_a_browser() {
     );
     assert_eq!(seen["feedStatus"], 200, "{seen}");
     let feed = seen["feed"].as_str().unwrap().as_bytes();
-    let moe = links(&server.get("/moe.atom?limit=500").body);
-    let expected: BTreeSet<String> = upvotes()
-        .into_iter()
-        .filter(|(link, up)| *up >= 50.0 && moe.contains(link))
-        .map(|(link, _)| link)
-        .collect();
+    let (_, expected) = popular_moe(&server);
     assert!(!expected.is_empty());
     assert_eq!(links(feed), expected);
     jing_atom(ws.dir.path(), "form.atom", feed).unwrap();
