@@ -298,6 +298,13 @@ pub struct TopicDef {
     /// OPML, `/search` and `export`.
     #[serde(default)]
     pub private: bool,
+    /// Also serve `/{id}.digest.{rss,atom,json}`: one item per closed day
+    /// or week ([`crate::digest`]).
+    pub digest: Option<crate::digest::Period>,
+    /// IANA time zone the digest's days begin in; UTC when left out.
+    pub digest_timezone: Option<String>,
+    /// Most entries one digest item lists (1 to 100; 20 when left out).
+    pub digest_size: Option<usize>,
 }
 
 /// `[topic.tags]`: entries with any of `any` (when given), all of `all`,

@@ -26,6 +26,7 @@ pub mod dates;
 pub mod decode;
 pub mod defs;
 pub mod depth;
+pub mod digest;
 pub mod extract;
 pub mod fetch;
 pub mod identity;

@@ -17,6 +17,7 @@ pub enum Route {
     Index,
     Feed,
     Preview,
+    Digest,
     Opml,
     Healthz,
     Readyz,
@@ -27,10 +28,11 @@ pub enum Route {
     NotFound,
 }
 
-const ROUTES: [(Route, &str); 11] = [
+const ROUTES: [(Route, &str); 12] = [
     (Route::Index, "index"),
     (Route::Feed, "feed"),
     (Route::Preview, "preview"),
+    (Route::Digest, "digest"),
     (Route::Opml, "opml"),
     (Route::Healthz, "healthz"),
     (Route::Readyz, "readyz"),

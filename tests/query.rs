@@ -64,24 +64,11 @@ fn links(body: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The captured papers' upvotes by paper id.
-fn upvotes() -> Vec<(String, f64)> {
-    hf_entries()
-        .iter()
-        .map(|e| {
-            (
-                e["paper"]["id"].as_str().unwrap().to_string(),
-                e["paper"]["upvotes"].as_f64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// The papers of topic `moe`, and those of them with 50 or more upvotes
 /// (from the topic feed and the captured upvotes, not from the query code).
 fn popular_moe(server: &Server) -> (BTreeSet<String>, BTreeSet<String>) {
     let moe = links(&server.get("/moe.atom?limit=500").body);
-    let popular = upvotes()
+    let popular = hf_upvotes()
         .into_iter()
         .filter(|(link, up)| *up >= 50.0 && moe.contains(link))
         .map(|(link, _)| link)

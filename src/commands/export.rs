@@ -50,6 +50,15 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
             topic: t.id.clone(),
             filter: None,
         });
+        if let Some(d) = &t.digest {
+            for format in Format::ALL {
+                docs.push(Doc::Digest {
+                    topic: t.id.clone(),
+                    format,
+                    closed: d.current_start(chrono::Utc::now()),
+                });
+            }
+        }
     }
     let mut written = Vec::new();
     for doc in docs {

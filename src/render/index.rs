@@ -91,7 +91,7 @@ pub fn render(
             .map(|u| format!(", updated {}", time(u)))
             .unwrap_or_default();
         rows.push_str(&format!(
-            "  <li><a href=\"{preview}\"><strong>{title}</strong></a> — {desc}<br>\n    <small>{n} entries{updated}</small><br>\n    <a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a> · <a href=\"{json}\">JSON Feed</a></li>\n",
+            "  <li><a href=\"{preview}\"><strong>{title}</strong></a> — {desc}<br>\n    <small>{n} entries{updated}</small><br>\n    <a href=\"{rss}\">RSS</a> · <a href=\"{atom}\">Atom</a> · <a href=\"{json}\">JSON Feed</a>{digest}</li>\n",
             preview = esc(&format!("{base}{}.html", t.id)),
             title = esc(&t.title),
             desc = esc(&t.description),
@@ -99,6 +99,14 @@ pub fn render(
             rss = esc(&url(Format::Rss)),
             atom = esc(&url(Format::Atom)),
             json = esc(&url(Format::Json)),
+            digest = match &t.digest {
+                Some(d) => format!(
+                    " · {} digest: <a href=\"{}\">Atom</a>",
+                    d.period.name(),
+                    esc(&format!("{base}{}.digest.atom", t.id))
+                ),
+                None => String::new(),
+            },
         ));
     }
     if rows.is_empty() {

@@ -16,6 +16,7 @@
 pub mod atom;
 pub mod compress;
 pub mod describe;
+mod digest;
 pub mod index;
 pub mod json;
 pub mod opml;
@@ -115,6 +116,16 @@ pub enum Doc {
         topic: String,
         filter: Option<Filter>,
     },
+    /// `/{topic}.digest.{rss,atom,json}`: one item per closed period
+    /// ([`crate::digest`]).
+    Digest {
+        topic: String,
+        format: Format,
+        /// When the newest closed period ended (the current one began),
+        /// from the request's time: part of the cache key, so a digest
+        /// cached yesterday is not served today.
+        closed: DateTime<Utc>,
+    },
     /// `/`.
     Index,
     /// `/opml.xml`.
@@ -125,7 +136,9 @@ impl Doc {
     /// The topic a document shows (`None`: the index, the OPML).
     pub fn topic(&self) -> Option<&str> {
         match self {
-            Doc::Feed { topic, .. } | Doc::Preview { topic, .. } => Some(topic),
+            Doc::Feed { topic, .. } | Doc::Preview { topic, .. } | Doc::Digest { topic, .. } => {
+                Some(topic)
+            }
             Doc::Index | Doc::Opml => None,
         }
     }
@@ -133,7 +146,7 @@ impl Doc {
     fn filter(&self) -> Option<&Filter> {
         match self {
             Doc::Feed { filter, .. } | Doc::Preview { filter, .. } => filter.as_ref(),
-            Doc::Index | Doc::Opml => None,
+            Doc::Digest { .. } | Doc::Index | Doc::Opml => None,
         }
     }
 
@@ -147,6 +160,7 @@ impl Doc {
         match self {
             Doc::Feed { topic, format, .. } => format!("{topic}.{}{query}", format.extension()),
             Doc::Preview { topic, .. } => format!("{topic}.html{query}"),
+            Doc::Digest { topic, format, .. } => format!("{topic}.digest.{}", format.extension()),
             Doc::Index => "index.html".into(),
             Doc::Opml => "opml.xml".into(),
         }
@@ -246,6 +260,8 @@ pub struct FeedContext<'a> {
     /// A query feed's query, in canonical order: part of every URL the
     /// feed names and of its Atom id.
     pub query: Option<&'a str>,
+    /// The topic's digest feed (`{topic}.digest.{ext}`), not its feed.
+    pub digest: bool,
 }
 
 impl FeedContext<'_> {
@@ -255,9 +271,10 @@ impl FeedContext<'_> {
 
     pub fn feed_url(&self, format: Format) -> String {
         format!(
-            "{}{}.{}{}",
+            "{}{}{}.{}{}",
             self.base_url,
             self.topic.id,
+            if self.digest { ".digest" } else { "" },
             format.extension(),
             self.query_suffix()
         )
@@ -274,7 +291,10 @@ impl FeedContext<'_> {
 
     /// What the feed's Atom id is made from: the topic, and the query.
     pub fn id_key(&self) -> String {
-        format!("topic:{}{}", self.topic.id, self.query_suffix())
+        match self.digest {
+            true => format!("digest:{}", self.topic.id),
+            false => format!("topic:{}{}", self.topic.id, self.query_suffix()),
+        }
     }
 }
 
@@ -395,6 +415,11 @@ pub fn render_doc(
             ctx.hub = None;
             Some(preview::render(&ctx, defs, &found.entries, total))
         }
+        Doc::Digest {
+            topic,
+            format,
+            closed,
+        } => digest::render(store, defs, base, topic, *format, *closed)?,
         Doc::Index => {
             let sources = defs
                 .sources
@@ -701,7 +726,7 @@ impl FeedCache {
                     filter: None,
                     topic,
                 } => topic != SEARCH,
-                Doc::Feed { .. } | Doc::Preview { .. } => false,
+                Doc::Feed { .. } | Doc::Preview { .. } | Doc::Digest { .. } => false,
                 Doc::Index | Doc::Opml => true,
             }
     }

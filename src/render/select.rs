@@ -133,6 +133,7 @@ impl Selected {
                 _ => None,
             },
             query: filter.map(Filter::canonical),
+            digest: false,
         })
     }
 }

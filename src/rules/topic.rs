@@ -4,6 +4,7 @@
 use super::tag::Tag;
 use crate::defs::Invalid;
 use crate::defs::TopicDef;
+use crate::digest::Digest;
 use crate::model::Entry;
 
 /// Items in a topic's feed unless `?limit=` asks otherwise.
@@ -25,6 +26,8 @@ pub struct Topic {
     pub max_items: usize,
     /// Served only to holders of its token (see [`crate::defs::TopicDef`]).
     pub private: bool,
+    /// Its digest, when it has one.
+    pub digest: Option<Digest>,
     /// The definition as written, for fingerprints.
     pub(super) repr: String,
 }
@@ -72,6 +75,7 @@ impl Topic {
             }
             None => MAX_LIMIT,
         };
+        let digest = Digest::compile(def.digest, def.digest_timezone.as_deref(), def.digest_size)?;
         let title = def.title.clone().unwrap_or_else(|| def.id.clone());
         Ok(Topic {
             id: def.id.clone(),
@@ -83,6 +87,7 @@ impl Topic {
             sources: def.sources.clone(),
             max_items,
             private: def.private,
+            digest,
             repr: format!(
                 "{:?}{:?}{:?}{:?}",
                 def.tags.any, def.tags.all, def.tags.none, def.sources
@@ -103,6 +108,7 @@ impl Topic {
             sources: None,
             max_items: MAX_LIMIT,
             private: false,
+            digest: None,
             repr: String::new(),
         }
     }

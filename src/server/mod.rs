@@ -609,6 +609,13 @@ fn parse_topic_document(
         true => defs.rules.topic(topic).filter(|t| t.private),
         false => defs.rules.public_topic(topic),
     };
+    if let (Some(stem), None, Some(format)) = (
+        topic.strip_suffix(".digest"),
+        found,
+        Format::from_extension(ext),
+    ) {
+        return digest_document(defs, stem, format, query, private);
+    }
     let (default_limit, max_limit) = match found {
         Some(t) => (t.default_limit(), t.max_items),
         None if topic == crate::query::SEARCH && !private => {
@@ -633,6 +640,51 @@ fn parse_topic_document(
         },
     };
     Ok((route, doc))
+}
+
+/// `/{topic}.digest.{rss,atom,json}` of a topic with `digest` set. Takes
+/// no parameters: a digest is the same for everyone.
+fn digest_document(
+    defs: &crate::config::Definitions,
+    topic: &str,
+    format: Format,
+    query: Option<&str>,
+    private: bool,
+) -> Result<(Route, Doc), (Route, StatusCode, String)> {
+    let found = match private {
+        true => defs.rules.topic(topic).filter(|t| t.private),
+        false => defs.rules.public_topic(topic),
+    };
+    let digest = match found {
+        Some(t) => t.digest.as_ref(),
+        None if private => None,
+        None => {
+            let msg = format!("unknown topic `{topic}`\n");
+            return Err((Route::NotFound, StatusCode::NOT_FOUND, msg));
+        }
+    };
+    let Some(digest) = digest else {
+        let msg = match private {
+            true => "not found\n".to_string(),
+            false => format!("topic `{topic}` has no digest (`digest = \"daily\"` or `\"weekly\"` in its definition)\n"),
+        };
+        return Err((Route::NotFound, StatusCode::NOT_FOUND, msg));
+    };
+    if let Some(param) = query
+        .into_iter()
+        .flat_map(|q| url::form_urlencoded::parse(q.as_bytes()))
+        .map(|(k, _)| k)
+        .next()
+    {
+        let msg = format!("`{param}`: a digest takes no parameters\n");
+        return Err((Route::Digest, StatusCode::BAD_REQUEST, msg));
+    }
+    let doc = Doc::Digest {
+        topic: topic.to_string(),
+        format,
+        closed: digest.current_start(chrono::Utc::now()),
+    };
+    Ok((Route::Digest, doc))
 }
 
 pub(crate) fn plain(status: StatusCode, text: &str) -> Response<Body> {

@@ -172,17 +172,22 @@ impl HfSpec {
                 None => cards::extract(body, &self.base, now)?,
             },
         };
+        let count = raws.len() as i64;
         for (rank, raw) in raws.iter_mut().enumerate() {
-            // A trending listing is news when it is seen, not when the paper
-            // first made Daily Papers (possibly years ago).
-            if self.listing == Listing::Trending {
-                raw.listed = Some(now);
-            }
+            let rank = rank as i64;
             // Many papers share a listing time (midnight of their day): a
             // microsecond per rank keeps the listing's own order in topics.
-            raw.listed = raw
-                .listed
-                .map(|t| t - chrono::Duration::microseconds(rank as i64));
+            raw.listed = if self.listing == Listing::Trending {
+                // A trending listing is news when it is seen, not when the
+                // paper first made Daily Papers (possibly years ago); before
+                // now, never after it.
+                Some(now - chrono::Duration::microseconds(rank))
+            } else {
+                // After the listing time, so a paper listed at midnight
+                // stays in its own day (a daily digest's period).
+                raw.listed
+                    .map(|t| t + chrono::Duration::microseconds(count - 1 - rank))
+            };
         }
         Ok(raws)
     }

@@ -158,6 +158,19 @@ pub fn hf_entries() -> Vec<serde_json::Value> {
     props["dailyPapers"].as_array().unwrap().clone()
 }
 
+/// (paper id, upvotes) of the 50 real captured entries, in listing order.
+pub fn hf_upvotes() -> Vec<(String, f64)> {
+    hf_entries()
+        .iter()
+        .map(|e| {
+            (
+                e["paper"]["id"].as_str().unwrap().to_string(),
+                e["paper"]["upvotes"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// SYNTHETIC: an `/api/daily_papers` response of `n` entries starting at
 /// index `start` of an endless list: the 50 real captured entries, then
 /// copies of them with ids `2699.NNNNN` and titles marked as copies (no
