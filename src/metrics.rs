@@ -541,10 +541,10 @@ impl Metrics {
                 crate::depth::MAX_NESTING,
             ),
             (
-                "feedloom_query_decoded_limit",
+                "feedloom_query_read_limit",
                 Gauge,
                 "Most entries one query feed decodes to test.",
-                crate::render::MAX_DECODED,
+                crate::render::MAX_READ,
             ),
             (
                 "feedloom_queries_cut_total",

@@ -306,3 +306,44 @@ fn the_filter_form_builds_the_query_feed_in_a_browser() {
         png.len()
     );
 }
+
+/// The trigram filter a query reads before an entry never says "not
+/// there" for a word of the entry's title or abstract or for an author's
+/// name, over the 50 real papers (every word, and every author).
+#[test]
+fn the_word_filter_has_no_false_negatives_on_real_papers() {
+    use feedloom::store::facets::{FacetView, Facets};
+    let base = url::Url::parse("https://huggingface.co/").unwrap();
+    let mut checked = 0;
+    for item in hf_entries() {
+        let p = &item["paper"];
+        let raw = feedloom::model::RawEntry {
+            title: p["title"].as_str().map(str::to_string),
+            link: Some(format!(
+                "https://huggingface.co/papers/{}",
+                p["id"].as_str().unwrap()
+            )),
+            summary: p["summary"].as_str().map(|s| format!("<p>{s}</p>")),
+            authors: p["authors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["name"].as_str().map(str::to_string))
+                .collect(),
+            ..Default::default()
+        };
+        let e = feedloom::normalize::normalize(raw, "hf", &base, chrono::Utc::now()).unwrap();
+        let bytes = postcard::to_allocvec(&Facets::of(&e)).unwrap();
+        let view: FacetView = postcard::from_bytes(&bytes).unwrap();
+        let text =
+            format!("{} {}", e.title, feedloom::text::html_to_text(&e.summary)).to_lowercase();
+        for word in text.split_whitespace() {
+            assert!(view.may_contain(word), "{word:?} in {}", e.title);
+            checked += 1;
+        }
+        for a in &e.authors {
+            assert!(view.may_contain(&a.to_lowercase()), "{a:?}");
+        }
+    }
+    assert!(checked > 5000, "{checked} words");
+}

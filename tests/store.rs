@@ -2,7 +2,7 @@
 //! membership and threshold crossing, persistence across reopen, schema
 //! guard. A real sled database in a temp folder.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use feedloom::config;
@@ -390,6 +390,8 @@ fn migrated(make_old: impl FnOnce(&sled::Db)) {
     drop(store);
     {
         let db = sled::open(dir.path()).unwrap();
+        // Writes and prunes kept the first-seen index in step.
+        check_seen_index(&db);
         make_old(&db);
     }
     let store = Store::open(dir.path()).unwrap();
@@ -404,12 +406,52 @@ fn migrated(make_old: impl FnOnce(&sled::Db)) {
         .get("schema_version")
         .unwrap()
         .unwrap();
-    assert_eq!(version.as_ref(), 4u32.to_be_bytes());
+    assert_eq!(version.as_ref(), 5u32.to_be_bytes());
     assert_eq!(
         to_old_form(&db, 0, OldForm::Bare),
         250,
         "every value current"
     );
+    check_seen_index(&db);
+}
+
+/// The first-seen index (schema 5) against the entries, read here from the
+/// entries' heads (the first field is first seen, in microseconds; then
+/// the memberships; then the tags): one key per entry, time then id, its
+/// value a card naming the entry's tags; and each topic index key's value
+/// its entry's first-seen time.
+fn check_seen_index(db: &sled::Db) {
+    type Hit = (String, String, String);
+    type Head = (i64, Vec<(String, i64)>, BTreeMap<String, Vec<Hit>>);
+    let mut want = BTreeMap::new();
+    let mut seen_at = BTreeMap::new();
+    for kv in db.open_tree("id_entry").unwrap().iter() {
+        let (k, v) = kv.unwrap();
+        assert_eq!(v[0], 0x02);
+        let len = u32::from_be_bytes(v[1..5].try_into().unwrap()) as usize;
+        let (micros, _, tags): Head = postcard::from_bytes(&v[5..5 + len]).unwrap();
+        let time = ((micros as u64) ^ (1 << 63)).to_be_bytes();
+        let mut key = time.to_vec();
+        key.extend_from_slice(&k);
+        want.insert(key, tags.into_keys().collect::<Vec<_>>());
+        seen_at.insert(k.to_vec(), time.to_vec());
+    }
+    let mut got = BTreeMap::new();
+    for kv in db.open_tree("seentime_id").unwrap().iter() {
+        let (k, v) = kv.unwrap();
+        let card = feedloom::store::facets::read(&v).unwrap();
+        let tags: Vec<String> = card.tags.iter().map(|t| t.to_string()).collect();
+        got.insert(k.to_vec(), tags);
+    }
+    assert_eq!(got, want);
+    let mut topics = BTreeSet::new();
+    for kv in db.open_tree("topictime_id").unwrap().iter() {
+        let (k, v) = kv.unwrap();
+        let id = &k[k.len() - 16..];
+        assert_eq!(Some(&v.to_vec()), seen_at.get(id), "{k:?}");
+        topics.insert(id.to_vec());
+    }
+    assert!(!topics.is_empty());
 }
 
 #[test]
@@ -511,6 +553,19 @@ fn a_schema_3_store_is_migrated_with_nothing_lost() {
 }
 
 #[test]
+fn a_schema_4_store_gains_its_first_seen_index_with_nothing_lost() {
+    // Schema 4: no first-seen index, empty topic index values.
+    migrated(|db| {
+        assert!(db.drop_tree("seentime_id").unwrap());
+        let index = db.open_tree("topictime_id").unwrap();
+        for key in index.iter().keys() {
+            index.insert(key.unwrap(), &[]).unwrap();
+        }
+        set_version(db, 4);
+    });
+}
+
+#[test]
 fn a_migration_killed_midway_is_finished_by_the_next_open() {
     // What a kill midway through a migration leaves: some values
     // rewritten, the rest not (here in both older forms), the version
@@ -518,6 +573,11 @@ fn a_migration_killed_midway_is_finished_by_the_next_open() {
     migrated(|db| {
         assert_eq!(to_old_form(db, 60, OldForm::Bare), 250);
         assert_eq!(to_old_form(db, 60, OldForm::Deflated), 190);
+        // Half an index built, from an earlier try.
+        let seen = db.open_tree("seentime_id").unwrap();
+        for key in seen.iter().keys().step_by(2) {
+            seen.remove(key.unwrap()).unwrap();
+        }
         set_version(db, 2);
     });
 }

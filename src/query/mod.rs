@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Definitions;
 use crate::model::Entry;
+use crate::store::facets::FacetView;
 use crate::text::html_to_text;
 
 /// The name `/search.{ext}` takes: no topic may use it.
@@ -441,6 +442,38 @@ impl Filter {
             }
         }
         true
+    }
+
+    /// What [`Filter::matches`] can tell from a stored entry's facets
+    /// alone: `false` when the entry cannot match; `true` when it may
+    /// (words and authors are checked against a filter of trigrams that
+    /// has false positives, never false negatives; the rest exactly).
+    pub fn may_match(&self, f: &FacetView) -> bool {
+        for m in &self.metrics {
+            let Some(v) = f.metric(&m.name) else {
+                return false;
+            };
+            if m.min.is_some_and(|lo| v < lo) || m.max.is_some_and(|hi| v > hi) {
+                return false;
+            }
+        }
+        if !self.sources.is_empty()
+            && !f
+                .sources
+                .iter()
+                .any(|s| self.sources.iter().any(|x| x == s))
+        {
+            return false;
+        }
+        if let Some(o) = &self.org {
+            if !f.org.is_some_and(|org| org.contains(o.as_str())) {
+                return false;
+            }
+        }
+        if self.author.as_ref().is_some_and(|a| !f.may_contain(a)) {
+            return false;
+        }
+        self.words.iter().all(|w| f.may_contain(w))
     }
 }
 

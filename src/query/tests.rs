@@ -145,6 +145,31 @@ fn the_entry_tests_follow_each_parameter() {
     assert!(!holds("author=hopper"));
     assert!(holds("source=a"));
     assert!(!holds("source=b"));
+
+    // The facets a query reads first agree: never "cannot match" for an
+    // entry that matches, and (so few words set few filter bits) no "may"
+    // for one that does not.
+    let facets = postcard::to_allocvec(&crate::store::facets::Facets::of(&e)).unwrap();
+    let view: FacetView = postcard::from_bytes(&facets).unwrap();
+    for q in [
+        "min_upvotes=50",
+        "min_upvotes=61",
+        "max_upvotes=60",
+        "min_comments=0",
+        "q=MIXTURE+routing",
+        "q=mixture+diffusion",
+        "q=xture+llms",
+        "org=qwen",
+        "org=deepmind",
+        "author=turing",
+        "author=n+tur",
+        "author=hopper",
+        "source=a",
+        "source=b",
+    ] {
+        let filter = parse_q(q).unwrap().filter.unwrap();
+        assert_eq!(filter.may_match(&view), holds(q), "{q}");
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::{render_feed, topic_max_age, FeedContext, Format, Rendered, MAX_DECODED};
+use super::{render_feed, topic_max_age, FeedContext, Format, Rendered, MAX_READ};
 use crate::config::Definitions;
 use crate::model::Entry;
 use crate::store::{Scope, Store, StoreError, Tests};
@@ -33,10 +33,11 @@ pub(super) fn render(
     let tests = Tests {
         oldest: spans.last().map(|s| s.start),
         head: &head,
+        facets: &|_| true,
         body: &|_: &Entry| true,
-        max_decoded: MAX_DECODED,
+        max_read: MAX_READ,
     };
-    let found = store.select(Scope::Topic(topic), MAX_DECODED, &tests)?;
+    let found = store.select(Scope::Topic(topic), MAX_READ, &tests)?;
     let entered = |e: &Entry| e.topics.get(topic).copied();
     // A walk cut at the decode budget read every entry newer than the
     // oldest it reached, but maybe not all of that one's period: older

@@ -24,7 +24,7 @@ pub mod preview;
 pub mod rss;
 mod select;
 
-pub use select::{queries_cut, MAX_DECODED};
+pub use select::{queries_cut, MAX_READ};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -939,29 +939,37 @@ mod tests {
         }
     }
 
-    /// A query that matches nothing stops after decoding its limit, in a
-    /// topic and over the whole store, and says it was cut.
+    /// A query that matches nothing stops after testing its limit, in a
+    /// topic and over the whole store, and says it was cut; entries that
+    /// fail on their facets are never decoded.
     #[test]
-    fn a_query_decodes_at_most_its_limit() {
+    fn a_query_tests_at_most_its_limit() {
         use crate::store::{Scope, Tests};
         use std::cell::Cell;
         let (_dir, store, _defs) = store_with_entries();
         for scope in [Scope::Topic("all"), Scope::All] {
-            for (max_decoded, decodes, cut) in [(7, 7, true), (100, 30, false)] {
+            for (max_read, tests_run, cut) in [(7, 7, true), (100, 30, false)] {
                 let tested = Cell::new(0);
-                let body = |_: &Entry| {
+                let decoded = Cell::new(0);
+                let facets = |_: &crate::store::facets::FacetView| {
                     tested.set(tested.get() + 1);
                     false
+                };
+                let body = |_: &Entry| {
+                    decoded.set(decoded.get() + 1);
+                    true
                 };
                 let tests = Tests {
                     oldest: None,
                     head: &|_, _| true,
+                    facets: &facets,
                     body: &body,
-                    max_decoded,
+                    max_read,
                 };
                 let found = store.select(scope, 50, &tests).unwrap();
                 assert!(found.entries.is_empty());
-                assert_eq!(tested.get(), decodes, "{scope:?}");
+                assert_eq!(tested.get(), tests_run, "{scope:?}");
+                assert_eq!(decoded.get(), 0, "{scope:?}");
                 assert_eq!(found.cut, cut, "{scope:?}");
             }
         }

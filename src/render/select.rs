@@ -12,19 +12,21 @@ use crate::config::Definitions;
 use crate::model::Entry;
 use crate::query::{Filter, SEARCH};
 use crate::rules::Topic;
+use crate::store::facets::FacetView;
 use crate::store::{Scope, Store, StoreError, Tests};
 
-/// Most entries one query decodes to test (see [`Tests::max_decoded`]):
-/// about a third of a second of one core on the reference machine
-/// (benches/query.rs), whatever the query. A query that matches little
-/// stops there and says so in its feed's description; `since=` or a
-/// narrower topic reaches further back.
-pub const MAX_DECODED: usize = 10_000;
+/// Most entries one query reads (see [`Tests::max_read`]): about 30 ms of
+/// one core on the reference machine for a query that matches nothing
+/// (benches/query.rs: about 2 µs an entry, its card read and tested), however
+/// large the store. A query that matches little stops there and says so
+/// in its feed's description; `since=` or a narrower topic reaches further
+/// back.
+pub const MAX_READ: usize = 15_000;
 
-/// Queries that stopped at [`MAX_DECODED`] since start (for `/metrics`).
+/// Queries that stopped at [`MAX_READ`] since start (for `/metrics`).
 static CUT: AtomicU64 = AtomicU64::new(0);
 
-/// Queries cut short at [`MAX_DECODED`] since start.
+/// Queries cut short at [`MAX_READ`] since start.
 pub fn queries_cut() -> u64 {
     CUT.load(Ordering::Relaxed)
 }
@@ -62,12 +64,14 @@ pub(super) fn select(
             let pass_all = Filter::default();
             let f = filter.unwrap_or(&pass_all);
             let head = |tags: &[&str], at| f.head_matches(tags, at, now);
+            let facets = |v: &FacetView| f.may_match(v);
             let body = |e: &Entry| f.matches(e) && !(search && only_private(defs, e));
             let tests = Tests {
                 oldest: f.since_cutoff(now),
                 head: &head,
+                facets: &facets,
                 body: &body,
-                max_decoded: MAX_DECODED,
+                max_read: MAX_READ,
             };
             let scope = if search {
                 Scope::All
@@ -86,7 +90,7 @@ pub(super) fn select(
     if cut {
         CUT.fetch_add(1, Ordering::Relaxed);
         t.description = format!(
-            "{} Only the newest {MAX_DECODED} candidate entries were searched: add since= or a narrower topic to reach older ones.",
+            "{} Only the newest {MAX_READ} candidate entries were searched: add since= or a narrower topic to reach older ones.",
             t.description
         );
     }

@@ -197,6 +197,19 @@ pub fn skeleton(stored: &[u8]) -> Result<Skeleton, StoreError> {
     }
 }
 
+/// When a stored entry was first seen: the head's first field alone
+/// (older forms decode in full).
+pub fn first_seen(stored: &[u8]) -> Result<DateTime<Utc>, StoreError> {
+    match split(stored)? {
+        Some((head, _)) => {
+            let (micros, _): (i64, _) =
+                postcard::take_from_bytes(head).map_err(|e| corrupt(keys::TREE_ENTRIES, e))?;
+            time(micros)
+        }
+        None => skeleton(stored).map(|s| s.first_seen),
+    }
+}
+
 /// A rule hit read in place: rule, field, text.
 type HitRef<'a> = (&'a str, &'a str, &'a str);
 
@@ -342,6 +355,7 @@ mod tests {
         for form in [&stored, &plain, &v3] {
             let sk = skeleton(form).unwrap();
             assert_eq!((sk.first_seen, &sk.topics), (e.first_seen, &e.topics));
+            assert_eq!(first_seen(form).unwrap(), e.first_seen);
         }
         // A new head over the stored body: the body's bytes are reused.
         let mut moved = e.clone();

@@ -7,6 +7,9 @@
 //!   are ASCII, so `0xFF` cannot occur inside one: a prefix scan over
 //!   `topic 0xFF` sees that topic alone, in time order, and a reverse scan
 //!   lists newest first in O(limit).
+//! - `seentime_id`: key = the 8-byte time an entry was first seen (as in
+//!   `topictime_id`) and its 16-byte id; value = empty: every entry in the
+//!   order `/search` lists them (schema 5).
 //! - `source_state`: key = source id bytes.
 //! - `counts`: [`COUNT_ENTRIES`] and [`topic_count_key`] → 8-byte
 //!   big-endian counts, written in the same transaction as the entries and
@@ -20,6 +23,7 @@ use crate::model::EntryId;
 
 pub const TREE_ENTRIES: &str = "id_entry";
 pub const TREE_TOPIC_INDEX: &str = "topictime_id";
+pub const TREE_SEEN_INDEX: &str = "seentime_id";
 pub const TREE_SOURCE_STATE: &str = "source_state";
 pub const TREE_META: &str = "meta";
 /// Entry id → when it was pruned (8-byte big-endian microseconds): a pruned
@@ -125,6 +129,14 @@ pub fn topic_prefix(topic: &str) -> Vec<u8> {
 pub fn topic_key(topic: &str, at: DateTime<Utc>, id: &EntryId) -> Vec<u8> {
     let mut k = topic_prefix(topic);
     k.extend_from_slice(&time_bytes(at));
+    k.extend_from_slice(&id.0);
+    k
+}
+
+/// The key placing entry `id` in the first-seen index.
+pub fn seen_key(first_seen: DateTime<Utc>, id: &EntryId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(&time_bytes(first_seen));
     k.extend_from_slice(&id.0);
     k
 }

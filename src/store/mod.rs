@@ -7,6 +7,7 @@
 //! is called at the end of each poll cycle and at shutdown.
 
 mod codec;
+pub mod facets;
 mod growth;
 pub mod keys;
 mod layout;
@@ -14,7 +15,7 @@ mod select;
 mod subscriptions;
 mod tokens;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ pub use tokens::TOKEN_BYTES;
 /// 4: entry values split into a binary head (first seen, memberships, tags)
 ///    and a deflated body (`store/codec.rs`), so re-evaluation and pruning do not
 ///    inflate and deflate text they do not change.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -228,6 +229,8 @@ pub struct Store {
     db: sled::Db,
     entries: sled::Tree,
     topic_index: sled::Tree,
+    /// Every entry by first-seen time ([`keys::TREE_SEEN_INDEX`]).
+    seen_index: sled::Tree,
     source_state: sled::Tree,
     host_block: sled::Tree,
     tombstones: sled::Tree,
@@ -336,6 +339,7 @@ impl Store {
             live,
             entries: db.open_tree(keys::TREE_ENTRIES)?,
             topic_index: db.open_tree(keys::TREE_TOPIC_INDEX)?,
+            seen_index: db.open_tree(keys::TREE_SEEN_INDEX)?,
             source_state: db.open_tree(keys::TREE_SOURCE_STATE)?,
             host_block: db.open_tree(keys::TREE_HOST_BLOCK)?,
             tombstones: db.open_tree(keys::TREE_TOMBSTONES)?,
@@ -436,10 +440,68 @@ impl Store {
             }
         }
         self.entries.apply_batch(batch)?;
+        self.build_seen_index()?;
         self.db.flush()?;
         self.meta
             .insert(keys::SCHEMA_VERSION, &SCHEMA_VERSION.to_be_bytes())?;
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Schema 5's first-seen index, each entry's card ([`facets`]) under
+    /// its first-seen time, and that time as the value of each of its
+    /// topic index keys. Whatever a migration killed midway left of the
+    /// index is cleared first. Every entry is decoded once (a few seconds
+    /// for 100,000).
+    fn build_seen_index(&self) -> Result<(), StoreError> {
+        tracing::info!(
+            "store: indexing {} entries by first-seen time",
+            self.entry_count()
+        );
+        self.seen_index.clear()?;
+        let mut seen_at: HashMap<EntryId, [u8; 8]> = HashMap::new();
+        let mut batch = sled::Batch::default();
+        let mut pending = 0;
+        for kv in self.entries.iter() {
+            let (k, v) = kv?;
+            let Some(id) = keys::entry_id_from_key(&k) else {
+                continue;
+            };
+            match codec::decode(&v) {
+                Ok(e) => {
+                    batch.insert(keys::seen_key(e.first_seen, &id), facets::card(&e));
+                    seen_at.insert(id, keys::time_bytes(e.first_seen));
+                }
+                Err(e) => {
+                    tracing::error!("store: entry {id} left out of the first-seen index: {e}")
+                }
+            }
+            pending += 1;
+            if pending == 1024 {
+                self.seen_index.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        self.seen_index.apply_batch(batch)?;
+        let mut batch = sled::Batch::default();
+        let mut pending = 0;
+        for key in self.topic_index.iter().keys() {
+            let key = key?;
+            let at = key
+                .len()
+                .checked_sub(16)
+                .and_then(|i| keys::entry_id_from_key(&key[i..]))
+                .and_then(|id| seen_at.get(&id));
+            if let Some(at) = at {
+                batch.insert(key, &at[..]);
+                pending += 1;
+            }
+            if pending == 4096 {
+                self.topic_index.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        self.topic_index.apply_batch(batch)?;
         Ok(())
     }
 
@@ -483,6 +545,33 @@ impl Store {
         }
     }
 
+    /// Runs `f` in one transaction over the trees an entry write touches
+    /// ([`Tx`]), then writes the counts it tallied. `f` may run more than
+    /// once on a write conflict.
+    fn in_entry_transaction<R>(
+        &self,
+        f: impl Fn(&Tx<'_>, &mut Tally) -> Result<R, ConflictableTransactionError<StoreError>>,
+    ) -> Result<R, StoreError> {
+        let trees = (
+            &self.entries,
+            &self.topic_index,
+            &self.seen_index,
+            &self.counts,
+        );
+        let result = trees.transaction(|(entries, index, seen, counts)| {
+            let tx = Tx {
+                entries,
+                index,
+                seen,
+            };
+            let mut tally = Tally::default();
+            let out = f(&tx, &mut tally)?;
+            tally.write(counts)?;
+            Ok(out)
+        });
+        Ok(result?)
+    }
+
     /// Reads, transforms and writes one entry atomically, keeping the topic
     /// index in step with `entry.topics`. `f` gets the stored entry (if
     /// any) and returns the one to store; it may run more than once on a
@@ -491,14 +580,10 @@ impl Store {
     where
         F: Fn(Option<Entry>) -> Entry,
     {
-        let trees = (&self.entries, &self.topic_index, &self.counts);
-        let result = trees.transaction(|(entries, index, counts)| {
-            let mut tally = Tally::default();
-            let up = upsert_in(entries, index, &mut tally, id, &f)?;
-            tally.write(counts)?;
+        self.in_entry_transaction(|tx, tally| {
+            let up = upsert_in(tx, tally, id, &f)?;
             Ok(up)
-        });
-        Ok(result?)
+        })
     }
 
     /// [`Store::upsert`] for a batch of fresh entries in one transaction
@@ -508,19 +593,13 @@ impl Store {
     where
         F: Fn(&Entry, Option<Entry>) -> Entry,
     {
-        let trees = (&self.entries, &self.topic_index, &self.counts);
-        let result = trees.transaction(|(entries, index, counts)| {
-            let mut tally = Tally::default();
+        self.in_entry_transaction(|tx, tally| {
             let mut out = Vec::with_capacity(fresh.len());
             for e in fresh {
-                out.push(upsert_in(entries, index, &mut tally, &e.id, &|old| {
-                    f(e, old)
-                })?);
+                out.push(upsert_in(tx, tally, &e.id, &|old| f(e, old))?);
             }
-            tally.write(counts)?;
             Ok(out)
-        });
-        Ok(result?)
+        })
     }
 
     /// Applies `f` to many entries in one transaction (sled's per-commit
@@ -533,13 +612,11 @@ impl Store {
     where
         F: Fn(&EntryId, Option<Entry>) -> Option<Entry>,
     {
-        let trees = (&self.entries, &self.topic_index, &self.counts);
-        let result = trees.transaction(|(entries, index, counts)| {
-            let mut tally = Tally::default();
+        self.in_entry_transaction(|tx, tally| {
             let mut written = 0;
             for id in ids {
                 let key = keys::entry_key(id);
-                let old = match entries.get(key)? {
+                let old = match tx.entries.get(key)? {
                     Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
                     None => None,
                 };
@@ -549,20 +626,11 @@ impl Store {
                 let Some(mut new) = f(id, old) else {
                     continue;
                 };
-                write_entry(
-                    entries,
-                    index,
-                    &mut tally,
-                    id,
-                    old_topics.as_ref(),
-                    &mut new,
-                )?;
+                write_entry(tx, tally, id, old_topics.as_ref(), &mut new)?;
                 written += 1;
             }
-            tally.write(counts)?;
             Ok(written)
-        });
-        Ok(result?)
+        })
     }
 
     /// The newest `limit` entries of a topic, newest first, by the time
@@ -800,23 +868,21 @@ impl Store {
     where
         F: Fn(&mut Entry) -> bool,
     {
-        let trees = (&self.entries, &self.topic_index, &self.counts);
-        let result = trees.transaction(|(entries, index, counts)| {
-            let mut tally = Tally::default();
+        self.in_entry_transaction(|tx, tally| {
             let mut written = 0;
             for r in rewrites {
-                let Some(now) = entries.get(keys::entry_key(&r.id))? else {
+                let Some(now) = tx.entries.get(keys::entry_key(&r.id))? else {
                     continue;
                 };
                 if now == r.read {
                     write_value(
-                        entries,
-                        index,
-                        &mut tally,
+                        tx,
+                        tally,
                         &r.id,
                         Some(&r.old_topics),
                         &r.new_topics,
                         &r.value,
+                        None,
                     )?;
                     written += 1;
                     continue;
@@ -830,14 +896,12 @@ impl Store {
                     .map_err(ConflictableTransactionError::Abort)?
                 {
                     let (old, new) = (Some(&r.old_topics), &r.new_topics);
-                    write_value(entries, index, &mut tally, &r.id, old, new, &r.value)?;
+                    write_value(tx, tally, &r.id, old, new, &r.value, None)?;
                     written += 1;
                 }
             }
-            tally.write(counts)?;
             Ok(written)
-        });
-        Ok(result?)
+        })
     }
 
     /// Whether `id` was pruned (and must not be ingested again).
@@ -882,16 +946,18 @@ impl Store {
             let trees = (
                 &self.entries,
                 &self.topic_index,
+                &self.seen_index,
                 &self.tombstones,
                 &self.counts,
             );
-            let topics = trees.transaction(|(entries, index, tombs, counts)| {
+            let topics = trees.transaction(|(entries, index, seen, tombs, counts)| {
                 let mut tally = Tally::default();
                 let Some(old) = entries.remove(&key)? else {
                     return Ok(Memberships::default());
                 };
                 tally.add(keys::COUNT_ENTRIES.to_vec(), -1);
                 let sk = codec::skeleton(&old).map_err(ConflictableTransactionError::Abort)?;
+                seen.remove(keys::seen_key(sk.first_seen, &id))?;
                 for (topic, at) in &sk.topics {
                     if index.remove(keys::topic_key(topic, *at, &id))?.is_some() {
                         tally.add(keys::topic_count_key(topic), -1);
@@ -973,58 +1039,91 @@ impl Store {
 /// One entry's read, transform and write inside a transaction; an entry
 /// that comes out as it went in is not written again.
 fn upsert_in(
-    entries: &TransactionalTree,
-    index: &TransactionalTree,
+    tx: &Tx<'_>,
     tally: &mut Tally,
     id: &EntryId,
     f: &dyn Fn(Option<Entry>) -> Entry,
 ) -> Result<Upserted, ConflictableTransactionError<StoreError>> {
-    let old = match entries.get(keys::entry_key(id))? {
+    let old = match tx.entries.get(keys::entry_key(id))? {
         Some(v) => Some(decode_entry(&v).map_err(ConflictableTransactionError::Abort)?),
         None => None,
     };
     let mut new = f(old.clone());
     if old.as_ref() != Some(&new) {
-        write_entry(
-            entries,
-            index,
-            tally,
-            id,
-            old.as_ref().map(|o| &o.topics),
-            &mut new,
-        )?;
+        write_entry(tx, tally, id, old.as_ref().map(|o| &o.topics), &mut new)?;
     }
     Ok(Upserted { old, new })
+}
+
+/// The trees an entry write touches, inside one transaction.
+struct Tx<'a> {
+    entries: &'a TransactionalTree,
+    index: &'a TransactionalTree,
+    seen: &'a TransactionalTree,
 }
 
 /// Writes an entry and moves its index keys from `old_topics` (none: a new
 /// entry) to its memberships now, noting in `tally` what the counts gain
 /// and lose.
 fn write_entry(
-    entries: &TransactionalTree,
-    index: &TransactionalTree,
+    tx: &Tx<'_>,
     tally: &mut Tally,
     id: &EntryId,
     old_topics: Option<&Memberships>,
     new: &mut Entry,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let bytes = codec::encode(new).map_err(ConflictableTransactionError::Abort)?;
-    write_value(entries, index, tally, id, old_topics, &new.topics, &bytes)
+    let card = facets::card(new);
+    write_value(tx, tally, id, old_topics, &new.topics, &bytes, Some(&card))
 }
 
 /// [`write_entry`] with the value already encoded.
 fn write_value(
-    entries: &TransactionalTree,
-    index: &TransactionalTree,
+    tx: &Tx<'_>,
     tally: &mut Tally,
     id: &EntryId,
     old_topics: Option<&Memberships>,
     new_topics: &Memberships,
     bytes: &[u8],
+    card: Option<&[u8]>,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
-    if entries.insert(&keys::entry_key(id), bytes)?.is_none() {
-        tally.add(keys::COUNT_ENTRIES.to_vec(), 1);
-    }
+    let Tx {
+        entries,
+        index,
+        seen,
+    } = tx;
+    let abort = ConflictableTransactionError::Abort;
+    let first_seen = |v: &[u8]| codec::first_seen(v).map_err(abort);
+    let now_seen = first_seen(bytes)?;
+    let seen_key = keys::seen_key(now_seen, id);
+    let old_card = match entries.insert(&keys::entry_key(id), bytes)? {
+        None => {
+            tally.add(keys::COUNT_ENTRIES.to_vec(), 1);
+            None
+        }
+        // First-seen times do not move, but the index must follow if one
+        // ever did.
+        Some(old) => {
+            let was_seen = first_seen(&old)?;
+            match was_seen == now_seen {
+                true => seen.get(&seen_key)?,
+                false => seen.remove(keys::seen_key(was_seen, id))?,
+            }
+        }
+    };
+    let card = match (card, old_card) {
+        (Some(card), _) => card.to_vec(),
+        // Only the tags changed: the facets' bytes are kept.
+        (None, Some(old)) => {
+            let tags = codec::peek(bytes, |tags, _| facets::retag(&old, tags.iter().copied()))
+                .map_err(abort)?;
+            tags.map_err(|e| abort(corrupt(keys::TREE_SEEN_INDEX, e)))?
+        }
+        (None, None) => facets::card(&decode_entry(bytes).map_err(abort)?),
+    };
+    seen.insert(seen_key, card)?;
+    // Each index key holds the entry's first-seen time: where its card is.
+    let seen_at = keys::time_bytes(now_seen);
     for (topic, at) in old_topics.into_iter().flatten() {
         if new_topics.get(topic) != Some(at)
             && index.remove(keys::topic_key(topic, *at, id))?.is_some()
@@ -1035,7 +1134,7 @@ fn write_value(
     for (topic, at) in new_topics {
         if old_topics.and_then(|t| t.get(topic)) != Some(at)
             && index
-                .insert(keys::topic_key(topic, *at, id), &[])?
+                .insert(keys::topic_key(topic, *at, id), &seen_at)?
                 .is_none()
         {
             tally.add(keys::topic_count_key(topic), 1);

@@ -1,13 +1,15 @@
 //! Selections: the newest entries of a topic, or of the whole store, that
 //! pass a caller's tests (query feeds, [`crate::query`]).
 //!
-//! Each entry is tested in two steps so the costly one runs least: first
-//! on what its head holds (tags, and when it entered the scope; no
-//! inflating), then, only if that passed, on the decoded entry.
+//! Each entry is tested in three steps so the costly ones run least: on
+//! what its head holds (tags, and when it entered the scope), then on its
+//! facets (words, organization, authors, sources, metrics: [`super::facets`];
+//! both read in place, no inflating), and only then, decoded, on the entry.
 
 use chrono::{DateTime, Utc};
 
-use super::{codec, corrupt, decode_entry, keys, Store, StoreError};
+use super::facets::{self, Card, FacetView};
+use super::{corrupt, keys, Store, StoreError};
 use crate::model::{Entry, EntryId};
 
 /// Where a selection looks.
@@ -26,12 +28,14 @@ pub struct Tests<'a> {
     pub oldest: Option<DateTime<Utc>>,
     /// On the entry's tags and the time it entered the scope.
     pub head: &'a dyn Fn(&[&str], DateTime<Utc>) -> bool,
-    /// On the decoded entry.
+    /// On the entry's facets.
+    pub facets: &'a dyn Fn(&FacetView) -> bool,
+    /// On the decoded entry (only those that passed both tests before).
     pub body: &'a dyn Fn(&Entry) -> bool,
-    /// Most entries decoded for the body test: the selection stops there
-    /// (decoding is what costs, tens of microseconds an entry, and a
-    /// stranger chooses the query).
-    pub max_decoded: usize,
+    /// Most entries read: the selection stops there (a stranger chooses
+    /// the query, and one that matches little would otherwise read the
+    /// whole scope, each entry a random read of the store).
+    pub max_read: usize,
 }
 
 /// What a selection found.
@@ -39,7 +43,7 @@ pub struct Tests<'a> {
 pub struct Selection {
     /// Newest first.
     pub entries: Vec<Entry>,
-    /// Whether it stopped at [`Tests::max_decoded`] before reaching
+    /// Whether it stopped at [`Tests::max_read`] before reaching
     /// `limit` or the end of its scope: older entries were not looked at.
     pub cut: bool,
 }
@@ -47,92 +51,97 @@ pub struct Selection {
 impl Store {
     /// The newest `limit` entries of `scope` passing `tests`, newest first.
     ///
-    /// A topic is walked newest first through its index and the walk
-    /// stops at `limit` matches or at `oldest`. The whole store has no
-    /// time index: every head is read, and the (time, id) pairs that pass
-    /// are sorted (24 bytes an entry, held while the selection runs);
-    /// bodies are then decoded newest first until `limit` pass.
+    /// The scope's index (a topic's, or the first-seen index for the whole
+    /// store) is walked newest first; the walk stops at `limit` matches,
+    /// at `oldest`, or after reading [`Tests::max_read`] entries.
     pub fn select(
         &self,
         scope: Scope<'_>,
         limit: usize,
         tests: &Tests<'_>,
     ) -> Result<Selection, StoreError> {
+        let (tree, tree_name, prefix) = match scope {
+            Scope::Topic(topic) => (
+                &self.topic_index,
+                keys::TREE_TOPIC_INDEX,
+                keys::topic_prefix(topic),
+            ),
+            Scope::All => (&self.seen_index, keys::TREE_SEEN_INDEX, Vec::new()),
+        };
         let mut out = Vec::with_capacity(limit.min(512));
-        let mut decoded = 0;
         let mut cut = false;
-        match scope {
-            Scope::Topic(topic) => {
-                let prefix = keys::topic_prefix(topic);
-                for kv in self.topic_index.scan_prefix(&prefix).rev() {
-                    if out.len() >= limit {
-                        break;
-                    }
-                    let (k, _) = kv?;
-                    let (at, id) = keys::parse_topic_key(prefix.len(), &k)
-                        .ok_or_else(|| corrupt(keys::TREE_TOPIC_INDEX, "bad key length"))?;
-                    if tests.oldest.is_some_and(|o| at < o) {
-                        break;
-                    }
-                    if decoded >= tests.max_decoded {
-                        cut = true;
-                        break;
-                    }
-                    decoded += usize::from(self.take_if(&id, at, tests, &mut out)?);
-                }
+        for (read, kv) in tree.scan_prefix(&prefix).rev().enumerate() {
+            if out.len() >= limit {
+                break;
             }
-            Scope::All => {
-                let mut candidates: Vec<(DateTime<Utc>, EntryId)> = Vec::new();
-                for kv in self.entries.iter() {
-                    let (k, v) = kv?;
-                    let id = keys::entry_id_from_key(&k)
-                        .ok_or_else(|| corrupt(keys::TREE_ENTRIES, "bad key length"))?;
-                    let seen = codec::peek(&v, |tags, seen| {
-                        let recent = tests.oldest.is_none_or(|o| seen >= o);
-                        (recent && (tests.head)(tags, seen)).then_some(seen)
-                    })?;
-                    if let Some(seen) = seen {
-                        candidates.push((seen, id));
-                    }
-                }
-                candidates.sort_unstable_by(|a, b| b.cmp(a));
-                for (seen, id) in candidates {
-                    if out.len() >= limit {
-                        break;
-                    }
-                    if decoded >= tests.max_decoded {
-                        cut = true;
-                        break;
-                    }
-                    decoded += usize::from(self.take_if(&id, seen, tests, &mut out)?);
-                }
+            let (k, v) = kv?;
+            let (at, id) = keys::parse_topic_key(prefix.len(), &k)
+                .ok_or_else(|| corrupt(tree_name, "bad key length"))?;
+            if tests.oldest.is_some_and(|o| at < o) {
+                break;
             }
+            if read >= tests.max_read {
+                cut = true;
+                break;
+            }
+            // A topic index value is the entry's first-seen time, where its
+            // card is; the first-seen index's value is the card.
+            let card = match scope {
+                Scope::All => Some(v),
+                Scope::Topic(_) => match <[u8; 8]>::try_from(v.as_ref()) {
+                    Ok(seen) => {
+                        let mut key = seen.to_vec();
+                        key.extend_from_slice(&id.0);
+                        self.seen_index.get(key)?
+                    }
+                    Err(_) => None,
+                },
+            };
+            self.take_if(&id, at, card.as_deref(), tests, &mut out)?;
         }
         Ok(Selection { entries: out, cut })
     }
 
-    /// Appends entry `id` to `out` if it passes both tests (`at`: when it
-    /// entered the scope). Returns whether it was decoded.
+    /// Appends entry `id` to `out` if it passes the tests (`at`: when it
+    /// entered the scope), tested on its `card` first when there is one.
     fn take_if(
         &self,
         id: &EntryId,
         at: DateTime<Utc>,
+        card: Option<&[u8]>,
         tests: &Tests<'_>,
         out: &mut Vec<Entry>,
-    ) -> Result<bool, StoreError> {
-        let Some(v) = self.entries.get(keys::entry_key(id))? else {
+    ) -> Result<(), StoreError> {
+        let passes = |c: &Card| (tests.head)(&c.tags, at) && (tests.facets)(&c.facets);
+        let entry = match card {
+            Some(bytes) => {
+                let c = facets::read(bytes).map_err(|e| corrupt(keys::TREE_SEEN_INDEX, e))?;
+                if !passes(&c) {
+                    return Ok(());
+                }
+                self.get(id)?
+            }
+            // No card (a store mid-migration): tested on the entry itself.
+            None => match self.get(id)? {
+                Some(e) => {
+                    let card = facets::card(&e);
+                    if !facets::read(&card).is_ok_and(|c| passes(&c)) {
+                        return Ok(());
+                    }
+                    Some(e)
+                }
+                None => None,
+            },
+        };
+        let Some(e) = entry else {
             // An index key without its entry cannot be written (one
             // transaction), but a reader must not fail on one.
             tracing::warn!(%id, "an index names a missing entry");
-            return Ok(false);
+            return Ok(());
         };
-        if !codec::peek(&v, |tags, _| (tests.head)(tags, at))? {
-            return Ok(false);
-        }
-        let e = decode_entry(&v)?;
         if (tests.body)(&e) {
             out.push(e);
         }
-        Ok(true)
+        Ok(())
     }
 }
