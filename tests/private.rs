@@ -18,7 +18,7 @@ fn workspace() -> (Workspace, Upstream) {
     ws.write(
         "topics.toml",
         "[[topic]]\nid = \"public\"\nsources = [\"arxiv\"]\n\n\
-         [[topic]]\nid = \"mine\"\ntitle = \"My lab\"\nsources = [\"lab\"]\nprivate = true\n",
+         [[topic]]\nid = \"mine\"\ntitle = \"My lab\"\nsources = [\"lab\"]\nprivate = true\ndigest = \"daily\"\n",
     );
     (ws, up)
 }
@@ -74,6 +74,14 @@ fn private_topics_are_found_only_with_their_token() {
         );
         assert_eq!(hidden.header("content-type"), absent.header("content-type"));
     }
+    // Its digest too.
+    let hidden = server.get("/mine.digest.atom");
+    let absent = server.get("/nothere.digest.atom");
+    assert_eq!(hidden.status, 404);
+    assert_eq!(
+        hidden.text().replace("mine", "X"),
+        absent.text().replace("nothere", "X")
+    );
     // Not on the index, the OPML or /search; the public topic still is.
     let index = server.get("/").text();
     assert!(index.contains("public.atom") && !index.contains("mine") && !index.contains("My lab"));
@@ -115,6 +123,17 @@ fn private_topics_are_found_only_with_their_token() {
     );
     assert_eq!(atom.header("x-robots-tag"), Some("noindex"));
     jing_atom(ws.dir.path(), "mine.atom", &atom.body).unwrap();
+    // The digest, under the token, with the same headers.
+    let digest = server.get(&format!("/p/{token}/mine.digest.atom"));
+    assert_eq!(digest.status, 200, "{}", digest.text());
+    let digest_self = format!("http://{}/p/{token}/mine.digest.atom", server.addr);
+    assert!(digest.text().contains(&digest_self), "{}", digest.text());
+    assert!(digest
+        .header("cache-control")
+        .unwrap()
+        .starts_with("private"));
+    assert_eq!(digest.header("x-robots-tag"), Some("noindex"));
+    jing_atom(ws.dir.path(), "mine.digest.atom", &digest.body).unwrap();
     for ext in ["rss", "json", "html"] {
         let r = server.get(&format!("/p/{token}/mine.{ext}"));
         assert_eq!(r.status, 200, "{ext}");
@@ -172,6 +191,12 @@ fn private_topics_are_found_only_with_their_token() {
 
     // Neither token is counted by path or logged.
     let metrics = server.get("/metrics").text();
+    // Nor is the private topic named to anyone without the admin token.
+    let status = server.get("/status").text();
+    assert!(
+        !metrics.contains("\"mine\"") && !status.contains("mine"),
+        "{metrics}\n{status}"
+    );
     assert!(server.terminate());
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.is_empty(), "the server logged at debug level");
