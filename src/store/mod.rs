@@ -1105,9 +1105,11 @@ fn write_value(
         // ever did.
         Some(old) => {
             let was_seen = first_seen(&old)?;
-            match was_seen == now_seen {
-                true => seen.get(&seen_key)?,
-                false => seen.remove(keys::seen_key(was_seen, id))?,
+            match (was_seen == now_seen, card) {
+                // The old card is read only when it is retagged.
+                (true, Some(_)) => None,
+                (true, None) => seen.get(&seen_key)?,
+                (false, _) => seen.remove(keys::seen_key(was_seen, id))?,
             }
         }
     };
