@@ -15,6 +15,7 @@ use crate::defs::Invalid;
 use crate::defs::{FileDef, HostDef, SourceDef, SourceKindDef};
 use crate::extract::html::HtmlSpec;
 use crate::extract::huggingface::HfSpec;
+use crate::extract::json::JsonSpec;
 use crate::extract::SourceKind;
 use crate::fetch::{HostPolicy, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 use crate::rules::{RuleSet, Tag, Topic};
@@ -283,8 +284,17 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         }
     };
     let is_hf = def.kind == SourceKindDef::HuggingfacePapers;
-    if def.kind != SourceKindDef::Html {
-        only_for("select", def.select.is_some(), "\"html\"")?;
+    if !matches!(def.kind, SourceKindDef::Html | SourceKindDef::Json) {
+        only_for("select", def.select.is_some(), "\"html\" or \"json\"")?;
+    }
+    if def.kind != SourceKindDef::Json {
+        for (field, set) in [
+            ("metrics", def.metrics.is_some()),
+            ("link_template", def.link_template.is_some()),
+            ("paging", def.paging.is_some()),
+        ] {
+            only_for(field, set, "\"json\"")?;
+        }
     }
     if !is_hf {
         for (field, set) in [
@@ -295,26 +305,35 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
             ("week", def.week.is_some()),
             ("month", def.month.is_some()),
             ("query", def.query.is_some()),
-            ("max_pages", def.max_pages.is_some()),
         ] {
             only_for(field, set, "\"huggingface_papers\"")?;
         }
     }
+    if !is_hf && def.kind != SourceKindDef::Json {
+        only_for(
+            "max_pages",
+            def.max_pages.is_some(),
+            "\"huggingface_papers\" or \"json\"",
+        )?;
+    }
     let (url, kind) = match def.kind {
-        SourceKindDef::Feed | SourceKindDef::Html => {
+        SourceKindDef::Feed | SourceKindDef::Html | SourceKindDef::Json => {
             let raw = def
                 .url
                 .as_deref()
                 .ok_or_else(|| err("missing field `url`".into()))?;
             let url = http_url("url", raw)?;
-            let kind = if def.kind == SourceKindDef::Feed {
-                SourceKind::Feed
-            } else {
-                let select = def
-                    .select
-                    .as_ref()
-                    .ok_or_else(|| err("kind = \"html\" needs a `[source.select]` table".into()))?;
-                SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(|m| err(m.0))?))
+            let kind = match def.kind {
+                SourceKindDef::Feed => SourceKind::Feed,
+                SourceKindDef::Json => {
+                    SourceKind::Json(Box::new(JsonSpec::compile(def).map_err(|m| err(m.0))?))
+                }
+                _ => {
+                    let select = def.select.as_ref().ok_or_else(|| {
+                        err("kind = \"html\" needs a `[source.select]` table".into())
+                    })?;
+                    SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(|m| err(m.0))?))
+                }
             };
             (url, kind)
         }
@@ -339,7 +358,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
             d
         }
         None => match kind {
-            SourceKind::Feed => DEFAULT_FEED_INTERVAL,
+            SourceKind::Feed | SourceKind::Json(_) => DEFAULT_FEED_INTERVAL,
             SourceKind::Html(_) => DEFAULT_HTML_INTERVAL,
             SourceKind::HuggingFace(_) => DEFAULT_HF_INTERVAL,
         },

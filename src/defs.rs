@@ -87,6 +87,9 @@ pub enum SourceKindDef {
     Html,
     /// Hugging Face Daily Papers (`listing`, `mode`, `base_url`...).
     HuggingfacePapers,
+    /// A JSON API (or JSON embedded in an HTML page), read with the JSON
+    /// Pointers in `select`.
+    Json,
 }
 
 impl SourceKindDef {
@@ -96,6 +99,7 @@ impl SourceKindDef {
             SourceKindDef::Feed => "feed",
             SourceKindDef::Html => "html",
             SourceKindDef::HuggingfacePapers => "huggingface_papers",
+            SourceKindDef::Json => "json",
         }
     }
 }
@@ -151,8 +155,17 @@ pub struct SourceDef {
     pub priority: Option<i32>,
     /// Follow a redirect from `https` to plain `http` (default: refused).
     pub allow_http_redirect: Option<bool>,
-    /// `kind = "html"` only: the selectors that find items and fields.
+    /// `kind = "html"` and `"json"`: the selectors (CSS or JSON Pointers)
+    /// that find items and fields.
     pub select: Option<SelectDef>,
+    /// `kind = "json"`: numeric metrics rules can test, each a JSON Pointer
+    /// inside an item (`points = "/score"`).
+    pub metrics: Option<std::collections::BTreeMap<String, String>>,
+    /// `kind = "json"`: the link of an item without one, built from its id
+    /// (`https://example.org/post/{id}`).
+    pub link_template: Option<String>,
+    /// `kind = "json"`: how to ask for the next page (`max_pages` bounds it).
+    pub paging: Option<PagingDef>,
     /// `huggingface_papers` only: which listing (required).
     pub listing: Option<ListingDef>,
     /// `huggingface_papers` only: `api` (default) or `page`.
@@ -170,36 +183,81 @@ pub struct SourceDef {
     pub query: Option<String>,
     /// `huggingface_papers` API mode: most pages per poll (default 1 for
     /// latest / trending / search, 5 for a day or week, 10 for a month).
+    /// `json` with `paging`: default 5, at most 50.
     pub max_pages: Option<u32>,
 }
 
-/// `[source.select]`: CSS selectors for an HTML source. Each field selector is
-/// evaluated inside one item element; append `@attr` to read an attribute
-/// instead of the text (`a@href`, `time@datetime`), or give `@attr` alone to
-/// read the item element's own attribute. A field may also be a list of
-/// such selectors, tried in order until one yields a value (`date =
-/// ["time@datetime", "span.date"]`).
+/// `[source.paging]` of a `json` source: exactly one way to reach the next
+/// page. Paging stops at `max_pages`, at a page without items, at a page
+/// that adds no new item, and at a URL already fetched.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PagingDef {
+    /// A JSON Pointer (from the document root) to the next page's URL,
+    /// absolute or relative to the page (`/links/next`).
+    pub next_url: Option<String>,
+    /// A JSON Pointer to an opaque cursor (`/data/after`), sent back as the
+    /// query parameter `param`.
+    pub cursor: Option<String>,
+    /// The query parameter that carries the cursor, or the page number when
+    /// there is no `cursor` (`page`).
+    pub param: Option<String>,
+    /// The first page's number, when paging by number (default 1).
+    pub start: Option<u32>,
+}
+
+/// `[source.select]`: where an item's fields are. For `kind = "html"`, CSS
+/// selectors evaluated inside one item element: append `@attr` to read an
+/// attribute instead of the text (`a@href`, `time@datetime`), or give
+/// `@attr` alone to read the item element's own attribute. For `kind =
+/// "json"`, JSON Pointers (RFC 6901) inside one item (`/title`,
+/// `/author/login`). A field may also be a list of alternatives, tried in
+/// order until one yields a value (`date = ["time@datetime", "span.date"]`).
+/// Which fields apply to which kind is checked where each kind compiles
+/// them ([`crate::extract::html`], [`crate::extract::json`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SelectDef {
-    /// Selects each item element on the page.
-    pub item: String,
-    /// The item's title (text). Required; item elements where it matches
-    /// nothing are skipped.
+    /// `html`: selects each item element on the page (required).
+    pub item: Option<String>,
+    /// `json`: a JSON Pointer from the document root to the array of items
+    /// (required; `""` for a document that is the array).
+    pub items: Option<String>,
+    /// `json`: read the JSON from an element of an HTML page instead of the
+    /// body: a CSS selector of the element whose text is the JSON
+    /// (`script#__NEXT_DATA__`), or `css@attr` for an attribute
+    /// (`div[data-props]@data-props`). The first matching element whose
+    /// JSON has `items` is read.
+    pub embedded: Option<String>,
+    /// The item's title (text). Required; items where it yields nothing are
+    /// skipped.
     pub title: Selectors,
-    /// The item's link; defaults to `a@href`. Relative links are resolved
-    /// against the page URL.
+    /// The item's link; `html` defaults to `a@href`. Relative links are
+    /// resolved against the page URL.
     pub link: Option<Selectors>,
-    /// The summary; its inner HTML is kept (sanitized).
+    /// `json`: the item's own id, which identifies it across polls and
+    /// fills `{id}` in `link_template`.
+    pub id: Option<Selectors>,
+    /// The summary; HTML is kept (sanitized), plain text is escaped.
     pub summary: Option<Selectors>,
-    /// The date: text or attribute, parsed by [`crate::dates`].
+    /// `json`: the full content (HTML or plain text).
+    pub content: Option<Selectors>,
+    /// The date: text or attribute, parsed by [`crate::dates`]; in JSON
+    /// also a number of seconds or milliseconds since 1970.
     pub date: Option<Selectors>,
     /// A `strftime` format for `date`, tried before the common formats.
     pub date_format: Option<String>,
-    /// Author names (every match).
+    /// `html`: author names (every match).
     pub author: Option<Selectors>,
-    /// Categories (every match).
+    /// `html`: categories (every match).
     pub category: Option<Selectors>,
+    /// `json`: author names: an array (of strings, or of objects with a
+    /// `name` or `login`) or one string.
+    pub authors: Option<Selectors>,
+    /// `json`: categories: an array or one string.
+    pub categories: Option<Selectors>,
+    /// `json`: an image URL, published as the entry's enclosure.
+    pub image: Option<Selectors>,
 }
 
 /// One selector or a list of alternatives.
@@ -208,6 +266,13 @@ pub struct SelectDef {
 pub enum Selectors {
     One(String),
     Many(Vec<String>),
+}
+
+/// No selector: what a [`SelectDef`] built in code starts from.
+impl Default for Selectors {
+    fn default() -> Self {
+        Selectors::Many(Vec::new())
+    }
 }
 
 impl Selectors {

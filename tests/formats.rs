@@ -175,7 +175,7 @@ fn json_feed_1_1() {
 fn blog_spec() -> SourceKind {
     let one = |s: &str| Some(Selectors::One(s.into()));
     let def = SelectDef {
-        item: "article.post".into(),
+        item: Some("article.post".into()),
         title: Selectors::One("h2.post-title".into()),
         link: one("h2.post-title a@href"),
         summary: one("div.excerpt"),
@@ -186,6 +186,7 @@ fn blog_spec() -> SourceKind {
         date_format: Some("%d/%m/%Y".into()),
         author: one(".author"),
         category: one(".tag"),
+        ..Default::default()
     };
     SourceKind::Html(Box::new(HtmlSpec::compile(&def).unwrap()))
 }

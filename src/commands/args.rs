@@ -158,11 +158,12 @@ impl ServeArgs {
 pub struct InspectArgs {
     /// A source id from the definitions, a URL, or a file path.
     pub target: String,
-    /// For a URL or file: `feed` (default) or `html`.
+    /// For a URL or file: `feed` (default), `html` or `json`.
     #[arg(long)]
     pub kind: Option<String>,
-    /// For `--kind html`: `field=selector`, repeated (item, title, link,
-    /// summary, date, date_format, author, category).
+    /// For `--kind html` or `json`: `field=selector`, repeated, the keys of
+    /// `[source.select]` (html: item, title, link, summary, date, author,
+    /// category...; json: items, title, link, id, date, authors...).
     #[arg(long)]
     pub select: Vec<String>,
 }

@@ -11,8 +11,11 @@ use url::Url;
 use super::args::InspectArgs;
 use super::{table, Error};
 use crate::config;
-use crate::defs::{SelectDef, Selectors};
+use serde::Deserialize;
+
+use crate::defs::SourceDef;
 use crate::extract::html::HtmlSpec;
+use crate::extract::json::JsonSpec;
 use crate::extract::SourceKind;
 use crate::fetch::{FetchRequest, Fetched, Fetcher};
 use crate::normalize::normalize;
@@ -29,6 +32,10 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         Some(s) => {
             let url = match &s.kind {
                 SourceKind::HuggingFace(spec) => spec.request(0, now),
+                SourceKind::Json(spec) => match &spec.paging {
+                    Some(p) => p.first(&s.url),
+                    None => s.url.clone(),
+                },
                 _ => s.url.clone(),
             };
             (s.kind.clone(), Some(url), s.id.clone())
@@ -136,58 +143,47 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
     Ok(out)
 }
 
-/// The source kind for a URL or file, from `--kind` and `--select`.
+/// The source kind for a URL or file, from `--kind` and `--select`: the
+/// pairs are read as a `[source.select]` table, so they take the same keys
+/// and give the same errors as a definition.
 fn adhoc_kind(target: &InspectArgs) -> Result<SourceKind, Error> {
-    match target
+    let kind = target
         .kind
         .as_deref()
         .unwrap_or(if target.select.is_empty() {
             "feed"
         } else {
             "html"
-        }) {
+        });
+    let mut select = toml::Table::new();
+    for pair in &target.select {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--select `{pair}`: expected field=selector")))?;
+        select.insert(k.to_string(), toml::Value::String(v.to_string()));
+    }
+    let usage = |e: String| Error::Usage(format!("--select: {e}"));
+    let def = |select: toml::Table| -> Result<SourceDef, Error> {
+        let mut source = toml::Table::new();
+        source.insert("id".into(), "inspect".into());
+        source.insert("kind".into(), kind.into());
+        source.insert("select".into(), toml::Value::Table(select));
+        SourceDef::deserialize(source).map_err(|e| usage(e.to_string()))
+    };
+    match kind {
         "feed" => Ok(SourceKind::Feed),
         "html" => {
-            let mut def = SelectDef {
-                item: String::new(),
-                title: Selectors::One(String::new()),
-                link: None,
-                summary: None,
-                date: None,
-                date_format: None,
-                author: None,
-                category: None,
-            };
-            for pair in &target.select {
-                let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    Error::Usage(format!("--select `{pair}`: expected field=selector"))
-                })?;
-                let one = Some(Selectors::One(v.to_string()));
-                match k {
-                    "item" => def.item = v.to_string(),
-                    "title" => def.title = Selectors::One(v.to_string()),
-                    "link" => def.link = one,
-                    "summary" => def.summary = one,
-                    "date" => def.date = one,
-                    "date_format" => def.date_format = Some(v.to_string()),
-                    "author" => def.author = one,
-                    "category" => def.category = one,
-                    other => {
-                        return Err(Error::Usage(format!("--select: unknown field `{other}`")))
-                    }
-                }
-            }
-            if def.item.is_empty() || matches!(&def.title, Selectors::One(t) if t.is_empty()) {
-                return Err(Error::Usage(
-                    "--kind html needs at least --select item=… and --select title=…".into(),
-                ));
-            }
+            let def = def(select)?;
+            let select = def.select.as_ref().expect("just set");
             Ok(SourceKind::Html(Box::new(
-                HtmlSpec::compile(&def).map_err(|e| Error::Usage(e.to_string()))?,
+                HtmlSpec::compile(select).map_err(|e| usage(e.0))?,
             )))
         }
+        "json" => Ok(SourceKind::Json(Box::new(
+            JsonSpec::compile(&def(select)?).map_err(|e| usage(e.0))?,
+        ))),
         other => Err(Error::Usage(format!(
-            "--kind `{other}`: use feed or html (or name a defined source)"
+            "--kind `{other}`: use feed, html or json (or name a defined source)"
         ))),
     }
 }

@@ -106,7 +106,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
     match detect(body)? {
         Format::JsonFeed => Ok(Extracted {
             entries: jsonfeed::extract(body)?,
-            ttl: None,
+            ..Default::default()
         }),
         Format::Rss => {
             let body = decode::xml(body, content_type);
@@ -123,6 +123,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
                     .as_deref()
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .map(|minutes| Duration::from_secs(minutes.saturating_mul(60))),
+                ..Default::default()
             })
         }
         Format::Atom => {
@@ -136,7 +137,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
             })?;
             Ok(Extracted {
                 entries: feed.entries.iter().map(from_atom).collect(),
-                ttl: None,
+                ..Default::default()
             })
         }
     }

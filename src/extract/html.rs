@@ -20,22 +20,7 @@ struct Alt {
 impl Alt {
     /// Parses `css@attr`, `css` or `@attr`.
     fn parse(field: &str, spec: &str) -> Result<Alt, Invalid> {
-        let spec = spec.trim();
-        let (css, attr) = match spec.rsplit_once('@') {
-            // An `@` inside an attribute selector (`[href^="mailto:a@b"]`) is
-            // not an attribute access: only split when the tail is a name and
-            // the head's brackets are balanced.
-            Some((css, attr))
-                if !attr.is_empty()
-                    && attr
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
-                    && css.matches('[').count() == css.matches(']').count() =>
-            {
-                (css.trim(), Some(attr.to_ascii_lowercase()))
-            }
-            _ => (spec, None),
-        };
+        let (css, attr) = split_attr(spec);
         let selector = if css.is_empty() {
             if attr.is_none() {
                 return Err(format!("select.{field}: empty selector").into());
@@ -81,6 +66,26 @@ impl Alt {
         }
         let el = self.elements(item).next()?;
         Some(el.inner_html()).filter(|h| !h.trim().is_empty())
+    }
+}
+
+/// Splits `css@attr` into the selector and the attribute (lower-cased).
+/// An `@` inside an attribute selector (`[href^="mailto:a@b"]`) is not an
+/// attribute access: only split when the tail is a name and the head's
+/// brackets are balanced.
+pub(crate) fn split_attr(spec: &str) -> (&str, Option<String>) {
+    let spec = spec.trim();
+    match spec.rsplit_once('@') {
+        Some((css, attr))
+            if !attr.is_empty()
+                && attr
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+                && css.matches('[').count() == css.matches(']').count() =>
+        {
+            (css.trim(), Some(attr.to_ascii_lowercase()))
+        }
+        _ => (spec, None),
     }
 }
 
@@ -138,8 +143,28 @@ pub struct HtmlSpec {
 
 impl HtmlSpec {
     pub fn compile(def: &SelectDef) -> Result<HtmlSpec, Invalid> {
-        let item = Selector::parse(def.item.trim())
-            .map_err(|e| format!("select.item: bad CSS selector `{}`: {e}", def.item))?;
+        for (field, set) in [
+            ("items", def.items.is_some()),
+            ("embedded", def.embedded.is_some()),
+            ("id", def.id.is_some()),
+            ("content", def.content.is_some()),
+            ("authors", def.authors.is_some()),
+            ("categories", def.categories.is_some()),
+            ("image", def.image.is_some()),
+        ] {
+            if set {
+                return Err(format!(
+                    "select.{field} applies to kind = \"json\"; an html source uses select.item, select.author and select.category"
+                )
+                .into());
+            }
+        }
+        let item = def
+            .item
+            .as_deref()
+            .ok_or("select.item is required: the CSS selector of each item element")?;
+        let item = Selector::parse(item.trim())
+            .map_err(|e| format!("select.item: bad CSS selector `{item}`: {e}"))?;
         let opt = |field: &str, v: &Option<Selectors>| {
             v.as_ref().map(|s| FieldSel::parse(field, s)).transpose()
         };

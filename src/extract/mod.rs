@@ -8,6 +8,7 @@
 pub mod feed;
 pub mod html;
 pub mod huggingface;
+pub mod json;
 pub mod jsonfeed;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub enum SourceKind {
     Feed,
     Html(Box<html::HtmlSpec>),
     HuggingFace(Box<huggingface::HfSpec>),
+    Json(Box<json::JsonSpec>),
 }
 
 impl SourceKind {
@@ -32,6 +34,7 @@ impl SourceKind {
             SourceKind::Feed => SourceKindDef::Feed,
             SourceKind::Html(_) => SourceKindDef::Html,
             SourceKind::HuggingFace(_) => SourceKindDef::HuggingfacePapers,
+            SourceKind::Json(_) => SourceKindDef::Json,
         }
         .name()
     }
@@ -62,6 +65,9 @@ pub struct Extracted {
     pub entries: Vec<RawEntry>,
     /// The feed's own minimum refresh interval (RSS `<ttl>`).
     pub ttl: Option<Duration>,
+    /// What the body says about its next page (a `json` source's next URL
+    /// or cursor), for [`crate::poll`] to follow.
+    pub next: Option<String>,
 }
 
 /// Extracts the items of a response body fetched at `now` (which resolves
@@ -79,12 +85,41 @@ pub fn extract(
             crate::depth::check_html(body, "HTML")?;
             Ok(Extracted {
                 entries: html::extract(spec, &crate::decode::html(body, content_type)),
-                ttl: None,
+                ..Default::default()
             })
         }
         SourceKind::HuggingFace(spec) => Ok(Extracted {
             entries: spec.extract(body, now)?,
-            ttl: None,
+            ..Default::default()
         }),
+        SourceKind::Json(spec) => {
+            let page = spec.extract(body, content_type)?;
+            Ok(Extracted {
+                entries: page.entries,
+                next: page.next,
+                ..Default::default()
+            })
+        }
+    }
+}
+
+/// The MIME type of a media URL, from its extension (what an enclosure
+/// must declare); `application/octet-stream` when it says nothing.
+pub fn media_mime(url: &str) -> &'static str {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("mp4") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("avif") => "image/avif",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
     }
 }

@@ -141,7 +141,7 @@ fn card(article: ElementRef, id: &str, title: &str, base: &Url, now: DateTime<Ut
         .find_map(|el| el.value().attr("src"))
         .map(|src| Media {
             url: src.to_string(),
-            mime: super::mime_of(src).to_string(),
+            mime: crate::extract::media_mime(src).to_string(),
         });
     RawEntry {
         guid: None,

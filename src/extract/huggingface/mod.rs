@@ -279,23 +279,6 @@ fn date(s: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-fn mime_of(url: &str) -> &'static str {
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    match path.rsplit('.').next() {
-        Some("mp4") => "video/mp4",
-        Some("webm") => "video/webm",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        _ => "application/octet-stream",
-    }
-}
-
 /// One API / props entry as a [`RawEntry`].
 fn to_raw(entry: WireEntry, base: &Url) -> RawEntry {
     let p = entry.paper;
@@ -325,13 +308,15 @@ fn to_raw(entry: WireEntry, base: &Url) -> RawEntry {
         });
     }
     let media_urls = entry.media_urls.or(p.media_urls).unwrap_or_default();
-    let video = media_urls.iter().find(|u| mime_of(u).starts_with("video/"));
+    let video = media_urls
+        .iter()
+        .find(|u| crate::extract::media_mime(u).starts_with("video/"));
     let media = video
         .or(entry.thumbnail.as_ref())
         .or(media_urls.first())
         .map(|u| Media {
             url: u.clone(),
-            mime: mime_of(u).to_string(),
+            mime: crate::extract::media_mime(u).to_string(),
         });
     let org = entry
         .organization

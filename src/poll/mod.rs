@@ -19,14 +19,15 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use url::Url;
 
+mod pages;
+
 use crate::config::{Definitions, Source};
-use crate::extract::huggingface::{HfSpec, API_PAGE_SIZE};
-use crate::extract::SourceKind;
 use crate::extract::{self, ExtractError, Extracted};
-use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher, Meta, Validators};
+use crate::fetch::{FetchError, Fetcher, Meta};
 use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
 use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
+use pages::Listing;
 
 /// Sources fetched at once, across all hosts.
 pub const MAX_CONCURRENT_POLLS: usize = 16;
@@ -414,58 +415,27 @@ impl Poller {
         state: &mut SourceState,
         now: DateTime<Utc>,
     ) -> Result<Polled, PollFailure> {
-        // `keep`: the validators to store after this poll, and the key
-        // they are stored under (what they are valid for).
-        let (raw, page_url, meta, ttl, keep) = match &source.kind {
-            SourceKind::HuggingFace(spec) => {
-                // Validators belong to the first page's URL, which moves
-                // with the date for the daily, weekly and monthly listings.
-                let first = spec.request(0, now);
-                let key = format!("{} {first}", source.fingerprint);
-                let validators = (state.validators_for == key).then_some(&state.validators);
-                match self.fetch_hf_pages(source, spec, validators, now).await? {
-                    Listing::Unchanged(meta) => {
-                        note_move(source, state, &meta);
-                        return Ok(Polled::NotModified {
-                            floor: meta.fresh_for,
-                        });
-                    }
-                    Listing::Fetched {
-                        entries,
-                        meta,
-                        first_page,
-                    } => (entries, spec.base.clone(), meta, None, (first_page, key)),
+        let pages = pages::of(source, now);
+        // Validators stored under another key (an older definition, another
+        // day's listing) are not sent: new selectors must see a full body.
+        let validators = (state.validators_for == pages.key).then_some(&state.validators);
+        let key = pages.key.clone();
+        let (raw, page_url, meta, ttl, keep) =
+            match self.fetch_pages(source, pages, validators, now).await? {
+                Listing::Unchanged(meta) => {
+                    note_move(source, state, &meta);
+                    return Ok(Polled::NotModified {
+                        floor: meta.fresh_for,
+                    });
                 }
-            }
-            _ => {
-                // Validators stored under an older definition are not sent:
-                // new selectors must see a full body.
-                let validators =
-                    (state.validators_for == source.fingerprint).then_some(&state.validators);
-                let req = FetchRequest {
-                    validators,
-                    timeout: source.timeout,
-                    max_body: source.max_body,
-                    allow_http_redirect: source.allow_http_redirect,
-                    ..FetchRequest::new(&source.url)
-                };
-                let (bytes, meta) = match self.fetcher.fetch(&req).await? {
-                    Fetched::NotModified(meta) => {
-                        note_move(source, state, &meta);
-                        return Ok(Polled::NotModified {
-                            floor: meta.fresh_for,
-                        });
-                    }
-                    Fetched::Body { bytes, meta } => (bytes, meta),
-                };
-                let extracted = extract_blocking(source, bytes, &meta, now)
-                    .await
-                    .map_err(|e| e.with_status(meta.status))?;
-                let page_url = meta.final_url.clone().unwrap_or_else(|| source.url.clone());
-                let keep = (meta.validators.clone(), source.fingerprint.clone());
-                (extracted.entries, page_url, meta, extracted.ttl, keep)
-            }
-        };
+                Listing::Fetched {
+                    entries,
+                    meta,
+                    first_page,
+                    page_url,
+                    ttl,
+                } => (entries, page_url, meta, ttl, (first_page, key)),
+            };
         note_move(source, state, &meta);
         if raw.is_empty() && state.last_listed >= BREAKAGE_MIN_ITEMS {
             return Err(PollError::EmptyListing(state.last_listed).with_status(meta.status));
@@ -485,79 +455,6 @@ impl Poller {
             floor: meta.fresh_for.max(ttl),
         }))
     }
-
-    /// A Hugging Face listing, page by page (API mode) until a page is
-    /// empty, short, or repeats the previous ones, or `max_pages` is reached.
-    /// Every request counts against the host's budget and the source kind's.
-    /// The first page is asked with `validators` (of its last 200): a 304
-    /// there means the listing is unchanged, and no other page is fetched.
-    async fn fetch_hf_pages(
-        &self,
-        source: &Source,
-        spec: &HfSpec,
-        validators: Option<&Validators>,
-        now: DateTime<Utc>,
-    ) -> Result<Listing, PollError> {
-        let budget = spec.budget();
-        let pages = if spec.paged() { spec.max_pages } else { 1 };
-        let mut all: Vec<RawEntry> = Vec::new();
-        let mut seen = HashSet::new();
-        let mut last_meta = Meta::default();
-        let mut first_page = Validators::default();
-        for page in 0..pages {
-            let url = spec.request(page, now);
-            let req = FetchRequest {
-                budget: Some(&budget),
-                timeout: source.timeout,
-                max_body: source.max_body,
-                validators: validators.filter(|_| page == 0),
-                ..FetchRequest::new(&url)
-            };
-            let (bytes, meta) = match self.fetcher.fetch(&req).await? {
-                Fetched::Body { bytes, meta } => (bytes, meta),
-                Fetched::NotModified(meta) if page == 0 => return Ok(Listing::Unchanged(meta)),
-                // Never asked conditionally; a server that answers 304
-                // anyway ends the listing.
-                Fetched::NotModified(meta) => {
-                    last_meta = meta;
-                    break;
-                }
-            };
-            if page == 0 {
-                first_page = meta.validators.clone();
-            }
-            let items = extract_blocking(source, bytes, &meta, now).await?.entries;
-            last_meta = meta;
-            let listed = items.len();
-            let before = all.len();
-            for item in items {
-                if seen.insert(item.link.clone()) {
-                    all.push(item);
-                }
-            }
-            if all.len() == before || listed < API_PAGE_SIZE as usize {
-                break;
-            }
-        }
-        Ok(Listing::Fetched {
-            entries: all,
-            meta: last_meta,
-            first_page,
-        })
-    }
-}
-
-/// What a Hugging Face listing fetch found.
-enum Listing {
-    /// The first page answered 304: the listing is as it was.
-    Unchanged(Meta),
-    Fetched {
-        entries: Vec<RawEntry>,
-        /// Of the last page fetched.
-        meta: Meta,
-        /// The first page's validators, for the next poll.
-        first_page: Validators,
-    },
 }
 
 /// Records a successful poll; returns whether the source's health changed
