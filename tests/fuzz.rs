@@ -291,6 +291,41 @@ kind = "huggingface_papers"
 listing = "trending"
 mode = "page"
 base_url = "{base}"
+
+[[source]]
+id = "json-api"
+kind = "json"
+url = "{base}/r.json"
+link_template = "https://x.example/{{id}}"
+[source.select]
+items = "/data/children"
+title = "/data/title"
+link = "/data/permalink"
+id = "/data/name"
+summary = "/data/selftext_html"
+date = "/data/created_utc"
+authors = "/data/author"
+categories = "/data/link_flair_text"
+image = "/data/thumbnail"
+[source.metrics]
+points = "/data/score"
+[source.paging]
+cursor = "/data/after"
+param = "after"
+
+[[source]]
+id = "json-embedded"
+kind = "json"
+url = "{base}/blog"
+[source.select]
+embedded = "script#__NEXT_DATA__"
+items = "/props/pageProps/posts"
+title = "/title"
+link = "/slug"
+summary = "/excerpt"
+date = "/date"
+authors = "/author"
+categories = "/tags"
 "#,
         base = up.url("")
     );
@@ -389,6 +424,27 @@ fn huggingface_cards() {
     fuzz("hf_cards", vec![cards.into_bytes()], &|b| {
         extract_and_normalize(&page, b, Some("text/html"))
     });
+}
+
+#[test]
+fn json_api() {
+    let api = kind(&definitions(), "json-api");
+    let seeds = ["json/reddit-new-page1.json", "json/reddit-new-page2.json"]
+        .map(fixture)
+        .to_vec();
+    fuzz("json_api", seeds, &|b| {
+        extract_and_normalize(&api, b, Some("application/json"))
+    });
+}
+
+#[test]
+fn json_embedded_in_html() {
+    let page = kind(&definitions(), "json-embedded");
+    fuzz(
+        "json_embedded",
+        vec![fixture("json/nextjs-blog.html")],
+        &|b| extract_and_normalize(&page, b, Some("text/html")),
+    );
 }
 
 #[test]
