@@ -66,6 +66,15 @@ pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
             return d.and_hms_opt(0, 0, 0).map(|d| Utc.from_utc_datetime(&d));
         }
     }
+    // A date followed by its epoch seconds (Hacker News' `span.age` title:
+    // `2026-11-30T14:03:11 1796047391`): the date, if the two agree.
+    if let Some((date, epoch)) = text.rsplit_once(' ') {
+        if let (Some(d), Ok(secs)) = (parse_date(date, None), epoch.parse::<i64>()) {
+            if d.timestamp() == secs {
+                return Some(d);
+            }
+        }
+    }
     None
 }
 
@@ -114,11 +123,15 @@ mod tests {
             ("2024-03-05", "2024-03-05T00:00:00Z"),
             ("March 5, 2024", "2024-03-05T00:00:00Z"),
             ("  5 Mar 2024 ", "2024-03-05T00:00:00Z"),
+            // Hacker News: the date and its epoch seconds.
+            ("2026-11-30T14:03:11 1796047391", "2026-11-30T14:03:11Z"),
         ];
         for (input, want) in cases {
             assert_eq!(parse_date(input, None), Some(utc(want)), "{input}");
         }
         assert_eq!(parse_date("yesterday", None), None);
+        // ... which must agree.
+        assert_eq!(parse_date("2026-11-30T14:03:11 1", None), None);
         assert_eq!(parse_date("", None), None);
     }
 

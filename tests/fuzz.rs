@@ -448,6 +448,28 @@ fn json_embedded_in_html() {
 }
 
 #[test]
+fn suggested_selectors() {
+    let seeds = [
+        "hacker-news-front.synthetic.html",
+        "card-grid.synthetic.html",
+        "research-blog.synthetic.html",
+    ]
+    .map(fixture)
+    .to_vec();
+    fuzz("suggest", seeds, &|b| {
+        // As `inspect --suggest` runs it: nesting checked first.
+        if feedloom::depth::check_html(b, "HTML").is_ok() {
+            let page = feedloom::decode::html(b, None);
+            for s in feedloom::extract::suggest::suggest(&page, 3) {
+                let spec = feedloom::extract::html::HtmlSpec::compile(&s.select)
+                    .expect("a suggestion always compiles");
+                let _ = feedloom::extract::html::extract(&spec, &page);
+            }
+        }
+    });
+}
+
+#[test]
 fn definitions_loader() {
     let dir = tempfile::tempdir().unwrap();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds");

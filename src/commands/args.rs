@@ -166,6 +166,10 @@ pub struct InspectArgs {
     /// category...; json: items, title, link, id, date, authors...).
     #[arg(long)]
     pub select: Vec<String>,
+    /// Find the page's repeated item blocks and propose `[source.select]`
+    /// tables for an `html` source, ranked, each with the entries it gives.
+    #[arg(long, conflicts_with_all = ["kind", "select"])]
+    pub suggest: bool,
 }
 
 /// `compact`'s arguments.

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::defs::SourceDef;
 use crate::extract::html::HtmlSpec;
 use crate::extract::json::JsonSpec;
+use crate::extract::suggest;
 use crate::extract::SourceKind;
 use crate::fetch::{FetchRequest, Fetched, Fetcher};
 use crate::normalize::normalize;
@@ -78,6 +79,14 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
                 (bytes, None, url)
             }
         };
+    if target.suggest {
+        return Ok(suggest_report(
+            &bytes,
+            content_type.as_deref(),
+            &page_url,
+            now,
+        ));
+    }
     let mut out = String::new();
     if let SourceKind::Html(spec) = &kind {
         let page = crate::decode::html(&bytes, content_type.as_deref());
@@ -94,10 +103,32 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         "{} items extracted from {page_url}",
         extracted.entries.len()
     );
+    out.push_str(&entry_table(
+        extracted.entries,
+        &source_id,
+        &page_url,
+        now,
+        usize::MAX,
+    ));
+    Ok(out)
+}
+
+/// The entries as `inspect` shows them: id, date, title, link, fields;
+/// at most `max` rows.
+fn entry_table(
+    entries: Vec<crate::model::RawEntry>,
+    source_id: &str,
+    page_url: &Url,
+    now: chrono::DateTime<Utc>,
+    max: usize,
+) -> String {
     let mut rows = Vec::new();
-    for (i, raw) in extracted.entries.into_iter().enumerate() {
+    for (i, raw) in entries.into_iter().take(max).enumerate() {
         let had_date = raw.published.is_some() || raw.updated.is_some();
-        match normalize(raw, &source_id, &page_url, now) {
+        // A file's relative links resolve to nothing served over http:
+        // show them as the page has them.
+        let raw_link = raw.link.clone().unwrap_or_default();
+        match normalize(raw, source_id, page_url, now) {
             Ok(e) => {
                 let mut fields = Vec::new();
                 if !e.authors.is_empty() {
@@ -124,7 +155,11 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
                         "(none)".into()
                     },
                     truncate_words(&e.title, 60),
-                    e.link.clone(),
+                    if e.link.is_empty() {
+                        raw_link
+                    } else {
+                        e.link.clone()
+                    },
                     fields.join(" "),
                 ]);
             }
@@ -139,8 +174,103 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         }
     }
     let header = ["#", "id", "date", "title", "link", "fields"];
-    out.push_str(&table::render(&header, rows, &[0]));
-    Ok(out)
+    table::render(&header, rows, &[0])
+}
+
+/// Suggestions shown in full, and entries shown per suggestion.
+const SUGGESTIONS: usize = 3;
+const SUGGESTION_ROWS: usize = 5;
+
+/// `inspect --suggest`: the ranked `[source.select]` proposals for a page,
+/// each run through the real extractor, and the best as a ready source.
+fn suggest_report(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    page_url: &Url,
+    now: chrono::DateTime<Utc>,
+) -> String {
+    let mut out = String::new();
+    if let Err(e) = crate::depth::check_html(bytes, "HTML") {
+        let _ = writeln!(out, "{e}");
+        return out;
+    }
+    let page = crate::decode::html(bytes, content_type);
+    let found = suggest::suggest(&page, SUGGESTIONS);
+    if found.is_empty() {
+        let _ = writeln!(
+            out,
+            "no repeated item blocks with titles found in {page_url}; the items may be drawn by JavaScript (look for JSON in the page: kind = \"json\" with select.embedded)"
+        );
+        return out;
+    }
+    for (rank, s) in found.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "suggestion {} (score {:.0}): `{}` matches {} elements",
+            rank + 1,
+            s.score,
+            s.select.item.as_deref().unwrap_or_default(),
+            s.items
+        );
+        out.push_str(&select_table(&s.select));
+        let entries = HtmlSpec::compile(&s.select)
+            .map(|spec| crate::extract::html::extract(&spec, &page))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  gives {} entries:", entries.len());
+        out.push_str(&entry_table(
+            entries,
+            "inspect",
+            page_url,
+            now,
+            SUGGESTION_ROWS,
+        ));
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "the best as a source (check it with `feedloom check`):\n"
+    );
+    let _ = writeln!(out, "[[source]]");
+    let _ = writeln!(out, "id = \"CHANGE-ME\"");
+    let _ = writeln!(out, "kind = \"html\"");
+    let _ = writeln!(out, "url = {}", toml_string(page_url.as_str()));
+    out.push('\n');
+    out.push_str(&select_table(&found[0].select));
+    out
+}
+
+/// A `[source.select]` table as TOML.
+fn select_table(select: &crate::defs::SelectDef) -> String {
+    let mut out = String::from("[source.select]\n");
+    let one =
+        |s: &Option<crate::defs::Selectors>| s.as_ref().and_then(|s| s.as_slice().first().cloned());
+    for (key, value) in [
+        ("item", select.item.clone()),
+        ("title", select.title.as_slice().first().cloned()),
+        ("link", one(&select.link)),
+        ("date", one(&select.date)),
+        ("summary", one(&select.summary)),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(out, "{key} = {}", toml_string(&v));
+        }
+    }
+    out
+}
+
+/// A TOML basic string, quoted and escaped.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The source kind for a URL or file, from `--kind` and `--select`: the

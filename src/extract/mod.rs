@@ -10,6 +10,7 @@ pub mod html;
 pub mod huggingface;
 pub mod json;
 pub mod jsonfeed;
+pub mod suggest;
 
 use std::time::Duration;
 
