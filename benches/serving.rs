@@ -115,6 +115,7 @@ fn bench_metrics(c: &mut Criterion) {
         budgets: budgets.clone(),
         bounds: Bounds::default(),
         websub: None,
+        articles: Default::default(),
     };
     let mut group = c.benchmark_group("metrics");
     group.bench_function("hand_written", |b| {

@@ -76,6 +76,8 @@ pub struct Source {
     pub fingerprint: String,
     /// The file it was defined in.
     pub file: PathBuf,
+    /// Full article text for its entries, when set (`fulltext = true`).
+    pub fulltext: Option<crate::fulltext::Policy>,
 }
 
 /// Entries kept unless `[retention]` says otherwise.
@@ -377,7 +379,30 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         Some(b) => parse_size(b).map_err(|m| err(format!("field `max_body`: {m}")))?,
         None => DEFAULT_MAX_BODY,
     };
+    let fulltext = match def.fulltext {
+        Some(true) => Some(crate::fulltext::Policy {
+            min_chars: def
+                .fulltext_min_chars
+                .unwrap_or(crate::fulltext::DEFAULT_MIN_CHARS),
+            robots: def.robots.unwrap_or(true),
+        }),
+        _ => {
+            for (field, set) in [
+                ("fulltext_min_chars", def.fulltext_min_chars.is_some()),
+                ("robots", def.robots.is_some()),
+            ] {
+                if set {
+                    return Err(err(format!("field `{field}` needs `fulltext = true`")));
+                }
+            }
+            None
+        }
+    };
+    if fulltext.as_ref().is_some_and(|p| !p.robots) {
+        tracing::warn!(source = %def.id, "robots = false: article pages are fetched even where robots.txt disallows it");
+    }
     Ok(Source {
+        fulltext,
         id: def.id.clone(),
         title: def.title.clone().unwrap_or_else(|| def.id.clone()),
         url,

@@ -166,6 +166,16 @@ pub struct SourceDef {
     pub link_template: Option<String>,
     /// `kind = "json"`: how to ask for the next page (`max_pages` bounds it).
     pub paging: Option<PagingDef>,
+    /// Fetch each new entry's link and keep the page's main article as its
+    /// content, when the source gives less than `fulltext_min_chars` of
+    /// text ([`crate::fulltext`]).
+    pub fulltext: Option<bool>,
+    /// With `fulltext`: entries with at least this many characters of text
+    /// are complete already (default 500).
+    pub fulltext_min_chars: Option<usize>,
+    /// With `fulltext`: `false` fetches articles even where the site's
+    /// `robots.txt` disallows it (logged). Default `true`.
+    pub robots: Option<bool>,
     /// `huggingface_papers` only: which listing (required).
     pub listing: Option<ListingDef>,
     /// `huggingface_papers` only: `api` (default) or `page`.

@@ -245,6 +245,7 @@ impl Digest {
             submitter: None,
             ai_summary: None,
             listed: None,
+            article: None,
             tags: Default::default(),
             topics: [(topic.to_string(), span.end)].into(),
         })

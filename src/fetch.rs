@@ -101,6 +101,14 @@ pub struct FetchRequest<'a> {
     pub max_body: usize,
     /// Follow an `https` → `http` redirect (refused by default).
     pub allow_http_redirect: bool,
+    /// The configured URL `url` was found through (a source whose feed
+    /// linked to it), when it was not configured itself.
+    ///
+    /// SECURITY: such a URL is a stranger's: it is fetched as guarded as
+    /// the source it came from, its first hop included, so a hostile feed
+    /// cannot point a public source's article fetches into the operator's
+    /// network.
+    pub linked_from: Option<&'a Url>,
 }
 
 impl<'a> FetchRequest<'a> {
@@ -112,6 +120,7 @@ impl<'a> FetchRequest<'a> {
             timeout: DEFAULT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
             allow_http_redirect: false,
+            linked_from: None,
         }
     }
 }
@@ -463,7 +472,10 @@ impl Fetcher {
 
     /// GETs `req.url`, following redirects, all within `req.timeout`.
     pub async fn fetch(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
-        let guarded = !points_inside(req.url).await;
+        let guarded = !points_inside(req.linked_from.unwrap_or(req.url)).await;
+        if guarded && req.linked_from.is_some() {
+            refuse_internal_literal(req.url)?;
+        }
         self.fetch_with(req, guarded).await
     }
 

@@ -29,6 +29,7 @@ pub mod depth;
 pub mod digest;
 pub mod extract;
 pub mod fetch;
+pub mod fulltext;
 pub mod identity;
 pub mod metrics;
 pub mod model;

@@ -129,6 +129,19 @@ pub struct Snapshot<'a> {
     pub bounds: Bounds,
     /// The WebSub hub's figures, when it runs.
     pub websub: Option<WebSubStats>,
+    /// Full article fetches (`crate::fulltext`).
+    pub articles: ArticleStats,
+}
+
+/// Full article fetches' figures (see `crate::fulltext`).
+#[derive(Debug, Clone, Default)]
+pub struct ArticleStats {
+    /// Fetches owed now (due, or waiting to be retried).
+    pub owed: usize,
+    pub max_owed: usize,
+    /// Fetches by how they ended: `stored`, `failed` (each failed try),
+    /// `gave_up`, `robots_denied`, `no_article`.
+    pub outcomes: Vec<(&'static str, u64)>,
 }
 
 /// The WebSub hub's figures (see `crate::websub`).
@@ -277,6 +290,31 @@ fn render_websub(x: &mut Exposition, w: &WebSubStats) {
         Gauge,
         "WebSub deliveries under way at most (websub::MAX_DELIVERIES_IN_FLIGHT).",
         w.max_delivering,
+    );
+}
+
+fn render_articles(x: &mut Exposition, a: &ArticleStats) {
+    use Kind::{Counter, Gauge};
+    x.single(
+        "feedloom_articles_owed",
+        Gauge,
+        "Full article fetches owed: due, or waiting to be retried.",
+        a.owed,
+    );
+    x.single(
+        "feedloom_articles_owed_limit",
+        Gauge,
+        "Full article fetches owed at most (fulltext::MAX_OWED).",
+        a.max_owed,
+    );
+    x.by(
+        (
+            "feedloom_articles_total",
+            Counter,
+            "Full article fetches by how they ended (failed: each failed try).",
+        ),
+        "outcome",
+        a.outcomes.iter().copied(),
     );
 }
 
@@ -469,6 +507,7 @@ impl Metrics {
             u8::from(snap.ready),
         );
         self.render_bounds(&mut x, &snap.bounds);
+        render_articles(&mut x, &snap.articles);
         if let Some(w) = &snap.websub {
             render_websub(&mut x, w);
         }
@@ -627,7 +666,14 @@ mod tests {
                 outcomes: vec![("verified", 5)],
                 ..Default::default()
             }),
+            articles: ArticleStats {
+                owed: 2,
+                max_owed: 10,
+                outcomes: vec![("stored", 4)],
+            },
         });
+        assert!(text.contains("feedloom_articles_owed 2\n"));
+        assert!(text.contains("feedloom_articles_total{outcome=\"stored\"} 4\n"));
         assert!(text.contains("feedloom_websub_subscriptions{topic=\"papers\"} 3\n"));
         assert!(text.contains("feedloom_websub_requests_total{outcome=\"verified\"} 5\n"));
         assert!(text.contains("feedloom_connections_limit 4\n"), "{text}");

@@ -185,6 +185,12 @@ pub struct Entry {
     /// See [`RawEntry::listed`].
     #[serde(default)]
     pub listed: Option<DateTime<Utc>>,
+    /// The main article of the page the entry links to, fetched and
+    /// extracted once ([`crate::fulltext`]), sanitized. Kept apart from
+    /// `content` so a later poll of the source never overwrites it, and
+    /// outside [`Entry::same_content`]: gaining it moves no date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
     /// Tag id → the rules that put it there.
     #[serde(default)]
     pub tags: BTreeMap<String, Vec<RuleHit>>,
@@ -205,6 +211,12 @@ impl Entry {
             }
         }
         out
+    }
+
+    /// The full content feeds publish: the fetched article, else the
+    /// source's own content.
+    pub fn full_content(&self) -> Option<&String> {
+        self.article.as_ref().or(self.content.as_ref())
     }
 
     /// Everything a reader can see changed, metrics aside: the test for

@@ -156,6 +156,7 @@ pub fn normalize(
         submitter: clean_text(raw.submitter),
         ai_summary: clean_text(raw.ai_summary),
         listed: raw.listed.map(sane),
+        article: None,
         tags: Default::default(),
         topics: Default::default(),
     })
@@ -173,7 +174,7 @@ fn name(text: &str) -> String {
 
 /// Sanitized HTML from at most `max` bytes of `html`; a cut one ends with
 /// a note saying so (the sanitizer closes whatever the cut left open).
-fn sanitize_capped(html: &str, max: usize, base: &Url) -> String {
+pub(crate) fn sanitize_capped(html: &str, max: usize, base: &Url) -> String {
     if html.len() <= max {
         return sanitize_html(html, Some(base));
     }

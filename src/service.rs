@@ -185,6 +185,7 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
     background.spawn(settle_rules(app.clone()));
     background.spawn(retention_task(app.clone()));
     background.spawn(watch_definitions(app.clone()));
+    background.spawn(articles_task(app.clone()));
     if let Some(hub) = app.hub.clone() {
         background.spawn(expire_leases(hub.clone()));
         background.spawn(hub.deliver_forever(app.clone()));
@@ -274,6 +275,9 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
                     tracing::info!("{}", report.line());
                 }
                 app.apply(&report);
+                if report.counts.new > 0 && source.fulltext.is_some() {
+                    app.articles_owed.notify_one();
+                }
                 if app.store.entry_count() > live.defs.retention.max_entries {
                     app.over_limit.notify_one();
                 }
@@ -290,6 +294,51 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
         });
     }
     set
+}
+
+/// Longest pause between checks for article fetches due (a retry's time
+/// coming, say); a poll that owes fetches wakes the task at once.
+const ARTICLES_CHECK: Duration = Duration::from_secs(60);
+
+/// Fetches the full articles owed ([`crate::fulltext`]), as they fall due,
+/// and re-renders the topics of the entries that gained one.
+async fn articles_task(app: Arc<App>) {
+    loop {
+        let live = app.live();
+        match app
+            .articles
+            .run_due(&app.store, &live.poller.fetcher, &live.defs)
+            .await
+        {
+            Ok(changed) if !changed.is_empty() => {
+                let app = app.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    app.refresh_topics(&changed, "fetching articles")
+                })
+                .await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("article fetches: {e}");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+        let next = app.store.next_article_due().ok().flatten();
+        let wait = match next {
+            Some(at) => (at - Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .min(ARTICLES_CHECK),
+            None => ARTICLES_CHECK,
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = app.articles_owed.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 /// Brings the store in step with the rules in force after start (see

@@ -34,6 +34,22 @@ pub async fn poll_once(settings: &Settings) -> Result<Polled, Error> {
     let shown = Arc::new(Shown::new(tty, defs.sources.len()));
     let reports = poller.poll_all(&defs, shown.clone()).await?;
     shown.bar.finish_and_clear();
+    // The full articles these polls owe (and any owed before, now due).
+    let owed = poller.store.articles_owed();
+    if owed > 0 {
+        let articles = Arc::new(crate::fulltext::Articles::default());
+        articles
+            .run_until_idle(&poller.store, &poller.fetcher, &defs)
+            .await?;
+        let c = articles.counters.outcomes();
+        let said: Vec<String> = c
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+            .collect();
+        println!("articles: {} owed: {}", owed, said.join(", "));
+        poller.store.flush()?;
+    }
     compact_if_grown(poller.store)?;
     if tty {
         for r in reports.iter().filter(|r| r.failed()) {

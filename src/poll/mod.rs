@@ -609,6 +609,12 @@ fn ingest(
             defs.rules.route(&mut e, old.is_none(), now);
             e
         })?;
+        let fresh: Vec<&crate::model::Entry> = stored
+            .iter()
+            .filter(|up| up.old.is_none())
+            .map(|up| &up.new)
+            .collect();
+        crate::fulltext::owe(store, source, &fresh, now)?;
         for up in stored {
             match &up.old {
                 None => counts.new += 1,

@@ -64,7 +64,7 @@ fn fixed(t: chrono::DateTime<chrono::Utc>) -> FixedDateTime {
 
 fn entry(e: &Entry) -> AtomEntry {
     let summary = describe::description(e);
-    let content = match (&e.content, e.link.is_empty()) {
+    let content = match (e.full_content(), e.link.is_empty()) {
         (Some(c), _) => Some(c.clone()),
         (None, true) => Some(summary.clone()),
         (None, false) => None,

@@ -27,7 +27,7 @@ fn item(e: &Entry) -> Value {
     let mut item = json!({
         "id": e.id.urn(),
         "title": e.title,
-        "content_html": e.content.clone().unwrap_or_else(|| describe::description(e)),
+        "content_html": e.full_content().cloned().unwrap_or_else(|| describe::description(e)),
         "date_published": e.published.to_rfc3339(),
         "date_modified": e.updated.to_rfc3339(),
     });
@@ -35,7 +35,7 @@ fn item(e: &Entry) -> Value {
     if !e.link.is_empty() {
         obj.insert("url".into(), e.link.clone().into());
     }
-    if e.content.is_some() {
+    if e.full_content().is_some() {
         obj.insert(
             "summary".into(),
             crate::text::html_to_text(&e.summary).into(),

@@ -69,7 +69,7 @@ fn item(e: &Entry) -> Item {
             length: "0".into(),
             mime_type: m.mime.clone(),
         }),
-        content: e.content.clone(),
+        content: e.full_content().cloned(),
         guid: Some(Guid {
             value: e.id.urn(),
             permalink: false,

@@ -114,6 +114,12 @@ pub struct App {
     /// Raised by a poll that left the store over `max_entries`: retention
     /// runs then rather than at its next hourly pass.
     pub(crate) over_limit: tokio::sync::Notify,
+    /// Full article fetches ([`crate::fulltext`]): counters and the
+    /// `robots.txt` cache.
+    pub articles: Arc<crate::fulltext::Articles>,
+    /// Raised by a poll that owed article fetches: they start then rather
+    /// than at the next check.
+    pub(crate) articles_owed: tokio::sync::Notify,
     /// The WebSub hub, unless `--websub off` or another hub is named.
     pub hub: Option<Arc<crate::websub::Hub>>,
     /// Notifies the other hub (`--websub-hub`) of changes.
@@ -170,6 +176,8 @@ impl App {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             over_limit: tokio::sync::Notify::new(),
+            articles: Arc::default(),
+            articles_owed: tokio::sync::Notify::new(),
         }
     }
 
@@ -233,10 +241,16 @@ impl App {
             }
             return;
         }
-        let topics = report.changed_topics.iter().map(String::as_str);
+        self.refresh_topics(&report.changed_topics, &report.source);
+    }
+
+    /// Re-renders `topics` (their entries changed because of `why`) and
+    /// publishes the feeds that changed.
+    pub fn refresh_topics(&self, topics: &std::collections::BTreeSet<String>, why: &str) {
+        let topics = topics.iter().map(String::as_str);
         match self.feeds.refresh(&self.store, &self.defs(), topics) {
             Ok(changed) => self.publish(&changed),
-            Err(e) => tracing::error!("cannot render topics after polling {}: {e}", report.source),
+            Err(e) => tracing::error!("cannot render topics after {why}: {e}"),
         }
     }
 }

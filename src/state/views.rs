@@ -102,6 +102,11 @@ impl App {
                 max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
             },
             websub: self.hub.as_ref().map(|h| h.stats()),
+            articles: crate::metrics::ArticleStats {
+                owed: store.articles_owed(),
+                max_owed: crate::fulltext::MAX_OWED,
+                outcomes: self.articles.counters.outcomes(),
+            },
         };
         let mut out = self.metrics.render(&snap);
         out.push_str(&format!(

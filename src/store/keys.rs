@@ -47,6 +47,10 @@ pub const TREE_PENDING: &str = "websub_owed";
 /// tree, not a layout change.
 pub const TREE_TOKENS: &str = "topic_token";
 
+/// Article fetches owed ([`crate::fulltext`]): entry id → the job (JSON,
+/// `store/articles.rs`). A new tree, not a layout change.
+pub const TREE_ARTICLES: &str = "article_owed";
+
 /// The key of a subscription.
 pub fn subscription_key(topic: &str, format: &str, callback: &str) -> Vec<u8> {
     let mut k = subscription_prefix(topic);

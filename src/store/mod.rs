@@ -6,6 +6,7 @@
 //! sled flushes on its own every few hundred milliseconds; [`Store::flush`]
 //! is called at the end of each poll cycle and at shutdown.
 
+mod articles;
 mod codec;
 pub mod facets;
 mod growth;
@@ -26,6 +27,7 @@ use sled::Transactional;
 
 use crate::fetch::Validators;
 use crate::model::{Entry, EntryId};
+pub use articles::ArticleJob;
 use growth::Baseline;
 pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
 pub use select::{Scope, Selection, Tests};
@@ -238,6 +240,8 @@ pub struct Store {
     subscriptions: sled::Tree,
     pending: sled::Tree,
     tokens: sled::Tree,
+    /// Article fetches owed ([`keys::TREE_ARTICLES`]).
+    articles: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -347,6 +351,7 @@ impl Store {
             subscriptions: db.open_tree(keys::TREE_SUBSCRIPTIONS)?,
             pending: db.open_tree(keys::TREE_PENDING)?,
             tokens: db.open_tree(keys::TREE_TOKENS)?,
+            articles: db.open_tree(keys::TREE_ARTICLES)?,
             meta,
             db,
         };

@@ -1,0 +1,424 @@
+//! `fulltext = true`: a link-only feed's entries gain the main article of
+//! the pages they link to (real pages from Mozilla Readability's test
+//! suite, served locally), politely (robots.txt, Retry-After), once, and
+//! without their ids or dates moving; failures keep the entry as it was;
+//! hostile article HTML is sanitized; a feed cannot point the article
+//! fetcher into the operator's network.
+
+use feedloom_testkit as common;
+
+use std::collections::HashMap;
+
+use common::*;
+
+fn article(name: &str) -> Vec<u8> {
+    fixture(&format!("articles/{name}.source.html"))
+}
+
+/// Word-level F1 of `got` (HTML) against the reference extraction.
+fn f1(got_html: &str, name: &str) -> f64 {
+    let words = |html: &str| {
+        let text = feedloom::text::html_to_text(html);
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for w in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            *m.entry(w.to_lowercase()).or_default() += 1;
+        }
+        m
+    };
+    let reference =
+        words(&String::from_utf8(fixture(&format!("articles/{name}.expected.html"))).unwrap());
+    let got = words(got_html);
+    let common: usize = got
+        .iter()
+        .map(|(w, n)| (*n).min(*reference.get(w).unwrap_or(&0)))
+        .sum();
+    let p = common as f64 / got.values().sum::<usize>().max(1) as f64;
+    let r = common as f64 / reference.values().sum::<usize>().max(1) as f64;
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+const HOSTILE: &str = r#"<!DOCTYPE html><html><head><title>Hostile</title></head><body>
+<nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<article><h1>A page that fights back</h1>
+<p>This article has enough text to be read as one: it talks at length about looms, shuttles, warps and wefts,
+and how the jacquard mechanism let weavers store patterns on punched cards long before computers did.</p>
+<p onclick="steal()">The second paragraph carries an event handler and an image with a relative source:
+<img src="/img/loom.png" onerror="alert(1)" alt="a loom"> which must come out absolute and without the handler.</p>
+<script>document.cookie</script>
+<p>A third paragraph links <a href="/history/jacquard">relatively</a> and <a href="javascript:alert(2)">badly</a>.</p>
+</article><footer>© Looms</footer></body></html>"#;
+
+fn rss(base: &str, items: &[(&str, &str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(title, path, desc)| {
+            format!(
+                "<item><title>{title}</title><link>{base}{path}</link><guid>{base}{path}</guid><description>{desc}</description><pubDate>Mon, 30 Nov 2026 10:00:00 +0000</pubDate></item>"
+            )
+        })
+        .collect();
+    format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Links</title><link>{base}/</link><description>d</description>{items}</channel></rss>")
+}
+
+/// Each entry of the exported Atom feed: (title, id, published, updated,
+/// content).
+fn exported(ws: &Workspace) -> HashMap<String, (String, String, String, String)> {
+    let dir = ws.dir.path().join("export");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = ws.run(&["export", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let feed = parse_feed(&std::fs::read(dir.join("all.atom")).unwrap());
+    feed.entries
+        .iter()
+        .map(|e| {
+            (
+                e.title.as_ref().unwrap().content.clone(),
+                (
+                    e.id.clone(),
+                    format!("{:?}", e.published),
+                    format!("{:?}", e.updated),
+                    e.content
+                        .as_ref()
+                        .and_then(|c| c.body.clone())
+                        .unwrap_or_default(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn asked(up: &Upstream, path: &str) -> usize {
+    up.requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|h| h.split_whitespace().nth(1) == Some(path))
+        .count()
+}
+
+#[test]
+fn a_link_only_feed_gains_its_articles_politely_and_once() {
+    let up = Upstream::start();
+    let base = up.url("");
+    let long = "A description long enough to stand on its own. ".repeat(12);
+    up.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(
+                &base,
+                &[
+                    ("Ars", "/2026/ars", "Short teaser."),
+                    ("V8", "/blog/v8", ""),
+                    ("Private", "/private/df", "Teaser."),
+                    ("Hostile", "/hostile", "Teaser."),
+                    ("Long", "/long", &long),
+                    ("Gone", "/gone", "Teaser."),
+                ],
+            ),
+        ),
+    );
+    up.set(
+        "/robots.txt",
+        Reply::ok("text/plain", "User-agent: *\nDisallow: /private/\n"),
+    );
+    // At first the site is busy: one second, it says.
+    let busy = || Reply::status(503, "busy").with_header("Retry-After", "1");
+    for path in ["/2026/ars", "/blog/v8", "/hostile", "/long", "/private/df"] {
+        up.set(path, busy());
+    }
+    up.set("/gone", Reply::status(404, "gone"));
+
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            up.url("/feed.xml")
+        ),
+    );
+    let first = ws.poll_ok();
+    // Five want their article (the long one does not); robots.txt keeps
+    // one away; the others met the 503 (or the 404) and wait.
+    assert!(first.contains("articles: 5 owed"), "{first}");
+    assert!(first.contains("1 robots denied"), "{first}");
+    assert_eq!(asked(&up, "/private/df"), 0, "robots.txt was not obeyed");
+    assert_eq!(
+        asked(&up, "/long"),
+        0,
+        "an entry with enough text was fetched"
+    );
+    let before = exported(&ws);
+    assert_eq!(before.len(), 6, "every entry is published at once");
+    assert!(f1(&before["Ars"].3, "ars-1") < 0.2, "{}", before["Ars"].3);
+
+    // The site is back; the retries fall due after its Retry-After.
+    up.set(
+        "/2026/ars",
+        Reply::ok("text/html; charset=utf-8", article("ars-1")),
+    );
+    up.set("/blog/v8", Reply::ok("text/html", article("v8-blog")));
+    up.set("/hostile", Reply::ok("text/html", HOSTILE));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let second = ws.poll_ok();
+    assert!(
+        second.contains("3 stored"),
+        "{second}\n{:#?}",
+        up.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.lines().next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    );
+    let after = exported(&ws);
+
+    // Same entries, same ids and dates; the text arrived.
+    for (title, (id, published, updated, _)) in &before {
+        let (id2, p2, u2, _) = &after[title];
+        assert_eq!((id, published, updated), (id2, p2, u2), "{title} moved");
+    }
+    let ars = &after["Ars"].3;
+    let v8 = &after["V8"].3;
+    assert!(f1(ars, "ars-1") > 0.9, "ars F1 {}: {ars}", f1(ars, "ars-1"));
+    assert!(f1(v8, "v8-blog") > 0.9, "v8 F1 {}", f1(v8, "v8-blog"));
+    // Sanitized, and absolute.
+    let hostile = &after["Hostile"].3;
+    assert!(hostile.contains("jacquard mechanism"), "{hostile}");
+    for bad in [
+        "<script",
+        "onclick",
+        "onerror",
+        "javascript:",
+        "document.cookie",
+    ] {
+        assert!(!hostile.contains(bad), "`{bad}` in {hostile}");
+    }
+    assert!(
+        hostile.contains(&format!("{base}/img/loom.png")),
+        "{hostile}"
+    );
+    assert!(
+        hostile.contains(&format!("{base}/history/jacquard")),
+        "{hostile}"
+    );
+    // Failed or refused: the entry is as it was.
+    assert!(
+        !after["Private"].3.contains("Gruber"),
+        "{}",
+        after["Private"].3
+    );
+    assert_eq!(after["Gone"].3, before["Gone"].3);
+    assert_eq!(after["Long"].3, before["Long"].3);
+
+    // Once: a third poll fetches no article again.
+    let fetched = asked(&up, "/2026/ars");
+    ws.poll_ok();
+    assert_eq!(
+        asked(&up, "/2026/ars"),
+        fetched,
+        "an article was fetched twice"
+    );
+    // robots.txt: once per run that fetches articles (two), however
+    // many articles of the site each fetched at once.
+    assert_eq!(
+        asked(&up, "/robots.txt"),
+        2,
+        "robots.txt is fetched once per run"
+    );
+
+    // The served feeds carry it in every format.
+    let server = ws.serve();
+    let rss = server.get("/all.rss").text();
+    assert!(rss.contains("content:encoded"), "{rss}");
+    let json: serde_json::Value = serde_json::from_slice(&server.get("/all.json").body).unwrap();
+    let item = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "Hostile")
+        .unwrap();
+    assert!(item["content_html"].as_str().unwrap().contains("jacquard"));
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("feedloom_articles_owed_limit 10000"),
+        "{metrics}"
+    );
+    let atom = server.get("/all.atom");
+    jing_atom(ws.dir.path(), "all.atom", &atom.body).unwrap();
+}
+
+#[test]
+fn robots_false_fetches_what_robots_txt_disallows() {
+    let up = Upstream::start();
+    up.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&up.url(""), &[("DF", "/private/df", "x")]),
+        ),
+    );
+    up.set(
+        "/robots.txt",
+        Reply::ok("text/plain", "User-agent: *\nDisallow: /\n"),
+    );
+    up.set(
+        "/private/df",
+        Reply::ok("text/html", article("daringfireball-1")),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"df\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\nrobots = false\n\n[[topic]]\nid = \"all\"\n",
+            up.url("/feed.xml")
+        ),
+    );
+    let out = ws.run(&["poll", "--once"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("robots = false"),
+        "the override is logged: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 stored"));
+    assert_eq!(asked(&up, "/robots.txt"), 0);
+    let after = exported(&ws);
+    assert!(
+        f1(&after["DF"].3, "daringfireball-1") > 0.9,
+        "{}",
+        after["DF"].3
+    );
+}
+
+#[test]
+fn the_server_fetches_articles_in_the_background_and_republishes() {
+    let up = Upstream::start();
+    up.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&up.url(""), &[("V8", "/blog/v8", "")]),
+        ),
+    );
+    up.set("/robots.txt", Reply::status(404, "none"));
+    up.set("/blog/v8", Reply::ok("text/html", article("v8-blog")));
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"v8\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            up.url("/feed.xml")
+        ),
+    );
+    let server = ws.serve();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let feed = parse_feed(&server.get("/all.atom").body);
+        let content = feed
+            .entries
+            .first()
+            .and_then(|e| e.content.as_ref())
+            .and_then(|c| c.body.clone())
+            .unwrap_or_default();
+        if f1(&content, "v8-blog") > 0.9 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the served feed never gained the article: {content}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("feedloom_articles_total{outcome=\"stored\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("feedloom_articles_owed 0"), "{metrics}");
+}
+
+#[test]
+fn a_public_sources_feed_cannot_send_article_fetches_inside() {
+    let inside = Upstream::start();
+    inside.set("/admin", Reply::ok("text/html", HOSTILE));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fetcher = feedloom::fetch::Fetcher::new(Default::default()).unwrap();
+    // A source on a public name (it does not resolve here, so it is not
+    // the operator's own network) linking to a loopback address.
+    let public = url::Url::parse("https://feeds.example.org/links.xml").unwrap();
+    let target = url::Url::parse(&inside.url("/admin")).unwrap();
+    let req = feedloom::fetch::FetchRequest {
+        linked_from: Some(&public),
+        ..feedloom::fetch::FetchRequest::new(&target)
+    };
+    let got = rt.block_on(fetcher.fetch(&req));
+    assert!(
+        got.is_err(),
+        "fetched an internal address for a public source"
+    );
+    assert!(inside.requests.lock().unwrap().is_empty());
+    // The operator's own source may link inside.
+    let local = url::Url::parse(&inside.url("/feed.xml")).unwrap();
+    let req = feedloom::fetch::FetchRequest {
+        linked_from: Some(&local),
+        ..feedloom::fetch::FetchRequest::new(&target)
+    };
+    assert!(rt.block_on(fetcher.fetch(&req)).is_ok());
+}
+
+#[test]
+fn pages_without_an_article_leave_the_entry_alone() {
+    let page = url::Url::parse("https://example.org/p").unwrap();
+    use feedloom::fulltext::article::{extract, NoArticle};
+    assert!(matches!(
+        extract(b"%PDF-1.7", Some("application/pdf"), &page),
+        Err(NoArticle::NotHtml(_))
+    ));
+    assert!(matches!(
+        extract(
+            b"<html><body><p>Log in to continue.</p></body></html>",
+            Some("text/html"),
+            &page
+        ),
+        Err(NoArticle::TooShort(_) | NoArticle::Failed(_))
+    ));
+    let deep = format!("<html><body>{}</body></html>", "<div>".repeat(100_000));
+    assert!(matches!(
+        extract(deep.as_bytes(), None, &page),
+        Err(NoArticle::TooDeep(_))
+    ));
+    // Many elements: refused past the bound rather than scored.
+    let wide = format!(
+        "<html><body>{}</body></html>",
+        "<p>word</p>".repeat(feedloom::fulltext::MAX_ARTICLE_ELEMENTS + 10)
+    );
+    assert!(matches!(
+        extract(wide.as_bytes(), None, &page),
+        Err(NoArticle::Failed(_))
+    ));
+}
+
+#[test]
+fn fulltext_settings_without_fulltext_are_errors() {
+    let ws = Workspace::new();
+    ws.write(
+        "s.toml",
+        "[[source]]\nid = \"f\"\nkind = \"feed\"\nurl = \"https://x.example/f\"\nrobots = false\n",
+    );
+    let e = feedloom::config::load(&ws.feeds).unwrap_err().to_string();
+    assert!(
+        e.contains("s.toml") && e.contains("source `f`: field `robots` needs `fulltext = true`"),
+        "{e}"
+    );
+}
