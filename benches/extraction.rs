@@ -22,18 +22,58 @@ use url::Url;
 /// Real-world pages of the suite by kind (the rest are unit cases: a
 /// base URL, a `<br>` cleanup, ...).
 const NEWS: &[&str] = &[
-    "aclu", "aktualne", "ars-1", "bbc-1", "breitbart", "buzzfeed-1", "citylab-1", "cnet", "cnn",
-    "engadget", "folha", "guardian-1", "heise", "herald-sun-1", "la-nacion", "lemonde-1",
-    "liberation-1", "lwn-1", "nytimes-1", "nytimes-2", "quanta-1", "salon-1", "seattletimes-1",
-    "telegraph", "theverge", "wapo-1", "wapo-2", "yahoo-1", "yahoo-2",
+    "aclu",
+    "aktualne",
+    "ars-1",
+    "bbc-1",
+    "breitbart",
+    "buzzfeed-1",
+    "citylab-1",
+    "cnet",
+    "cnn",
+    "engadget",
+    "folha",
+    "guardian-1",
+    "heise",
+    "herald-sun-1",
+    "la-nacion",
+    "lemonde-1",
+    "liberation-1",
+    "lwn-1",
+    "nytimes-1",
+    "nytimes-2",
+    "quanta-1",
+    "salon-1",
+    "seattletimes-1",
+    "telegraph",
+    "theverge",
+    "wapo-1",
+    "wapo-2",
+    "yahoo-1",
+    "yahoo-2",
 ];
 const BLOGS: &[&str] = &[
-    "blogger", "daringfireball-1", "dropbox-blog", "ebb-org", "firefox-nightly-blog",
-    "gitlab-blog", "medium-1", "medium-2", "tumblr", "v8-blog", "wordpress",
+    "blogger",
+    "daringfireball-1",
+    "dropbox-blog",
+    "ebb-org",
+    "firefox-nightly-blog",
+    "gitlab-blog",
+    "medium-1",
+    "medium-2",
+    "tumblr",
+    "v8-blog",
+    "wordpress",
 ];
 const DOCS: &[&str] = &[
-    "google-sre-book-1", "ietf-1", "mercurial", "mozilla-1", "mozilla-2", "wikipedia",
-    "wikipedia-2", "webmd-1",
+    "google-sre-book-1",
+    "ietf-1",
+    "mercurial",
+    "mozilla-1",
+    "mozilla-2",
+    "wikipedia",
+    "wikipedia-2",
+    "webmd-1",
 ];
 
 fn words(text: &str) -> HashMap<String, usize> {
@@ -55,7 +95,11 @@ fn prf(got: &HashMap<String, usize>, want: &HashMap<String, usize>) -> [f64; 3] 
         .sum();
     let p = common as f64 / got.values().sum::<usize>().max(1) as f64;
     let r = common as f64 / want.values().sum::<usize>().max(1) as f64;
-    let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    let f = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
     [p, r, f]
 }
 
@@ -132,7 +176,9 @@ fn main() {
             let got = feedloom::fulltext::article::extract(&source, Some("text/html"), &page_url);
             let elapsed = t.elapsed().as_secs_f64();
             let failed = got.is_err();
-            let text = got.map(|h| feedloom::text::html_to_text(&h)).unwrap_or_default();
+            let text = got
+                .map(|h| feedloom::text::html_to_text(&h))
+                .unwrap_or_default();
             ours.add(prf(&words(&text), &want), elapsed, failed);
 
             let t = Instant::now();

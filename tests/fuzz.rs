@@ -470,6 +470,22 @@ fn suggested_selectors() {
 }
 
 #[test]
+fn article_extraction() {
+    let seeds = [
+        "articles/ars-1.source.html",
+        "articles/daringfireball-1.source.html",
+    ]
+    .map(fixture)
+    .to_vec();
+    let page = Url::parse("https://example.org/2026/story").unwrap();
+    fuzz("article", seeds, &|b| {
+        if let Ok(html) = feedloom::fulltext::article::extract(b, Some("text/html"), &page) {
+            assert!(!html.contains("<script"), "an article kept a script");
+        }
+    });
+}
+
+#[test]
 fn definitions_loader() {
     let dir = tempfile::tempdir().unwrap();
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds");
