@@ -387,6 +387,50 @@ fn a_next_page_url_is_followed_on_the_same_origin_only() {
 }
 
 #[test]
+fn a_failing_later_page_cuts_the_listing_and_keeps_no_validators() {
+    let up = Upstream::start();
+    let json = "application/json";
+    up.set(
+        "/r/rust/new.json",
+        Reply::ok(json, json_fixture("reddit-new-page1.json")).with_header("ETag", "\"p1\""),
+    );
+    up.set(
+        "/r/rust/new.json?after=t3_1h5c2d3",
+        Reply::status(500, "oops"),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}{}",
+            REDDIT.replace("URL", &up.url("/r/rust/new.json"))
+        ),
+    );
+    // Page 1's two posts are stored; the poll does not fail.
+    let out = ws.poll_ok();
+    assert!(out.contains("r-rust: fetched 2 items: 2 new"), "{out}");
+    // The next poll asks page 1 unconditionally (no 304 hiding page 2),
+    // and now reads page 2 too.
+    up.set(
+        "/r/rust/new.json?after=t3_1h5c2d3",
+        Reply::ok(json, json_fixture("reddit-new-page2.json")),
+    );
+    let out = ws.poll_ok();
+    assert!(out.contains("r-rust: fetched 3 items: 1 new"), "{out}");
+    let heads = up.requests.lock().unwrap().clone();
+    let page1: Vec<&String> = heads
+        .iter()
+        .filter(|h| h.starts_with("GET /r/rust/new.json HTTP"))
+        .collect();
+    assert_eq!(page1.len(), 2);
+    assert!(
+        !page1[1].to_ascii_lowercase().contains("if-none-match"),
+        "{}",
+        page1[1]
+    );
+}
+
+#[test]
 fn a_search_api_with_nested_hits() {
     let kind = kind_of(
         r#"

@@ -8,7 +8,10 @@
 //! page says there is no next one. Every request counts against the host's
 //! spacing and budget, and the source kind's own budget when it has one.
 //! The first page is asked with the validators of its last 200: a 304
-//! there means the listing is unchanged, and no other page is fetched.
+//! there means the listing is unchanged, and no other page is fetched. A
+//! later page that fails (fetch or extraction) cuts the listing there: the
+//! pages before it are ingested, and no validators are kept, so the next
+//! poll reads the whole listing again.
 
 use std::collections::HashSet;
 
@@ -115,6 +118,7 @@ impl Poller {
         let mut page_url = pages.base.clone();
         let mut ttl = None;
         let mut url = pages.first.clone();
+        let mut cut = false;
         for page in 0..pages.max_pages {
             fetched_urls.insert(url.clone());
             let req = FetchRequest {
@@ -125,7 +129,16 @@ impl Poller {
                 validators: validators.filter(|_| page == 0),
                 ..FetchRequest::new(&url)
             };
-            let (bytes, meta) = match self.fetcher.fetch(&req).await? {
+            let fetched = match self.fetcher.fetch(&req).await {
+                Ok(f) => f,
+                Err(e) if page == 0 => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(source = %source.id, %url, "page {} not fetched, listing cut there: {e}", page + 1);
+                    cut = true;
+                    break;
+                }
+            };
+            let (bytes, meta) = match fetched {
                 Fetched::Body { bytes, meta } => (bytes, meta),
                 Fetched::NotModified(meta) if page == 0 => return Ok(Listing::Unchanged(meta)),
                 // Never asked conditionally; a server that answers 304
@@ -147,6 +160,7 @@ impl Poller {
                 Err(e) => {
                     tracing::warn!(source = %source.id, %url, "page {} unreadable, listing cut there: {e}", page + 1);
                     last_meta = meta;
+                    cut = true;
                     break;
                 }
             };
@@ -170,6 +184,11 @@ impl Poller {
                 Some(n) if !fetched_urls.contains(&n) && all.len() > before => url = n,
                 _ => break,
             }
+        }
+        // A cut listing keeps no validators: the next poll must not take a
+        // 304 on the first page for "nothing new" and skip the pages missed.
+        if cut {
+            first_page = Validators::default();
         }
         Ok(Listing::Fetched {
             entries: all,
