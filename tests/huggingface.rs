@@ -637,3 +637,80 @@ fn an_unchanged_page_is_not_read_again() {
         "{asked}"
     );
 }
+
+/// The real page with its `DailyPapers` JSON emptied (`data-props="{}"`,
+/// an upstream rename of the key) or the hydration element gone.
+fn redesigned(emptied: bool) -> Vec<u8> {
+    let page = String::from_utf8(fixture("hf-trending-2026-10-07.html")).unwrap();
+    let target = page.find("data-target=\"DailyPapers\"").unwrap();
+    if !emptied {
+        return page
+            .replace("data-target=\"DailyPapers\"", "data-target=\"PapersV2\"")
+            .into_bytes();
+    }
+    let start = target + page[target..].find("data-props=\"").unwrap() + "data-props=\"".len();
+    let end = start + page[start..].find('"').unwrap();
+    format!("{}{{}}{}", &page[..start], &page[end..]).into_bytes()
+}
+
+#[test]
+fn a_redesigned_page_degrades_to_its_cards_and_says_so() {
+    for emptied in [true, false] {
+        let up = Upstream::start();
+        up.set(
+            "/papers/trending",
+            Reply::ok("text/html; charset=utf-8", redesigned(emptied)),
+        );
+        let ws = Workspace::new();
+        ws.write(
+            "s.toml",
+            &hf_source(&up, "hf-page", "listing = \"trending\"\nmode = \"page\""),
+        );
+        ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
+        let out = ws.poll_ok();
+        // All 50 papers, from the cards, with their counts.
+        assert!(out.contains("hf-page: fetched 50 items: 50 new"), "{out}");
+        let server = ws.serve();
+        let feed = parse_feed(&server.get("/popular.atom").body);
+        let popular = hf_upvotes().iter().filter(|(_, u)| *u >= 100.0).count();
+        assert!(popular > 0);
+        assert_eq!(feed.entries.len(), popular, "upvotes read from the cards");
+        // The operator learns of it: /status and the index.
+        let status: serde_json::Value =
+            serde_json::from_slice(&server.get("/status").body).unwrap();
+        let source = &status["sources"][0];
+        assert_eq!(source["ok"], true);
+        assert_eq!(source["degraded"], true, "{source}");
+        let detail = source["degraded_detail"].as_str().unwrap();
+        assert!(
+            detail.contains("cards") && detail.contains("authors"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains(if emptied {
+                "holds no papers"
+            } else {
+                "is gone"
+            }),
+            "{detail}"
+        );
+        let index = server.get("/").text();
+        assert!(index.contains(">degraded</strong>"), "{index}");
+    }
+    // The real page as it is: healthy, not degraded.
+    let up = Upstream::start();
+    up.set(
+        "/papers/trending",
+        Reply::ok("text/html", fixture("hf-trending-2026-10-07.html")),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "s.toml",
+        &hf_source(&up, "hf-page", "listing = \"trending\"\nmode = \"page\""),
+    );
+    ws.write("r.toml", &format!("{HF_RULES}{LOCAL_HOST_RULES}"));
+    ws.poll_ok();
+    let server = ws.serve();
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    assert_eq!(status["sources"][0]["degraded"], false);
+}

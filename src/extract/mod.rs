@@ -69,6 +69,9 @@ pub struct Extracted {
     /// What the body says about its next page (a `json` source's next URL
     /// or cursor), for [`crate::poll`] to follow.
     pub next: Option<String>,
+    /// The source is read, but not as well as it should be (a Hugging Face
+    /// page read from its cards): what is missing, for `/status`.
+    pub degraded: Option<String>,
 }
 
 /// Extracts the items of a response body fetched at `now` (which resolves
@@ -89,10 +92,14 @@ pub fn extract(
                 ..Default::default()
             })
         }
-        SourceKind::HuggingFace(spec) => Ok(Extracted {
-            entries: spec.extract(body, now)?,
-            ..Default::default()
-        }),
+        SourceKind::HuggingFace(spec) => {
+            let (entries, degraded) = spec.extract_reporting(body, now)?;
+            Ok(Extracted {
+                entries,
+                degraded,
+                ..Default::default()
+            })
+        }
         SourceKind::Json(spec) => {
             let page = spec.extract(body, content_type)?;
             Ok(Extracted {

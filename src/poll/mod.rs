@@ -198,6 +198,8 @@ struct Ingested {
     status: u16,
     /// Upstream freshness (headers or `<ttl>`): a floor on the next poll.
     floor: Option<Duration>,
+    /// The source turned degraded, or recovered (the index shows it).
+    degraded_changed: bool,
 }
 
 /// The host a source is polled from, as the fetcher's per-host rules name
@@ -335,7 +337,8 @@ impl Poller {
                 if done.counts.fetched > 0 {
                     state.last_listed = done.counts.fetched;
                 }
-                report.health_changed = record_success(source, &mut state, now);
+                report.health_changed =
+                    record_success(source, &mut state, now) || done.degraded_changed;
             }
             Ok(Polled::NotModified { floor: f }) => {
                 floor = f;
@@ -420,7 +423,7 @@ impl Poller {
         // day's listing) are not sent: new selectors must see a full body.
         let validators = (state.validators_for == pages.key).then_some(&state.validators);
         let key = pages.key.clone();
-        let (raw, page_url, meta, ttl, keep) =
+        let (raw, page_url, meta, ttl, keep, degraded) =
             match self.fetch_pages(source, pages, validators, now).await? {
                 Listing::Unchanged(meta) => {
                     note_move(source, state, &meta);
@@ -434,7 +437,8 @@ impl Poller {
                     first_page,
                     page_url,
                     ttl,
-                } => (entries, page_url, meta, ttl, (first_page, key)),
+                    degraded,
+                } => (entries, page_url, meta, ttl, (first_page, key), degraded),
             };
         note_move(source, state, &meta);
         if raw.is_empty() && state.last_listed >= BREAKAGE_MIN_ITEMS {
@@ -448,11 +452,22 @@ impl Poller {
         // Kept only once the body is stored: a poll that failed to ingest
         // must fetch the whole body again.
         (state.validators, state.validators_for) = keep;
+        let degraded_changed = state.degraded != degraded;
+        if degraded_changed {
+            match &degraded {
+                Some(what) => {
+                    tracing::warn!(source = %source.id, url = %source.url, "degraded: {what}; the upstream page probably changed")
+                }
+                None => tracing::info!(source = %source.id, "no longer degraded"),
+            }
+            state.degraded = degraded;
+        }
         Ok(Polled::Ingested(Ingested {
             counts,
             topics,
             status: meta.status,
             floor: meta.fresh_for.max(ttl),
+            degraded_changed,
         }))
     }
 }

@@ -98,6 +98,8 @@ pub(super) enum Listing {
         page_url: Url,
         /// The first page's own refresh interval (RSS `<ttl>`).
         ttl: Option<std::time::Duration>,
+        /// What the first page's extraction could not read.
+        degraded: Option<String>,
     },
 }
 
@@ -117,6 +119,7 @@ impl Poller {
         let mut first_page = Validators::default();
         let mut page_url = pages.base.clone();
         let mut ttl = None;
+        let mut degraded = None;
         let mut url = pages.first.clone();
         let mut cut = false;
         for page in 0..pages.max_pages {
@@ -167,6 +170,7 @@ impl Poller {
             last_meta = meta;
             if page == 0 {
                 ttl = got.ttl;
+                degraded = got.degraded.clone();
             }
             let next = (pages.next)(page, &url, &got);
             let before = all.len();
@@ -196,6 +200,7 @@ impl Poller {
             first_page,
             page_url: page_url.unwrap_or(pages.first),
             ttl,
+            degraded,
         })
     }
 }

@@ -40,6 +40,13 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
                 kind = esc(&e.kind),
             )
         }
+        (None, Some(last)) if state.degraded.is_some() => {
+            let since = time(state.health_since.unwrap_or(last));
+            format!(
+                "<strong class=\"failing\">degraded</strong>: {} (polled ok since {since})",
+                esc(state.degraded.as_deref().unwrap_or_default())
+            )
+        }
         (None, Some(last)) => {
             let since = time(state.health_since.unwrap_or(last));
             format!("ok since {since}, {} entries added", state.entries_added)

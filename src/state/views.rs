@@ -23,6 +23,9 @@ impl App {
                     "url": crate::urls::public_url(&s.url),
                     "interval_seconds": s.interval.as_secs(),
                     "ok": state.last_error.is_none() && state.last_success.is_some(),
+                    // Read, but only in part (the upstream changed).
+                    "degraded": state.degraded.is_some() && state.last_error.is_none(),
+                    "degraded_detail": state.degraded.as_ref().filter(|_| state.last_error.is_none()),
                     "health_since": state.health_since,
                     "last_attempt": state.last_attempt,
                     "last_success": state.last_success,

@@ -128,6 +128,10 @@ pub struct SourceState {
     /// Since when the source has been healthy, or failing with the current
     /// error: the index shows it, and it moves only on a change of state.
     pub health_since: Option<DateTime<Utc>>,
+    /// The last successful poll read the source only in part (a Hugging
+    /// Face page from its cards): what is missing. `/status` and the index
+    /// show the source as degraded.
+    pub degraded: Option<String>,
 }
 
 /// Fingerprints of the rules the store's tags and memberships reflect.

@@ -162,15 +162,44 @@ impl HfSpec {
 
     /// Extracts the papers of one response.
     pub fn extract(&self, body: &[u8], now: DateTime<Utc>) -> Result<Vec<RawEntry>, ExtractError> {
+        Ok(self.extract_reporting(body, now)?.0)
+    }
+
+    /// [`HfSpec::extract`], and what is degraded: page mode falls back to
+    /// the `<article>` cards whenever the embedded JSON is gone or holds no
+    /// papers while the page still shows some (an upstream redesign), and
+    /// says so, naming what the cards lack, so `/status` can tell the
+    /// operator.
+    pub fn extract_reporting(
+        &self,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<RawEntry>, Option<String>), ExtractError> {
+        let mut degraded = None;
         let mut raws: Vec<RawEntry> = match self.mode {
             Mode::Api => parse_api(body)?
                 .into_iter()
                 .map(|e| to_raw(e.into_entry(), &self.base))
                 .collect(),
-            Mode::Page => match props::page_entries(body)? {
-                Some(entries) => entries.into_iter().map(|e| to_raw(e, &self.base)).collect(),
-                None => cards::extract(body, &self.base, now)?,
-            },
+            Mode::Page => {
+                let (entries, why) = match props::page_entries(body)? {
+                    Some(entries) if !entries.is_empty() => (entries, None),
+                    Some(_) => (Vec::new(), Some("the embedded JSON holds no papers")),
+                    None => (Vec::new(), Some("the embedded JSON is gone")),
+                };
+                match why {
+                    None => entries.into_iter().map(|e| to_raw(e, &self.base)).collect(),
+                    Some(why) => {
+                        let cards = cards::extract(body, &self.base, now)?;
+                        if !cards.is_empty() {
+                            degraded = Some(format!(
+                                "read from the page's cards ({why}): {CARDS_LACK} are missing"
+                            ));
+                        }
+                        cards
+                    }
+                }
+            }
         };
         let count = raws.len() as i64;
         for (rank, raw) in raws.iter_mut().enumerate() {
@@ -189,9 +218,13 @@ impl HfSpec {
                     .map(|t| t + chrono::Duration::microseconds(count - 1 - rank))
             };
         }
-        Ok(raws)
+        Ok((raws, degraded))
     }
 }
+
+/// What a paper read from its card lacks, compared with the JSON.
+pub const CARDS_LACK: &str =
+    "authors, the AI summary and keywords, the project page and the listing time";
 
 fn current_week(now: DateTime<Utc>) -> String {
     let w = now.iso_week();
