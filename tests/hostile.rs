@@ -84,7 +84,8 @@ fn documents_nested_200000_deep_are_refused_and_nothing_is_lost() {
             "text/html",
             format!(
                 "<html><body>{}<article class=post><h2 class=post-title>x</h2></article>",
-                "<div>".repeat(deep)
+                // Each stray `</span>` closes nothing: the `<time>`s nest.
+                "<time x>a</span>".repeat(deep)
             ),
         ),
     );
