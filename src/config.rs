@@ -288,10 +288,10 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     let is_hf = def.kind == SourceKindDef::HuggingfacePapers;
     if !matches!(def.kind, SourceKindDef::Html | SourceKindDef::Json) {
         only_for("select", def.select.is_some(), "\"html\" or \"json\"")?;
+        only_for("metrics", def.metrics.is_some(), "\"html\" or \"json\"")?;
     }
     if def.kind != SourceKindDef::Json {
         for (field, set) in [
-            ("metrics", def.metrics.is_some()),
             ("link_template", def.link_template.is_some()),
             ("paging", def.paging.is_some()),
         ] {
@@ -334,7 +334,9 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
                     let select = def.select.as_ref().ok_or_else(|| {
                         err("kind = \"html\" needs a `[source.select]` table".into())
                     })?;
-                    SourceKind::Html(Box::new(HtmlSpec::compile(select).map_err(|m| err(m.0))?))
+                    SourceKind::Html(Box::new(
+                        HtmlSpec::compile(select, def.metrics.as_ref()).map_err(|m| err(m.0))?,
+                    ))
                 }
             };
             (url, kind)

@@ -158,8 +158,9 @@ pub struct SourceDef {
     /// `kind = "html"` and `"json"`: the selectors (CSS or JSON Pointers)
     /// that find items and fields.
     pub select: Option<SelectDef>,
-    /// `kind = "json"`: numeric metrics rules can test, each a JSON Pointer
-    /// inside an item (`points = "/score"`).
+    /// Numeric metrics rules can test: `json`, a JSON Pointer inside an
+    /// item (`points = "/score"`); `html`, a selector whose text's first
+    /// number is taken (`"1.2k"` → 1200, `"45 comments"` → 45).
     pub metrics: Option<std::collections::BTreeMap<String, String>>,
     /// `kind = "json"`: the link of an item without one, built from its id
     /// (`https://example.org/post/{id}`).
@@ -245,9 +246,16 @@ pub struct SelectDef {
     /// The item's link; `html` defaults to `a@href`. Relative links are
     /// resolved against the page URL.
     pub link: Option<Selectors>,
-    /// `json`: the item's own id, which identifies it across polls and
-    /// fills `{id}` in `link_template`.
+    /// The item's own id, which identifies it across polls (`html`: often
+    /// an attribute, `@id`; `json`: also fills `{id}` in `link_template`).
     pub id: Option<Selectors>,
+    /// Where readers discuss the item (a comments page), published as
+    /// RSS `<comments>`, Atom `rel="replies"`.
+    pub comments: Option<Selectors>,
+    /// `html`: elements one item spans: the item element and the siblings
+    /// after it (2 for Hacker News: the title row, then the row with score,
+    /// author, age and comments). Default 1, at most 10.
+    pub item_rows: Option<usize>,
     /// The summary; HTML is kept (sanitized), plain text is escaped.
     pub summary: Option<Selectors>,
     /// `json`: the full content (HTML or plain text).

@@ -246,6 +246,7 @@ impl Digest {
             ai_summary: None,
             listed: None,
             article: None,
+            discussion: None,
             tags: Default::default(),
             topics: [(topic.to_string(), span.end)].into(),
         })

@@ -49,6 +49,9 @@ pub struct RawEntry {
     /// enters topics at this time rather than at `published`, so a listing of
     /// old papers does not land at the bottom of a feed.
     pub listed: Option<DateTime<Utc>>,
+    /// Where readers discuss the item (a Hugging Face paper's community
+    /// tab, a Hacker News thread), when not the item's own link.
+    pub discussion: Option<String>,
 }
 
 /// A related link.
@@ -191,6 +194,10 @@ pub struct Entry {
     /// outside [`Entry::same_content`]: gaining it moves no date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article: Option<String>,
+    /// See [`RawEntry::discussion`]; canonical and absolute. Like the
+    /// metrics, outside [`Entry::same_content`]: gaining one moves no date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discussion: Option<String>,
     /// Tag id → the rules that put it there.
     #[serde(default)]
     pub tags: BTreeMap<String, Vec<RuleHit>>,

@@ -157,6 +157,16 @@ pub fn normalize(
         ai_summary: clean_text(raw.ai_summary),
         listed: raw.listed.map(sane),
         article: None,
+        // Absolute, http(s), but with its fragment: a discussion is often
+        // a part of a page (`#community`).
+        discussion: raw
+            .discussion
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && d.len() <= caps::MAX_URL_BYTES)
+            .and_then(|d| base.join(d).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .map(String::from),
         tags: Default::default(),
         topics: Default::default(),
     })
@@ -277,6 +287,7 @@ pub fn merge(
         }
     };
     pick_opt(&mut m.content, new.content);
+    pick_opt(&mut m.discussion, new.discussion);
     pick_opt(&mut m.organization, new.organization);
     pick_opt(&mut m.submitter, new.submitter);
     pick_opt(&mut m.ai_summary, new.ai_summary);

@@ -188,7 +188,7 @@ fn blog_spec() -> SourceKind {
         category: one(".tag"),
         ..Default::default()
     };
-    SourceKind::Html(Box::new(HtmlSpec::compile(&def).unwrap()))
+    SourceKind::Html(Box::new(HtmlSpec::compile(&def, None).unwrap()))
 }
 
 #[test]

@@ -461,7 +461,7 @@ fn suggested_selectors() {
         if feedloom::depth::check_html(b, "HTML").is_ok() {
             let page = feedloom::decode::html(b, None);
             for s in feedloom::extract::suggest::suggest(&page, 3) {
-                let spec = feedloom::extract::html::HtmlSpec::compile(&s.select)
+                let spec = feedloom::extract::html::HtmlSpec::compile(&s.select, None)
                     .expect("a suggestion always compiles");
                 let _ = feedloom::extract::html::extract(&spec, &page);
             }

@@ -20,7 +20,7 @@ fn page(name: &str) -> String {
 /// The best suggestion's entries.
 fn suggested(page: &str) -> (feedloom::defs::SelectDef, Vec<RawEntry>) {
     let best = suggest(page, 3).into_iter().next().expect("a suggestion");
-    let spec = HtmlSpec::compile(&best.select).expect("the suggestion compiles");
+    let spec = HtmlSpec::compile(&best.select, None).expect("the suggestion compiles");
     let entries = html::extract(&spec, page);
     (best.select, entries)
 }
@@ -28,7 +28,7 @@ fn suggested(page: &str) -> (feedloom::defs::SelectDef, Vec<RawEntry>) {
 /// What a hand-written `[source.select]` reads.
 fn by_hand(page: &str, toml: &str) -> Vec<RawEntry> {
     let def: feedloom::defs::SelectDef = toml::from_str(toml).unwrap();
-    html::extract(&HtmlSpec::compile(&def).unwrap(), page)
+    html::extract(&HtmlSpec::compile(&def, None).unwrap(), page)
 }
 
 fn titles(es: &[RawEntry]) -> Vec<&str> {

@@ -213,7 +213,7 @@ fn suggest_report(
             s.items
         );
         out.push_str(&select_table(&s.select));
-        let entries = HtmlSpec::compile(&s.select)
+        let entries = HtmlSpec::compile(&s.select, None)
             .map(|spec| crate::extract::html::extract(&spec, &page))
             .unwrap_or_default();
         let _ = writeln!(out, "  gives {} entries:", entries.len());
@@ -306,7 +306,7 @@ fn adhoc_kind(target: &InspectArgs) -> Result<SourceKind, Error> {
             let def = def(select)?;
             let select = def.select.as_ref().expect("just set");
             Ok(SourceKind::Html(Box::new(
-                HtmlSpec::compile(select).map_err(|e| usage(e.0))?,
+                HtmlSpec::compile(select, def.metrics.as_ref()).map_err(|e| usage(e.0))?,
             )))
         }
         "json" => Ok(SourceKind::Json(Box::new(

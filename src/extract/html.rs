@@ -108,24 +108,56 @@ impl FieldSel {
         Ok(FieldSel { alts })
     }
 
-    /// Every value of the first alternative that yields any.
-    fn all(&self, item: ElementRef) -> Vec<String> {
+    /// Every value of the first alternative that yields any, across the
+    /// item's rows.
+    fn all(&self, rows: &[ElementRef]) -> Vec<String> {
         self.alts
             .iter()
-            .map(|a| a.values(item))
+            .map(|a| rows.iter().flat_map(|r| a.values(*r)).collect::<Vec<_>>())
             .find(|v| !v.is_empty())
             .unwrap_or_default()
     }
 
-    fn first(&self, item: ElementRef) -> Option<String> {
+    /// The first value: alternatives in order, each tried in every row.
+    fn first(&self, rows: &[ElementRef]) -> Option<String> {
         self.alts
             .iter()
-            .find_map(|a| a.values(item).into_iter().next())
+            .find_map(|a| rows.iter().find_map(|r| a.values(*r).into_iter().next()))
     }
 
-    fn first_html(&self, item: ElementRef) -> Option<String> {
-        self.alts.iter().find_map(|a| a.first_html(item))
+    fn first_html(&self, rows: &[ElementRef]) -> Option<String> {
+        self.alts
+            .iter()
+            .find_map(|a| rows.iter().find_map(|r| a.first_html(*r)))
     }
+}
+
+/// The most rows an item may span (`item_rows`).
+pub const MAX_ITEM_ROWS: usize = 10;
+
+/// The first number in `text`, as a count: `"1.2k"` → 1200, `"45
+/// comments"` → 45, `"1,234 points"` → 1234, `"3.5M"` → 3500000. Text
+/// without digits has none.
+pub fn first_number(text: &str) -> Option<f64> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .unwrap_or(rest.len());
+    let digits = rest[..end].trim_end_matches(['.', ',']).replace(',', "");
+    let n: f64 = digits.parse().ok()?;
+    let scale = match rest[end..].chars().next() {
+        Some('k' | 'K') => 1e3,
+        Some('m' | 'M') if !rest[end..].to_ascii_lowercase().starts_with("min") => 1e6,
+        Some('b' | 'B')
+            if rest[end..].len() == 1
+                || !rest[end + 1..].starts_with(|c: char| c.is_alphabetic()) =>
+        {
+            1e9
+        }
+        _ => 1.0,
+    };
+    Some(n * scale).filter(|n| n.is_finite())
 }
 
 /// The compiled `[source.select]` table.
@@ -139,14 +171,23 @@ pub struct HtmlSpec {
     date_format: Option<String>,
     author: Option<FieldSel>,
     category: Option<FieldSel>,
+    id: Option<FieldSel>,
+    comments: Option<FieldSel>,
+    metrics: Vec<(String, FieldSel)>,
+    /// Elements one item spans: the item and the siblings after it.
+    rows: usize,
 }
 
 impl HtmlSpec {
-    pub fn compile(def: &SelectDef) -> Result<HtmlSpec, Invalid> {
+    /// Compiles `[source.select]` and `[source.metrics]` (a metric name →
+    /// a selector whose text's first number is the value).
+    pub fn compile(
+        def: &SelectDef,
+        metrics: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<HtmlSpec, Invalid> {
         for (field, set) in [
             ("items", def.items.is_some()),
             ("embedded", def.embedded.is_some()),
-            ("id", def.id.is_some()),
             ("content", def.content.is_some()),
             ("authors", def.authors.is_some()),
             ("categories", def.categories.is_some()),
@@ -180,7 +221,34 @@ impl HtmlSpec {
             date_format: def.date_format.clone(),
             author: opt("author", &def.author)?,
             category: opt("category", &def.category)?,
+            id: opt("id", &def.id)?,
+            comments: opt("comments", &def.comments)?,
+            metrics: metrics
+                .into_iter()
+                .flatten()
+                .map(|(name, css)| {
+                    crate::extract::json::check_metric_name(name)?;
+                    Ok((
+                        name.clone(),
+                        FieldSel::parse(&format!("metrics.{name}"), &Selectors::One(css.clone()))?,
+                    ))
+                })
+                .collect::<Result<_, Invalid>>()?,
+            rows: match def.item_rows {
+                None => 1,
+                Some(n) if (1..=MAX_ITEM_ROWS).contains(&n) => n,
+                Some(_) => return Err(format!("select.item_rows: 1 to {MAX_ITEM_ROWS}").into()),
+            },
         })
+    }
+
+    /// The elements item `item` spans: itself and the `rows - 1` element
+    /// siblings after it.
+    fn rows<'a>(&self, item: ElementRef<'a>) -> Vec<ElementRef<'a>> {
+        std::iter::once(item)
+            .chain(item.next_siblings().filter_map(ElementRef::wrap))
+            .take(self.rows)
+            .collect()
     }
 }
 
@@ -204,7 +272,10 @@ impl HtmlSpec {
             if let Some(sel) = sel {
                 out.push((
                     name,
-                    items.iter().filter(|i| sel.first(**i).is_some()).count(),
+                    items
+                        .iter()
+                        .filter(|i| sel.first(&self.rows(**i)).is_some())
+                        .count(),
                 ));
             }
         }
@@ -219,30 +290,37 @@ impl HtmlSpec {
 pub fn extract(spec: &HtmlSpec, page: &str) -> Vec<RawEntry> {
     let doc = Html::parse_document(page);
     doc.select(&spec.item)
-        .filter_map(|item| Some((item, spec.title.first(item)?)))
-        .map(|(item, title)| RawEntry {
-            guid: None,
+        .map(|item| spec.rows(item))
+        .filter_map(|rows| Some((spec.title.first(&rows)?, rows)))
+        .map(|(title, rows)| RawEntry {
+            guid: spec.id.as_ref().and_then(|s| s.first(&rows)),
             title: Some(title),
-            link: spec.link.first(item),
+            link: spec.link.first(&rows),
             other_links: Vec::new(),
-            summary: spec.summary.as_ref().and_then(|s| s.first_html(item)),
+            summary: spec.summary.as_ref().and_then(|s| s.first_html(&rows)),
             content: None,
             authors: spec
                 .author
                 .as_ref()
-                .map(|s| s.all(item))
+                .map(|s| s.all(&rows))
                 .unwrap_or_default(),
             categories: spec
                 .category
                 .as_ref()
-                .map(|s| s.all(item))
+                .map(|s| s.all(&rows))
                 .unwrap_or_default(),
             published: spec
                 .date
                 .as_ref()
-                .and_then(|s| s.first(item))
+                .and_then(|s| s.first(&rows))
                 .and_then(|d| parse_date(&d, spec.date_format.as_deref())),
             updated: None,
+            discussion: spec.comments.as_ref().and_then(|s| s.first(&rows)),
+            metrics: spec
+                .metrics
+                .iter()
+                .filter_map(|(name, s)| Some((name.clone(), first_number(&s.first(&rows)?)?)))
+                .collect(),
             ..Default::default()
         })
         .collect()
@@ -251,6 +329,22 @@ pub fn extract(spec: &HtmlSpec, page: &str) -> Vec<RawEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_in_text() {
+        for (text, want) in [
+            ("1.2k", Some(1200.0)),
+            ("45 comments", Some(45.0)),
+            ("1,234 points", Some(1234.0)),
+            ("3.5M views", Some(3_500_000.0)),
+            ("5 min read", Some(5.0)),
+            ("Upvote 323", Some(323.0)),
+            ("discuss", None),
+            ("-", None),
+        ] {
+            assert_eq!(first_number(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn attribute_access_syntax() {

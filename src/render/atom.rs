@@ -78,6 +78,15 @@ fn entry(e: &Entry) -> AtomEntry {
             ..Default::default()
         });
     }
+    if let Some(d) = &e.discussion {
+        // RFC 4685 (Atom threading): where the replies are.
+        links.push(Link {
+            href: d.clone(),
+            rel: "replies".into(),
+            mime_type: Some("text/html".into()),
+            ..Default::default()
+        });
+    }
     if let Some(m) = &e.media {
         links.push(Link {
             href: m.url.clone(),

@@ -35,6 +35,11 @@ fn item(e: &Entry) -> Value {
     if !e.link.is_empty() {
         obj.insert("url".into(), e.link.clone().into());
     }
+    if let Some(d) = &e.discussion {
+        // JSON Feed has no comments field; an extension object (the spec's
+        // `_` prefix) carries it.
+        obj.insert("_feedloom".into(), json!({ "discussion_url": d }));
+    }
     if e.full_content().is_some() {
         obj.insert(
             "summary".into(),

@@ -28,6 +28,28 @@ pub fn render(ctx: &FeedContext, defs: &Definitions, entries: &[Entry], total: u
             f.label()
         ));
     }
+    /// The entry's counts (`311 points · 187 comments`) and its discussion.
+    fn counts(e: &crate::model::Entry) -> String {
+        let mut out = String::new();
+        for (name, v) in &e.metrics {
+            let n = if v.fract() == 0.0 && v.abs() < 1e15 {
+                format!("{}", *v as i64)
+            } else {
+                format!("{v:.1}")
+            };
+            // `comments` → `1 comment`.
+            let label = if *v == 1.0 {
+                name.strip_suffix('s').unwrap_or(name)
+            } else {
+                name.as_str()
+            };
+            out.push_str(&format!(" · {n} {}", esc(label)));
+        }
+        if let Some(d) = &e.discussion {
+            out.push_str(&format!(" · <a href=\"{}\">discussion</a>", esc(d)));
+        }
+        out
+    }
     let mut items = String::new();
     for e in entries {
         let title = if e.link.is_empty() {
@@ -36,9 +58,10 @@ pub fn render(ctx: &FeedContext, defs: &Definitions, entries: &[Entry], total: u
             format!("<a href=\"{}\">{}</a>", esc(&e.link), esc(&e.title))
         };
         items.push_str(&format!(
-            "<article>\n  <h2>{title}</h2>\n  <p class=\"meta\"><time datetime=\"{}\">{}</time>{}</p>\n  {}\n</article>\n",
+            "<article>\n  <h2>{title}</h2>\n  <p class=\"meta\"><time datetime=\"{}\">{}</time>{}{}</p>\n  {}\n</article>\n",
             e.published.to_rfc3339(),
             e.published.format("%Y-%m-%d"),
+            counts(e),
             if e.all_categories().is_empty() {
                 String::new()
             } else {

@@ -70,6 +70,8 @@ fn item(e: &Entry) -> Item {
             mime_type: m.mime.clone(),
         }),
         content: e.full_content().cloned(),
+        // RSS 2.0 `<comments>`: the page of comments about the item.
+        comments: e.discussion.clone(),
         guid: Some(Guid {
             value: e.id.urn(),
             permalink: false,

@@ -147,6 +147,7 @@ fn card(article: ElementRef, id: &str, title: &str, base: &Url, now: DateTime<Ut
         guid: None,
         title: Some(escape_text(title)),
         link: Some(paper_url(base, id)),
+        discussion: Some(super::discussion_url(base, id)),
         other_links,
         summary: article
             .select(&SEL.summary)

@@ -290,6 +290,11 @@ pub fn paper_url(base: &Url, id: &str) -> String {
     format!("{base}papers/{id}")
 }
 
+/// Where a paper is discussed: its page's community tab.
+pub fn discussion_url(base: &Url, id: &str) -> String {
+    format!("{base}papers/{id}#community")
+}
+
 /// Abstract text to HTML: arXiv's hard line breaks joined, blank lines kept
 /// as paragraph breaks, everything escaped.
 pub fn abstract_html(text: &str) -> String {
@@ -363,6 +368,7 @@ fn to_raw(entry: WireEntry, base: &Url) -> RawEntry {
         guid: None,
         title: Some(escape_text(&p.title)),
         link: Some(paper_url(base, &id)),
+        discussion: Some(discussion_url(base, &id)),
         other_links: vec![arxiv],
         summary: p.summary.as_deref().map(abstract_html),
         content: None,

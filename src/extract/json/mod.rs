@@ -98,6 +98,7 @@ pub struct JsonSpec {
     authors: Option<Field>,
     categories: Option<Field>,
     image: Option<Field>,
+    comments: Option<Field>,
     metrics: Vec<(String, Field)>,
     /// `link_template` split at `{id}`.
     link_template: Option<(String, String)>,
@@ -121,6 +122,7 @@ impl JsonSpec {
         )?;
         for (field, set) in [
             ("item", select.item.is_some()),
+            ("item_rows", select.item_rows.is_some()),
             ("author", select.author.is_some()),
             ("category", select.category.is_some()),
         ] {
@@ -197,6 +199,7 @@ impl JsonSpec {
             authors: Field::opt("authors", &select.authors)?,
             categories: Field::opt("categories", &select.categories)?,
             image: Field::opt("image", &select.image)?,
+            comments: Field::opt("comments", &select.comments)?,
             metrics,
             link_template,
             paging,
@@ -310,6 +313,7 @@ impl JsonSpec {
             // Content alone is both: the summary is cut from it later.
             summary: summary.or_else(|| content.clone()),
             content,
+            discussion: opt_text(&self.comments),
             authors: list(&self.authors),
             categories: list(&self.categories),
             published: self
@@ -340,7 +344,7 @@ impl JsonSpec {
 }
 
 /// Metric names are what rules and queries write: `points`, `comments`.
-fn check_metric_name(name: &str) -> Result<(), Invalid> {
+pub(crate) fn check_metric_name(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.len() <= 32
         && name
