@@ -197,3 +197,45 @@ fn hugging_face_entries_link_their_discussion() {
         assert_eq!(e.discussion, Some(format!("{}#community", e.link)));
     }
 }
+
+#[test]
+fn html_definition_mistakes_name_the_field() {
+    let base = "[[source]]\nid = \"h\"\nkind = \"html\"\nurl = \"https://x.example/\"\n";
+    for (extra, want) in [
+        (
+            "[source.select]\nitem = \"tr\"\ntitle = \"a\"\nitem_rows = 0\n",
+            "select.item_rows: 1 to 10",
+        ),
+        (
+            "[source.select]\nitem = \"tr\"\ntitle = \"a\"\nitem_rows = 11\n",
+            "select.item_rows: 1 to 10",
+        ),
+        (
+            "[source.select]\nitem = \"tr\"\ntitle = \"a\"\n[source.metrics]\nPoints = \"span\"\n",
+            "metric names use",
+        ),
+        (
+            "[source.select]\nitem = \"tr\"\ntitle = \"a\"\n[source.metrics]\npoints = \"span[\"\n",
+            "metrics.points: bad CSS selector",
+        ),
+        (
+            "[source.select]\nitem = \"tr\"\ntitle = \"a\"\ncomments = \"a[\"\n",
+            "select.comments: bad CSS selector",
+        ),
+    ] {
+        let ws = Workspace::new();
+        ws.write("s.toml", &format!("{base}{extra}"));
+        let e = feedloom::config::load(&ws.feeds).unwrap_err().to_string();
+        assert!(
+            e.contains("s.toml") && e.contains("source `h`") && e.contains(want),
+            "{want}: {e}"
+        );
+    }
+    let ws = Workspace::new();
+    ws.write(
+        "s.toml",
+        "[[source]]\nid = \"f\"\nkind = \"feed\"\nurl = \"https://x.example/f\"\n[source.metrics]\np = \"x\"\n",
+    );
+    let e = feedloom::config::load(&ws.feeds).unwrap_err().to_string();
+    assert!(e.contains("field `metrics` only applies"), "{e}");
+}
