@@ -12,6 +12,19 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 /// Parses `text` as a date, trying `format` first when given.
 pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    if let Some(d) = parse_one(text, format) {
+        return Some(d);
+    }
+    // A date followed by its epoch seconds (Hacker News' `span.age` title:
+    // `2026-11-30T14:03:11 1796047391`): the date, if the two agree. Once,
+    // not recursively (a text of many words must not recurse per word).
+    let (date, epoch) = text.rsplit_once(' ')?;
+    let secs: i64 = epoch.parse().ok()?;
+    parse_one(date.trim_end(), None).filter(|d| d.timestamp() == secs)
+}
+
+/// [`parse_date`] without the trailing-epoch form.
+fn parse_one(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
     if text.is_empty() {
         return None;
     }
@@ -64,15 +77,6 @@ pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
     ] {
         if let Ok(d) = NaiveDate::parse_from_str(text, fmt) {
             return d.and_hms_opt(0, 0, 0).map(|d| Utc.from_utc_datetime(&d));
-        }
-    }
-    // A date followed by its epoch seconds (Hacker News' `span.age` title:
-    // `2026-11-30T14:03:11 1796047391`): the date, if the two agree.
-    if let Some((date, epoch)) = text.rsplit_once(' ') {
-        if let (Some(d), Ok(secs)) = (parse_date(date, None), epoch.parse::<i64>()) {
-            if d.timestamp() == secs {
-                return Some(d);
-            }
         }
     }
     None
@@ -132,6 +136,10 @@ mod tests {
         assert_eq!(parse_date("yesterday", None), None);
         // ... which must agree.
         assert_eq!(parse_date("2026-11-30T14:03:11 1", None), None);
+        // Many words: one try of the form, no recursion per word (a
+        // fuzzer's find: a stack overflow, and quadratic time before it).
+        let words = "a ".repeat(200_000);
+        assert_eq!(parse_date(&words, None), None);
         assert_eq!(parse_date("", None), None);
     }
 
