@@ -54,6 +54,14 @@ fn a_table_row_listing() {
         links(&got).contains(&"item?id=46100871"),
         "Ask HN links to its own item"
     );
+    // The date is in the row after each story: the item spans two rows.
+    assert_eq!(select.item_rows, Some(2), "{select:?}");
+    assert_eq!(
+        got[0].published,
+        Some("2026-11-30T14:03:11Z".parse().unwrap()),
+        "{select:?}"
+    );
+    assert!(got.iter().all(|e| e.published.is_some()));
 }
 
 #[test]

@@ -254,6 +254,11 @@ fn select_table(select: &crate::defs::SelectDef) -> String {
         if let Some(v) = value {
             let _ = writeln!(out, "{key} = {}", toml_string(&v));
         }
+        if key == "item" {
+            if let Some(n) = select.item_rows {
+                let _ = writeln!(out, "item_rows = {n}");
+            }
+        }
     }
     out
 }

@@ -429,7 +429,7 @@ fn build(doc: &Html, group: &Group) -> Option<Suggestion> {
     let date = date_selector(&items);
     let summary = summary_selector(&items, &titles);
 
-    let select = SelectDef {
+    let mut select = SelectDef {
         item: Some(item_css),
         title: Selectors::One(title),
         link: link.map(Selectors::One),
@@ -437,11 +437,49 @@ fn build(doc: &Html, group: &Group) -> Option<Suggestion> {
         summary: summary.map(Selectors::One),
         ..Default::default()
     };
+    if select.date.is_none() {
+        with_next_row(doc, &group.members, &mut select);
+    }
     Some(Suggestion {
         select,
         items: count,
         score: group.score,
     })
+}
+
+/// Table listings put an item's date (and counts) in the row after it
+/// (Hacker News: `tr.athing`, then the subtext row). When every item is
+/// followed by a sibling of one kind that is no item, and a date is found
+/// there, the item spans two rows (`item_rows = 2`); kept only if running
+/// the whole suggestion dates at least half the entries.
+fn with_next_row(doc: &Html, members: &[ElementRef], select: &mut SelectDef) {
+    let member_ids: std::collections::HashSet<NodeId> = members.iter().map(|m| m.id()).collect();
+    let next: Vec<ElementRef> = members
+        .iter()
+        .take(MAX_SAMPLE)
+        .filter_map(|m| m.next_siblings().find_map(ElementRef::wrap))
+        .collect();
+    let sample = members.len().min(MAX_SAMPLE);
+    if next.len() != sample
+        || next.iter().any(|n| member_ids.contains(&n.id()))
+        || next.iter().any(|n| signature(*n) != signature(next[0]))
+    {
+        return;
+    }
+    let Some(date) = date_selector(&next) else {
+        return;
+    };
+    let mut trial = select.clone();
+    trial.item_rows = Some(2);
+    trial.date = Some(Selectors::One(date));
+    let Ok(spec) = super::html::HtmlSpec::compile(&trial, None) else {
+        return;
+    };
+    let entries = super::html::extract(&spec, &doc.root_element().html());
+    let dated = entries.iter().filter(|e| e.published.is_some()).count();
+    if !entries.is_empty() && dated * 2 >= entries.len() {
+        *select = trial;
+    }
 }
 
 fn item_css_is_link(members: &[ElementRef]) -> bool {
