@@ -422,3 +422,32 @@ fn fulltext_settings_without_fulltext_are_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn one_poll_owes_at_most_200_articles() {
+    let up = Upstream::start();
+    let paths: Vec<String> = (0..250).map(|i| format!("/a/{i}")).collect();
+    let items: Vec<(&str, &str, &str)> = paths.iter().map(|p| ("Story", p.as_str(), "")).collect();
+    // 250 new link-only entries in one poll (stored in batches of 64).
+    up.set(
+        "/feed.xml",
+        Reply::ok("application/rss+xml", rss(&up.url(""), &items)),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"many\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            up.url("/feed.xml")
+        ),
+    );
+    let out = ws.poll_ok();
+    assert!(out.contains("many: fetched 250 items: 250 new"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "articles: {} owed",
+            feedloom::fulltext::MAX_OWED_PER_POLL
+        )),
+        "{out}"
+    );
+}

@@ -79,20 +79,24 @@ pub fn wants_article(entry: &Entry, policy: &Policy) -> bool {
 }
 
 /// Notes the article fetches a poll of `source` owes for the entries it
-/// stored new; returns how many were owed.
+/// stored new (one batch of them; `owed` counts the poll's so far, against
+/// [`MAX_OWED_PER_POLL`]).
 pub fn owe(
     store: &Store,
     source: &Source,
     new: &[&Entry],
+    owed: &mut usize,
     now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
+) -> Result<(), StoreError> {
     let Some(policy) = &source.fulltext else {
-        return Ok(0);
+        return Ok(());
     };
-    let mut owed = 0;
     for e in new.iter().filter(|e| wants_article(e, policy)) {
-        if owed == MAX_OWED_PER_POLL {
-            tracing::warn!(source = %source.id, "more than {MAX_OWED_PER_POLL} new entries want their article; the rest keep their own text");
+        if *owed >= MAX_OWED_PER_POLL {
+            if *owed == MAX_OWED_PER_POLL {
+                tracing::warn!(source = %source.id, "more than {MAX_OWED_PER_POLL} new entries want their article; the rest keep their own text");
+                *owed += 1;
+            }
             break;
         }
         let job = ArticleJob {
@@ -102,10 +106,10 @@ pub fn owe(
             attempts: 0,
         };
         if store.owe_article(&e.id, &job, MAX_OWED)? {
-            owed += 1;
+            *owed += 1;
         }
     }
-    Ok(owed)
+    Ok(())
 }
 
 /// How article fetches ended, since start (for `/metrics`).

@@ -586,6 +586,8 @@ fn ingest(
     };
     let mut changed_topics = BTreeSet::new();
     let mut seen = HashSet::new();
+    // Article fetches this poll owes, across its batches.
+    let mut articles_owed = 0;
     let mut items = raw.into_iter();
     loop {
         // A batch at a time: normalized, then stored in one transaction.
@@ -629,7 +631,7 @@ fn ingest(
             .filter(|up| up.old.is_none())
             .map(|up| &up.new)
             .collect();
-        crate::fulltext::owe(store, source, &fresh, now)?;
+        crate::fulltext::owe(store, source, &fresh, &mut articles_owed, now)?;
         for up in stored {
             match &up.old {
                 None => counts.new += 1,
