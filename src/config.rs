@@ -293,6 +293,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
     if def.kind != SourceKindDef::Json {
         for (field, set) in [
             ("link_template", def.link_template.is_some()),
+            ("comments_template", def.comments_template.is_some()),
             ("paging", def.paging.is_some()),
         ] {
             only_for(field, set, "\"json\"")?;

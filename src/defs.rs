@@ -165,6 +165,10 @@ pub struct SourceDef {
     /// `kind = "json"`: the link of an item without one, built from its id
     /// (`https://example.org/post/{id}`).
     pub link_template: Option<String>,
+    /// `kind = "json"`: the discussion link of an item without a
+    /// `select.comments`, built from its id
+    /// (`https://news.ycombinator.com/item?id={id}`).
+    pub comments_template: Option<String>,
     /// `kind = "json"`: how to ask for the next page (`max_pages` bounds it).
     pub paging: Option<PagingDef>,
     /// Fetch each new entry's link and keep the page's main article as its

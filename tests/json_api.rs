@@ -274,6 +274,7 @@ id = "hn-rust"
 kind = "json"
 url = "URL"
 link_template = "https://news.ycombinator.com/item?id={id}"
+comments_template = "https://news.ycombinator.com/item?id={id}"
 
 [source.select]
 items = "/hits"
@@ -328,6 +329,27 @@ fn a_search_api_is_read_by_page_number_until_a_page_is_empty() {
     );
     assert!(entry_text(ask).contains("three people writing etl"));
     assert_eq!(ask.published, Some(t("2026-11-30T11:40:27Z")));
+    // Every story's discussion, from `comments_template`.
+    let kernel = feed
+        .entries
+        .iter()
+        .find(|e| {
+            e.title
+                .as_ref()
+                .unwrap()
+                .content
+                .starts_with("Rust in the Linux")
+        })
+        .unwrap();
+    let replies = kernel
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("replies"))
+        .expect("a discussion link");
+    assert_eq!(
+        replies.href,
+        "https://news.ycombinator.com/item?id=46101234"
+    );
 }
 
 #[test]
@@ -724,6 +746,7 @@ fn definition_mistakes_name_the_file_source_and_field() {
         ("[source.select]\nitems = \"\"\nitem = \"div\"\ntitle = \"/t\"\n", "select.item applies to kind = \"html\""),
         ("link_template = \"https://x.example/p\"\n[source.select]\nitems = \"\"\ntitle = \"/t\"\nid = \"/id\"\n", "needs `{id}`"),
         ("link_template = \"https://x.example/{id}\"\n[source.select]\nitems = \"\"\ntitle = \"/t\"\n", "link_template needs select.id"),
+        ("comments_template = \"https://x.example/c/{id}\"\n[source.select]\nitems = \"\"\ntitle = \"/t\"\n", "comments_template needs select.id"),
         ("max_pages = 3\n[source.select]\nitems = \"\"\ntitle = \"/t\"\n", "max_pages needs a `[source.paging]`"),
         ("max_pages = 500\n[source.select]\nitems = \"\"\ntitle = \"/t\"\n[source.paging]\nparam = \"p\"\n", "max_pages: 1 to 50"),
         ("[source.select]\nitems = \"\"\ntitle = \"/t\"\n[source.paging]\nnext_url = \"/n\"\nparam = \"p\"\n", "paging: give one of"),

@@ -102,6 +102,8 @@ pub struct JsonSpec {
     metrics: Vec<(String, Field)>,
     /// `link_template` split at `{id}`.
     link_template: Option<(String, String)>,
+    /// `comments_template` split at `{id}`.
+    comments_template: Option<(String, String)>,
     pub paging: Option<Paging>,
     /// Most pages per poll (1 without paging).
     pub max_pages: u32,
@@ -166,7 +168,12 @@ impl JsonSpec {
         let link_template = def
             .link_template
             .as_deref()
-            .map(compile_template)
+            .map(|t| compile_template("link_template", t))
+            .transpose()?;
+        let comments_template = def
+            .comments_template
+            .as_deref()
+            .map(|t| compile_template("comments_template", t))
             .transpose()?;
         let paging = def.paging.as_ref().map(Paging::compile).transpose()?;
         let max_pages =
@@ -183,8 +190,15 @@ impl JsonSpec {
                 (None, None) => 1,
             };
         let id = Field::opt("id", &select.id)?;
-        if link_template.is_some() && id.is_none() {
-            return Err("link_template needs select.id, the value that fills `{id}`".into());
+        for (field, set) in [
+            ("link_template", link_template.is_some()),
+            ("comments_template", comments_template.is_some()),
+        ] {
+            if set && id.is_none() {
+                return Err(
+                    format!("{field} needs select.id, the value that fills `{{id}}`").into(),
+                );
+            }
         }
         Ok(JsonSpec {
             items: pointer::check("select.items", items.trim())?,
@@ -202,6 +216,7 @@ impl JsonSpec {
             comments: Field::opt("comments", &select.comments)?,
             metrics,
             link_template,
+            comments_template,
             paging,
             max_pages,
         })
@@ -300,10 +315,12 @@ impl JsonSpec {
                 .unwrap_or_default()
         };
         let id = opt_text(&self.id);
-        let link = opt_text(&self.link).or_else(|| {
-            let (before, after) = self.link_template.as_ref()?;
+        let fill = |template: &Option<(String, String)>| {
+            let (before, after) = template.as_ref()?;
             Some(format!("{before}{}{after}", encode_segment(id.as_deref()?)))
-        });
+        };
+        let link = opt_text(&self.link).or_else(|| fill(&self.link_template));
+        let discussion = opt_text(&self.comments).or_else(|| fill(&self.comments_template));
         let summary = opt_html(&self.summary);
         let content = opt_html(&self.content);
         Some(RawEntry {
@@ -313,7 +330,7 @@ impl JsonSpec {
             // Content alone is both: the summary is cut from it later.
             summary: summary.or_else(|| content.clone()),
             content,
-            discussion: opt_text(&self.comments),
+            discussion,
             authors: list(&self.authors),
             categories: list(&self.categories),
             published: self
@@ -385,12 +402,12 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// `https://example.org/post/{id}` → the text before and after `{id}`;
 /// the template must be an absolute http(s) URL.
-fn compile_template(t: &str) -> Result<(String, String), Invalid> {
+fn compile_template(field: &str, t: &str) -> Result<(String, String), Invalid> {
     let (before, after) = t
         .split_once("{id}")
-        .ok_or_else(|| format!("link_template `{t}`: needs `{{id}}` where the item's id goes"))?;
+        .ok_or_else(|| format!("{field} `{t}`: needs `{{id}}` where the item's id goes"))?;
     crate::urls::parse_http_url(&format!("{before}1{after}"))
-        .map_err(|m| format!("link_template `{t}`: {m}"))?;
+        .map_err(|m| format!("{field} `{t}`: {m}"))?;
     Ok((before.to_string(), after.to_string()))
 }
 
