@@ -426,7 +426,18 @@ fn a_failed_delivery_is_retried_until_it_is_taken() {
         !got[0].headers.contains_key("x-hub-signature"),
         "no secret, no signature"
     );
-    let metrics = server.get("/metrics").text();
+    // The hub counts a delivery once the subscriber's answer is in, a
+    // moment after the subscriber saw the request: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let metrics = server.get("/metrics").text();
+        if metrics.contains("feedloom_websub_deliveries_owed 0\n")
+            || std::time::Instant::now() > deadline
+        {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(
         metrics.contains("feedloom_websub_deliveries_total{result=\"failed\"} 2\n")
             && metrics.contains("feedloom_websub_deliveries_total{result=\"delivered\"} 1\n")
