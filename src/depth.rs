@@ -94,7 +94,8 @@ const RAW_TEXT: &[&str] = &[
 /// `<time></span>` repeated nests, however many end tags follow). Linear
 /// in the input (the stack searched is at most [`MAX_NESTING`] deep).
 pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
-    let mut open: Vec<Vec<u8>> = Vec::new();
+    // Where each open element's name stands in `body`: no copy per tag.
+    let mut open: Vec<std::ops::Range<usize>> = Vec::new();
     let mut i = 0;
     while let Some(off) = memchr(b'<', &body[i..]) {
         let at = i + off;
@@ -122,7 +123,10 @@ pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
         let end = tag_end(body, name_start + name_len);
         i = end;
         if closing {
-            if let Some(at) = open.iter().rposition(|o| *o == lower) {
+            if let Some(at) = open
+                .iter()
+                .rposition(|o| body[o.clone()].eq_ignore_ascii_case(&lower))
+            {
                 open.truncate(at);
             }
             continue;
@@ -136,7 +140,7 @@ pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
         if self_closed || VOID.contains(&name) || SELF_CLOSING_SIBLINGS.contains(&name) {
             continue;
         }
-        open.push(lower.clone());
+        open.push(name_start..name_start + name_len);
         if open.len() > MAX_NESTING {
             return Err(TooDeep { format });
         }
