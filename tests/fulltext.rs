@@ -398,6 +398,16 @@ fn pages_without_an_article_leave_the_entry_alone() {
         extract(deep.as_bytes(), None, &page),
         Err(NoArticle::TooDeep(_))
     ));
+    // Nesting the depth scan does not see (in `<svg>`, `<td>` nests):
+    // this page overflowed the extractor's stack and aborted the process.
+    let foreign = format!(
+        "<html><body><article><svg>{}</article></body></html>",
+        "<td>".repeat(40_000)
+    );
+    assert!(matches!(
+        extract(foreign.as_bytes(), None, &page),
+        Err(NoArticle::TooDeep(_))
+    ));
     // Many elements: refused past the bound rather than scored.
     let wide = format!(
         "<html><body>{}</body></html>",

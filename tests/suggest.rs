@@ -19,16 +19,20 @@ fn page(name: &str) -> String {
 
 /// The best suggestion's entries.
 fn suggested(page: &str) -> (feedloom::defs::SelectDef, Vec<RawEntry>) {
-    let best = suggest(page, 3).into_iter().next().expect("a suggestion");
+    let best = suggest(page, 3)
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a suggestion");
     let spec = HtmlSpec::compile(&best.select, None).expect("the suggestion compiles");
-    let entries = html::extract(&spec, page);
+    let entries = html::extract(&spec, page).unwrap();
     (best.select, entries)
 }
 
 /// What a hand-written `[source.select]` reads.
 fn by_hand(page: &str, toml: &str) -> Vec<RawEntry> {
     let def: feedloom::defs::SelectDef = toml::from_str(toml).unwrap();
-    html::extract(&HtmlSpec::compile(&def, None).unwrap(), page)
+    html::extract(&HtmlSpec::compile(&def, None).unwrap(), page).unwrap()
 }
 
 fn titles(es: &[RawEntry]) -> Vec<&str> {
@@ -143,7 +147,7 @@ fn the_real_hugging_face_trending_page() {
 fn a_page_without_a_listing_says_so() {
     let p =
         "<html><body><h1>About us</h1><p>We make looms.</p><a href=\"/\">Home</a></body></html>";
-    assert!(suggest(p, 3).is_empty());
+    assert!(suggest(p, 3).unwrap().is_empty());
     let ws = Workspace::new();
     let file = ws.dir.path().join("about.html");
     std::fs::write(&file, p).unwrap();

@@ -92,6 +92,7 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         let page = crate::decode::html(&bytes, content_type.as_deref());
         let counts: Vec<String> = spec
             .diagnose(&page)
+            .map_err(crate::extract::ExtractError::from)?
             .iter()
             .map(|(f, n)| format!("{f}: {n}"))
             .collect();
@@ -190,12 +191,14 @@ fn suggest_report(
     now: chrono::DateTime<Utc>,
 ) -> String {
     let mut out = String::new();
-    if let Err(e) = crate::depth::check_html(bytes, "HTML") {
-        let _ = writeln!(out, "{e}");
-        return out;
-    }
     let page = crate::decode::html(bytes, content_type);
-    let found = suggest::suggest(&page, SUGGESTIONS);
+    let found = match suggest::suggest(&page, SUGGESTIONS) {
+        Ok(found) => found,
+        Err(e) => {
+            let _ = writeln!(out, "{e}");
+            return out;
+        }
+    };
     if found.is_empty() {
         let _ = writeln!(
             out,
@@ -214,7 +217,8 @@ fn suggest_report(
         );
         out.push_str(&select_table(&s.select));
         let entries = HtmlSpec::compile(&s.select, None)
-            .map(|spec| crate::extract::html::extract(&spec, &page))
+            .ok()
+            .and_then(|spec| crate::extract::html::extract(&spec, &page).ok())
             .unwrap_or_default();
         let _ = writeln!(out, "  gives {} entries:", entries.len());
         out.push_str(&entry_table(

@@ -1,11 +1,12 @@
 //! HTML pages without a feed, read with the CSS selectors of a source's
 //! `[source.select]` table (see [`crate::defs::SelectDef`]).
 
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Selector};
 
 use crate::dates::parse_date;
 use crate::defs::Invalid;
 use crate::defs::{SelectDef, Selectors};
+use crate::depth::{parse_html, TooDeep};
 use crate::model::RawEntry;
 use crate::text::collapse_ws;
 
@@ -255,8 +256,8 @@ impl HtmlSpec {
 impl HtmlSpec {
     /// For `inspect`: how many item elements the page has, and in how many
     /// of them each field selector finds a value.
-    pub fn diagnose(&self, page: &str) -> Vec<(&'static str, usize)> {
-        let doc = Html::parse_document(page);
+    pub fn diagnose(&self, page: &str) -> Result<Vec<(&'static str, usize)>, TooDeep> {
+        let doc = parse_html(page, "HTML")?;
         let items: Vec<ElementRef> = doc.select(&self.item).collect();
         let mut out = vec![("item", items.len())];
         let fields: [(&'static str, Option<&FieldSel>); 7] = [
@@ -279,17 +280,19 @@ impl HtmlSpec {
                 ));
             }
         }
-        out
+        Ok(out)
     }
 }
 
 /// The items of `body`. HTML parsing never fails (browsers' rules recover
 /// from anything); a page whose selectors match nothing yields no items. An
 /// item element whose title selector matches nothing is a card of another
-/// kind (an ad, a teaser) and is skipped.
-pub fn extract(spec: &HtmlSpec, page: &str) -> Vec<RawEntry> {
-    let doc = Html::parse_document(page);
-    doc.select(&spec.item)
+/// kind (an ad, a teaser) and is skipped. A page nested deeper than
+/// [`crate::depth::MAX_NESTING`] once parsed is refused.
+pub fn extract(spec: &HtmlSpec, page: &str) -> Result<Vec<RawEntry>, TooDeep> {
+    let doc = parse_html(page, "HTML")?;
+    Ok(doc
+        .select(&spec.item)
         .map(|item| spec.rows(item))
         .filter_map(|rows| Some((spec.title.first(&rows)?, rows)))
         .map(|(title, rows)| RawEntry {
@@ -323,7 +326,7 @@ pub fn extract(spec: &HtmlSpec, page: &str) -> Vec<RawEntry> {
                 .collect(),
             ..Default::default()
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

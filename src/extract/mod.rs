@@ -85,13 +85,10 @@ pub fn extract(
 ) -> Result<Extracted, ExtractError> {
     match kind {
         SourceKind::Feed => feed::extract(body, content_type),
-        SourceKind::Html(spec) => {
-            crate::depth::check_html(body, "HTML")?;
-            Ok(Extracted {
-                entries: html::extract(spec, &crate::decode::html(body, content_type)),
-                ..Default::default()
-            })
-        }
+        SourceKind::Html(spec) => Ok(Extracted {
+            entries: html::extract(spec, &crate::decode::html(body, content_type))?,
+            ..Default::default()
+        }),
         SourceKind::HuggingFace(spec) => {
             let (entries, degraded) = spec.extract_reporting(body, now)?;
             Ok(Extracted {

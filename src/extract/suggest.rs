@@ -50,9 +50,10 @@ pub struct Suggestion {
     pub score: f64,
 }
 
-/// Up to `max` suggestions for `page`, best first.
-pub fn suggest(page: &str, max: usize) -> Vec<Suggestion> {
-    let doc = Html::parse_document(page);
+/// Up to `max` suggestions for `page`, best first; a page nested deeper
+/// than [`crate::depth::MAX_NESTING`] once parsed is refused.
+pub fn suggest(page: &str, max: usize) -> Result<Vec<Suggestion>, crate::depth::TooDeep> {
+    let doc = crate::depth::parse_html(page, "HTML")?;
     let mut out: Vec<Suggestion> = Vec::new();
     for group in candidates(&doc) {
         if let Some(s) = build(&doc, &group) {
@@ -64,7 +65,7 @@ pub fn suggest(page: &str, max: usize) -> Vec<Suggestion> {
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
     out.truncate(max);
-    out
+    Ok(out)
 }
 
 /// A repeated block: elements of the same tag and classes.
@@ -475,7 +476,7 @@ fn with_next_row(doc: &Html, members: &[ElementRef], select: &mut SelectDef) {
     let Ok(spec) = super::html::HtmlSpec::compile(&trial, None) else {
         return;
     };
-    let entries = super::html::extract(&spec, &doc.root_element().html());
+    let entries = super::html::extract(&spec, &doc.root_element().html()).unwrap_or_default();
     let dated = entries.iter().filter(|e| e.published.is_some()).count();
     if !entries.is_empty() && dated * 2 >= entries.len() {
         *select = trial;

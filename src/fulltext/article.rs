@@ -38,8 +38,12 @@ pub fn extract(body: &[u8], content_type: Option<&str>, page: &Url) -> Result<St
             return Err(NoArticle::NotHtml(mime));
         }
     }
-    crate::depth::check_html(body, "HTML")?;
     let text = crate::decode::html(body, content_type);
+    // SECURITY: dom_smoothie walks the tree recursively; markup the depth
+    // scan under-counts (`<svg>` then 40,000 `<td>`s nest in foreign
+    // content) overflowed the stack and aborted the process. So the page
+    // is parsed once more, by scraper, only to measure its tree exactly.
+    drop(crate::depth::parse_html(&text, "HTML")?);
     let config = dom_smoothie::Config {
         max_elements_to_parse: MAX_ARTICLE_ELEMENTS,
         ..Default::default()

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Selector};
 use url::Url;
 
 use super::{abstract_html, arxiv_links, paper_url};
@@ -56,7 +56,7 @@ static SEL: LazyLock<Selectors> = LazyLock::new(|| {
 /// The papers of a listing page's cards, each once.
 pub fn extract(body: &[u8], base: &Url, now: DateTime<Utc>) -> Result<Vec<RawEntry>, ExtractError> {
     let text = String::from_utf8_lossy(body);
-    let doc = Html::parse_document(&text);
+    let doc = crate::depth::parse_html(&text, "Hugging Face page")?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let mut articles = 0;

@@ -7,7 +7,7 @@
 //! that fails (an entity we do not decode, a changed layout) is the page
 //! parsed with `scraper` as browsers would.
 
-use scraper::{Html, Selector};
+use scraper::Selector;
 
 use super::wire::{Props, WireEntry};
 use crate::extract::ExtractError;
@@ -131,7 +131,7 @@ fn decode_entities(s: &str) -> Option<String> {
 /// The same attribute through a full HTML parse.
 fn dom_props(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
-    let doc = Html::parse_document(&text);
+    let doc = crate::depth::parse_html(&text, "Hugging Face page").ok()?;
     let selector = Selector::parse(r#"div[data-target="DailyPapers"]"#).expect("static selector");
     let div = doc.select(&selector).next()?;
     div.value().attr("data-props").map(str::to_string)

@@ -14,7 +14,7 @@
 pub mod paging;
 pub mod value;
 
-use scraper::{Html, Selector};
+use scraper::Selector;
 use serde_json::Value;
 
 use super::ExtractError;
@@ -269,9 +269,8 @@ impl JsonSpec {
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<Value, ExtractError> {
-        crate::depth::check_html(body, "HTML")?;
         let page = crate::decode::html(body, content_type);
-        let html = Html::parse_document(&page);
+        let html = crate::depth::parse_html(&page, "HTML")?;
         let mut matched = 0;
         let mut last_error = None;
         for el in html.select(&e.selector) {
