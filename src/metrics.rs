@@ -142,6 +142,12 @@ pub struct ArticleStats {
     /// Fetches by how they ended: `stored`, `failed` (each failed try),
     /// `gave_up`, `robots_denied`, `no_article`.
     pub outcomes: Vec<(&'static str, u64)>,
+    /// Fetches under way now, and at most.
+    pub in_flight: usize,
+    pub max_in_flight: usize,
+    /// Origins whose `robots.txt` is cached, and at most.
+    pub robots_origins: usize,
+    pub max_robots_origins: usize,
 }
 
 /// The WebSub hub's figures (see `crate::websub`).
@@ -306,6 +312,30 @@ fn render_articles(x: &mut Exposition, a: &ArticleStats) {
         Gauge,
         "Full article fetches owed at most (fulltext::MAX_OWED).",
         a.max_owed,
+    );
+    x.single(
+        "feedloom_articles_in_flight",
+        Gauge,
+        "Full article fetches under way (robots.txt, page, extraction).",
+        a.in_flight,
+    );
+    x.single(
+        "feedloom_articles_in_flight_limit",
+        Gauge,
+        "Full article fetches under way at most (fulltext::MAX_CONCURRENT_ARTICLES).",
+        a.max_in_flight,
+    );
+    x.single(
+        "feedloom_robots_origins",
+        Gauge,
+        "Origins whose robots.txt is cached for article fetches.",
+        a.robots_origins,
+    );
+    x.single(
+        "feedloom_robots_origins_limit",
+        Gauge,
+        "Origins whose robots.txt is cached at most (fulltext::robots::MAX_ORIGINS).",
+        a.max_robots_origins,
     );
     x.by(
         (
@@ -670,9 +700,14 @@ mod tests {
                 owed: 2,
                 max_owed: 10,
                 outcomes: vec![("stored", 4)],
+                in_flight: 3,
+                max_in_flight: 4,
+                ..Default::default()
             },
         });
         assert!(text.contains("feedloom_articles_owed 2\n"));
+        assert!(text.contains("feedloom_articles_in_flight 3\n"));
+        assert!(text.contains("feedloom_articles_in_flight_limit 4\n"));
         assert!(text.contains("feedloom_articles_total{outcome=\"stored\"} 4\n"));
         assert!(text.contains("feedloom_websub_subscriptions{topic=\"papers\"} 3\n"));
         assert!(text.contains("feedloom_websub_requests_total{outcome=\"verified\"} 5\n"));

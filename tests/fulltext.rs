@@ -461,3 +461,142 @@ fn one_poll_owes_at_most_200_articles() {
         "{out}"
     );
 }
+
+/// The value of an unlabelled metric in a `/metrics` text.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn article_fetches_run_at_most_four_at_once() {
+    use feedloom::fulltext::MAX_CONCURRENT_ARTICLES;
+    // Eight sites on eight loopback addresses (each host takes one request
+    // at a time, so only separate hosts can show the bound), answering
+    // slowly: each page drips out over about a second.
+    let busy = std::sync::Arc::new(Busy::default());
+    let sites: Vec<Upstream> = (2..=9)
+        .map(|i| Upstream::start_sharing(&format!("127.0.0.{i}"), busy.clone()))
+        .collect();
+    let mut hosts = String::new();
+    let mut links = String::new();
+    for site in &sites {
+        site.set("/robots.txt", Reply::status(404, "none"));
+        site.set(
+            "/a",
+            Reply::ok("text/html", HOSTILE).misbehaving(Misbehave::Drip(1)),
+        );
+        hosts.push_str(&format!(
+            "\n[[host]]\nname = \"{}\"\nmin_spacing = \"0s\"\n",
+            site.addr.ip()
+        ));
+        links.push_str(&format!(
+            "<item><title>{0}</title><link>{0}</link></item>",
+            site.url("/a")
+        ));
+    }
+    let feed = Upstream::start();
+    feed.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Links</title><link>http://x/</link><description>d</description>{links}</channel></rss>"),
+        ),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}{hosts}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            feed.url("/feed.xml")
+        ),
+    );
+    let server = ws.serve();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut most = 0.0f64;
+    let text = loop {
+        let text = server.get("/metrics").text();
+        most = most.max(metric(&text, "feedloom_articles_in_flight").unwrap_or(0.0));
+        let done = metric(&text, "feedloom_articles_owed") == Some(0.0)
+            && text.contains("feedloom_articles_total{outcome=\"stored\"} 8");
+        if done {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the articles were never all fetched: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    };
+    // Seen by the sites: never more than the bound at once, and more than
+    // one (the bound is not reached by fetching one by one).
+    let at_once = busy.max();
+    assert!(
+        (2..=MAX_CONCURRENT_ARTICLES).contains(&at_once),
+        "{at_once} requests at once"
+    );
+    // Seen by /metrics: the gauge stays within its limit and ends at 0.
+    assert!(
+        most >= 1.0 && most <= MAX_CONCURRENT_ARTICLES as f64,
+        "{most}"
+    );
+    assert_eq!(metric(&text, "feedloom_articles_in_flight"), Some(0.0));
+    assert_eq!(
+        metric(&text, "feedloom_articles_in_flight_limit"),
+        Some(MAX_CONCURRENT_ARTICLES as f64)
+    );
+    // Each site's robots.txt is cached, within its own bound.
+    assert_eq!(metric(&text, "feedloom_robots_origins"), Some(8.0));
+    assert_eq!(
+        metric(&text, "feedloom_robots_origins_limit"),
+        Some(feedloom::fulltext::robots::MAX_ORIGINS as f64)
+    );
+}
+
+#[test]
+fn the_robots_cache_holds_at_most_its_capacity() {
+    use feedloom::fulltext::robots::Robots;
+    let sites: Vec<Upstream> = (2..=6)
+        .map(|i| Upstream::start_on(&format!("127.0.0.{i}")))
+        .collect();
+    for site in &sites {
+        site.set(
+            "/robots.txt",
+            Reply::ok("text/plain", "User-agent: *\nDisallow: /private\n"),
+        );
+    }
+    // The operator's own source (on loopback), so its links may lead
+    // inside.
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "[[source]]\nid = \"own\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            sites[0].url("/feed.xml")
+        ),
+    );
+    let defs = feedloom::config::load(&ws.feeds).unwrap();
+    let source = &defs.sources[0];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fetcher = feedloom::fetch::Fetcher::new(Default::default()).unwrap();
+    let robots = Robots::with_capacity(3);
+    let ask = |site: &Upstream, path: &str| {
+        let url = url::Url::parse(&site.url(path)).unwrap();
+        rt.block_on(robots.allowed(&fetcher, source, &url)).unwrap()
+    };
+    for site in &sites {
+        assert!(!ask(site, "/private/a"));
+        assert!(ask(site, "/public/a"));
+        assert!(robots.origins() <= 3, "{} origins cached", robots.origins());
+    }
+    // Each origin's file was fetched once for both questions; the cache
+    // was emptied when the fourth origin came, so the first is fetched
+    // again, while the fifth is still cached.
+    for site in &sites {
+        assert_eq!(asked(site, "/robots.txt"), 1);
+    }
+    assert!(!ask(&sites[0], "/private/b"));
+    assert_eq!(asked(&sites[0], "/robots.txt"), 2);
+    assert!(!ask(&sites[4], "/private/b"));
+    assert_eq!(asked(&sites[4], "/robots.txt"), 1);
+}

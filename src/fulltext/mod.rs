@@ -25,7 +25,7 @@ pub mod article;
 pub mod robots;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -149,6 +149,26 @@ impl Counters {
 pub struct Articles {
     pub counters: Counters,
     robots: robots::Robots,
+    /// Fetches holding one of the [`MAX_CONCURRENT_ARTICLES`] slots now
+    /// (robots.txt, page and extraction).
+    in_flight: AtomicUsize,
+}
+
+/// Counts one fetch in flight for as long as it lives (also when its task
+/// is cancelled at shutdown).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What became of one job.
@@ -162,6 +182,17 @@ enum Done {
 }
 
 impl Articles {
+    /// Article fetches under way now (at most [`MAX_CONCURRENT_ARTICLES`]).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Origins whose `robots.txt` is cached (at most
+    /// [`robots::MAX_ORIGINS`]).
+    pub fn robots_origins(&self) -> usize {
+        self.robots.origins()
+    }
+
     /// Fetches the articles due now, [`MAX_CONCURRENT_ARTICLES`] at a time,
     /// a round of at most 64; returns the topics whose feeds changed.
     pub async fn run_due(
@@ -183,7 +214,10 @@ impl Articles {
             );
             tasks.spawn(async move {
                 let _slot = slots.acquire().await.expect("semaphore never closed");
-                let done = me.one(&store, &fetcher, &defs, &id, &job).await;
+                let done = {
+                    let _counted = InFlight::enter(&me.in_flight);
+                    me.one(&store, &fetcher, &defs, &id, &job).await
+                };
                 (id, job, done)
             });
         }

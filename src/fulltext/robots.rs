@@ -31,15 +31,31 @@ pub const AGENT: &str = "feedloom";
 /// One origin's rules: `None` allows everything.
 type Rules = Option<Arc<texting_robots::Robot>>;
 
-#[derive(Default)]
 pub struct Robots {
     cache: Mutex<HashMap<String, (Rules, Instant)>>,
+    /// Origins kept at most: [`MAX_ORIGINS`] (smaller in tests).
+    capacity: usize,
     /// One lock per origin being fetched, so articles of one site asked
     /// at once fetch its `robots.txt` once.
     fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+impl Default for Robots {
+    fn default() -> Self {
+        Robots::with_capacity(MAX_ORIGINS)
+    }
+}
+
 impl Robots {
+    /// A cache of at most `capacity` origins.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Robots {
+            cache: Mutex::default(),
+            capacity: capacity.max(1),
+            fetching: Mutex::default(),
+        }
+    }
+
     /// Whether `url` may be fetched for `source`; an error when the
     /// origin's `robots.txt` could not be read (try again later).
     pub async fn allowed(
@@ -68,7 +84,7 @@ impl Robots {
                     let fetched = fetch_rules(fetcher, source, url).await;
                     if let Ok(rules) = &fetched {
                         let mut cache = self.cache.lock().expect("robots cache lock");
-                        if cache.len() >= MAX_ORIGINS {
+                        if cache.len() >= self.capacity {
                             cache.clear();
                         }
                         cache.insert(origin.clone(), (rules.clone(), Instant::now()));
@@ -79,6 +95,11 @@ impl Robots {
             }
         };
         Ok(rules.is_none_or(|r| r.allowed(url.as_str())))
+    }
+
+    /// Origins cached now, expired ones included (at most [`MAX_ORIGINS`]).
+    pub fn origins(&self) -> usize {
+        self.cache.lock().expect("robots cache lock").len()
     }
 
     fn cached(&self, origin: &str) -> Option<Rules> {

@@ -109,6 +109,10 @@ impl App {
                 owed: store.articles_owed(),
                 max_owed: crate::fulltext::MAX_OWED,
                 outcomes: self.articles.counters.outcomes(),
+                in_flight: self.articles.in_flight(),
+                max_in_flight: crate::fulltext::MAX_CONCURRENT_ARTICLES,
+                robots_origins: self.articles.robots_origins(),
+                max_robots_origins: crate::fulltext::robots::MAX_ORIGINS,
             },
         };
         let mut out = self.metrics.render(&snap);

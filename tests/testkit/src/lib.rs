@@ -22,4 +22,4 @@ pub use client::{get, http, http_with_body, HttpResponse};
 pub use fixtures::*;
 pub use harness::{binary, Server, Workspace};
 pub use subscriber::{Answer, Call, Subscriber};
-pub use upstream::{Misbehave, Reply, Upstream};
+pub use upstream::{Busy, Misbehave, Reply, Upstream};

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,37 @@ pub struct Upstream {
     pub requests: Arc<Mutex<Vec<String>>>,
     /// When each request head arrived, in the same order.
     pub arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// Requests being answered now, and the most at once (shared by the
+    /// upstreams started with [`Upstream::start_sharing`]).
+    pub busy: Arc<Busy>,
+}
+
+/// Requests being answered at once, across one or more upstreams.
+#[derive(Debug, Default)]
+pub struct Busy {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Busy {
+    /// The most requests answered at once so far.
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+
+    fn enter(&self) -> BusyGuard<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        BusyGuard(self)
+    }
+}
+
+struct BusyGuard<'a>(&'a Busy);
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Upstream {
@@ -79,16 +111,28 @@ impl Upstream {
     /// On another loopback address (127.0.0.2…): a separate host for the
     /// per-host politeness rules.
     pub fn start_on(ip: &str) -> Upstream {
+        Upstream::start_sharing(ip, Arc::default())
+    }
+
+    /// On `ip`, counting the requests it answers in `busy`, which other
+    /// upstreams may share: how many requests a client has under way at
+    /// once across hosts.
+    pub fn start_sharing(ip: &str, busy: Arc<Busy>) -> Upstream {
         let listener = TcpListener::bind((ip, 0)).expect("bind upstream");
         let addr = listener.local_addr().unwrap();
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let requests: Arc<Mutex<Vec<String>>> = Arc::default();
         let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
-        let (r, q, a) = (routes.clone(), requests.clone(), arrivals.clone());
+        let (r, q, a, b) = (
+            routes.clone(),
+            requests.clone(),
+            arrivals.clone(),
+            busy.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, q, a) = (r.clone(), q.clone(), a.clone());
-                std::thread::spawn(move || serve_one(stream, &r, &q, &a));
+                let (r, q, a, b) = (r.clone(), q.clone(), a.clone(), b.clone());
+                std::thread::spawn(move || serve_one(stream, &r, &q, &a, &b));
             }
         });
         Upstream {
@@ -96,6 +140,7 @@ impl Upstream {
             routes,
             requests,
             arrivals,
+            busy,
         }
     }
 
@@ -113,6 +158,7 @@ fn serve_one(
     routes: &Mutex<HashMap<String, Reply>>,
     log: &Mutex<Vec<String>>,
     times: &Mutex<Vec<Instant>>,
+    busy: &Busy,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
@@ -126,6 +172,10 @@ fn serve_one(
             return;
         }
     }
+    // Counted as busy until just before the byte that lets the client
+    // finish: a client that then starts its next request must not find
+    // this one still counted.
+    let mut answering = Some(busy.enter());
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     log.lock().unwrap().push(head.clone());
@@ -163,6 +213,7 @@ fn serve_one(
                 out.push_str(&format!("{k}: {v}\r\n"));
             }
             out.push_str("\r\n");
+            drop(answering.take());
             let _ = stream.write_all(out.as_bytes());
             return;
         }
@@ -179,13 +230,19 @@ fn serve_one(
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     out.push_str("\r\n");
+    if matches!(reply.misbehave, Misbehave::No) || reply.body.is_empty() {
+        drop(answering.take());
+    }
     let _ = stream.write_all(out.as_bytes());
     match reply.misbehave {
         Misbehave::No => {
             let _ = stream.write_all(&reply.body);
         }
         Misbehave::Drip(ms) => {
-            for b in &reply.body {
+            for (i, b) in reply.body.iter().enumerate() {
+                if i + 1 == reply.body.len() {
+                    drop(answering.take());
+                }
                 if stream.write_all(&[*b]).is_err() {
                     return;
                 }
