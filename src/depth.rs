@@ -20,7 +20,7 @@
 //! Real documents stay far below the limit: feeds nest a dozen levels,
 //! Hugging Face pages about forty, API responses six.
 
-use crate::text::find_ignore_case;
+use crate::text::{find_ignore_case, tag_end};
 
 /// The deepest nesting accepted in an upstream document (elements for XML
 /// and HTML, arrays and objects for JSON).
@@ -37,20 +37,24 @@ pub struct TooDeep {
 /// brackets inside strings do not count).
 pub fn check_json(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            // A string: skipped to its closing quote with `memchr` (most
+            // of a document's bytes are in strings), stepping over escapes.
+            b'"' => loop {
+                // An escape as the last byte leaves `i` past the end.
+                let rest = body.get(i..).unwrap_or_default();
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    Some(off) if body[i + off] == b'\\' => i += off + 2,
+                    Some(off) => {
+                        i += off + 1;
+                        break;
+                    }
+                    None => return Ok(()),
+                }
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -65,30 +69,66 @@ pub fn check_json(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
 }
 
 /// Elements that never hold children: no depth.
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "keygen", "frame", "basefont", "bgsound", "image",
+const VOID: &[&[u8]] = &[
+    b"area",
+    b"base",
+    b"br",
+    b"col",
+    b"embed",
+    b"hr",
+    b"img",
+    b"input",
+    b"link",
+    b"meta",
+    b"param",
+    b"source",
+    b"track",
+    b"wbr",
+    b"keygen",
+    b"frame",
+    b"basefont",
+    b"bgsound",
+    b"image",
 ];
 
 /// Elements whose end tag is optional and which an HTML parser closes
 /// itself when a sibling opens (`<p>`, `<li>`, table cells...): counting
 /// them would measure a long list of unclosed paragraphs as deep nesting.
-const SELF_CLOSING_SIBLINGS: &[&str] = &[
-    "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot",
-    "colgroup", "caption", "rb", "rt", "rtc", "rp", "html", "head", "body",
+const SELF_CLOSING_SIBLINGS: &[&[u8]] = &[
+    b"p",
+    b"li",
+    b"dt",
+    b"dd",
+    b"option",
+    b"optgroup",
+    b"tr",
+    b"td",
+    b"th",
+    b"thead",
+    b"tbody",
+    b"tfoot",
+    b"colgroup",
+    b"caption",
+    b"rb",
+    b"rt",
+    b"rtc",
+    b"rp",
+    b"html",
+    b"head",
+    b"body",
 ];
 
 /// Elements whose contents are text, not markup, up to their end tag.
-const RAW_TEXT: &[&str] = &[
-    "script",
-    "style",
-    "textarea",
-    "title",
-    "xmp",
-    "iframe",
-    "noembed",
-    "noframes",
-    "plaintext",
+const RAW_TEXT: &[&[u8]] = &[
+    b"script",
+    b"style",
+    b"textarea",
+    b"title",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+    b"plaintext",
 ];
 
 /// Refuses HTML whose open elements nest deeper than [`MAX_NESTING`], as an
@@ -103,11 +143,12 @@ pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
     // Where each open element's name stands in `body`: no copy per tag.
     let mut open: Vec<std::ops::Range<usize>> = Vec::new();
     let mut i = 0;
-    while let Some(off) = memchr(b'<', &body[i..]) {
+    while let Some(off) = memchr::memchr(b'<', &body[i..]) {
         let at = i + off;
         let rest = &body[at..];
         if rest.starts_with(b"<!--") {
-            i = find(body, at + 4, b"-->").map_or(body.len(), |e| e + 3);
+            i = memchr::memmem::find(&body[at + 4..], b"-->")
+                .map_or(body.len(), |e| at + 4 + e + 3);
             continue;
         }
         let closing = rest.get(1) == Some(&b'/');
@@ -124,22 +165,33 @@ pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
             i = at + 1;
             continue;
         }
-        let lower = body[name_start..name_start + name_len].to_ascii_lowercase();
-        let name = std::str::from_utf8(&lower).unwrap_or("");
+        let raw = &body[name_start..name_start + name_len];
         let end = tag_end(body, name_start + name_len);
         i = end;
         if closing {
             if let Some(at) = open
                 .iter()
-                .rposition(|o| body[o.clone()].eq_ignore_ascii_case(&lower))
+                .rposition(|o| body[o.clone()].eq_ignore_ascii_case(raw))
             {
                 open.truncate(at);
             }
             continue;
         }
+        // Lower-cased on the stack: no listed name is longer than the
+        // buffer, so a longer one is an ordinary element.
+        let mut buf = [0u8; 12];
+        let name: &[u8] = match buf.get_mut(..raw.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(raw);
+                lower.make_ascii_lowercase();
+                lower
+            }
+            None => b"",
+        };
         if RAW_TEXT.contains(&name) {
-            let close = format!("</{name}");
-            i = find_ignore_case(body, end, close.as_bytes()).unwrap_or(body.len());
+            let mut close = b"</".to_vec();
+            close.extend_from_slice(name);
+            i = find_ignore_case(body, end, &close).unwrap_or(body.len());
             continue;
         }
         let self_closed = end >= 2 && body[end - 2] == b'/';
@@ -186,60 +238,6 @@ pub fn check_tree(doc: &scraper::Html, format: &'static str) -> Result<(), TooDe
     Ok(())
 }
 
-/// Just past the `>` ending the tag whose name ends at `from`; the end of
-/// the body if it never closes. Follows the HTML tokenizer's attribute
-/// states, because a quote opens a value only right after `=`: a quote in
-/// a tag or attribute name, or inside an unquoted value, is a character
-/// like any other, and reading it as a quote would hide every tag up to
-/// the next quote from this check while the parser still nests them.
-fn tag_end(body: &[u8], from: usize) -> usize {
-    /// The tokenizer's states inside a tag.
-    #[derive(Clone, Copy)]
-    enum At {
-        TagName,
-        BeforeName,
-        Name,
-        AfterName,
-        BeforeValue,
-        Unquoted,
-        Quoted(u8),
-    }
-    let mut at = At::TagName;
-    for (k, &b) in body.iter().enumerate().skip(from) {
-        let space = matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
-        at = match (at, b) {
-            (At::Quoted(q), _) if b == q => At::BeforeName,
-            (At::Quoted(q), _) => At::Quoted(q),
-            (_, b'>') => return k + 1,
-            (At::BeforeValue, b'"' | b'\'') => At::Quoted(b),
-            (At::BeforeValue, _) if space => At::BeforeValue,
-            (At::BeforeValue, _) => At::Unquoted,
-            (At::Unquoted, _) if space => At::BeforeName,
-            (At::Unquoted, _) => At::Unquoted,
-            (At::Name | At::AfterName, b'=') => At::BeforeValue,
-            (At::Name | At::AfterName, _) if space => At::AfterName,
-            (_, b'/') => At::BeforeName,
-            (At::TagName | At::BeforeName, _) if space => At::BeforeName,
-            (At::TagName, _) => At::TagName,
-            // Anything else, `=` at the start of an attribute included,
-            // is part of an attribute name.
-            (At::BeforeName | At::Name | At::AfterName, _) => At::Name,
-        };
-    }
-    body.len()
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
-}
-
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +256,12 @@ mod tests {
         // Brackets inside strings, escaped quotes included, are text.
         let s = format!("[\"\\\"{}\"]", "[".repeat(10_000));
         assert!(check_json(s.as_bytes(), "JSON").is_ok());
+        // Truncated inside a string, or right after an escape.
+        assert!(check_json(b"[\"abc", "JSON").is_ok());
+        assert!(check_json(b"[\"abc\\", "JSON").is_ok());
+        assert!(check_json(b"[\"a\\\\\"[[[", "JSON").is_ok());
+        let after = format!("[\"a\\\\\"{}", "[".repeat(300));
+        assert!(check_json(after.as_bytes(), "JSON").is_err());
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub fn html_to_text(html: &str) -> String {
                         .find("-->")
                         .map_or(bytes.len(), |e| i + 4 + e + 3)
                 } else {
-                    tag_end(bytes, i)
+                    tag_end(bytes, i + 1)
                 };
                 let tag = &html[i..end];
                 let name: String = tag[1..]
@@ -92,7 +92,7 @@ pub fn html_to_text(html: &str) -> String {
                     // at every `<script` was quadratic (10 MB: minutes).
                     let close = format!("</{name}");
                     i = find_ignore_case(bytes, i, close.as_bytes())
-                        .map_or(bytes.len(), |e| tag_end(bytes, e));
+                        .map_or(bytes.len(), |e| tag_end(bytes, e + 1));
                 }
                 text_start = i;
             }
@@ -105,25 +105,70 @@ pub fn html_to_text(html: &str) -> String {
 
 /// The first case-insensitive occurrence of the lower-case ASCII `needle`
 /// in `hay` at or after `from`: linear for the short needles it is used
-/// with (end tags), and allocation-free.
+/// with (end tags), and allocation-free. Candidates are found by `memchr`
+/// on the needle's first byte (both cases), so long script bodies are
+/// skipped at memory speed.
 pub fn find_ignore_case(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
+    let (&first, _) = needle.split_first()?;
+    let tail = hay.get(from..)?;
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lo, up, tail)
+        .find(|&p| {
+            tail.get(p..p + needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        })
         .map(|p| from + p)
 }
 
-/// The index just past the `>` closing the tag that starts at `start`,
-/// skipping quoted attribute values.
-fn tag_end(bytes: &[u8], start: usize) -> usize {
-    let mut quote = None;
-    for (k, &b) in bytes.iter().enumerate().skip(start + 1) {
-        match (quote, b) {
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if b == q => quote = None,
-            (None, b'>') => return k + 1,
-            _ => {}
-        }
+/// Just past the `>` ending the tag whose name starts at or before `from`
+/// (`from` may be the `<`'s next byte); the end of `bytes` if it never
+/// closes. Follows the HTML tokenizer's tag states, because a quote opens
+/// a value only right after `=`: a quote in a tag or attribute name, or
+/// inside an unquoted value, is a character like any other. Reading it
+/// as a quote would put this scan out of step with the parser: it would
+/// hide every tag up to the next quote (from the nesting check in
+/// [`crate::depth`], or show markup as text here). Quoted values are
+/// skipped with `memchr` (a Hugging Face page holds a megabyte of JSON in
+/// one attribute).
+pub(crate) fn tag_end(bytes: &[u8], from: usize) -> usize {
+    /// The tokenizer's states inside a tag.
+    #[derive(Clone, Copy)]
+    enum At {
+        TagName,
+        BeforeName,
+        Name,
+        AfterName,
+        BeforeValue,
+        Unquoted,
+    }
+    let mut at = At::TagName;
+    let mut k = from;
+    while let Some(&b) = bytes.get(k) {
+        let space = matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+        at = match (at, b) {
+            (_, b'>') => return k + 1,
+            (At::BeforeValue, b'"' | b'\'') => {
+                match memchr::memchr(b, &bytes[k + 1..]) {
+                    Some(off) => k += off + 2,
+                    None => return bytes.len(),
+                }
+                at = At::BeforeName;
+                continue;
+            }
+            (At::BeforeValue, _) if space => At::BeforeValue,
+            (At::BeforeValue, _) => At::Unquoted,
+            (At::Unquoted, _) if space => At::BeforeName,
+            (At::Unquoted, _) => At::Unquoted,
+            (At::Name | At::AfterName, b'=') => At::BeforeValue,
+            (At::Name | At::AfterName, _) if space => At::AfterName,
+            (_, b'/') => At::BeforeName,
+            (At::TagName | At::BeforeName, _) if space => At::BeforeName,
+            (At::TagName, _) => At::TagName,
+            // Anything else, `=` at the start of an attribute included,
+            // is part of an attribute name.
+            (At::BeforeName | At::Name | At::AfterName, _) => At::Name,
+        };
+        k += 1;
     }
     bytes.len()
 }

@@ -39,8 +39,8 @@ pub fn page_entries(body: &[u8]) -> Result<Option<Vec<WireEntry>>, ExtractError>
 /// The decoded `data-props` of the `DailyPapers` start tag, straight from the
 /// bytes.
 fn fast_props(body: &[u8]) -> Option<String> {
-    let at = find(body, TARGET)?;
-    let start = body[..at].iter().rposition(|&b| b == b'<')?;
+    let at = memchr::memmem::find(body, TARGET)?;
+    let start = memchr::memrchr(b'<', &body[..at])?;
     let value = attribute(&body[start..], b"data-props")?;
     decode_entities(std::str::from_utf8(value).ok()?)
 }
@@ -76,7 +76,7 @@ fn attribute<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
             }
             match tag.get(i) {
                 Some(&q @ (b'"' | b'\'')) => {
-                    let end = i + 1 + tag[i + 1..].iter().position(|&b| b == q)?;
+                    let end = i + 1 + memchr::memchr(q, &tag[i + 1..])?;
                     value = &tag[i + 1..end];
                     i = end + 1;
                 }
@@ -99,16 +99,17 @@ fn attribute<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 /// values. Any other named reference returns `None`, and the caller uses the
 /// full HTML parser instead of guessing.
 fn decode_entities(s: &str) -> Option<String> {
-    if !s.contains('&') {
-        return Some(s.to_string());
-    }
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let semi = rest.find(';').filter(|&i| i <= 10)?;
-        let name = &rest[1..semi];
+    let mut copied = 0;
+    // Byte search: a page's props hold tens of thousands of `&quot;`.
+    for amp in memchr::memchr_iter(b'&', bytes) {
+        if amp < copied {
+            continue;
+        }
+        out.push_str(&s[copied..amp]);
+        let semi = amp + memchr::memchr(b';', &bytes[amp..bytes.len().min(amp + 11)])?;
+        let name = &s[amp + 1..semi];
         let c = match name {
             "quot" => '"',
             "amp" => '&',
@@ -122,9 +123,9 @@ fn decode_entities(s: &str) -> Option<String> {
             _ => return None,
         };
         out.push(c);
-        rest = &rest[semi + 1..];
+        copied = semi + 1;
     }
-    out.push_str(rest);
+    out.push_str(&s[copied..]);
     Some(out)
 }
 
@@ -135,10 +136,6 @@ fn dom_props(body: &[u8]) -> Option<String> {
     let selector = Selector::parse(r#"div[data-target="DailyPapers"]"#).expect("static selector");
     let div = doc.select(&selector).next()?;
     div.value().attr("data-props").map(str::to_string)
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
