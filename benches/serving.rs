@@ -84,6 +84,7 @@ fn bench_metrics(c: &mut Criterion) {
     let hosts: Vec<HostStatus> = (0..HOSTS)
         .map(|i| HostStatus {
             host: format!("host{i}.example.org"),
+            listed: true,
             requests: 1000 + i as u64,
             blocked_until: None,
         })
@@ -113,6 +114,9 @@ fn bench_metrics(c: &mut Criterion) {
         render_seconds: 0.5,
         hosts: hosts.clone(),
         budgets: budgets.clone(),
+        hosts_tracked: HOSTS,
+        max_hosts: feedloom::fetch::MAX_HOSTS,
+        forgotten_requests: 0,
         bounds: Bounds::default(),
         websub: None,
         articles: Default::default(),

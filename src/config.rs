@@ -116,6 +116,20 @@ pub struct Definitions {
 }
 
 impl Definitions {
+    /// The fetcher's per-host rules: the `[[host]]` ones, and the default
+    /// rules for every other source's host, so the fetcher knows which
+    /// hosts are the operator's (kept, and named on `/metrics`) and which
+    /// only a link or redirect led to ([`crate::fetch::MAX_HOSTS`]).
+    pub fn host_policies(&self) -> HashMap<String, HostPolicy> {
+        let mut out = self.hosts.clone();
+        for s in &self.sources {
+            if let Some(host) = s.url.host_str() {
+                out.entry(host.to_ascii_lowercase()).or_default();
+            }
+        }
+        out
+    }
+
     /// A source's `priority` (0 when unset or unknown): who owns an entry
     /// several sources carry.
     pub fn priority(&self, source: &str) -> i32 {

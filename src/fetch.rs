@@ -54,6 +54,16 @@ pub const MAX_BUDGET_WAIT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MIN_SPACING: Duration = Duration::from_secs(1);
 pub const DEFAULT_HOST_BUDGET: u32 = 120;
 pub const DEFAULT_HOST_WINDOW: Duration = Duration::from_secs(300);
+/// Hosts (and budget windows) whose politeness state is kept.
+///
+/// SECURITY: the hosts fetched are not all the operator's: article links
+/// (`fulltext`) and redirects name any host a stranger likes, and each one
+/// contacted used to stay in memory, on `/status` and as a `/metrics`
+/// label for good. Past this many, idle hosts are forgotten (nothing in
+/// flight, no Retry-After block, their spacing over: forgetting them
+/// changes no behaviour); if that is not enough, the least recently used
+/// that have nothing in flight, their blocks and budget windows with them.
+pub const MAX_HOSTS: usize = 1024;
 
 /// A request budget: at most `max_requests` per `window` for requests that
 /// share `key` (e.g. `huggingface.co api`).
@@ -257,12 +267,85 @@ struct Gate {
     hosts: HashMap<String, HostState>,
     /// Budget key → its current window.
     windows: HashMap<String, Window>,
+    /// Requests sent to unlisted hosts since forgotten (so the `other`
+    /// count on `/metrics` never goes down).
+    forgotten_requests: u64,
+}
+
+impl Gate {
+    /// Room for one more host under [`MAX_HOSTS`]: listed hosts (the
+    /// operator's) are kept; of the others, idle ones are forgotten first,
+    /// then (down to three quarters full) the least recently used with
+    /// nothing in flight.
+    fn make_room_for_host(&mut self, now: Instant, policies: &HashMap<String, HostPolicy>) {
+        if self.hosts.len() < MAX_HOSTS {
+            return;
+        }
+        let mut forgotten = 0;
+        self.hosts.retain(|host, h| {
+            let in_flight = Arc::strong_count(&h.in_flight) > 1;
+            let blocked = h.blocked.is_some_and(|(until, _)| until > now);
+            let spacing = policies
+                .get(host)
+                .map_or(DEFAULT_MIN_SPACING, |p| p.min_spacing);
+            let spacing_left = h.last_done.is_some_and(|t| now.duration_since(t) < spacing);
+            let keep = policies.contains_key(host) || in_flight || blocked || spacing_left;
+            if !keep {
+                forgotten += h.requests;
+            }
+            keep
+        });
+        if self.hosts.len() >= MAX_HOSTS {
+            let mut idle: Vec<(Option<Instant>, String)> = self
+                .hosts
+                .iter()
+                .filter(|(host, h)| {
+                    !policies.contains_key(*host) && Arc::strong_count(&h.in_flight) == 1
+                })
+                .map(|(host, h)| (h.last_done, host.clone()))
+                .collect();
+            idle.sort();
+            let excess = self.hosts.len() + 1 - MAX_HOSTS * 3 / 4;
+            for (_, host) in idle.into_iter().take(excess) {
+                if let Some(h) = self.hosts.remove(&host) {
+                    forgotten += h.requests;
+                }
+            }
+        }
+        self.forgotten_requests += forgotten;
+    }
+
+    /// Room for one more budget window under [`MAX_HOSTS`]: ended windows
+    /// forgotten first (they start afresh anyway), then the oldest.
+    fn make_room_for_window(&mut self, now: Instant) {
+        if self.windows.len() < MAX_HOSTS {
+            return;
+        }
+        self.windows
+            .retain(|_, w| now.duration_since(w.start) < w.length);
+        if self.windows.len() < MAX_HOSTS {
+            return;
+        }
+        let mut oldest: Vec<(Instant, String)> = self
+            .windows
+            .iter()
+            .map(|(key, w)| (w.start, key.clone()))
+            .collect();
+        oldest.sort();
+        let excess = self.windows.len() + 1 - MAX_HOSTS * 3 / 4;
+        for (_, key) in oldest.into_iter().take(excess) {
+            self.windows.remove(&key);
+        }
+    }
 }
 
 /// What the politeness gate knows of one host, for `/status` and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostStatus {
     pub host: String,
+    /// A source's host or one with `[[host]]` rules: the operator's, not
+    /// one a link or redirect led to.
+    pub listed: bool,
     /// Requests sent since start.
     pub requests: u64,
     /// Set while the host asked us (429/503) to wait.
@@ -430,6 +513,7 @@ impl Fetcher {
             .iter()
             .map(|(host, h)| HostStatus {
                 host: host.clone(),
+                listed: self.policies.contains_key(host),
                 requests: h.requests,
                 blocked_until: h
                     .blocked
@@ -454,6 +538,14 @@ impl Fetcher {
             .collect();
         budgets.sort_by(|a, b| a.key.cmp(&b.key));
         (hosts, budgets)
+    }
+
+    /// Hosts whose state is kept now (at most [`MAX_HOSTS`], listed
+    /// ones aside), and the requests sent to unlisted hosts since
+    /// forgotten.
+    pub fn hosts_tracked(&self) -> (usize, u64) {
+        let gate = self.gate.lock().expect("fetch gate lock");
+        (gate.hosts.len(), gate.forgotten_requests)
     }
 
     fn policy(&self, host: &str) -> HostPolicy {
@@ -579,6 +671,9 @@ impl Fetcher {
     /// The lock that keeps one request in flight per host.
     fn in_flight(&self, host: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut gate = self.gate.lock().expect("fetch gate lock");
+        if !gate.hosts.contains_key(host) {
+            gate.make_room_for_host(Instant::now(), &self.policies);
+        }
         gate.hosts
             .entry(host.to_string())
             .or_default()
@@ -630,6 +725,9 @@ impl Fetcher {
                     .unwrap_or_default();
                 let mut wait = spacing_wait;
                 for b in budgets {
+                    if !gate.windows.contains_key(&b.key) {
+                        gate.make_room_for_window(now);
+                    }
                     let w = gate.windows.entry(b.key.clone()).or_insert(Window {
                         start: now,
                         used: 0,

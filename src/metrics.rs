@@ -124,8 +124,16 @@ pub struct Snapshot<'a> {
     pub renders: u64,
     pub render_seconds: f64,
     /// The fetcher's politeness gate: hosts contacted, budgets in use.
+    /// Unlisted hosts (reached by a link or redirect) are not labelled:
+    /// strangers choose them. Their requests are counted as `other`.
     pub hosts: Vec<HostStatus>,
     pub budgets: Vec<BudgetStatus>,
+    /// Hosts whose politeness state is kept, and at most
+    /// (`fetch::MAX_HOSTS`).
+    pub hosts_tracked: usize,
+    pub max_hosts: usize,
+    /// Requests sent to unlisted hosts since forgotten.
+    pub forgotten_requests: u64,
     pub bounds: Bounds,
     /// The WebSub hub's figures, when it runs.
     pub websub: Option<WebSubStats>,
@@ -467,26 +475,57 @@ impl Metrics {
             "source",
             snap.source_failures.iter().copied(),
         );
+        // SECURITY: a label per host a stranger's link names would let
+        // a feed grow this page (and a Prometheus server) without bound.
+        let listed: Vec<&HostStatus> = snap.hosts.iter().filter(|h| h.listed).collect();
+        let other = snap.forgotten_requests
+            + snap
+                .hosts
+                .iter()
+                .filter(|h| !h.listed)
+                .map(|h| h.requests)
+                .sum::<u64>();
         x.by(
             (
                 "feedloom_host_requests_total",
                 Counter,
-                "Requests sent to each upstream host.",
+                "Requests sent to each source's host; `other`: to hosts only links and redirects led to.",
             ),
             "host",
-            snap.hosts.iter().map(|h| (h.host.as_str(), h.requests)),
+            listed
+                .iter()
+                .map(|h| (h.host.as_str(), h.requests))
+                .chain([("other", other)]),
         );
         x.by(
             (
                 "feedloom_host_blocked_until_seconds",
                 Gauge,
-                "Unix time until which a host asked us (429/503 Retry-After) to wait; 0 when it did not.",
+                "Unix time until which a source's host asked us (429/503 Retry-After) to wait; 0 when it did not.",
             ),
             "host",
-            snap.hosts
+            listed
                 .iter()
                 .map(|h| (h.host.as_str(), h.blocked_until.map_or(0, |t| t.timestamp()))),
         );
+        x.single(
+            "feedloom_fetch_hosts",
+            Gauge,
+            "Hosts whose politeness state (spacing, Retry-After, budget) is kept.",
+            snap.hosts_tracked,
+        );
+        x.single(
+            "feedloom_fetch_hosts_limit",
+            Gauge,
+            "Hosts kept at most besides the sources' own (fetch::MAX_HOSTS).",
+            snap.max_hosts,
+        );
+        // Budgets of the sources' hosts and of source kinds, not of
+        // hosts a link led to.
+        let shown = |b: &&BudgetStatus| match b.key.strip_prefix("host ") {
+            Some(host) => listed.iter().any(|h| h.host == host),
+            None => true,
+        };
         x.by(
             (
                 "feedloom_budget_used",
@@ -494,7 +533,10 @@ impl Metrics {
                 "Requests spent in the current window of each request budget.",
             ),
             "budget",
-            snap.budgets.iter().map(|b| (b.key.as_str(), b.used)),
+            snap.budgets
+                .iter()
+                .filter(shown)
+                .map(|b| (b.key.as_str(), b.used)),
         );
         x.by(
             (
@@ -505,6 +547,7 @@ impl Metrics {
             "budget",
             snap.budgets
                 .iter()
+                .filter(shown)
                 .map(|b| (b.key.as_str(), b.max_requests)),
         );
         x.by(
@@ -674,11 +717,23 @@ mod tests {
             source_failures: vec![("hf", 1)],
             renders: 2,
             render_seconds: 0.25,
-            hosts: vec![HostStatus {
-                host: "huggingface.co".into(),
-                requests: 12,
-                blocked_until: Some("2026-11-27T12:00:00Z".parse().unwrap()),
-            }],
+            hosts: vec![
+                HostStatus {
+                    host: "huggingface.co".into(),
+                    listed: true,
+                    requests: 12,
+                    blocked_until: Some("2026-11-27T12:00:00Z".parse().unwrap()),
+                },
+                HostStatus {
+                    host: "linked.example".into(),
+                    listed: false,
+                    requests: 3,
+                    blocked_until: None,
+                },
+            ],
+            forgotten_requests: 4,
+            hosts_tracked: 2,
+            max_hosts: 1024,
             budgets: vec![BudgetStatus {
                 key: "huggingface.co \"api\"".into(),
                 used: 3,
@@ -727,6 +782,12 @@ mod tests {
         assert!(text.contains("feedloom_topic_entries{topic=\"llm\"} 3\n"));
         assert!(text.contains("feedloom_ready 1\n"));
         assert!(text.contains("feedloom_host_requests_total{host=\"huggingface.co\"} 12\n"));
+        // A host only a link led to is not a label: counted as `other`,
+        // with the requests of those already forgotten.
+        assert!(!text.contains("linked.example"), "{text}");
+        assert!(text.contains("feedloom_host_requests_total{host=\"other\"} 7\n"));
+        assert!(text.contains("feedloom_fetch_hosts 2\n"));
+        assert!(text.contains("feedloom_fetch_hosts_limit 1024\n"));
         assert!(text
             .contains("feedloom_host_blocked_until_seconds{host=\"huggingface.co\"} 1795780800\n"));
         assert!(

@@ -65,7 +65,11 @@ pub async fn reload(app: &Arc<App>) -> bool {
         }
     };
     // Same gate: spacing, spent budgets and back-offs carry over.
-    let fetcher = app.live().poller.fetcher.with_policies(defs.hosts.clone());
+    let fetcher = app
+        .live()
+        .poller
+        .fetcher
+        .with_policies(defs.host_policies());
     let defs = Arc::new(defs);
     *app.live.write().expect("live lock") = Arc::new(Live {
         defs: defs.clone(),

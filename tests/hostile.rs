@@ -592,3 +592,53 @@ fn http2_rapid_reset_floods_are_cut_off() {
     assert!(goaway.is_some_and(|code| code != 0), "{goaway:?}");
     assert_eq!(server.get("/healthz").status, 200, "the server serves on");
 }
+
+/// Full-text article links and redirects name hosts a stranger chooses:
+/// the fetcher keeps the state of at most `MAX_HOSTS` of them, forgetting
+/// the idle ones, while the operator's own hosts (and a back-off one of
+/// them asked for) are kept.
+#[test]
+fn hosts_only_links_lead_to_are_forgotten_past_the_bound() {
+    use feedloom::fetch::{FetchRequest, Fetcher, HostPolicy, MAX_HOSTS};
+    let up = Upstream::start();
+    up.set(
+        "/busy",
+        Reply::status(429, "slow down").with_header("Retry-After", "3600"),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let own = std::collections::HashMap::from([(
+        "127.0.0.1".to_string(),
+        HostPolicy {
+            min_spacing: Duration::ZERO,
+            ..Default::default()
+        },
+    )]);
+    let fetcher = Fetcher::new(own).unwrap();
+    let fetch = |url: &str| {
+        let url = url::Url::parse(url).unwrap();
+        rt.block_on(fetcher.fetch(&FetchRequest::new(&url)))
+    };
+    // The operator's host asks for an hour's rest.
+    assert!(fetch(&up.url("/busy")).is_err());
+    assert!(fetcher.blocked_until("127.0.0.1").is_some());
+    // 1,300 hosts nobody listed: loopback addresses where nothing listens,
+    // so each fetch is refused at once.
+    let mut most = 0;
+    for i in 0..1300 {
+        let _ = fetch(&format!("http://127.1.{}.{}:9/a", i / 250, i % 250 + 1));
+        most = most.max(fetcher.hosts_tracked().0);
+    }
+    assert!(most <= MAX_HOSTS, "{most} hosts kept");
+    let (hosts, budgets) = fetcher.politeness();
+    assert!(hosts.len() <= MAX_HOSTS && budgets.len() <= MAX_HOSTS);
+    let (tracked, forgotten) = fetcher.hosts_tracked();
+    assert!(tracked < 1300 && forgotten > 0, "{tracked} {forgotten}");
+    // The operator's host is still known, and still resting.
+    assert!(hosts.iter().any(|h| h.host == "127.0.0.1" && h.listed));
+    assert!(fetcher.blocked_until("127.0.0.1").is_some());
+    assert!(matches!(
+        fetch(&up.url("/busy")),
+        Err(feedloom::fetch::FetchError::RateLimited { .. })
+    ));
+    assert_eq!(up.requests.lock().unwrap().len(), 1);
+}

@@ -138,7 +138,7 @@ pub(crate) fn open_poller(settings: &Settings, defs: &Definitions) -> Result<Pol
         opening.elapsed(),
         store.entry_count()
     );
-    let fetcher = Fetcher::new(defs.hosts.clone())?;
+    let fetcher = Fetcher::new(defs.host_policies())?;
     for (host, until) in store.host_blocks(Utc::now())? {
         fetcher.block_until(&host, until);
     }

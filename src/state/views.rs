@@ -71,6 +71,7 @@ impl App {
         let store = &self.store;
         let stats = self.feeds.stats();
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
+        let (hosts_tracked, forgotten_requests) = self.live().poller.fetcher.hosts_tracked();
         let snap = Snapshot {
             ready: self.is_ready(),
             store_entries: store.entry_count(),
@@ -97,6 +98,9 @@ impl App {
             render_seconds: stats.seconds,
             hosts,
             budgets,
+            hosts_tracked,
+            max_hosts: crate::fetch::MAX_HOSTS,
+            forgotten_requests,
             bounds: crate::metrics::Bounds {
                 max_connections: self.options.max_connections,
                 cache: self.feeds.cache_stats(),
