@@ -64,6 +64,9 @@ pub const DEFAULT_HOST_WINDOW: Duration = Duration::from_secs(300);
 /// changes no behaviour); if that is not enough, the least recently used
 /// that have nothing in flight, their blocks and budget windows with them.
 pub const MAX_HOSTS: usize = 1024;
+/// The longest `Crawl-delay` a site's `robots.txt` is obeyed with; a longer
+/// one is read as this (a day-long delay would stop its feed too).
+pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 
 /// A request budget: at most `max_requests` per `window` for requests that
 /// share `key` (e.g. `huggingface.co api`).
@@ -248,6 +251,9 @@ struct HostState {
     /// Held for the duration of a request: one in flight per host.
     in_flight: Arc<tokio::sync::Mutex<()>>,
     last_done: Option<Instant>,
+    /// The `Crawl-delay` its `robots.txt` asks for (article fetches read
+    /// it): spacing at least this long, for every request to the host.
+    crawl_delay: Option<Duration>,
     blocked: Option<(Instant, DateTime<Utc>)>,
     /// Requests sent to the host since start.
     requests: u64,
@@ -287,7 +293,8 @@ impl Gate {
             let blocked = h.blocked.is_some_and(|(until, _)| until > now);
             let spacing = policies
                 .get(host)
-                .map_or(DEFAULT_MIN_SPACING, |p| p.min_spacing);
+                .map_or(DEFAULT_MIN_SPACING, |p| p.min_spacing)
+                .max(h.crawl_delay.unwrap_or_default());
             let spacing_left = h.last_done.is_some_and(|t| now.duration_since(t) < spacing);
             let keep = policies.contains_key(host) || in_flight || blocked || spacing_left;
             if !keep {
@@ -694,11 +701,25 @@ impl Fetcher {
             let gate = self.gate.lock().expect("fetch gate lock");
             gate.hosts
                 .get(&host)
-                .and_then(|h| h.last_done)
-                .map(|t| (t + spacing).saturating_duration_since(Instant::now()))
+                .and_then(|h| {
+                    let spacing = spacing.max(h.crawl_delay.unwrap_or_default());
+                    Some((h.last_done?, spacing))
+                })
+                .map(|(t, spacing)| (t + spacing).saturating_duration_since(Instant::now()))
                 .unwrap_or_default()
         };
         tokio::time::sleep(wait).await;
+    }
+
+    /// Obeys the `Crawl-delay` `host`'s `robots.txt` asks for (capped at
+    /// [`MAX_CRAWL_DELAY`]) from now on, for every request to it.
+    pub fn set_crawl_delay(&self, host: &str, delay: Duration) {
+        let host = host.to_ascii_lowercase();
+        let mut gate = self.gate.lock().expect("fetch gate lock");
+        if !gate.hosts.contains_key(&host) {
+            gate.make_room_for_host(Instant::now(), &self.policies);
+        }
+        gate.hosts.entry(host).or_default().crawl_delay = Some(delay.min(MAX_CRAWL_DELAY));
     }
 
     /// Waits out the host's spacing and checks its back-off and budgets.
@@ -719,6 +740,7 @@ impl Fetcher {
                     }
                     state.blocked = None;
                 }
+                let spacing = spacing.max(state.crawl_delay.unwrap_or_default());
                 let spacing_wait = state
                     .last_done
                     .map(|t| (t + spacing).saturating_duration_since(now))

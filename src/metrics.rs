@@ -167,7 +167,7 @@ pub struct WebSubStats {
     pub verifying: usize,
     pub max_verifying: usize,
     /// Subscription requests by what became of them: `accepted`,
-    /// `refused` (400/429/503), then of the accepted ones `verified`,
+    /// `refused` (400/429/503), then of the accepted ones `verified` (and on disk),
     /// `unverified`, `denied`; and leases `expired`.
     pub outcomes: Vec<(&'static str, u64)>,
     /// Deliveries `delivered`, `failed` (each try), `gave_up`.

@@ -600,3 +600,53 @@ fn the_robots_cache_holds_at_most_its_capacity() {
     assert!(!ask(&sites[4], "/private/b"));
     assert_eq!(asked(&sites[4], "/robots.txt"), 1);
 }
+
+#[test]
+fn a_crawl_delay_in_robots_txt_spaces_the_article_fetches() {
+    let up = Upstream::start();
+    let paths = ["/a/1", "/a/2", "/a/3"];
+    let items: Vec<(&str, &str, &str)> = paths.iter().map(|p| ("Story", *p, "")).collect();
+    up.set(
+        "/feed.xml",
+        Reply::ok("application/rss+xml", rss(&up.url(""), &items)),
+    );
+    up.set(
+        "/robots.txt",
+        Reply::ok("text/plain", "User-agent: *\nCrawl-delay: 2\nAllow: /\n"),
+    );
+    for p in paths {
+        up.set(p, Reply::ok("text/html", HOSTILE));
+    }
+    // The host's own rules allow back-to-back requests: only the site's
+    // Crawl-delay spaces them.
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"slow\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            up.url("/feed.xml")
+        ),
+    );
+    let out = ws.poll_ok();
+    assert!(out.contains("3 stored"), "{out}");
+    let heads = up.requests.lock().unwrap().clone();
+    let times = up.arrivals.lock().unwrap().clone();
+    let at = |path: &str| {
+        let i = heads
+            .iter()
+            .position(|h| h.split_whitespace().nth(1) == Some(path))
+            .unwrap_or_else(|| panic!("{path} never asked"));
+        times[i]
+    };
+    // Every request after robots.txt was read waits the 2 s it asks for.
+    let mut order: Vec<std::time::Instant> = paths.iter().map(|p| at(p)).collect();
+    order.insert(0, at("/robots.txt"));
+    order.sort();
+    for pair in order.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= std::time::Duration::from_millis(1900),
+            "requests {gap:?} apart"
+        );
+    }
+}

@@ -337,9 +337,20 @@ fn signature_of(secret: &str, body: &[u8]) -> String {
 
 /// Subscribes `sub` (echoing challenges) to `topic` and waits until the
 /// subscription is active.
+/// Requests verified and on disk (`outcome="verified"`).
+fn verified(server: &Server) -> u64 {
+    let text = server.get("/metrics").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("feedloom_websub_requests_total{outcome=\"verified\"} "))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Subscribes `sub` to `topic` and waits until the subscription is counted
+/// and on disk (a SIGKILL right after must not lose it).
 fn subscribe(server: &Server, sub: &Subscriber, topic: &str, extra: &[(&str, &str)]) {
     let t = topic.split('.').next().unwrap();
     let before = subscriptions(server, t);
+    let verified_before = verified(server);
     let r = ask(
         server,
         "subscribe",
@@ -349,6 +360,11 @@ fn subscribe(server: &Server, sub: &Subscriber, topic: &str, extra: &[(&str, &st
     );
     assert_eq!(r.status, 202, "{}", r.text());
     wait_subscriptions(server, t, before + 1);
+    let start = Instant::now();
+    while verified(server) == verified_before {
+        assert!(start.elapsed() < Duration::from_secs(10), "never stored");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! budget apply), parsed with `texting_robots`, and asked for our user
 //! agent's token.
 //!
+//! A `Crawl-delay` is obeyed (up to [`crate::fetch::MAX_CRAWL_DELAY`]): the
+//! fetcher spaces every request to that host by it, polls included.
+//!
 //! As crawlers read it (RFC 9309): a `robots.txt` that is missing or
 //! answers 4xx allows everything; one that cannot be fetched (5xx, network)
 //! allows nothing for now, so the article is tried again later; an
@@ -66,7 +69,7 @@ impl Robots {
     ) -> Result<bool, FetchError> {
         let origin = url.origin().ascii_serialization();
         if let Some(rules) = self.cached(&origin) {
-            return Ok(rules.is_none_or(|r| r.allowed(url.as_str())));
+            return Ok(verdict(fetcher, url, rules.as_deref()));
         }
         let lock = self
             .fetching
@@ -94,7 +97,7 @@ impl Robots {
                 }
             }
         };
-        Ok(rules.is_none_or(|r| r.allowed(url.as_str())))
+        Ok(verdict(fetcher, url, rules.as_deref()))
     }
 
     /// Origins cached now, expired ones included (at most [`MAX_ORIGINS`]).
@@ -109,6 +112,21 @@ impl Robots {
             .filter(|(_, at)| at.elapsed() < ROBOTS_TTL)
             .map(|(rules, _)| rules.clone())
     }
+}
+
+/// Whether `rules` allow `url`; a `Crawl-delay` they set is handed to the
+/// fetcher, which then spaces every request to the host by it.
+fn verdict(fetcher: &Fetcher, url: &Url, rules: Option<&texting_robots::Robot>) -> bool {
+    let Some(rules) = rules else {
+        return true;
+    };
+    if let Some(delay) = rules
+        .delay
+        .and_then(|d| Duration::try_from_secs_f32(d).ok())
+    {
+        fetcher.set_crawl_delay(url.host_str().unwrap_or_default(), delay);
+    }
+    rules.allowed(url.as_str())
 }
 
 async fn fetch_rules(fetcher: &Fetcher, source: &Source, url: &Url) -> Result<Rules, FetchError> {

@@ -276,7 +276,6 @@ impl Hub {
             self.counters.unverified.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.counters.verified.fetch_add(1, Ordering::Relaxed);
         let callback = req.callback.to_string();
         let format = req.topic.format.extension();
         let applied = match req.mode {
@@ -303,11 +302,16 @@ impl Hub {
         // to `store::FLUSH_EVERY_MS`): a crash right after loses nothing.
         let applied = applied.and_then(|()| self.store.flush());
         match applied {
-            Ok(()) => tracing::info!(
-                "websub: {} {} for {shown}",
-                req.mode.as_str(),
-                req.topic.url
-            ),
+            Ok(()) => {
+                // Counted once on disk, so `verified` on /metrics means
+                // "will survive a crash".
+                self.counters.verified.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    "websub: {} {} for {shown}",
+                    req.mode.as_str(),
+                    req.topic.url
+                )
+            }
             Err(e) => tracing::error!("websub: cannot store a subscription: {e}"),
         }
     }
