@@ -42,14 +42,16 @@ pub fn extract(body: &[u8], content_type: Option<&str>, page: &Url) -> Result<St
     // SECURITY: dom_smoothie walks the tree recursively; markup the depth
     // scan under-counts (`<svg>` then 40,000 `<td>`s nest in foreign
     // content) overflowed the stack and aborted the process. So the page
-    // is parsed once more, by scraper, only to measure its tree exactly.
-    drop(crate::depth::parse_html(&text, "HTML")?);
+    // is parsed here and its tree measured before dom_smoothie sees it.
+    crate::depth::check_html(text.as_bytes(), "HTML")?;
+    let document = dom_query::Document::from(text.as_ref());
+    check_tree_depth(&document)?;
     let config = dom_smoothie::Config {
         max_elements_to_parse: MAX_ARTICLE_ELEMENTS,
         ..Default::default()
     };
     let mut reader =
-        dom_smoothie::Readability::new(text.as_ref(), Some(page.as_str()), Some(config))
+        dom_smoothie::Readability::with_document(document, Some(page.as_str()), Some(config))
             .map_err(|e| NoArticle::Failed(e.to_string()))?;
     let article = reader
         .parse()
@@ -60,4 +62,37 @@ pub fn extract(body: &[u8], content_type: Option<&str>, page: &Url) -> Result<St
         return Err(NoArticle::TooShort(chars));
     }
     Ok(html)
+}
+
+/// Refuses a parsed page whose elements nest deeper than
+/// [`crate::depth::MAX_NESTING`]: one walk over the tree, no recursion.
+fn check_tree_depth(doc: &dom_query::Document) -> Result<(), crate::depth::TooDeep> {
+    let too_deep = crate::depth::TooDeep { format: "HTML" };
+    let mut node = doc.root();
+    // Elements from the root down to `node`, itself included.
+    let mut depth = 0usize;
+    loop {
+        if let Some(child) = node.first_child() {
+            depth += usize::from(child.is_element());
+            if depth > crate::depth::MAX_NESTING {
+                return Err(too_deep);
+            }
+            node = child;
+            continue;
+        }
+        // No children: on to the next sibling of the nearest ancestor that
+        // has one.
+        loop {
+            depth -= usize::from(node.is_element());
+            if let Some(next) = node.next_sibling() {
+                depth += usize::from(next.is_element());
+                node = next;
+                break;
+            }
+            match node.parent() {
+                Some(parent) => node = parent,
+                None => return Ok(()),
+            }
+        }
+    }
 }
