@@ -133,6 +133,17 @@ pub enum Doc {
 }
 
 impl Doc {
+    /// Whether its query is relative to the request's time (`since=`), so
+    /// it goes stale without any topic changing.
+    pub fn relative(&self) -> bool {
+        match self {
+            Doc::Feed { filter, .. } | Doc::Preview { filter, .. } => {
+                filter.as_ref().is_some_and(|f| f.since.is_some())
+            }
+            _ => false,
+        }
+    }
+
     /// The topic a document shows (`None`: the index, the OPML).
     pub fn topic(&self) -> Option<&str> {
         match self {
@@ -485,6 +496,9 @@ pub struct CacheStats {
 struct Variant {
     doc: Arc<Rendered>,
     last_used: AtomicU64,
+    /// When it goes stale though no topic changed: a query relative to the
+    /// request's time (`since=7d`) keeps entries that later fall out of it.
+    expires: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -609,6 +623,8 @@ pub struct FeedCache {
     published: std::sync::Mutex<HashMap<(String, Format), String>>,
     /// The WebSub hub feeds name: none, feedloom's own, or another.
     hub: Option<Option<Url>>,
+    /// How long a document with a `since=` query is served from the cache.
+    relative_ttl: Duration,
 }
 
 /// Bytes client-chosen variants may take unless `--cache-bytes` says.
@@ -616,6 +632,10 @@ pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// Renders on a cache miss at once (each runs on the blocking pool; more
 /// requests wait for a slot).
 pub const MAX_RENDERS_IN_FLIGHT: usize = 2;
+/// How long a document whose query is relative to the request's time
+/// (`since=`) is served from the cache: its entries age out of the window
+/// with no topic change to refresh it, so it is rendered again after this.
+pub const RELATIVE_QUERY_TTL: Duration = Duration::from_secs(60);
 
 impl Rendered {
     /// Bytes it holds: the body and its compressed copies.
@@ -637,7 +657,15 @@ impl FeedCache {
             refreshing: std::sync::Mutex::new(()),
             published: std::sync::Mutex::default(),
             hub: None,
+            relative_ttl: RELATIVE_QUERY_TTL,
         }
+    }
+
+    /// Caches documents with a relative query (`since=`) for `ttl` instead
+    /// of [`RELATIVE_QUERY_TTL`] (tests).
+    pub fn with_relative_ttl(mut self, ttl: Duration) -> FeedCache {
+        self.relative_ttl = ttl;
+        self
     }
 
     /// Feeds rendered here name a WebSub hub: feedloom's own at
@@ -820,6 +848,9 @@ impl FeedCache {
         }
         let base = base.unwrap_or(&self.default_base);
         let v = inner.variants.get(base.as_str())?.get(doc)?;
+        if v.expires.is_some_and(|at| Instant::now() >= at) {
+            return None;
+        }
         // Recency counts between inserts, the only time anything is
         // evicted: a hit reads the shared clock and writes its own entry
         // at most once per insert, so busy hits do not contend on one
@@ -869,6 +900,7 @@ impl FeedCache {
             let variant = Variant {
                 doc: rendered.clone(),
                 last_used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed) + 1),
+                expires: doc.relative().then(|| Instant::now() + self.relative_ttl),
             };
             if !inner.variants.contains_key(base.as_str()) {
                 inner
@@ -936,6 +968,35 @@ mod tests {
             format: Format::Rss,
             limit,
             filter: None,
+        }
+    }
+
+    /// A `since=` document is served from the cache only for its time to
+    /// live: entries age out of its window with no topic change.
+    #[test]
+    fn a_relative_query_is_rendered_again_once_stale() {
+        let (_dir, store, defs) = store_with_entries();
+        let filter = |q: &str| crate::query::parse(Some(q), &defs, 1000).unwrap().filter;
+        let doc = |q: &str| Doc::Feed {
+            topic: "all".into(),
+            format: Format::Rss,
+            limit: 10,
+            filter: filter(q),
+        };
+        let base = Url::parse("https://example.org/").unwrap();
+        for (ttl, query, renders) in [
+            (Duration::ZERO, "since=7d", 3),
+            (RELATIVE_QUERY_TTL, "since=7d", 1),
+            (Duration::ZERO, "q=summary", 1),
+        ] {
+            let cache = FeedCache::new(base.clone(), 1 << 20).with_relative_ttl(ttl);
+            for _ in 0..3 {
+                assert!(cache
+                    .get(&store, &defs, None, &doc(query))
+                    .unwrap()
+                    .is_some());
+            }
+            assert_eq!(cache.stats().renders, renders, "{query} with {ttl:?}");
         }
     }
 
