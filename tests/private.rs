@@ -85,6 +85,18 @@ fn private_topics_are_found_only_with_their_token() {
     // Not on the index, the OPML or /search; the public topic still is.
     let index = server.get("/").text();
     assert!(index.contains("public.atom") && !index.contains("mine") && !index.contains("My lab"));
+    // Nor is the source only the private topic takes (it would say what
+    // the topic follows); the others are, with their health.
+    assert!(!index.contains("<strong>lab</strong>"), "{index}");
+    assert!(index.contains("<strong>arxiv</strong>") && index.contains("<strong>group</strong>"));
+    assert!(index.contains("1 source of private topics is not listed."));
+    let status = server.get("/status").text();
+    assert!(
+        !status.contains("\"lab\"") && !status.contains("lab.atom"),
+        "{status}"
+    );
+    assert!(status.contains("\"id\": \"arxiv\""), "{status}");
+    assert!(status.contains("\"private_sources\": 1"), "{status}");
     let opml = server.get("/opml.xml").text();
     assert!(opml.contains("public.rss") && !opml.contains("mine"));
     let lab_titles: Vec<String> = parse_feed(&fixture("lab-news.synthetic.atom"))
@@ -218,4 +230,36 @@ fn private_topics_are_found_only_with_their_token() {
     // `--rotate` from the CLI replaces it too.
     let again = token_in(&stdout(&ws.run(&["token", "mine", "--rotate"])));
     assert_ne!(again, new_token);
+}
+
+/// A source counts as private only when no public topic can take its
+/// entries: a public topic without a `sources` list takes every source.
+#[test]
+fn a_source_is_private_only_when_no_public_topic_takes_it() {
+    let ws = Workspace::new();
+    let sources = "[[source]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://a.example/f\"\n\n[[source]]\nid = \"b\"\nkind = \"feed\"\nurl = \"https://b.example/f\"\n";
+    let private = |topics: &str| {
+        ws.write("d.toml", &format!("{sources}\n{topics}"));
+        let defs = feedloom::config::load(&ws.feeds).unwrap();
+        let mut p: Vec<String> = defs
+            .rules
+            .private_sources()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        p.sort();
+        p
+    };
+    let mine = "[[topic]]\nid = \"mine\"\nsources = [\"a\"]\nprivate = true\n";
+    assert_eq!(
+        private(&format!(
+            "{mine}[[topic]]\nid = \"pub\"\nsources = [\"b\"]\n"
+        )),
+        ["a"]
+    );
+    assert!(private(&format!(
+        "{mine}[[topic]]\nid = \"pub\"\nsources = [\"a\", \"b\"]\n"
+    ))
+    .is_empty());
+    assert!(private(&format!("{mine}[[topic]]\nid = \"all\"\n")).is_empty());
 }

@@ -120,8 +120,18 @@ pub fn render(
         rows.push_str("  <li>No topics are defined yet: add a <code>[[topic]]</code> to <code>feeds/</code>.</li>\n");
     }
     let mut health = String::new();
+    let private = defs.rules.private_sources();
     for (source, state) in defs.sources.iter().zip(sources) {
-        health.push_str(&source_row(source, state));
+        if !private.contains(source.id.as_str()) {
+            health.push_str(&source_row(source, state));
+        }
+    }
+    match private.len() {
+        0 => {}
+        1 => health.push_str("  <li>1 source of private topics is not listed.</li>\n"),
+        n => health.push_str(&format!(
+            "  <li>{n} sources of private topics are not listed.</li>\n"
+        )),
     }
     if health.is_empty() {
         health.push_str("  <li>No sources are defined yet.</li>\n");

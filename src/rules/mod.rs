@@ -150,6 +150,28 @@ impl RuleSet {
         self.topics.iter().filter(|t| !t.private)
     }
 
+    /// Sources whose entries reach private topics only: named in a private
+    /// topic's `sources`, and taken by no public topic (one without a
+    /// `sources` list takes every source). The index and `/status` do not
+    /// name them: a private topic's sources would say what it follows.
+    pub fn private_sources(&self) -> std::collections::HashSet<&str> {
+        if self.public_topics().any(|t| t.sources.is_none()) {
+            return Default::default();
+        }
+        let public: std::collections::HashSet<&str> = self
+            .public_topics()
+            .flat_map(|t| t.sources.iter().flatten())
+            .map(String::as_str)
+            .collect();
+        self.topics
+            .iter()
+            .filter(|t| t.private)
+            .flat_map(|t| t.sources.iter().flatten())
+            .map(String::as_str)
+            .filter(|s| !public.contains(s))
+            .collect()
+    }
+
     /// The text views of `entry`, with the combined matchers' findings.
     pub fn subject<'a>(&self, entry: &'a Entry, now: DateTime<Utc>) -> Subject<'a> {
         let mut s = Subject::new(entry, now);

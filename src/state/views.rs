@@ -11,9 +11,11 @@ impl App {
     pub fn status_json(&self) -> String {
         let defs = self.defs();
         let next = self.next_polls.lock().expect("next polls lock").clone();
+        let private = defs.rules.private_sources();
         let sources: Vec<serde_json::Value> = defs
             .sources
             .iter()
+            .filter(|s| !private.contains(s.id.as_str()))
             .map(|s| {
                 let state = self.store.source_state(&s.id).unwrap_or_default();
                 serde_json::json!({
@@ -46,6 +48,8 @@ impl App {
             "ready": self.is_ready(),
             "entries": self.store.entry_count(),
             "sources": sources,
+            // Sources of private topics only: counted, not named.
+            "private_sources": private.len(),
             "hosts": hosts,
             "budgets": budgets,
             "websub": self.hub.as_ref().map(|h| {
