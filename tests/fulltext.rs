@@ -650,3 +650,53 @@ fn a_crawl_delay_in_robots_txt_spaces_the_article_fetches() {
         );
     }
 }
+
+#[test]
+fn switching_fulltext_on_fetches_the_articles_of_entries_already_stored() {
+    let up = Upstream::start();
+    up.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&up.url(""), &[("V8", "/blog/v8", ""), ("Ars", "/ars", "")]),
+        )
+        .with_header("ETag", "\"v1\""),
+    );
+    up.set("/robots.txt", Reply::status(404, "none"));
+    up.set("/blog/v8", Reply::ok("text/html", article("v8-blog")));
+    up.set("/ars", Reply::ok("text/html", article("ars-1")));
+    let ws = Workspace::new();
+    let defs = |fulltext: &str| {
+        format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\n{fulltext}\n[[topic]]\nid = \"all\"\n",
+            up.url("/feed.xml")
+        )
+    };
+    ws.write("sources.toml", &defs(""));
+    ws.poll_ok();
+    let before = exported(&ws);
+    assert_eq!(asked(&up, "/blog/v8") + asked(&up, "/ars"), 0);
+    // Switched on: the next poll reads the listing whole (no 304 hides the
+    // stored entries) and owes both their articles, once.
+    ws.write("sources.toml", &defs("fulltext = true\n"));
+    let out = ws.poll_ok();
+    assert!(out.contains("articles: 2 owed: 2 stored"), "{out}");
+    let after = exported(&ws);
+    for (title, name) in [("V8", "v8-blog"), ("Ars", "ars-1")] {
+        assert!(f1(&after[title].3, name) > 0.9, "{title}");
+        // Same entry: id and dates unchanged.
+        assert_eq!(after[title].0, before[title].0);
+        assert_eq!(after[title].1, before[title].1);
+    }
+    let out = ws.poll_ok();
+    assert!(!out.contains("articles:"), "{out}");
+    assert_eq!(asked(&up, "/blog/v8"), 1);
+    assert_eq!(asked(&up, "/ars"), 1);
+    // Off and on again: each entry has its article; nothing is fetched.
+    ws.write("sources.toml", &defs(""));
+    ws.poll_ok();
+    ws.write("sources.toml", &defs("fulltext = true\n"));
+    let out = ws.poll_ok();
+    assert!(!out.contains("articles:"), "{out}");
+    assert_eq!(asked(&up, "/blog/v8"), 1);
+}

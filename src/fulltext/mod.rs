@@ -79,8 +79,10 @@ pub fn wants_article(entry: &Entry, policy: &Policy) -> bool {
 }
 
 /// Notes the article fetches a poll of `source` owes for the entries it
-/// stored new (one batch of them; `owed` counts the poll's so far, against
-/// [`MAX_OWED_PER_POLL`]).
+/// stored new, or for all it listed on the first full listing after
+/// `fulltext` was switched on (one batch of them; `owed` counts the poll's
+/// so far, against [`MAX_OWED_PER_POLL`]). An entry that has its article,
+/// or enough text of its own, owes nothing.
 pub fn owe(
     store: &Store,
     source: &Source,

@@ -419,14 +419,19 @@ impl Poller {
         now: DateTime<Utc>,
     ) -> Result<Polled, PollFailure> {
         let pages = pages::of(source, now);
+        // `fulltext` just switched on: the entries already stored are owed
+        // their articles too, so the listing is fetched whole once.
+        let backfill = source.fulltext.is_some() && !state.articles_backfilled;
         // Validators stored under another key (an older definition, another
         // day's listing) are not sent: new selectors must see a full body.
-        let validators = (state.validators_for == pages.key).then_some(&state.validators);
+        let validators =
+            (state.validators_for == pages.key && !backfill).then_some(&state.validators);
         let key = pages.key.clone();
         let (raw, page_url, meta, ttl, keep, degraded) =
             match self.fetch_pages(source, pages, validators, now).await? {
                 Listing::Unchanged(meta) => {
                     note_move(source, state, &meta);
+                    state.articles_backfilled &= source.fulltext.is_some();
                     return Ok(Polled::NotModified {
                         floor: meta.fresh_for,
                     });
@@ -446,9 +451,10 @@ impl Poller {
         }
         let (store, source_c, defs_c) = (self.store.clone(), source.clone(), defs.clone());
         let (counts, topics) =
-            blocking(move || ingest(&store, &source_c, &defs_c, raw, &page_url, now))
+            blocking(move || ingest(&store, &source_c, &defs_c, raw, &page_url, backfill, now))
                 .await
                 .map_err(|e| e.with_status(meta.status))?;
+        state.articles_backfilled = source.fulltext.is_some();
         // Kept only once the body is stored: a poll that failed to ingest
         // must fetch the whole body again.
         (state.validators, state.validators_for) = keep;
@@ -567,13 +573,16 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| PollError::Task(e.to_string()))?
 }
 
-/// Normalizes, merges, tags and stores a batch of extracted items.
+/// Normalizes, merges, tags and stores a batch of extracted items. With
+/// `backfill`, every listed entry that wants its article is owed it, not
+/// only the new ones (`fulltext` was just switched on).
 fn ingest(
     store: &Store,
     source: &Source,
     defs: &Definitions,
     mut raw: Vec<RawEntry>,
     page_url: &Url,
+    backfill: bool,
     now: DateTime<Utc>,
 ) -> Result<(PollCounts, BTreeSet<String>), PollError> {
     if raw.len() > MAX_ITEMS_PER_FETCH {
@@ -626,12 +635,12 @@ fn ingest(
             defs.rules.route(&mut e, old.is_none(), now);
             e
         })?;
-        let fresh: Vec<&crate::model::Entry> = stored
+        let owing: Vec<&crate::model::Entry> = stored
             .iter()
-            .filter(|up| up.old.is_none())
+            .filter(|up| backfill || up.old.is_none())
             .map(|up| &up.new)
             .collect();
-        crate::fulltext::owe(store, source, &fresh, &mut articles_owed, now)?;
+        crate::fulltext::owe(store, source, &owing, &mut articles_owed, now)?;
         for up in stored {
             match &up.old {
                 None => counts.new += 1,

@@ -132,6 +132,10 @@ pub struct SourceState {
     /// Face page from its cards): what is missing. `/status` and the index
     /// show the source as degraded.
     pub degraded: Option<String>,
+    /// `fulltext` was on at the last full listing: the entries listed then,
+    /// old ones included, were owed their articles. False while `fulltext`
+    /// is off, so switching it on owes the listed entries once.
+    pub articles_backfilled: bool,
 }
 
 /// Fingerprints of the rules the store's tags and memberships reflect.
