@@ -700,3 +700,47 @@ fn switching_fulltext_on_fetches_the_articles_of_entries_already_stored() {
     assert!(!out.contains("articles:"), "{out}");
     assert_eq!(asked(&up, "/blog/v8"), 1);
 }
+
+#[test]
+fn tag_rules_on_content_read_the_fetched_article() {
+    let up = Upstream::start();
+    up.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&up.url(""), &[("V8", "/blog/v8", ""), ("Ars", "/ars", "")]),
+        ),
+    );
+    up.set("/robots.txt", Reply::status(404, "none"));
+    up.set("/blog/v8", Reply::ok("text/html", article("v8-blog")));
+    up.set("/ars", Reply::ok("text/html", article("ars-1")));
+    let ws = Workspace::new();
+    // The feed has titles only: only the V8 article says "WebAssembly".
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n\
+             [[tag]]\nid = \"wasm\"\nany = [{{ words = [\"WebAssembly\"], fields = [\"content\"] }}]\n\n\
+             [[topic]]\nid = \"all\"\n\n[[topic]]\nid = \"wasm\"\n[topic.tags]\nany = [\"wasm\"]\n",
+            up.url("/feed.xml")
+        ),
+    );
+    let out = ws.poll_ok();
+    assert!(out.contains("2 stored"), "{out}");
+    let dir = ws.dir.path().join("export");
+    let run = ws.run(&["export", dir.to_str().unwrap()]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let wasm = parse_feed(&std::fs::read(dir.join("wasm.atom")).unwrap());
+    let titles: Vec<String> = wasm
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect();
+    assert_eq!(titles, ["V8"]);
+    let all = parse_feed(&std::fs::read(dir.join("all.atom")).unwrap());
+    assert_eq!(all.entries.len(), 2);
+}

@@ -345,13 +345,15 @@ impl Articles {
         .await
         .unwrap_or_else(|e| Err(article::NoArticle::Failed(e.to_string())));
         match extracted {
-            Ok(html) => match store.set_article(id, &html)? {
-                Some(topics) => {
-                    self.counters.stored.fetch_add(1, Ordering::Relaxed);
-                    Ok(Done::Stored(topics))
+            Ok(html) => {
+                match store.set_article(id, &html, |e| defs.rules.route(e, false, Utc::now()))? {
+                    Some(topics) => {
+                        self.counters.stored.fetch_add(1, Ordering::Relaxed);
+                        Ok(Done::Stored(topics))
+                    }
+                    None => Ok(Done::Dropped),
                 }
-                None => Ok(Done::Dropped),
-            },
+            }
             Err(why) => {
                 self.counters.no_article.fetch_add(1, Ordering::Relaxed);
                 log("not extracted", &why);

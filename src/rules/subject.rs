@@ -114,10 +114,10 @@ impl<'a> Subject<'a> {
             now,
             candidates: None,
             summary: html_to_text(&entry.summary),
+            // The full article once fetched (`fulltext`), else the feed's.
             content: entry
-                .content
-                .as_deref()
-                .map(html_to_text)
+                .full_content()
+                .map(|c| html_to_text(c))
                 .unwrap_or_default(),
             authors: entry.authors.join("\n"),
             categories: entry.categories.join("\n"),

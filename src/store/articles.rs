@@ -92,13 +92,20 @@ impl Store {
         Ok(())
     }
 
-    /// Gives entry `id` its article; returns the topics it is in (whose
+    /// Gives entry `id` its article, then lets `route` tag it again (rules
+    /// on `content` read the article); returns the topics it is in (whose
     /// feeds changed), or `None` when the entry is gone (pruned meanwhile).
     /// Its id and dates stay as they are.
-    pub fn set_article(&self, id: &EntryId, html: &str) -> Result<Option<Vec<String>>, StoreError> {
+    pub fn set_article(
+        &self,
+        id: &EntryId,
+        html: &str,
+        route: impl Fn(&mut crate::model::Entry),
+    ) -> Result<Option<Vec<String>>, StoreError> {
         let written = self.update_many(std::slice::from_ref(id), |_, old| {
             let mut e = old?;
             e.article = Some(html.to_string());
+            route(&mut e);
             Some(e)
         })?;
         if written == 0 {
