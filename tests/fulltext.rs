@@ -67,9 +67,8 @@ fn rss(base: &str, items: &[(&str, &str, &str)]) -> String {
     format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Links</title><link>{base}/</link><description>d</description>{items}</channel></rss>")
 }
 
-/// Each entry of the exported Atom feed: (title, id, published, updated,
-/// content).
-fn exported(ws: &Workspace) -> HashMap<String, (String, String, String, String)> {
+/// Topic `topic`'s Atom feed, as `export` writes it.
+fn export_feed(ws: &Workspace, topic: &str) -> feed_rs::model::Feed {
     let dir = ws.dir.path().join("export");
     let _ = std::fs::remove_dir_all(&dir);
     let out = ws.run(&["export", dir.to_str().unwrap()]);
@@ -78,8 +77,14 @@ fn exported(ws: &Workspace) -> HashMap<String, (String, String, String, String)>
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let feed = parse_feed(&std::fs::read(dir.join("all.atom")).unwrap());
-    feed.entries
+    parse_feed(&std::fs::read(dir.join(format!("{topic}.atom"))).unwrap())
+}
+
+/// Each entry of the exported Atom feed: (title, id, published, updated,
+/// content).
+fn exported(ws: &Workspace) -> HashMap<String, (String, String, String, String)> {
+    export_feed(ws, "all")
+        .entries
         .iter()
         .map(|e| {
             (
@@ -727,20 +732,11 @@ fn tag_rules_on_content_read_the_fetched_article() {
     );
     let out = ws.poll_ok();
     assert!(out.contains("2 stored"), "{out}");
-    let dir = ws.dir.path().join("export");
-    let run = ws.run(&["export", dir.to_str().unwrap()]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let wasm = parse_feed(&std::fs::read(dir.join("wasm.atom")).unwrap());
-    let titles: Vec<String> = wasm
+    let titles: Vec<String> = export_feed(&ws, "wasm")
         .entries
         .iter()
         .map(|e| e.title.as_ref().unwrap().content.clone())
         .collect();
     assert_eq!(titles, ["V8"]);
-    let all = parse_feed(&std::fs::read(dir.join("all.atom")).unwrap());
-    assert_eq!(all.entries.len(), 2);
+    assert_eq!(export_feed(&ws, "all").entries.len(), 2);
 }
