@@ -323,8 +323,10 @@ impl Gate {
     }
 
     /// Room for one more budget window under [`MAX_HOSTS`]: ended windows
-    /// forgotten first (they start afresh anyway), then the oldest.
-    fn make_room_for_window(&mut self, now: Instant) {
+    /// forgotten first (they start afresh anyway), then the oldest of
+    /// unlisted hosts (the sources' hosts and the source kinds' budgets
+    /// keep theirs).
+    fn make_room_for_window(&mut self, now: Instant, policies: &HashMap<String, HostPolicy>) {
         if self.windows.len() < MAX_HOSTS {
             return;
         }
@@ -336,6 +338,10 @@ impl Gate {
         let mut oldest: Vec<(Instant, String)> = self
             .windows
             .iter()
+            .filter(|(key, _)| {
+                key.strip_prefix("host ")
+                    .is_some_and(|host| !policies.contains_key(host))
+            })
             .map(|(key, w)| (w.start, key.clone()))
             .collect();
         oldest.sort();
@@ -748,7 +754,7 @@ impl Fetcher {
                 let mut wait = spacing_wait;
                 for b in budgets {
                     if !gate.windows.contains_key(&b.key) {
-                        gate.make_room_for_window(now);
+                        gate.make_room_for_window(now, &self.policies);
                     }
                     let w = gate.windows.entry(b.key.clone()).or_insert(Window {
                         start: now,
