@@ -294,6 +294,23 @@ mod tests {
         assert_eq!(html_to_text("A&ndash;B &unknown; C"), "A–B &unknown; C");
     }
 
+    /// Tags end where the HTML tokenizer ends them: a quote opens a value
+    /// only right after `=` (spaces allowed), so a quote in a name or an
+    /// unquoted value hides no text.
+    #[test]
+    fn tags_end_where_a_parser_ends_them() {
+        for (html, text) in [
+            (r#"<p a"b>shown</p>"#, "shown"),
+            (r#"<p a=b"c>shown</p>"#, "shown"),
+            (r#"<p a = 'x>y' b="z>">shown</p>"#, "shown"),
+            (r#"<p ="x>shown"#, "shown"),
+            (r#"<a href="x</a> <p c="d">gone"#, "gone"),
+            (r#"<p a="never closed>hidden"#, ""),
+        ] {
+            assert_eq!(html_to_text(html), text, "{html}");
+        }
+    }
+
     #[test]
     fn whitespace_collapses_as_split_whitespace_does() {
         for text in [
