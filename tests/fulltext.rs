@@ -67,6 +67,14 @@ fn rss(base: &str, items: &[(&str, &str, &str)]) -> String {
     format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Links</title><link>{base}/</link><description>d</description>{items}</channel></rss>")
 }
 
+/// Definitions with one feed source `id` at `url` and `settings` (its
+/// `fulltext` lines), the loopback host rules and topic `all`.
+fn fulltext_source(id: &str, url: &str, settings: &str) -> String {
+    format!(
+        "{LOCAL_HOST_RULES}\n[[source]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\n{settings}\n[[topic]]\nid = \"all\"\n"
+    )
+}
+
 /// Topic `topic`'s Atom feed, as `export` writes it.
 fn export_feed(ws: &Workspace, topic: &str) -> feed_rs::model::Feed {
     let dir = ws.dir.path().join("export");
@@ -148,10 +156,7 @@ fn a_link_only_feed_gains_its_articles_politely_and_once() {
     let ws = Workspace::new();
     ws.write(
         "sources.toml",
-        &format!(
-            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
-            up.url("/feed.xml")
-        ),
+        &fulltext_source("links", &up.url("/feed.xml"), "fulltext = true\n"),
     );
     let first = ws.poll_ok();
     // Five want their article (the long one does not); robots.txt keeps
@@ -285,9 +290,10 @@ fn robots_false_fetches_what_robots_txt_disallows() {
     let ws = Workspace::new();
     ws.write(
         "sources.toml",
-        &format!(
-            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"df\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\nrobots = false\n\n[[topic]]\nid = \"all\"\n",
-            up.url("/feed.xml")
+        &fulltext_source(
+            "df",
+            &up.url("/feed.xml"),
+            "fulltext = true\nrobots = false\n",
         ),
     );
     let out = ws.run(&["poll", "--once"]);
@@ -321,10 +327,7 @@ fn the_server_fetches_articles_in_the_background_and_republishes() {
     let ws = Workspace::new();
     ws.write(
         "sources.toml",
-        &format!(
-            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"v8\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
-            up.url("/feed.xml")
-        ),
+        &fulltext_source("v8", &up.url("/feed.xml"), "fulltext = true\n"),
     );
     let server = ws.serve();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -451,10 +454,7 @@ fn one_poll_owes_at_most_200_articles() {
     let ws = Workspace::new();
     ws.write(
         "sources.toml",
-        &format!(
-            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"many\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
-            up.url("/feed.xml")
-        ),
+        &fulltext_source("many", &up.url("/feed.xml"), "fulltext = true\n"),
     );
     let out = ws.poll_ok();
     assert!(out.contains("many: fetched 250 items: 250 new"), "{out}");
@@ -627,10 +627,7 @@ fn a_crawl_delay_in_robots_txt_spaces_the_article_fetches() {
     let ws = Workspace::new();
     ws.write(
         "sources.toml",
-        &format!(
-            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"slow\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
-            up.url("/feed.xml")
-        ),
+        &fulltext_source("slow", &up.url("/feed.xml"), "fulltext = true\n"),
     );
     let out = ws.poll_ok();
     assert!(out.contains("3 stored"), "{out}");
@@ -671,12 +668,7 @@ fn switching_fulltext_on_fetches_the_articles_of_entries_already_stored() {
     up.set("/blog/v8", Reply::ok("text/html", article("v8-blog")));
     up.set("/ars", Reply::ok("text/html", article("ars-1")));
     let ws = Workspace::new();
-    let defs = |fulltext: &str| {
-        format!(
-            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\n{fulltext}\n[[topic]]\nid = \"all\"\n",
-            up.url("/feed.xml")
-        )
-    };
+    let defs = |settings: &str| fulltext_source("links", &up.url("/feed.xml"), settings);
     ws.write("sources.toml", &defs(""));
     ws.poll_ok();
     let before = exported(&ws);

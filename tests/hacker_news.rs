@@ -146,22 +146,8 @@ fn discussion_links_in_every_format_and_on_the_preview_page() {
     let atom = server.get("/hn.atom");
     jing_atom(ws.dir.path(), "hn.atom", &atom.body).unwrap();
     let feed = parse_feed(&atom.body);
-    let kernel = feed
-        .entries
-        .iter()
-        .find(|e| {
-            e.title
-                .as_ref()
-                .unwrap()
-                .content
-                .starts_with("Rust in the Linux")
-        })
-        .unwrap();
-    let replies = kernel
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref() == Some("replies"))
-        .expect("rel=replies");
+    let kernel = entry_titled(&feed, "Rust in the Linux");
+    let replies = link_rel(kernel, "replies").expect("rel=replies");
     assert_eq!(replies.href, thread);
     assert_eq!(replies.media_type.as_deref(), Some("text/html"));
 

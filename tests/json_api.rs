@@ -317,11 +317,7 @@ fn a_search_api_is_read_by_page_number_until_a_page_is_empty() {
 
     let server = ws.serve();
     let feed = parse_feed(&server.get("/hn.atom").body);
-    let ask = feed
-        .entries
-        .iter()
-        .find(|e| e.title.as_ref().unwrap().content.starts_with("Ask HN"))
-        .unwrap();
+    let ask = entry_titled(&feed, "Ask HN");
     // No URL: the link is built from the id.
     assert_eq!(
         ask.links[0].href,
@@ -330,22 +326,8 @@ fn a_search_api_is_read_by_page_number_until_a_page_is_empty() {
     assert!(entry_text(ask).contains("three people writing etl"));
     assert_eq!(ask.published, Some(t("2026-11-30T11:40:27Z")));
     // Every story's discussion, from `comments_template`.
-    let kernel = feed
-        .entries
-        .iter()
-        .find(|e| {
-            e.title
-                .as_ref()
-                .unwrap()
-                .content
-                .starts_with("Rust in the Linux")
-        })
-        .unwrap();
-    let replies = kernel
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref() == Some("replies"))
-        .expect("a discussion link");
+    let kernel = entry_titled(&feed, "Rust in the Linux");
+    let replies = link_rel(kernel, "replies").expect("a discussion link");
     assert_eq!(
         replies.href,
         "https://news.ycombinator.com/item?id=46101234"

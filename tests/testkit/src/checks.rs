@@ -33,6 +33,23 @@ pub fn parse_feed(body: &[u8]) -> feed_rs::model::Feed {
     feed
 }
 
+/// The entry whose title starts with `prefix` (panics when none does).
+pub fn entry_titled<'a>(feed: &'a feed_rs::model::Feed, prefix: &str) -> &'a feed_rs::model::Entry {
+    feed.entries
+        .iter()
+        .find(|e| {
+            e.title
+                .as_ref()
+                .is_some_and(|t| t.content.starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no entry titled {prefix}…"))
+}
+
+/// An entry's link with relation `rel`, if it has one.
+pub fn link_rel<'a>(e: &'a feed_rs::model::Entry, rel: &str) -> Option<&'a feed_rs::model::Link> {
+    e.links.iter().find(|l| l.rel.as_deref() == Some(rel))
+}
+
 /// An entry's title and summary, lowercased: what a test of word
 /// matching looks in.
 pub fn entry_text(e: &feed_rs::model::Entry) -> String {

@@ -17,7 +17,7 @@ pub mod harness;
 pub mod subscriber;
 pub mod upstream;
 
-pub use checks::{entry_text, jing_atom, parse_feed};
+pub use checks::{entry_text, entry_titled, jing_atom, link_rel, parse_feed};
 pub use client::{get, http, http_with_body, HttpResponse};
 pub use fixtures::*;
 pub use harness::{binary, Server, Workspace};
