@@ -62,6 +62,41 @@ impl Workspace {
         self.command().args(args).output().expect("run feedloom")
     }
 
+    /// [`Workspace::run`], also measuring the process's peak resident
+    /// memory (KiB): `VmHWM` from `/proc`, sampled every 2 ms until it
+    /// exits. The high-water mark only grows, so the last sample is the
+    /// peak up to 2 ms before the exit: a spike that lasts shorter than
+    /// that is missed, which a memory bomb's parse never is.
+    pub fn run_measured(&self, args: &[&str]) -> (Output, u64) {
+        let child = self
+            .command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run feedloom");
+        let pid = child.id();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut peak = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Some(kib) = peak_rss_kib(pid) {
+                        peak = peak.max(kib);
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                peak
+            })
+        };
+        let out = child.wait_with_output().expect("wait for feedloom");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let peak = sampler.join().unwrap();
+        assert!(peak > 0, "no memory reading of pid {pid} from /proc");
+        (out, peak)
+    }
+
     /// `poll --once`, asserting it succeeded; returns stdout.
     pub fn poll_ok(&self) -> String {
         let out = self.run(&["poll", "--once"]);
@@ -130,6 +165,16 @@ impl Server {
         get(self.addr, path)
     }
 
+    /// The server's peak resident memory so far (KiB, `VmHWM`).
+    pub fn peak_rss_kib(&self) -> u64 {
+        peak_rss_kib(self.child.id()).expect("the server's /proc/PID/status")
+    }
+
+    /// The server's resident memory now (KiB, `VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        proc_status_kib(self.child.id(), "VmRSS:").expect("the server's /proc/PID/status")
+    }
+
     /// Waits until every source has been polled once (`/readyz`).
     pub fn wait_ready(&self) {
         let start = Instant::now();
@@ -169,4 +214,18 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A process's peak resident memory (KiB): `VmHWM` in `/proc/PID/status`;
+/// `None` once it has exited.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
