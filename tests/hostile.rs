@@ -642,3 +642,159 @@ fn hosts_only_links_lead_to_are_forgotten_past_the_bound() {
     ));
     assert_eq!(up.requests.lock().unwrap().len(), 1);
 }
+
+/// A 10 MiB body of `n`-byte items, each `item`, inside `head`…`tail`.
+fn bomb(head: &str, item: &str, tail: &str) -> String {
+    let n = (10 * 1024 * 1024 - head.len() - tail.len() - 64) / item.len();
+    format!("{head}{}{tail}", item.repeat(n))
+}
+
+#[test]
+fn millions_of_tiny_items_are_never_built() {
+    let up = Upstream::start();
+    // 1.5 million empty RSS items, the same in Atom, a JSON API listing a
+    // million small items, and five such pages one after the other: each
+    // once took the poller to 1–2.6 GB.
+    up.set(
+        "/items.rss",
+        Reply::ok(
+            "application/rss+xml",
+            bomb(
+                "<rss version=\"2.0\"><channel><title>t</title>",
+                "<item/>",
+                "</channel></rss>",
+            ),
+        ),
+    );
+    up.set(
+        "/entries.atom",
+        Reply::ok(
+            "application/atom+xml",
+            bomb(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>urn:f</id><updated>2026-01-01T00:00:00Z</updated>",
+                "<entry><id>i</id></entry>",
+                "</feed>",
+            ),
+        ),
+    );
+    up.set(
+        "/items.json",
+        Reply::ok(
+            "application/feed+json",
+            bomb(
+                "{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"t\",\"items\":[",
+                "{\"id\":\"1\"},",
+                "{}]}",
+            ),
+        ),
+    );
+    for page in 0..5 {
+        up.set(
+            &format!("/api/{page}"),
+            Reply::ok(
+                "application/json",
+                bomb(
+                    &format!(
+                        "{{\"next\":\"/api/{}\",\"junk\":[[],[],[]],\"data\":[",
+                        page + 1
+                    ),
+                    &format!("{{\"t\":\"{page}\"}},"),
+                    "{}]}",
+                ),
+            ),
+        );
+    }
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            r#"{LOCAL_HOST_RULES}
+[[source]]
+id = "rss"
+kind = "feed"
+url = "{}"
+[[source]]
+id = "atom"
+kind = "feed"
+url = "{}"
+[[source]]
+id = "jsonfeed"
+kind = "feed"
+url = "{}"
+[[source]]
+id = "api"
+kind = "json"
+url = "{}"
+max_pages = 5
+[source.select]
+items = "/data"
+title = "/t"
+[source.paging]
+next_url = "/next"
+"#,
+            up.url("/items.rss"),
+            up.url("/entries.atom"),
+            up.url("/items.json"),
+            up.url("/api/0"),
+        ),
+    );
+    ws.write(
+        "topics.toml",
+        "[[topic]]\nid = \"all-of-it\"\ntitle = \"All\"\nsources = [\"rss\", \"atom\", \"jsonfeed\", \"api\"]\n",
+    );
+    let started = Instant::now();
+    let (out, peak_kib) = ws.run_measured(&["poll", "--once"]);
+    let took = started.elapsed();
+    eprintln!("poll --once: peak {} MiB, {took:?}", peak_kib / 1024);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Four 10 MiB bodies at once (and their decoded copies): far from the
+    // 2 GB each of them took when every item was built.
+    assert!(
+        peak_kib < 200 * 1024,
+        "poll --once peaked at {} MiB",
+        peak_kib / 1024
+    );
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert!(stderr.contains("more than 5000 items listed"), "{stderr}");
+    // The API's paging stopped at the cap: page 0 alone holds 5,000.
+    let asked = up
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.contains("/api/"))
+        .count();
+    assert_eq!(asked, 1, "{:?}", up.requests.lock().unwrap());
+    // `inspect` reads through the same extractors.
+    let (out, peak_kib) = ws.run_measured(&["inspect", &up.url("/items.rss")]);
+    eprintln!("inspect: peak {} MiB", peak_kib / 1024);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        peak_kib < 150 * 1024,
+        "inspect peaked at {} MiB",
+        peak_kib / 1024
+    );
+    // A server on the same store and sources stays as small.
+    let server = ws.serve();
+    server.wait_ready();
+    let peak_kib = server.peak_rss_kib();
+    eprintln!("serve: peak {} MiB", peak_kib / 1024);
+    assert!(
+        peak_kib < 200 * 1024,
+        "serve peaked at {} MiB",
+        peak_kib / 1024
+    );
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    for id in ["rss", "atom", "jsonfeed", "api"] {
+        let s = status_of(&status, id);
+        assert!(s["last_error"].is_null(), "{id}: {s}");
+    }
+    let feed: serde_json::Value =
+        serde_json::from_slice(&server.get("/all-of-it.json?limit=10").body).unwrap();
+    assert!(!feed["items"].as_array().unwrap().is_empty());
+}

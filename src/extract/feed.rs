@@ -5,6 +5,7 @@
 //! The XML parsers get the raw bytes: the XML prolog decides the encoding,
 //! so the body is never decoded to text first.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use regex::Regex;
 
+use super::cap::MAX_ITEMS;
 use super::{jsonfeed, ExtractError, Extracted};
 use crate::dates::parse_date;
 use crate::decode;
@@ -104,13 +106,19 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
         body
     };
     match detect(body)? {
-        Format::JsonFeed => Ok(Extracted {
-            entries: jsonfeed::extract(body)?,
-            ..Default::default()
-        }),
+        Format::JsonFeed => {
+            let (entries, capped) = jsonfeed::extract(body)?;
+            Ok(Extracted {
+                entries,
+                capped,
+                ..Default::default()
+            })
+        }
         Format::Rss => {
             let body = decode::xml(body, content_type);
-            check_well_formed(&body, "RSS")?;
+            let cut = check_well_formed(&body, "RSS")?;
+            let capped = cut.is_some();
+            let body = cut.map_or(body, Cow::Owned);
             let channel =
                 rss::Channel::read_from(&body[..]).map_err(|e| ExtractError::Malformed {
                     format: "RSS",
@@ -123,12 +131,15 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
                     .as_deref()
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .map(|minutes| Duration::from_secs(minutes.saturating_mul(60))),
+                capped,
                 ..Default::default()
             })
         }
         Format::Atom => {
             let body = decode::xml(body, content_type);
-            check_well_formed(&body, "Atom")?;
+            let cut = check_well_formed(&body, "Atom")?;
+            let capped = cut.is_some();
+            let body = cut.map_or(body, Cow::Owned);
             let feed = atom_syndication::Feed::read_from(&body[..]).map_err(|e| {
                 ExtractError::Malformed {
                     format: "Atom",
@@ -137,6 +148,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
             })?;
             Ok(Extracted {
                 entries: feed.entries.iter().map(from_atom).collect(),
+                capped,
                 ..Default::default()
             })
         }
@@ -146,11 +158,23 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
 /// Reads the whole document once: the format parsers stop at the end of
 /// the data they want and accept a document cut off after it, but a
 /// truncated response must fail the poll, not half-succeed.
-fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractError> {
+///
+/// SECURITY: a document of more than [`MAX_ITEMS`] items (RSS `<item>`,
+/// Atom `<entry>`, at the depth a feed puts them) is returned cut after
+/// the last one read, its open elements closed, so the format parser
+/// never builds the rest (1.5 million empty items took it past 2 GB).
+fn check_well_formed(body: &[u8], format: &'static str) -> Result<Option<Vec<u8>>, ExtractError> {
     let mut reader = Reader::from_reader(body);
     let mut buf = Vec::new();
     let mut depth = 0usize;
     let mut saw_root = false;
+    // Names of the open elements, and the items closed so far.
+    let mut open: Vec<Vec<u8>> = Vec::new();
+    let mut items = 0usize;
+    let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
+    let is_item = |name: &[u8], depth: usize| {
+        depth <= 2 && matches!(name.rsplit(|b| *b == b':').next(), Some(b"item" | b"entry"))
+    };
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -158,15 +182,20 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractErr
                 format,
                 message: format!("at byte {}: {e}", reader.buffer_position()),
             })?;
-        match event {
-            Event::Start(_) => {
+        let mut closed_item = false;
+        match &event {
+            Event::Start(e) => {
                 depth += 1;
                 saw_root = true;
                 if depth > crate::depth::MAX_NESTING {
                     return Err(crate::depth::TooDeep { format }.into());
                 }
+                open.push(e.name().as_ref().to_vec());
             }
-            Event::Empty(_) => saw_root = true,
+            Event::Empty(e) => {
+                saw_root = true;
+                closed_item = is_item(e.name().as_ref(), depth);
+            }
             // SECURITY: feeds never need a DTD with entity declarations;
             // refusing them outright rules out entity-expansion bombs
             // ("billion laughs") and external entities, whatever a parser
@@ -177,9 +206,21 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractErr
                     message: "the document declares entities in a DTD, which feeds never need; refused (possible entity-expansion attack)".into(),
                 });
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if let Some(name) = open.pop() {
+                    closed_item = is_item(&name, depth);
+                }
+            }
             Event::Eof => break,
             _ => {}
+        }
+        if closed_item {
+            items += 1;
+            if items == MAX_ITEMS {
+                let at = usize::try_from(reader.buffer_position()).unwrap_or(body.len());
+                cut = Some((at.min(body.len()), open.clone()));
+            }
         }
         buf.clear();
     }
@@ -189,7 +230,15 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<(), ExtractErr
             message: "the document ends before its root element is closed (truncated?)".into(),
         });
     }
-    Ok(())
+    Ok(cut.filter(|_| items > MAX_ITEMS).map(|(at, open)| {
+        let mut doc = body[..at].to_vec();
+        for name in open.iter().rev() {
+            doc.extend_from_slice(b"</");
+            doc.extend_from_slice(name);
+            doc.push(b'>');
+        }
+        doc
+    }))
 }
 
 fn from_rss(item: &rss::Item) -> RawEntry {
@@ -364,6 +413,24 @@ mod tests {
         let body = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item>";
         let err = extract(body, None).unwrap_err();
         assert!(matches!(err, ExtractError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn items_past_the_cap_are_never_built() {
+        for (head, item, tail) in [
+            ("<rss version=\"2.0\"><channel><title>t</title>", "<item><title>a</title></item>", "<x:y/></channel></rss>"),
+            ("<rss version=\"2.0\"><channel>", "<item/>", "</channel></rss>"),
+            ("<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>urn:f</id><updated>2026-01-01T00:00:00Z</updated>",
+             "<entry><title>e</title><id>urn:e</id><updated>2026-01-01T00:00:00Z</updated></entry>", "</feed>"),
+        ] {
+            let body = format!("{head}{}{tail}", item.repeat(MAX_ITEMS + 3));
+            let got = extract(body.as_bytes(), None).unwrap();
+            assert_eq!(got.entries.len(), MAX_ITEMS, "{head}");
+            assert!(got.capped);
+            let body = format!("{head}{}{tail}", item.repeat(3));
+            let got = extract(body.as_bytes(), None).unwrap();
+            assert_eq!((got.entries.len(), got.capped), (3, false));
+        }
     }
 
     #[test]

@@ -288,13 +288,17 @@ impl HtmlSpec {
 /// from anything); a page whose selectors match nothing yields no items. An
 /// item element whose title selector matches nothing is a card of another
 /// kind (an ad, a teaser) and is skipped. A page nested deeper than
-/// [`crate::depth::MAX_NESTING`] once parsed is refused.
+/// [`crate::depth::MAX_NESTING`] once parsed is refused. At most one item
+/// past [`crate::extract::cap::MAX_ITEMS`] is built.
 pub fn extract(spec: &HtmlSpec, page: &str) -> Result<Vec<RawEntry>, TooDeep> {
     let doc = parse_html(page, "HTML")?;
     Ok(doc
         .select(&spec.item)
         .map(|item| spec.rows(item))
         .filter_map(|rows| Some((spec.title.first(&rows)?, rows)))
+        // One past the cap, so the caller knows there were more; the rest
+        // are never built.
+        .take(crate::extract::cap::MAX_ITEMS + 1)
         .map(|(title, rows)| RawEntry {
             guid: spec.id.as_ref().and_then(|s| s.first(&rows)),
             title: Some(title),

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::cap::Capped;
 use super::ExtractError;
 use crate::dates::parse_date;
 use crate::model::RawEntry;
@@ -10,8 +11,9 @@ use crate::sanitize::escape_text;
 #[derive(Deserialize)]
 struct Feed {
     version: String,
+    /// At most [`super::cap::MAX_ITEMS`] built.
     #[serde(default)]
-    items: Vec<Item>,
+    items: Capped<Item>,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +41,9 @@ struct Author {
     name: Option<String>,
 }
 
-pub fn extract(body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
+/// The entries, and whether items past [`super::cap::MAX_ITEMS`] were
+/// left out.
+pub fn extract(body: &[u8]) -> Result<(Vec<RawEntry>, bool), ExtractError> {
     let body = body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body);
@@ -54,7 +58,8 @@ pub fn extract(body: &[u8]) -> Result<Vec<RawEntry>, ExtractError> {
             feed.version
         )));
     }
-    Ok(feed.items.into_iter().map(from_item).collect())
+    let more = feed.items.more;
+    Ok((feed.items.items.into_iter().map(from_item).collect(), more))
 }
 
 fn from_item(item: Item) -> RawEntry {

@@ -5,6 +5,7 @@
 //! `compile` from [`crate::defs::SourceDef`]), a [`SourceKind`] variant, and
 //! its arm in [`extract`]; the definition keys go in [`crate::defs`].
 
+pub mod cap;
 pub mod feed;
 pub mod html;
 pub mod huggingface;
@@ -72,6 +73,9 @@ pub struct Extracted {
     /// The source is read, but not as well as it should be (a Hugging Face
     /// page read from its cards): what is missing, for `/status`.
     pub degraded: Option<String>,
+    /// The response listed more than [`cap::MAX_ITEMS`] items; the first
+    /// ones were read.
+    pub capped: bool,
 }
 
 /// Extracts the items of a response body fetched at `now` (which resolves
@@ -85,10 +89,16 @@ pub fn extract(
 ) -> Result<Extracted, ExtractError> {
     match kind {
         SourceKind::Feed => feed::extract(body, content_type),
-        SourceKind::Html(spec) => Ok(Extracted {
-            entries: html::extract(spec, &crate::decode::html(body, content_type))?,
-            ..Default::default()
-        }),
+        SourceKind::Html(spec) => {
+            let mut entries = html::extract(spec, &crate::decode::html(body, content_type))?;
+            let capped = entries.len() > cap::MAX_ITEMS;
+            entries.truncate(cap::MAX_ITEMS);
+            Ok(Extracted {
+                entries,
+                capped,
+                ..Default::default()
+            })
+        }
         SourceKind::HuggingFace(spec) => {
             let (entries, degraded) = spec.extract_reporting(body, now)?;
             Ok(Extracted {
@@ -102,6 +112,7 @@ pub fn extract(
             Ok(Extracted {
                 entries: page.entries,
                 next: page.next,
+                capped: page.capped,
                 ..Default::default()
             })
         }

@@ -42,11 +42,11 @@ pub const MAX_FRESHNESS_FLOOR: Duration = Duration::from_secs(24 * 3600);
 /// A listing that drops from at least this many items to none is flagged
 /// as a probable extraction breakage rather than taken as news.
 pub const BREAKAGE_MIN_ITEMS: u64 = 5;
-/// Items ingested from one response: the first this many are kept (a
-/// Hugging Face month is 1,000 papers over ten pages). A body is at most
-/// `max_body`, but tiny items could still number in the hundreds of
-/// thousands, each a store write.
-pub const MAX_ITEMS_PER_FETCH: usize = 5_000;
+/// Items ingested from one listing, all its pages together: the first this
+/// many are kept (a Hugging Face month is 1,000 papers over ten pages).
+/// Held where items are built: each extractor stops there, and so does
+/// the paging (see [`crate::extract::cap`]).
+pub const MAX_ITEMS_PER_FETCH: usize = crate::extract::cap::MAX_ITEMS;
 
 /// Items normalized and stored per store transaction while ingesting: one
 /// commit per batch instead of per item, and only a batch held at a time.
@@ -585,10 +585,8 @@ fn ingest(
     backfill: bool,
     now: DateTime<Utc>,
 ) -> Result<(PollCounts, BTreeSet<String>), PollError> {
-    if raw.len() > MAX_ITEMS_PER_FETCH {
-        tracing::warn!(source = %source.id, "{} items listed; only the first {MAX_ITEMS_PER_FETCH} are read", raw.len());
-        raw.truncate(MAX_ITEMS_PER_FETCH);
-    }
+    // Held by the extractors and the paging already; kept as the last word.
+    raw.truncate(MAX_ITEMS_PER_FETCH);
     let mut counts = PollCounts {
         fetched: raw.len() as u64,
         ..Default::default()

@@ -11,14 +11,15 @@
 //! there means the listing is unchanged, and no other page is fetched. A
 //! later page that fails (fetch or extraction) cuts the listing there: the
 //! pages before it are ingested, and no validators are kept, so the next
-//! poll reads the whole listing again.
+//! poll reads the whole listing again. A listing holds at most
+//! [`MAX_ITEMS_PER_FETCH`] items, all pages together: paging stops there.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::{extract_blocking, PollError, Poller};
+use super::{extract_blocking, PollError, Poller, MAX_ITEMS_PER_FETCH};
 use crate::config::Source;
 use crate::extract::huggingface::API_PAGE_SIZE;
 use crate::extract::{Extracted, SourceKind};
@@ -174,12 +175,21 @@ impl Poller {
             }
             let next = (pages.next)(page, &url, &got);
             let before = all.len();
+            let mut capped = got.capped;
             for item in got.entries {
+                if all.len() == MAX_ITEMS_PER_FETCH {
+                    capped = true;
+                    break;
+                }
                 // Items without an id or link are told apart by title.
                 let key = (item.guid.clone(), item.link.clone(), item.title.clone());
                 if seen.insert(key) || page == 0 {
                     all.push(item);
                 }
+            }
+            if capped {
+                tracing::warn!(source = %source.id, %url, "more than {MAX_ITEMS_PER_FETCH} items listed; the first {MAX_ITEMS_PER_FETCH} are read");
+                break;
             }
             if page > 0 && all.len() == before {
                 break;

@@ -22,6 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use url::Url;
 
+use super::cap::Capped;
 use super::ExtractError;
 use crate::fetch::Budget;
 use crate::model::{Link, Media, RawEntry};
@@ -239,25 +240,31 @@ fn current_month(now: DateTime<Utc>) -> String {
 /// bare papers).
 fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
     crate::depth::check_json(body, "Hugging Face API JSON")?;
-    // The usual shape, typed in one pass (unknown keys skipped, not built).
-    if let Ok(entries) = serde_json::from_slice::<Vec<WireEntry>>(body) {
-        return Ok(entries.into_iter().map(Element::Entry).collect());
+    // The usual shape, typed in one pass (unknown keys skipped, not built;
+    // items past the cap read past).
+    if let Ok(entries) = serde_json::from_slice::<Capped<WireEntry>>(body) {
+        return Ok(entries.items.into_iter().map(Element::Entry).collect());
     }
-    // Otherwise go through a value, to name the error or accept bare papers.
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
-            format: "Hugging Face API JSON",
-            message: e.to_string(),
-        })?;
-    let serde_json::Value::Array(items) = value else {
-        let detail = value
-            .get("error")
-            .and_then(|e| e.as_str())
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        return Err(ExtractError::NotAFeed(format!(
-            "the API answered with an object, not a list of papers{detail}"
-        )));
+    // Otherwise item by item, to name the error or accept bare papers.
+    let items = match serde_json::from_slice::<Capped<serde_json::Value>>(body) {
+        Ok(items) => items.items,
+        Err(e) => {
+            /// An error object, its other keys read past.
+            #[derive(serde::Deserialize)]
+            struct Refusal {
+                error: Option<String>,
+            }
+            return Err(match serde_json::from_slice::<Refusal>(body) {
+                Ok(refusal) => ExtractError::NotAFeed(format!(
+                    "the API answered with an object, not a list of papers{}",
+                    refusal.error.map(|e| format!(": {e}")).unwrap_or_default()
+                )),
+                Err(_) => ExtractError::Malformed {
+                    format: "Hugging Face API JSON",
+                    message: e.to_string(),
+                },
+            });
+        }
     };
     items
         .into_iter()

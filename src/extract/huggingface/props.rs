@@ -31,8 +31,8 @@ pub fn page_entries(body: &[u8]) -> Result<Option<Vec<WireEntry>>, ExtractError>
         message: e.to_string(),
     })?;
     Ok(Some(match props.search_results {
-        Some(results) if !results.is_empty() => results,
-        _ => props.daily_papers,
+        Some(results) if !results.items.is_empty() => results.items,
+        _ => props.daily_papers.items,
     }))
 }
 

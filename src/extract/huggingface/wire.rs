@@ -5,6 +5,8 @@
 
 use serde::Deserialize;
 
+use crate::extract::cap::Capped;
+
 /// One element of a listing: a daily-papers entry, or (from search) possibly
 /// a bare paper.
 #[derive(Debug, Deserialize)]
@@ -95,7 +97,7 @@ pub struct User {
 #[serde(rename_all = "camelCase")]
 pub struct Props {
     #[serde(default)]
-    pub daily_papers: Vec<WireEntry>,
+    pub daily_papers: Capped<WireEntry>,
     /// Reported on search pages.
-    pub search_results: Option<Vec<WireEntry>>,
+    pub search_results: Option<Capped<WireEntry>>,
 }

@@ -12,6 +12,7 @@
 //! [`crate::depth`] before it is parsed.
 
 pub mod paging;
+pub mod prune;
 pub mod value;
 
 use scraper::Selector;
@@ -87,6 +88,8 @@ struct Embedded {
 #[derive(Debug, Clone)]
 pub struct JsonSpec {
     items: String,
+    /// What of a document is built: what the pointers reach.
+    keep: prune::Keep,
     embedded: Option<Embedded>,
     title: Field,
     link: Option<Field>,
@@ -115,6 +118,9 @@ pub struct JsonPage {
     pub entries: Vec<RawEntry>,
     /// The value at the paging pointer (a next URL or a cursor), if any.
     pub next: Option<String>,
+    /// Items past [`crate::extract::cap::MAX_ITEMS`] (or values past
+    /// [`prune::MAX_VALUES`]) were left out.
+    pub capped: bool,
 }
 
 impl JsonSpec {
@@ -200,8 +206,9 @@ impl JsonSpec {
                 );
             }
         }
-        Ok(JsonSpec {
+        let mut spec = JsonSpec {
             items: pointer::check("select.items", items.trim())?,
+            keep: prune::Keep::default(),
             embedded,
             title: Field::compile("title", &select.title)?,
             link: Field::opt("link", &select.link)?,
@@ -219,7 +226,38 @@ impl JsonSpec {
             comments_template,
             paging,
             max_pages,
-        })
+        };
+        spec.keep = spec.keep();
+        Ok(spec)
+    }
+
+    /// What of a document the pointers reach (see [`prune`]).
+    fn keep(&self) -> prune::Keep {
+        let mut each = prune::Keep::default();
+        let fields = [
+            Some(&self.title),
+            self.link.as_ref(),
+            self.id.as_ref(),
+            self.summary.as_ref(),
+            self.content.as_ref(),
+            self.date.as_ref(),
+            self.authors.as_ref(),
+            self.categories.as_ref(),
+            self.image.as_ref(),
+            self.comments.as_ref(),
+        ];
+        let metrics = self.metrics.iter().map(|(_, f)| Some(f));
+        for field in fields.into_iter().chain(metrics).flatten() {
+            for p in &field.0 {
+                each.whole(p);
+            }
+        }
+        let mut keep = prune::Keep::default();
+        keep.items(&self.items, each);
+        if let Some(p) = self.paging.as_ref().and_then(Paging::pointer) {
+            keep.whole(p);
+        }
+        keep
     }
 
     /// Reads the items (and the next page's token) of one response.
@@ -228,8 +266,8 @@ impl JsonSpec {
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<JsonPage, ExtractError> {
-        let doc = match &self.embedded {
-            None => parse(body, "JSON")?,
+        let prune::Pruned { value: doc, capped } = match &self.embedded {
+            None => parse(body, "JSON", &self.keep)?,
             Some(e) => self.embedded_document(e, body, content_type)?,
         };
         let items = match doc.pointer(&self.items) {
@@ -257,6 +295,7 @@ impl JsonSpec {
         Ok(JsonPage {
             entries: items.iter().filter_map(|i| self.entry(i)).collect(),
             next,
+            capped,
         })
     }
 
@@ -268,7 +307,7 @@ impl JsonSpec {
         e: &Embedded,
         body: &[u8],
         content_type: Option<&str>,
-    ) -> Result<Value, ExtractError> {
+    ) -> Result<prune::Pruned, ExtractError> {
         let page = crate::decode::html(body, content_type);
         let html = crate::depth::parse_html(&page, "HTML")?;
         let mut matched = 0;
@@ -282,8 +321,8 @@ impl JsonSpec {
                 },
                 None => el.text().collect::<String>(),
             };
-            match parse(text.as_bytes(), "embedded JSON") {
-                Ok(doc) if matches!(doc.pointer(&self.items), Some(Value::Array(_))) => {
+            match parse(text.as_bytes(), "embedded JSON", &self.keep) {
+                Ok(doc) if matches!(doc.value.pointer(&self.items), Some(Value::Array(_))) => {
                     return Ok(doc)
                 }
                 Ok(_) => {}
@@ -376,13 +415,18 @@ pub(crate) fn check_metric_name(name: &str) -> Result<(), Invalid> {
     }
 }
 
-/// Parses a JSON document after refusing one nested too deep.
-fn parse(body: &[u8], format: &'static str) -> Result<Value, ExtractError> {
+/// Parses what `keep` reaches of a JSON document, after refusing one
+/// nested too deep.
+fn parse(
+    body: &[u8],
+    format: &'static str,
+    keep: &prune::Keep,
+) -> Result<prune::Pruned, ExtractError> {
     let body = body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body);
     crate::depth::check_json(body, format)?;
-    serde_json::from_slice(body).map_err(|e| ExtractError::Malformed {
+    prune::parse(body, keep).map_err(|e| ExtractError::Malformed {
         format,
         message: e.to_string(),
     })
