@@ -71,6 +71,9 @@ pub struct Source {
     pub priority: i32,
     /// Whether an `https` → `http` redirect is followed.
     pub allow_http_redirect: bool,
+    /// `internal = true`: may reach internal addresses anywhere (see
+    /// [`crate::fetch::FetchRequest::internal`]).
+    pub internal: bool,
     /// A digest of the definition: when it changes, stored validators
     /// (ETag / Last-Modified) are not sent, so new selectors see a full body.
     pub fingerprint: String,
@@ -429,6 +432,7 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         max_body,
         priority: def.priority.unwrap_or(0),
         allow_http_redirect: def.allow_http_redirect.unwrap_or(false),
+        internal: def.internal.unwrap_or(false),
         fingerprint: format!("{def:?}"),
         file: path.to_path_buf(),
     })

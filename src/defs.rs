@@ -155,6 +155,11 @@ pub struct SourceDef {
     pub priority: Option<i32>,
     /// Follow a redirect from `https` to plain `http` (default: refused).
     pub allow_http_redirect: Option<bool>,
+    /// The source is in the operator's own network: it, its redirects and
+    /// the links in its items may reach internal addresses (default: only
+    /// a URL whose host is an internal address or `localhost` may, and
+    /// only on its own origin).
+    pub internal: Option<bool>,
     /// `kind = "html"` and `"json"`: the selectors (CSS or JSON Pointers)
     /// that find items and fields.
     pub select: Option<SelectDef>,

@@ -117,11 +117,20 @@ pub struct FetchRequest<'a> {
     /// The configured URL `url` was found through (a source whose feed
     /// linked to it), when it was not configured itself.
     ///
-    /// SECURITY: such a URL is a stranger's: it is fetched as guarded as
-    /// the source it came from, its first hop included, so a hostile feed
-    /// cannot point a public source's article fetches into the operator's
-    /// network.
+    /// SECURITY: such a URL is a stranger's: it may reach an internal
+    /// address only on the configured URL's own origin (see
+    /// [`FetchRequest::internal`]).
     pub linked_from: Option<&'a Url>,
+    /// The source is declared `internal = true`: it, its redirects and the
+    /// links in its items may reach internal addresses anywhere.
+    ///
+    /// SECURITY: otherwise a fetch may reach an internal address only when
+    /// the operator named it in the definitions (an internal IP literal or
+    /// `localhost` as the configured URL's host), and only on that origin;
+    /// every other hop, link and redirect is guarded. DNS never decides it:
+    /// a public feed whose owner points its name at `127.0.0.1` stays
+    /// public.
+    pub internal: bool,
 }
 
 impl<'a> FetchRequest<'a> {
@@ -134,6 +143,7 @@ impl<'a> FetchRequest<'a> {
             max_body: DEFAULT_MAX_BODY,
             allow_http_redirect: false,
             linked_from: None,
+            internal: false,
         }
     }
 }
@@ -413,12 +423,30 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 );
                 return v6.is_loopback() || v6.is_unspecified() || is_internal(IpAddr::V4(v4));
             }
+            // 6to4 (2002::/16) carries an IPv4 address in its next 32 bits,
+            // which a relay may reach: judged as that address.
+            if seg[0] == 0x2002 {
+                let v4 = std::net::Ipv4Addr::new(
+                    (seg[1] >> 8) as u8,
+                    seg[1] as u8,
+                    (seg[2] >> 8) as u8,
+                    seg[2] as u8,
+                );
+                return is_internal(IpAddr::V4(v4));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg[0] & 0xfe00) == 0xfc00
                 || (seg[0] & 0xffc0) == 0xfe80
+                // Site-local (fec0::/10, deprecated but still routed inside).
+                || (seg[0] & 0xffc0) == 0xfec0
                 || seg[0] == 0x2001 && seg[1] == 0x0db8
+                // Teredo (2001::/32): a tunnel to an address it hides.
+                || seg[0] == 0x2001 && seg[1] == 0
+                // Local-use NAT64 (64:ff9b:1::/48, RFC 8215): the
+                // operator's own translator.
+                || seg[..3] == [0x64, 0xff9b, 1]
         }
     }
 }
@@ -439,7 +467,7 @@ impl reqwest::dns::Resolve for PublicOnly {
                 .collect();
             if addrs.is_empty() {
                 return Err(format!(
-                    "{host} resolves only to internal addresses, which a public source may not reach"
+                    "{host} resolves only to internal addresses, which a public source may not reach (a source in your own network says `internal = true`)"
                 )
                 .into());
             }
@@ -470,12 +498,12 @@ pub fn outbound_client(public_only: bool) -> Result<reqwest::Client, FetchError>
 /// The HTTP client every source shares (one connection pool, one politeness
 /// gate).
 ///
-/// SECURITY: a source whose configured URL is public (its host resolves to
-/// public addresses only) is fetched through a client that cannot connect
-/// to internal addresses ([`is_internal`]), so neither it nor any redirect
-/// it sends can reach `127.0.0.1`, `169.254.169.254` or the LAN. A source
-/// the operator pointed at an internal address (a local service, the
-/// tests' upstream) is fetched without that guard.
+/// SECURITY: every hop is fetched through a client that cannot connect to
+/// internal addresses ([`is_internal`]), so no feed, link or redirect can
+/// reach `127.0.0.1`, `169.254.169.254` or the LAN, unless the definitions
+/// say so: a source declared `internal = true`, or a hop on the origin of
+/// a configured URL that names an internal address itself (a local
+/// service, the tests' upstream). See [`FetchRequest::internal`].
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
@@ -575,22 +603,9 @@ impl Fetcher {
             .map(|(_, wall)| wall)
     }
 
-    /// GETs `req.url`, following redirects, all within `req.timeout`.
+    /// GETs `req.url`, following redirects, all within `req.timeout`; each
+    /// hop guarded unless [`may_reach_inside`] says otherwise.
     pub async fn fetch(&self, req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
-        let guarded = !points_inside(req.linked_from.unwrap_or(req.url)).await;
-        if guarded && req.linked_from.is_some() {
-            refuse_internal_literal(req.url)?;
-        }
-        self.fetch_with(req, guarded).await
-    }
-
-    /// [`Fetcher::fetch`], with `guarded` saying whether the source is
-    /// public (its hops may not reach internal addresses).
-    async fn fetch_with(
-        &self,
-        req: &FetchRequest<'_>,
-        guarded: bool,
-    ) -> Result<Fetched, FetchError> {
         let mut url = req.url.clone();
         let mut seen = vec![url.clone()];
         let mut moved_to = None;
@@ -600,8 +615,8 @@ impl Fetcher {
         // upstream's time and does not count.
         let mut time_left = req.timeout;
         for hop in 0..=MAX_REDIRECTS {
-            // The first hop is the configured URL, public when guarded.
-            if guarded && hop > 0 {
+            let guarded = !may_reach_inside(req, &url);
+            if guarded {
                 refuse_internal_literal(&url)?;
             }
             match self
@@ -908,28 +923,29 @@ impl Fetcher {
     }
 }
 
-/// Whether the operator pointed `url` into their own network: its host is
-/// an internal address, `localhost`, or a name that resolves to an internal
-/// address. Such a source may go on to internal addresses; any other may
-/// not (see [`Fetcher`]).
-async fn points_inside(url: &Url) -> bool {
+/// Whether `url` names an internal address itself: an internal IP literal,
+/// `localhost` or a name under `.localhost`. Read from the text, never
+/// from DNS.
+pub fn names_inside(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => is_internal(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => is_internal(IpAddr::V6(ip)),
         Some(url::Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name == "localhost" || name.ends_with(".localhost") {
-                return true;
-            }
-            let port = url.port_or_known_default().unwrap_or(80);
-            let inside = match tokio::net::lookup_host((name.as_str(), port)).await {
-                Ok(mut addrs) => addrs.any(|a| is_internal(a.ip())),
-                Err(_) => false,
-            };
-            inside
+            name == "localhost" || name.ends_with(".localhost")
         }
         None => false,
     }
+}
+
+/// Whether one hop of `req` to `url` may connect to an internal address:
+/// the source is declared `internal`, or the operator's configured URL
+/// names an internal address and `url` is on its origin (a redirect or a
+/// link to another port or host of the operator's network is a
+/// stranger's choice, and guarded).
+fn may_reach_inside(req: &FetchRequest<'_>, url: &Url) -> bool {
+    let configured = req.linked_from.unwrap_or(req.url);
+    req.internal || (names_inside(configured) && url.origin() == configured.origin())
 }
 
 /// Whether a redirect from `from` to `to` is a refused `https` → `http`
@@ -1085,11 +1101,10 @@ mod tests {
     }
 
     // SECURITY: a public source's redirect into the operator's network.
-    // Which sources are public is decided from DNS, and this machine has no
-    // public address to serve from, so the decision is taken as given here;
-    // the hops, the redirect handling and the refusal are the real ones.
+    // A source on 127.0.0.1 is the operator's own, but only on its origin:
+    // a redirect anywhere else inside is a stranger's choice.
     #[tokio::test]
-    async fn public_sources_cannot_redirect_inside() {
+    async fn redirects_inside_are_refused_unless_declared_internal() {
         let fetcher = Fetcher::new(HashMap::from([(
             "127.0.0.1".to_string(),
             HostPolicy {
@@ -1111,16 +1126,20 @@ mod tests {
             );
             let url = Url::parse(&format!("http://{}/start", serve(reply))).unwrap();
             let req = FetchRequest::new(&url);
-            let err = fetcher.fetch_with(&req, true).await.unwrap_err();
+            let err = fetcher.fetch(&req).await.unwrap_err();
             assert!(
                 matches!(err, FetchError::RedirectRefused(..)),
                 "{target}: {err}"
             );
             assert_eq!(err.kind(), "redirect");
-            // The operator's own local source may redirect to loopback
+            // A source declared internal may redirect anywhere inside
             // (only loopback is ever contacted by this test).
             if target.starts_with("http://127.0.0.1") {
-                let local = fetcher.fetch_with(&req, false).await;
+                let req = FetchRequest {
+                    internal: true,
+                    ..FetchRequest::new(&url)
+                };
+                let local = fetcher.fetch(&req).await;
                 assert!(matches!(local, Err(FetchError::Connect(_))), "{local:?}");
             }
         }
@@ -1130,6 +1149,19 @@ mod tests {
             .err()
             .expect("localhost is internal");
         assert!(err.to_string().contains("internal addresses"), "{err}");
+        // Locality is read from the configured URL's text, never from DNS.
+        for (url, inside) in [
+            ("http://127.0.0.1:8080/feed", true),
+            ("http://[::1]/", true),
+            ("http://LOCALHOST./x", true),
+            ("http://a.localhost/", true),
+            ("http://10.1.2.3/", true),
+            ("http://localhost.example.org/", false),
+            ("http://vm/", false),
+            ("https://example.org/", false),
+        ] {
+            assert_eq!(names_inside(&Url::parse(url).unwrap()), inside, "{url}");
+        }
     }
 
     #[test]
@@ -1226,10 +1258,25 @@ mod tests {
             "::ffff:127.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "::ffff:10.0.0.1",
+            // Site-local, 6to4 of 127.0.0.1 and of 10.0.0.1, local-use
+            // NAT64, Teredo.
+            "fec0::1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "64:ff9b:1::a9fe:a9fe",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["1.1.1.1", "140.82.112.3", "2606:4700::1111", "100.128.0.1"] {
+        for ip in [
+            "1.1.1.1",
+            "140.82.112.3",
+            "2606:4700::1111",
+            "100.128.0.1",
+            // 6to4 of a public address; an ordinary 2001: address.
+            "2002:808:808::1",
+            "2001:4860:4860::8888",
+        ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
     }

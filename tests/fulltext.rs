@@ -512,7 +512,8 @@ fn article_fetches_run_at_most_four_at_once() {
     ws.write(
         "sources.toml",
         &format!(
-            "{LOCAL_HOST_RULES}{hosts}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            // Its links lead to other hosts of the operator's network.
+            "{LOCAL_HOST_RULES}{hosts}\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\ninternal = true\n\n[[topic]]\nid = \"all\"\n",
             feed.url("/feed.xml")
         ),
     );
@@ -570,13 +571,13 @@ fn the_robots_cache_holds_at_most_its_capacity() {
             Reply::ok("text/plain", "User-agent: *\nDisallow: /private\n"),
         );
     }
-    // The operator's own source (on loopback), so its links may lead
-    // inside.
+    // The operator's own source, declared internal, so its links may lead
+    // to other hosts inside.
     let ws = Workspace::new();
     ws.write(
         "sources.toml",
         &format!(
-            "[[source]]\nid = \"own\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n\n[[topic]]\nid = \"all\"\n",
+            "[[source]]\nid = \"own\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\ninternal = true\n\n[[topic]]\nid = \"all\"\n",
             sites[0].url("/feed.xml")
         ),
     );

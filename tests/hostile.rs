@@ -798,3 +798,96 @@ next_url = "/next"
         serde_json::from_slice(&server.get("/all-of-it.json?limit=10").body).unwrap();
     assert!(!feed["items"].as_array().unwrap().is_empty());
 }
+
+/// A name that resolves to 127.0.0.1 but is not `localhost`: what a feed's
+/// owner gets by adding an A record of 127.0.0.1 to their own zone.
+/// `.ci/run` puts it in `/etc/hosts`.
+const REBINDING_NAME: &str = "rebinding.feedloom.test";
+
+/// An internal page with a secret, and a feed at `base` linking to it.
+fn secret_and_links(base_feed: &Upstream) -> Upstream {
+    let inside = Upstream::start();
+    inside.set(
+        "/secret",
+        Reply::ok(
+            "text/html",
+            format!(
+                "<html><head><title>Intranet</title></head><body><article><h1>Payroll</h1>{}</article></body></html>",
+                "<p>INTRANET-SECRET the operator's private numbers, never to be published.</p>".repeat(20)
+            ),
+        ),
+    );
+    base_feed.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                "<rss version=\"2.0\"><channel><title>Links</title><link>http://x/</link><description>d</description><item><title>Read this</title><link>{}</link><guid>g1</guid></item></channel></rss>",
+                inside.url("/secret")
+            ),
+        ),
+    );
+    inside
+}
+
+#[test]
+fn a_public_feed_cannot_make_itself_local_through_its_dns() {
+    use std::net::ToSocketAddrs;
+    let resolved: Vec<_> = (REBINDING_NAME, 80)
+        .to_socket_addrs()
+        .map(|a| a.map(|a| a.ip().to_string()).collect())
+        .unwrap_or_default();
+    assert!(
+        resolved.iter().any(|ip| ip == "127.0.0.1"),
+        "{REBINDING_NAME} must resolve to 127.0.0.1: add `127.0.0.1 {REBINDING_NAME}` to /etc/hosts (.ci/run does); got {resolved:?}"
+    );
+    let feed = Upstream::start();
+    let inside = secret_and_links(&feed);
+    let defs = |url: &str, extra: &str| {
+        format!("{LOCAL_HOST_RULES}\n[[host]]\nname = \"{REBINDING_NAME}\"\nmin_spacing = \"0s\"\n\n[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{url}\"\nfulltext = true\nrobots = false\n{extra}\n[[topic]]\nid = \"all\"\n")
+    };
+    let public_url = format!("http://{REBINDING_NAME}:{}/feed.xml", feed.addr.port());
+    // A public name whose DNS answers 127.0.0.1: public all the same, so it
+    // cannot be fetched at all, and nothing inside is asked.
+    let ws = Workspace::new();
+    ws.write("sources.toml", &defs(&public_url, ""));
+    let out = ws.run(&["poll", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("internal addresses") && stderr.contains("internal = true"),
+        "{stderr}"
+    );
+    assert!(feed.requests.lock().unwrap().is_empty());
+    assert!(inside.requests.lock().unwrap().is_empty());
+    // The operator's own source named by its address reads its feed, but a
+    // link to another origin inside is refused: it is the feed's choice.
+    let ws = Workspace::new();
+    ws.write("sources.toml", &defs(&feed.url("/feed.xml"), ""));
+    ws.poll_ok();
+    assert!(!feed.requests.lock().unwrap().is_empty());
+    assert!(
+        inside.requests.lock().unwrap().is_empty(),
+        "{:?}",
+        inside.requests.lock().unwrap()
+    );
+    let server = ws.serve();
+    let atom = server.get("/all.atom").text();
+    assert!(
+        atom.contains("Read this") && !atom.contains("INTRANET-SECRET"),
+        "{atom}"
+    );
+    drop(server);
+    // Declared internal, the same source may.
+    let ws = Workspace::new();
+    ws.write("sources.toml", &defs(&public_url, "internal = true\n"));
+    ws.poll_ok();
+    assert_eq!(inside.requests.lock().unwrap().len(), 1);
+    let server = ws.serve();
+    assert!(server.get("/all.atom").text().contains("INTRANET-SECRET"));
+}

@@ -314,6 +314,7 @@ impl Articles {
             timeout: source.timeout,
             max_body: source.max_body.min(MAX_ARTICLE_BODY),
             allow_http_redirect: source.allow_http_redirect,
+            internal: source.internal,
             linked_from: Some(&source.url),
             ..FetchRequest::new(&url)
         };

@@ -138,6 +138,7 @@ async fn fetch_rules(fetcher: &Fetcher, source: &Source, url: &Url) -> Result<Ru
         timeout: source.timeout,
         max_body: MAX_ROBOTS_BODY,
         allow_http_redirect: source.allow_http_redirect,
+        internal: source.internal,
         linked_from: Some(&source.url),
         ..FetchRequest::new(&robots_url)
     };

@@ -130,6 +130,7 @@ impl Poller {
                 timeout: source.timeout,
                 max_body: source.max_body,
                 allow_http_redirect: source.allow_http_redirect,
+                internal: source.internal,
                 validators: validators.filter(|_| page == 0),
                 ..FetchRequest::new(&url)
             };
