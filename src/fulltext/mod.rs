@@ -195,6 +195,12 @@ impl Articles {
         self.robots.origins()
     }
 
+    /// Bytes the `robots.txt` cache holds (at most
+    /// [`robots::MAX_CACHE_BYTES`]).
+    pub fn robots_bytes(&self) -> usize {
+        self.robots.bytes()
+    }
+
     /// Fetches the articles due now, [`MAX_CONCURRENT_ARTICLES`] at a time,
     /// a round of at most 64; returns the topics whose feeds changed.
     pub async fn run_due(
