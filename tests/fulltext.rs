@@ -876,3 +876,60 @@ fn hostile_robots_txt_files_cost_little_memory_and_never_stall_the_server() {
         assert_eq!(asked(site, "/xabc0"), 0, "robots.txt was not obeyed");
     }
 }
+
+#[test]
+fn a_link_into_the_operators_network_is_given_up_at_once() {
+    let inside = Upstream::start();
+    inside.set("/robots.txt", Reply::status(404, "none"));
+    inside.set("/admin", Reply::ok("text/html", HOSTILE));
+    // A source on a public name (it does not resolve here, so it is not
+    // the operator's own network): its poll fails, but the store owes one
+    // article its feed linked, into loopback.
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &fulltext_source(
+            "public",
+            "https://feeds.example.org/links.xml",
+            "fulltext = true\n",
+        ),
+    );
+    {
+        let store = feedloom::store::Store::open(&ws.data).unwrap();
+        let job = feedloom::store::ArticleJob {
+            source: "public".into(),
+            link: inside.url("/admin"),
+            due: chrono::Utc::now(),
+            attempts: 0,
+        };
+        let id = feedloom::model::EntryId([7; 16]);
+        assert!(store
+            .owe_article(&id, &job, feedloom::fulltext::MAX_OWED)
+            .unwrap());
+        store.flush().unwrap();
+    }
+    let server = ws.serve();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let text = server.get("/metrics").text();
+        if metric(&text, "feedloom_articles_owed") == Some(0.0) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused link is still owed: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Given up after its first try: counted as refused, never as a failed
+    // try (which would be retried for 14 h), and nothing reached inside.
+    assert!(
+        text.contains("feedloom_articles_total{outcome=\"refused\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("feedloom_articles_total{outcome=\"failed\"} 0\n"),
+        "{text}"
+    );
+    assert!(inside.requests.lock().unwrap().is_empty());
+}

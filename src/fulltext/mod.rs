@@ -12,7 +12,9 @@
 //! once; the site's `robots.txt` is obeyed unless the source says `robots =
 //! false` ([`robots`]). A failed fetch is retried with back-off up to
 //! [`MAX_ATTEMPTS`] times; a page with no article in it, a page that is
-//! not HTML, or one `robots.txt` disallows leaves the entry as it was.
+//! not HTML, or one `robots.txt` disallows leaves the entry as it was. A
+//! link (or redirect) into the operator's network, which a public source
+//! may not reach, is given up at once: it would be refused again.
 //!
 //! Bounds (each a stranger can drive: feeds choose links, pages choose
 //! their size): [`MAX_OWED`] fetches owed at a time, [`MAX_OWED_PER_POLL`]
@@ -127,6 +129,9 @@ pub struct Counters {
     pub robots_denied: AtomicU64,
     /// The page is no HTML, or holds no article.
     pub no_article: AtomicU64,
+    /// The link, or a redirect, was refused (into the operator's network
+    /// from a public source, `https` → `http`): given up at once.
+    pub refused: AtomicU64,
 }
 
 impl Counters {
@@ -138,6 +143,7 @@ impl Counters {
             ("gave_up", &self.gave_up),
             ("robots_denied", &self.robots_denied),
             ("no_article", &self.no_article),
+            ("refused", &self.refused),
         ]
         .into_iter()
         .map(|(k, v)| (k, v.load(Ordering::Relaxed)))
@@ -171,6 +177,14 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Whether the fetcher refused the link itself, or a redirect: into the
+/// operator's network from a public source, or `https` → `http`. Another
+/// try would be refused the same way (issue #26: such links were retried
+/// for 14 h).
+fn refused(e: &FetchError) -> bool {
+    matches!(e, FetchError::Internal(_) | FetchError::RedirectRefused(..))
 }
 
 /// What became of one job.
@@ -269,6 +283,13 @@ impl Articles {
         Ok(changed)
     }
 
+    /// Gives up a job whose link (or a redirect) the fetcher refused.
+    fn refuse(&self, source: &Source, job: &ArticleJob, e: &FetchError) -> Done {
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(source = %source.id, link = %crate::urls::redact_urls(&job.link), "article refused, given up: {e}");
+        Done::Dropped
+    }
+
     async fn one(
         &self,
         store: &Store,
@@ -309,6 +330,7 @@ impl Articles {
                     log("not fetched", &"robots.txt disallows it");
                     return Ok(Done::Dropped);
                 }
+                Err(e) if refused(&e) => return Ok(self.refuse(source, job, &e)),
                 Err(e) => {
                     self.counters.failed.fetch_add(1, Ordering::Relaxed);
                     log("robots.txt unavailable", &e);
@@ -328,11 +350,8 @@ impl Articles {
             Ok(Fetched::NotModified(_)) => return Ok(retry()),
             // Refused outright (an internal address, a page too large):
             // another try would be refused the same way.
-            Err(
-                e @ (FetchError::Internal(_)
-                | FetchError::RedirectRefused(..)
-                | FetchError::TooLarge { .. }),
-            ) => {
+            Err(e) if refused(&e) => return Ok(self.refuse(source, job, &e)),
+            Err(e @ FetchError::TooLarge { .. }) => {
                 self.counters.no_article.fetch_add(1, Ordering::Relaxed);
                 log("refused", &e);
                 return Ok(Done::Dropped);

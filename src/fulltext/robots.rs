@@ -8,8 +8,11 @@
 //!
 //! As crawlers read it (RFC 9309): a `robots.txt` that is missing or
 //! answers 4xx allows everything; one that cannot be fetched (5xx, network)
-//! allows nothing for now, so the article is tried again later; lines
-//! that are not rules are skipped.
+//! allows nothing for now, so the article is tried again later; a redirect
+//! we may not follow (into the operator's network, `https` → `http`) makes
+//! it unavailable, like a 4xx (§2.3.1.2); lines that are not rules are
+//! skipped. When the origin itself is refused (the link points into the
+//! operator's network), that error is returned: the article is refused too.
 //!
 //! SECURITY: the file is a stranger's (any feed of a `fulltext` source can
 //! link any site). It is parsed in one linear pass into plain data, and only
@@ -395,7 +398,9 @@ impl Robots {
     }
 
     /// Whether `url` may be fetched for `source`; an error when the
-    /// origin's `robots.txt` could not be read (try again later).
+    /// origin's `robots.txt` could not be read (try again later), or the
+    /// origin itself is refused ([`FetchError::Internal`],
+    /// [`FetchError::RedirectRefused`] of the file's own URL).
     pub async fn allowed(
         &self,
         fetcher: &Fetcher,
@@ -518,6 +523,10 @@ async fn fetch_rules(
         }
         // Larger than any real robots.txt: read as allowing everything.
         Err(FetchError::TooLarge { .. }) => Ok(None),
+        // A redirect we may not follow, away from the file: unavailable,
+        // like a 4xx (RFC 9309 §2.3.1.2). The article's own fetch is
+        // guarded on its own.
+        Err(FetchError::RedirectRefused(to, _)) if to != robots_url => Ok(None),
         Err(e) => Err(e),
     }
 }
