@@ -148,7 +148,7 @@ pub struct ArticleStats {
     pub owed: usize,
     pub max_owed: usize,
     /// Fetches by how they ended: `stored`, `failed` (each failed try),
-    /// `gave_up`, `robots_denied`, `no_article`, `refused`.
+    /// `gave_up`, `robots_denied`, `no_article`, `refused`, `panicked`.
     pub outcomes: Vec<(&'static str, u64)>,
     /// Fetches under way now, and at most.
     pub in_flight: usize,
