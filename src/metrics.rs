@@ -148,7 +148,7 @@ pub struct ArticleStats {
     pub owed: usize,
     pub max_owed: usize,
     /// Fetches by how they ended: `stored`, `failed` (each failed try),
-    /// `gave_up`, `robots_denied`, `no_article`.
+    /// `gave_up`, `robots_denied`, `no_article`, `refused`, `panicked`.
     pub outcomes: Vec<(&'static str, u64)>,
     /// Fetches under way now, and at most.
     pub in_flight: usize,
@@ -156,6 +156,9 @@ pub struct ArticleStats {
     /// Origins whose `robots.txt` is cached, and at most.
     pub robots_origins: usize,
     pub max_robots_origins: usize,
+    /// Bytes the `robots.txt` cache holds, and at most.
+    pub robots_bytes: usize,
+    pub max_robots_bytes: usize,
 }
 
 /// The WebSub hub's figures (see `crate::websub`).
@@ -344,6 +347,18 @@ fn render_articles(x: &mut Exposition, a: &ArticleStats) {
         Gauge,
         "Origins whose robots.txt is cached at most (fulltext::robots::MAX_ORIGINS).",
         a.max_robots_origins,
+    );
+    x.single(
+        "feedloom_robots_bytes",
+        Gauge,
+        "Bytes of robots.txt rules (and bookkeeping) cached for article fetches.",
+        a.robots_bytes,
+    );
+    x.single(
+        "feedloom_robots_bytes_limit",
+        Gauge,
+        "Bytes of robots.txt rules cached at most (fulltext::robots::MAX_CACHE_BYTES).",
+        a.max_robots_bytes,
     );
     x.by(
         (

@@ -733,3 +733,204 @@ fn tag_rules_on_content_read_the_fetched_article() {
     assert_eq!(titles, ["V8"]);
     assert_eq!(export_feed(&ws, "all").entries.len(), 2);
 }
+
+/// The hostile `robots.txt` of issue #26: as large as is read
+/// ([`feedloom::fulltext::robots::MAX_ROBOTS_BODY`]), every line a
+/// `$`-anchored wildcard rule (a regex each, to a regex-based parser).
+fn robots_bomb() -> String {
+    let mut body = String::from("User-agent: *\n");
+    for i in 0.. {
+        let line = format!("Disallow: /*a*b*c{i}$\n");
+        if body.len() + line.len() > feedloom::fulltext::robots::MAX_ROBOTS_BODY {
+            break;
+        }
+        body.push_str(&line);
+    }
+    body
+}
+
+#[test]
+fn hostile_robots_txt_files_cost_little_memory_and_never_stall_the_server() {
+    const SITES: usize = 6;
+    let bomb = robots_bomb();
+    assert!(bomb.lines().count() > 18_000, "{}", bomb.lines().count());
+    // Six sites, each on its own loopback address (its own origin), each
+    // serving the bomb, an article it allows and one its first rule
+    // disallows.
+    let sites: Vec<Upstream> = (0..SITES)
+        .map(|i| Upstream::start_on(&format!("127.0.0.{}", i + 2)))
+        .collect();
+    let mut hosts = String::new();
+    let mut links = String::new();
+    for site in &sites {
+        site.set("/robots.txt", Reply::ok("text/plain", bomb.clone()));
+        site.set("/a", Reply::ok("text/html", HOSTILE));
+        site.set("/xabc0", Reply::ok("text/html", HOSTILE));
+        hosts.push_str(&format!(
+            "\n[[host]]\nname = \"{}\"\nmin_spacing = \"0s\"\n",
+            site.addr.ip()
+        ));
+        for path in ["/a", "/xabc0"] {
+            links.push_str(&format!(
+                "<item><title>{0}</title><link>{0}</link></item>",
+                site.url(path)
+            ));
+        }
+    }
+    let feed = Upstream::start();
+    feed.set(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Links</title><link>http://x/</link><description>d</description>{links}</channel></rss>"),
+        ),
+    );
+    feed.set(
+        "/quiet.xml",
+        Reply::ok(
+            "application/rss+xml",
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Quiet</title><link>http://x/</link><description>d</description></channel></rss>",
+        ),
+    );
+    // The server starts with a quiet source only, so its resident memory
+    // can be read before any robots.txt arrives.
+    let ws = Workspace::new();
+    ws.write(
+        "a.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}{hosts}\n[[source]]\nid = \"quiet\"\nkind = \"feed\"\nurl = \"{}\"\n\n[[topic]]\nid = \"all\"\n",
+            feed.url("/quiet.xml")
+        ),
+    );
+    let server = ws.serve();
+    server.wait_ready();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let baseline = server.rss_kib();
+    // Then the link aggregator arrives (the reload polls it at once).
+    ws.write(
+        "b.toml",
+        &format!(
+            "[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n",
+            feed.url("/feed.xml")
+        ),
+    );
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let mut slowest = std::time::Duration::ZERO;
+    let text = loop {
+        let asked = std::time::Instant::now();
+        let health = server.get("/healthz");
+        slowest = slowest.max(asked.elapsed());
+        assert_eq!(health.status, 200);
+        let text = server.get("/metrics").text();
+        let done = metric(&text, "feedloom_articles_owed") == Some(0.0)
+            && text.contains(&format!(
+                "feedloom_articles_total{{outcome=\"stored\"}} {SITES}\n"
+            ))
+            && text.contains(&format!(
+                "feedloom_articles_total{{outcome=\"robots_denied\"}} {SITES}\n"
+            ));
+        if done {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the articles were never all fetched ({} KiB peak, {baseline} KiB before): {text}",
+            server.peak_rss_kib()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let peak = server.peak_rss_kib();
+    let now = server.rss_kib();
+    eprintln!(
+        "robots bombs: {baseline} KiB before, {peak} KiB peak, {now} KiB after; /healthz took {slowest:?} at most"
+    );
+    // Regex-compiled, each origin's rules cost 230–310 MB; parsed as data,
+    // within their bound, the six of them cost little.
+    assert!(
+        peak.saturating_sub(baseline) < 64 * 1024,
+        "resident memory grew from {baseline} KiB to a peak of {peak} KiB"
+    );
+    assert!(
+        slowest < std::time::Duration::from_secs(1),
+        "/healthz took {slowest:?}"
+    );
+    // Each origin's file is cached, its kept rules within the per-origin
+    // bound, and the cache within its byte bound.
+    use feedloom::fulltext::robots::{MAX_CACHE_BYTES, MAX_RULE_BYTES};
+    assert_eq!(metric(&text, "feedloom_robots_origins"), Some(SITES as f64));
+    let bytes = metric(&text, "feedloom_robots_bytes").expect("feedloom_robots_bytes");
+    assert!(
+        bytes > 0.0 && bytes <= (SITES * MAX_RULE_BYTES) as f64,
+        "{bytes} bytes of robots rules cached"
+    );
+    assert_eq!(
+        metric(&text, "feedloom_robots_bytes_limit"),
+        Some(MAX_CACHE_BYTES as f64)
+    );
+    for site in &sites {
+        assert_eq!(asked(site, "/robots.txt"), 1);
+        assert_eq!(asked(site, "/xabc0"), 0, "robots.txt was not obeyed");
+    }
+}
+
+#[test]
+fn a_link_into_the_operators_network_is_given_up_at_once() {
+    let inside = Upstream::start();
+    inside.set("/robots.txt", Reply::status(404, "none"));
+    inside.set("/admin", Reply::ok("text/html", HOSTILE));
+    // A source on a public name (it does not resolve here, so it is not
+    // the operator's own network): its poll fails, but the store owes one
+    // article its feed linked, into loopback.
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &fulltext_source(
+            "public",
+            "https://feeds.example.org/links.xml",
+            "fulltext = true\n",
+        ),
+    );
+    {
+        let store = feedloom::store::Store::open(&ws.data).unwrap();
+        let job = feedloom::store::ArticleJob {
+            source: "public".into(),
+            link: inside.url("/admin"),
+            due: chrono::Utc::now(),
+            attempts: 0,
+        };
+        let id = feedloom::model::EntryId([7; 16]);
+        assert!(store
+            .owe_article(&id, &job, feedloom::fulltext::MAX_OWED)
+            .unwrap());
+        store.flush().unwrap();
+    }
+    let server = ws.serve();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let text = server.get("/metrics").text();
+        if metric(&text, "feedloom_articles_owed") == Some(0.0) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused link is still owed: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Given up after its first try: counted as refused, never as a failed
+    // try (which would be retried for 14 h), and nothing reached inside.
+    assert!(
+        text.contains("feedloom_articles_total{outcome=\"refused\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("feedloom_articles_total{outcome=\"failed\"} 0\n"),
+        "{text}"
+    );
+    assert!(inside.requests.lock().unwrap().is_empty());
+}

@@ -12,7 +12,10 @@
 //! once; the site's `robots.txt` is obeyed unless the source says `robots =
 //! false` ([`robots`]). A failed fetch is retried with back-off up to
 //! [`MAX_ATTEMPTS`] times; a page with no article in it, a page that is
-//! not HTML, or one `robots.txt` disallows leaves the entry as it was.
+//! not HTML, or one `robots.txt` disallows leaves the entry as it was. A
+//! link (or redirect) into the operator's network, which a public source
+//! may not reach, is given up at once: it would be refused again. A task
+//! that panics is logged, counted and its job given up; the others go on.
 //!
 //! Bounds (each a stranger can drive: feeds choose links, pages choose
 //! their size): [`MAX_OWED`] fetches owed at a time, [`MAX_OWED_PER_POLL`]
@@ -24,7 +27,7 @@
 pub mod article;
 pub mod robots;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +130,11 @@ pub struct Counters {
     pub robots_denied: AtomicU64,
     /// The page is no HTML, or holds no article.
     pub no_article: AtomicU64,
+    /// The link, or a redirect, was refused (into the operator's network
+    /// from a public source, `https` → `http`): given up at once.
+    pub refused: AtomicU64,
+    /// The task fetching it panicked: given up.
+    pub panicked: AtomicU64,
 }
 
 impl Counters {
@@ -138,6 +146,8 @@ impl Counters {
             ("gave_up", &self.gave_up),
             ("robots_denied", &self.robots_denied),
             ("no_article", &self.no_article),
+            ("refused", &self.refused),
+            ("panicked", &self.panicked),
         ]
         .into_iter()
         .map(|(k, v)| (k, v.load(Ordering::Relaxed)))
@@ -173,6 +183,14 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Whether the fetcher refused the link itself, or a redirect: into the
+/// operator's network from a public source, or `https` → `http`. Another
+/// try would be refused the same way (issue #26: such links were retried
+/// for 14 h).
+fn refused(e: &FetchError) -> bool {
+    matches!(e, FetchError::Internal(_) | FetchError::RedirectRefused(..))
+}
+
 /// What became of one job.
 enum Done {
     /// Stored: these topics' feeds changed.
@@ -195,6 +213,12 @@ impl Articles {
         self.robots.origins()
     }
 
+    /// Bytes the `robots.txt` cache holds (at most
+    /// [`robots::MAX_CACHE_BYTES`]).
+    pub fn robots_bytes(&self) -> usize {
+        self.robots.bytes()
+    }
+
     /// Fetches the articles due now, [`MAX_CONCURRENT_ARTICLES`] at a time,
     /// a round of at most 64; returns the topics whose feeds changed.
     pub async fn run_due(
@@ -206,6 +230,7 @@ impl Articles {
         let due = store.due_articles(Utc::now(), ROUND)?;
         let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_ARTICLES));
         let mut tasks = tokio::task::JoinSet::new();
+        let mut jobs = HashMap::new();
         for (id, job) in due {
             let (me, store, fetcher, defs, slots) = (
                 self.clone(),
@@ -214,18 +239,51 @@ impl Articles {
                 defs.clone(),
                 slots.clone(),
             );
-            tasks.spawn(async move {
+            let (task_id, task_job) = (id, job.clone());
+            let task = tasks.spawn(async move {
                 let _slot = slots.acquire().await.expect("semaphore never closed");
-                let done = {
-                    let _counted = InFlight::enter(&me.in_flight);
-                    me.one(&store, &fetcher, &defs, &id, &job).await
-                };
-                (id, job, done)
+                let _counted = InFlight::enter(&me.in_flight);
+                me.one(&store, &fetcher, &defs, &task_id, &task_job).await
             });
+            jobs.insert(task.id(), (id, job));
         }
+        self.settle(store, tasks, jobs).await
+    }
+
+    /// Waits for a round's `tasks` (each fetching the job `jobs` names by
+    /// its task id) and records how each ended. A task that panicked is
+    /// logged, counted and its job given up (a page that makes the
+    /// extractor panic would do it again), and the others are awaited as
+    /// usual: one bad page never stops article fetching.
+    async fn settle(
+        &self,
+        store: &Store,
+        mut tasks: tokio::task::JoinSet<Result<Done, StoreError>>,
+        mut jobs: HashMap<tokio::task::Id, (EntryId, ArticleJob)>,
+    ) -> Result<BTreeSet<String>, StoreError> {
         let mut changed = BTreeSet::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (id, mut job, done) = joined.expect("an article task panicked");
+        while let Some(joined) = tasks.join_next_with_id().await {
+            let (task, done) = match joined {
+                Ok(ended) => ended,
+                Err(e) => {
+                    // Cancelled (the runtime shutting down): still owed.
+                    if let (true, Some((id, job))) = (e.is_panic(), jobs.remove(&e.id())) {
+                        self.counters.panicked.fetch_add(1, Ordering::Relaxed);
+                        let payload = e.into_panic();
+                        let why = payload
+                            .downcast_ref::<&str>()
+                            .copied()
+                            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                            .unwrap_or("(no message)");
+                        tracing::error!(source = %job.source, link = %crate::urls::redact_urls(&job.link), "article fetch panicked, given up: {why}");
+                        store.drop_article(&id)?;
+                    }
+                    continue;
+                }
+            };
+            let Some((id, mut job)) = jobs.remove(&task) else {
+                continue;
+            };
             match done? {
                 Done::Stored(topics) => {
                     store.drop_article(&id)?;
@@ -261,6 +319,13 @@ impl Articles {
             changed.extend(self.run_due(store, fetcher, defs).await?);
         }
         Ok(changed)
+    }
+
+    /// Gives up a job whose link (or a redirect) the fetcher refused.
+    fn refuse(&self, source: &Source, job: &ArticleJob, e: &FetchError) -> Done {
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(source = %source.id, link = %crate::urls::redact_urls(&job.link), "article refused, given up: {e}");
+        Done::Dropped
     }
 
     async fn one(
@@ -303,6 +368,7 @@ impl Articles {
                     log("not fetched", &"robots.txt disallows it");
                     return Ok(Done::Dropped);
                 }
+                Err(e) if refused(&e) => return Ok(self.refuse(source, job, &e)),
                 Err(e) => {
                     self.counters.failed.fetch_add(1, Ordering::Relaxed);
                     log("robots.txt unavailable", &e);
@@ -323,11 +389,8 @@ impl Articles {
             Ok(Fetched::NotModified(_)) => return Ok(retry()),
             // Refused outright (an internal address, a page too large):
             // another try would be refused the same way.
-            Err(
-                e @ (FetchError::Internal(_)
-                | FetchError::RedirectRefused(..)
-                | FetchError::TooLarge { .. }),
-            ) => {
+            Err(e) if refused(&e) => return Ok(self.refuse(source, job, &e)),
+            Err(e @ FetchError::TooLarge { .. }) => {
                 self.counters.no_article.fetch_add(1, Ordering::Relaxed);
                 log("refused", &e);
                 return Ok(Done::Dropped);
@@ -361,5 +424,55 @@ impl Articles {
                 Ok(Done::Dropped)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(link: &str) -> ArticleJob {
+        ArticleJob {
+            source: "s".into(),
+            link: link.into(),
+            due: Utc::now(),
+            attempts: 0,
+        }
+    }
+
+    /// Issue #26: a panic in one article task ended article fetching until
+    /// restart (an `expect` on the join took the round, and the task
+    /// running rounds, down with it).
+    #[tokio::test]
+    async fn a_panicking_task_is_counted_and_given_up_and_the_round_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let articles = Articles::default();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut jobs = HashMap::new();
+        for (n, outcome) in ["panics", "dropped", "retried"].into_iter().enumerate() {
+            let (id, job) = (EntryId([n as u8; 16]), job(&format!("https://e.org/{n}")));
+            assert!(store.owe_article(&id, &job, MAX_OWED).unwrap());
+            let task = tasks.spawn(async move {
+                match outcome {
+                    "panics" => panic!("an extractor bug"),
+                    "dropped" => Ok(Done::Dropped),
+                    _ => Ok(Done::Retry(Utc::now() + chrono::Duration::hours(1))),
+                }
+            });
+            jobs.insert(task.id(), (id, job));
+        }
+        let changed = articles.settle(&store, tasks, jobs).await.unwrap();
+        assert!(changed.is_empty());
+        assert_eq!(articles.counters.panicked.load(Ordering::Relaxed), 1);
+        // The panicking one and the finished one are no longer owed; the
+        // other waits for its retry, its try counted.
+        let owed = store
+            .due_articles(Utc::now() + chrono::Duration::hours(2), 10)
+            .unwrap();
+        assert_eq!(owed.len(), 1);
+        assert_eq!(owed[0].0, EntryId([2; 16]));
+        assert_eq!(owed[0].1.attempts, 1);
+        assert!(articles.counters.outcomes().contains(&("panicked", 1)));
     }
 }

@@ -121,6 +121,8 @@ impl App {
                 max_in_flight: crate::fulltext::MAX_CONCURRENT_ARTICLES,
                 robots_origins: self.articles.robots_origins(),
                 max_robots_origins: crate::fulltext::robots::MAX_ORIGINS,
+                robots_bytes: self.articles.robots_bytes(),
+                max_robots_bytes: crate::fulltext::robots::MAX_CACHE_BYTES,
             },
         };
         let mut out = self.metrics.render(&snap);
