@@ -451,6 +451,9 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// What [`PublicOnly`] says of a name with internal addresses only.
+const INTERNAL_ONLY: &str = "resolves only to internal addresses";
+
 /// DNS for public sources: internal addresses are dropped from every
 /// answer, at the moment of connecting, so a name that resolves publicly
 /// when checked and internally when used (DNS rebinding) still cannot
@@ -467,7 +470,7 @@ impl reqwest::dns::Resolve for PublicOnly {
                 .collect();
             if addrs.is_empty() {
                 return Err(format!(
-                    "{host} resolves only to internal addresses, which a public source may not reach (a source in your own network says `internal = true`)"
+                    "{host} {INTERNAL_ONLY}, which a public source may not reach (a source in your own network says `internal = true`)"
                 )
                 .into());
             }
@@ -1049,7 +1052,14 @@ fn classify(e: reqwest::Error, timeout: Duration) -> FetchError {
     if e.is_timeout() {
         FetchError::Timeout(timeout)
     } else if e.is_connect() {
-        FetchError::Connect(chain(&e))
+        let message = chain(&e);
+        // Our own resolver's refusal (see [`PublicOnly`]): not a network
+        // fault to retry.
+        if message.contains(INTERNAL_ONLY) {
+            FetchError::Internal(message)
+        } else {
+            FetchError::Connect(message)
+        }
     } else {
         FetchError::Other(chain(&e))
     }

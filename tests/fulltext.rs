@@ -810,7 +810,8 @@ fn hostile_robots_txt_files_cost_little_memory_and_never_stall_the_server() {
     ws.write(
         "b.toml",
         &format!(
-            "[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\n",
+            // Declared internal: its links lead to other loopback hosts.
+            "[[source]]\nid = \"links\"\nkind = \"feed\"\nurl = \"{}\"\nfulltext = true\ninternal = true\n",
             feed.url("/feed.xml")
         ),
     );
