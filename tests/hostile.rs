@@ -891,3 +891,66 @@ fn a_public_feed_cannot_make_itself_local_through_its_dns() {
     let server = ws.serve();
     assert!(server.get("/all.atom").text().contains("INTRANET-SECRET"));
 }
+
+/// An RSS feed of `n` items published yesterday, each with `text` as its
+/// description, ids starting with `tag`.
+fn yesterdays_feed(tag: &str, n: usize, text: &str) -> String {
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let day = yesterday.format("%a, %d %b %Y");
+    let items: String = (0..n)
+        .map(|i| {
+            format!(
+                "<item><title>{tag} story {i}</title><link>http://example.org/{tag}/{i}</link><pubDate>{day} {:02}:{:02}:{:02} GMT</pubDate><description>{text} {i}</description></item>",
+                i / 3600 % 24,
+                i / 60 % 60,
+                i % 60
+            )
+        })
+        .collect();
+    format!("<rss version=\"2.0\"><channel><title>{tag}</title><link>http://example.org/</link><description>d</description>{items}</channel></rss>")
+}
+
+#[test]
+fn a_digest_of_a_busy_topic_decodes_only_what_it_shows() {
+    let up = Upstream::start();
+    // 15,000 entries of 5.5 KB, from ten sources.
+    let text = "A long description of what happened, ".repeat(150);
+    let mut sources = String::from(LOCAL_HOST_RULES);
+    let tags = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+    for tag in tags {
+        up.set(
+            &format!("/{tag}.rss"),
+            Reply::ok("application/rss+xml", yesterdays_feed(tag, 1_500, &text)),
+        );
+        sources.push_str(&format!(
+            "\n[[source]]\nid = \"{tag}\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url(&format!("/{tag}.rss"))
+        ));
+    }
+    let ws = Workspace::new();
+    ws.write("sources.toml", &sources);
+    ws.write(
+        "topics.toml",
+        &format!(
+            "[[topic]]\nid = \"busy\"\ntitle = \"Busy\"\nsources = {tags:?}\ndigest = \"daily\"\n"
+        ),
+    );
+    ws.poll_ok();
+    let server = ws.serve();
+    server.wait_ready();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = server.rss_kib();
+    let digest = server.get("/busy.digest.atom");
+    assert_eq!(digest.status, 200);
+    let peak = server.peak_rss_kib();
+    eprintln!("digest of 15,000 entries: {before} KiB before, {peak} KiB peak");
+    let text = digest.text();
+    // Yesterday's item lists the best 20 and says how many in all.
+    assert!(text.contains("(15000 entries)"), "{text}");
+    assert!(text.contains("And 14980 more"), "{text}");
+    // 15,000 entries decoded at once took hundreds of MB.
+    assert!(
+        peak < before + 48 * 1024,
+        "the digest took the server from {before} KiB to {peak} KiB"
+    );
+}

@@ -6,8 +6,9 @@ use url::Url;
 
 use super::{render_feed, topic_max_age, FeedContext, Format, Rendered, MAX_READ};
 use crate::config::Definitions;
+use crate::digest::{Line, Tally};
 use crate::model::Entry;
-use crate::store::{Scope, Store, StoreError, Tests};
+use crate::store::{Store, StoreError};
 
 /// The digest feed of `topic` as of `closed` (the end of its newest closed
 /// period); `None` when the topic has no digest.
@@ -26,38 +27,42 @@ pub(super) fn render(
         return Ok(None);
     };
     let spans = digest.spans(closed);
-    // The entries that entered the topic in the periods shown: the topic
-    // index is in that order, so the walk stops at the oldest period, and
-    // entries of the open period are passed over on their head.
-    let head = |_: &[&str], at: DateTime<Utc>| at < closed;
-    let tests = Tests {
-        oldest: spans.last().map(|s| s.start),
-        head: &head,
-        facets: &|_| true,
-        body: &|_: &Entry| true,
-        max_read: MAX_READ,
-    };
-    let found = store.select(Scope::Topic(topic), MAX_READ, &tests)?;
-    let entered = |e: &Entry| e.topics.get(topic).copied();
-    // A walk cut at the decode budget read every entry newer than the
+    let oldest = spans.last().map_or(closed, |s| s.start);
+    // The entries that entered the topic in the periods shown, by their
+    // cards: the topic index is in that order, so the walk stops at the
+    // oldest period, and only an entry that may rank among a period's
+    // best is decoded (see [`Tally`]).
+    let mut tallies: Vec<Tally> = spans.iter().map(|_| Tally::default()).collect();
+    let mut reached = None;
+    let cut = store.walk_topic(topic, oldest, closed, MAX_READ, &mut |id, walked, card| {
+        reached = Some(walked.entered);
+        let Some(i) = spans
+            .iter()
+            .position(|s| s.start <= walked.entered && walked.entered < s.end)
+        else {
+            return Ok(());
+        };
+        let tally = &mut tallies[i];
+        tally.count(walked.first_seen);
+        let up = card.map(|c| crate::digest::upvotes(c.facets.metric("upvotes")));
+        if up.is_some_and(|u| !tally.wants(u, digest.size)) {
+            return Ok(());
+        }
+        if let Some(e) = store.get(id)? {
+            tally.offer(Line::of(&e), digest.size);
+        }
+        Ok(())
+    })?;
+    // A walk cut at the read budget read every entry newer than the
     // oldest it reached, but maybe not all of that one's period: older
     // periods are left out rather than shown short.
-    let complete_after = match found.cut {
-        true => found.entries.iter().filter_map(entered).min(),
-        false => None,
-    };
+    let complete_after = reached.filter(|_| cut);
     let more = format!("{base}{topic}.html");
     let items: Vec<Entry> = spans
         .iter()
-        .filter(|s| complete_after.is_none_or(|c| s.start > c))
-        .filter_map(|s| {
-            let inside = found
-                .entries
-                .iter()
-                .filter(|e| entered(e).is_some_and(|at| s.start <= at && at < s.end))
-                .collect();
-            digest.item(topic, &t.title, s, inside, &more)
-        })
+        .zip(&tallies)
+        .filter(|(s, _)| complete_after.is_none_or(|c| s.start > c))
+        .filter_map(|(s, tally)| digest.item(topic, &t.title, s, tally, &more))
         .collect();
     let mut shown = t.clone();
     shown.title = format!("{} ({} digest)", t.title, digest.period.name());

@@ -30,7 +30,7 @@ use crate::model::{Entry, EntryId};
 pub use articles::ArticleJob;
 use growth::Baseline;
 pub use growth::{COMPACT_GROWTH, MIN_BASELINE_ENTRIES, MIN_COMPACT_BYTES};
-pub use select::{Scope, Selection, Tests};
+pub use select::{Scope, Selection, Tests, Walked};
 pub use subscriptions::{Pending, Subscription};
 pub use tokens::TOKEN_BYTES;
 

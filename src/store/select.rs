@@ -38,6 +38,17 @@ pub struct Tests<'a> {
     pub max_read: usize,
 }
 
+/// What [`Store::walk_topic`] calls for each entry.
+pub type Visit<'a> = dyn FnMut(&EntryId, Walked, Option<&Card>) -> Result<(), StoreError> + 'a;
+
+/// When an entry walked ([`Store::walk_topic`]) entered the topic and was
+/// first seen.
+#[derive(Debug, Clone, Copy)]
+pub struct Walked {
+    pub entered: DateTime<Utc>,
+    pub first_seen: DateTime<Utc>,
+}
+
 /// What a selection found.
 #[derive(Debug, Default)]
 pub struct Selection {
@@ -100,6 +111,57 @@ impl Store {
             self.take_if(&id, at, card.as_deref(), tests, &mut out)?;
         }
         Ok(Selection { entries: out, cut })
+    }
+
+    /// Walks the cards of `topic`'s entries that entered it before
+    /// `before` and from `oldest` on, newest first, handing each to `f`
+    /// with when it entered and when it was first seen, without decoding
+    /// any entry (`None` for an entry without a card: a store
+    /// mid-migration). Stops after `max_read` index keys; says whether it
+    /// stopped there.
+    pub fn walk_topic(
+        &self,
+        topic: &str,
+        oldest: DateTime<Utc>,
+        before: DateTime<Utc>,
+        max_read: usize,
+        f: &mut Visit<'_>,
+    ) -> Result<bool, StoreError> {
+        let prefix = keys::topic_prefix(topic);
+        let mut end = keys::topic_key(topic, before, &EntryId([0; 16]));
+        end.truncate(prefix.len() + 8);
+        for (read, kv) in self.topic_index.range(prefix.clone()..end).rev().enumerate() {
+            let (k, v) = kv?;
+            let (at, id) = keys::parse_topic_key(prefix.len(), &k)
+                .ok_or_else(|| corrupt(keys::TREE_TOPIC_INDEX, "bad key length"))?;
+            if at < oldest {
+                return Ok(false);
+            }
+            if read >= max_read {
+                return Ok(true);
+            }
+            let Some(seen) = <[u8; 8]>::try_from(v.as_ref())
+                .ok()
+                .and_then(|b| Some((b, keys::time_from_bytes(b)?)))
+            else {
+                continue;
+            };
+            let mut key = seen.0.to_vec();
+            key.extend_from_slice(&id.0);
+            let card = self.seen_index.get(key)?;
+            let walked = Walked {
+                entered: at,
+                first_seen: seen.1,
+            };
+            match card {
+                Some(bytes) => {
+                    let c = facets::read(&bytes).map_err(|e| corrupt(keys::TREE_SEEN_INDEX, e))?;
+                    f(&id, walked, Some(&c))?;
+                }
+                None => f(&id, walked, None)?,
+            }
+        }
+        Ok(false)
     }
 
     /// Appends entry `id` to `out` if it passes the tests (`at`: when it
