@@ -112,6 +112,9 @@ pub struct Bounds {
     pub cache_budget: usize,
     pub renders_in_flight: usize,
     pub max_renders: usize,
+    /// Requests waiting for or holding a render slot, and refused.
+    pub renders_queued: usize,
+    pub renders_refused: u64,
 }
 
 /// Gauges sampled at scrape time by the caller.
@@ -606,7 +609,7 @@ impl Metrics {
     fn render_bounds(&self, x: &mut Exposition, b: &Bounds) {
         use Kind::{Counter, Gauge};
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
-        let singles: [(&str, Kind, &str, usize); 14] = [
+        let singles: [(&str, Kind, &str, usize); 18] = [
             (
                 "feedloom_connections_open",
                 Gauge,
@@ -660,6 +663,30 @@ impl Metrics {
                 Gauge,
                 "Renders on a cache miss allowed at once.",
                 b.max_renders,
+            ),
+            (
+                "feedloom_renders_queued",
+                Gauge,
+                "Requests waiting for a render slot or holding one.",
+                b.renders_queued,
+            ),
+            (
+                "feedloom_renders_queued_limit",
+                Gauge,
+                "Requests that may wait for a render slot at once (more get 503).",
+                crate::render::MAX_RENDERS_QUEUED,
+            ),
+            (
+                "feedloom_renders_refused_total",
+                Counter,
+                "Requests refused with 503 because the render queue was full.",
+                b.renders_refused as usize,
+            ),
+            (
+                "feedloom_query_decode_limit",
+                Gauge,
+                "Most entries one query feed decodes to test on their text.",
+                crate::render::MAX_DECODE,
             ),
             (
                 "feedloom_nesting_limit",

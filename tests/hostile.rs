@@ -954,3 +954,89 @@ fn a_digest_of_a_busy_topic_decodes_only_what_it_shows() {
         "the digest took the server from {before} KiB to {peak} KiB"
     );
 }
+
+#[test]
+fn queries_no_index_can_narrow_are_bounded_and_the_render_queue_refuses_past_its_bound() {
+    let up = Upstream::start();
+    up.set(
+        "/big.rss",
+        Reply::ok(
+            "application/rss+xml",
+            yesterdays_feed(
+                "big",
+                5_000,
+                &"Words of a story about nothing much. ".repeat(20),
+            ),
+        ),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{LOCAL_HOST_RULES}\n[[source]]\nid = \"big\"\nkind = \"feed\"\nurl = \"{}\"\n\n[[topic]]\nid = \"all\"\n",
+            up.url("/big.rss")
+        ),
+    );
+    ws.poll_ok();
+    let server = ws.serve();
+    server.wait_ready();
+    // A two-letter word has no trigram, so the cards cannot rule an entry
+    // out: the query stops after decoding its bound, and says so.
+    let json: serde_json::Value =
+        serde_json::from_slice(&server.get("/search.json?q=z1").body).unwrap();
+    assert!(json["items"].as_array().unwrap().is_empty());
+    let description = json["description"].as_str().unwrap();
+    assert!(
+        description.contains("1000 tested on their text"),
+        "{description}"
+    );
+    assert_eq!(
+        metric(&server.get("/metrics").text(), "feedloom_queries_cut_total"),
+        1.0
+    );
+    // 64 clients, each asking fresh short queries: past 32 waiting, a
+    // request is refused at once with 503 and Retry-After instead of
+    // queueing without end, and the server keeps answering.
+    let addr = server.addr;
+    let clients: Vec<_> = (0..64)
+        .map(|c| {
+            std::thread::spawn(move || {
+                let mut got = (0, 0);
+                for i in 0..4 {
+                    let r = get(addr, &format!("/search.atom?q=q{c}x{i}"));
+                    match r.status {
+                        200 => got.0 += 1,
+                        503 => {
+                            assert_eq!(r.header("retry-after"), Some("1"));
+                            got.1 += 1;
+                        }
+                        other => panic!("{other}"),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut most_queued = 0.0f64;
+    let mut slowest = Duration::ZERO;
+    while clients.iter().any(|c| !c.is_finished()) {
+        let asked = Instant::now();
+        let text = server.get("/metrics").text();
+        slowest = slowest.max(asked.elapsed());
+        most_queued = most_queued.max(metric(&text, "feedloom_renders_queued"));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (ok, refused) = clients
+        .into_iter()
+        .map(|c| c.join().unwrap())
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    eprintln!("{ok} rendered, {refused} refused; at most {most_queued} queued; /metrics within {slowest:?}");
+    assert!(most_queued <= 32.0, "{most_queued} queued");
+    assert!(refused > 0 && ok > 0, "{ok} rendered, {refused} refused");
+    let text = server.get("/metrics").text();
+    assert_eq!(
+        metric(&text, "feedloom_renders_refused_total"),
+        refused as f64
+    );
+    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
+}

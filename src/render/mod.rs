@@ -24,10 +24,10 @@ pub mod preview;
 pub mod rss;
 mod select;
 
-pub use select::{queries_cut, MAX_READ};
+pub use select::{queries_cut, MAX_DECODE, MAX_READ};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -611,6 +611,10 @@ pub struct FeedCache {
     /// Renders on a cache miss running now, at most
     /// [`MAX_RENDERS_IN_FLIGHT`].
     render_slots: Arc<tokio::sync::Semaphore>,
+    /// Requests waiting for a render slot or holding one, at most
+    /// [`MAX_RENDERS_QUEUED`]; and those refused past it.
+    render_queue: Arc<AtomicUsize>,
+    renders_refused: AtomicU64,
     /// Held by [`FeedCache::refresh`] from reading the store to storing the
     /// bytes. Polls finish concurrently; without it, a refresh that read
     /// the store first could store its (older) bytes last, and the feed
@@ -627,11 +631,26 @@ pub struct FeedCache {
     relative_ttl: Duration,
 }
 
+/// A place in the render queue ([`FeedCache::queue_for_render`]), given
+/// back when dropped.
+pub struct RenderTicket(Arc<AtomicUsize>);
+
+impl Drop for RenderTicket {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Bytes client-chosen variants may take unless `--cache-bytes` says.
 pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// Renders on a cache miss at once (each runs on the blocking pool; more
 /// requests wait for a slot).
 pub const MAX_RENDERS_IN_FLIGHT: usize = 2;
+/// Requests that may wait for a render slot (or hold one) at once; past
+/// it, a request that needs a render is refused with `503` and
+/// `Retry-After` instead of queueing without end (64 clients looping
+/// fresh queries once made every render wait 20 s).
+pub const MAX_RENDERS_QUEUED: usize = 32;
 /// How long a document whose query is relative to the request's time
 /// (`since=`) is served from the cache: its entries age out of the window
 /// with no topic change to refresh it, so it is rendered again after this.
@@ -654,6 +673,8 @@ impl FeedCache {
             budget,
             clock: AtomicU64::new(0),
             render_slots: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS_IN_FLIGHT)),
+            render_queue: Arc::default(),
+            renders_refused: AtomicU64::new(0),
             refreshing: std::sync::Mutex::new(()),
             published: std::sync::Mutex::default(),
             hub: None,
@@ -695,6 +716,32 @@ impl FeedCache {
     /// The slots renders on a miss take (see [`MAX_RENDERS_IN_FLIGHT`]).
     pub fn render_slots(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.render_slots
+    }
+
+    /// A place in the render queue, or `None` when it is full (the
+    /// refusal is counted).
+    pub fn queue_for_render(&self) -> Option<RenderTicket> {
+        let queue = self.render_queue.clone();
+        let taken = queue
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_RENDERS_QUEUED).then_some(n + 1)
+            })
+            .is_ok();
+        if taken {
+            Some(RenderTicket(queue))
+        } else {
+            self.renders_refused.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+
+    /// Requests waiting for or holding a render slot now, and those
+    /// refused since start.
+    pub fn render_queue(&self) -> (usize, u64) {
+        (
+            self.render_queue.load(Ordering::Acquire),
+            self.renders_refused.load(Ordering::Relaxed),
+        )
     }
 
     /// Renders on a miss running now.
@@ -1026,6 +1073,7 @@ mod tests {
                     facets: &facets,
                     body: &body,
                     max_read,
+                    max_decode: usize::MAX,
                 };
                 let found = store.select(scope, 50, &tests).unwrap();
                 assert!(found.entries.is_empty());

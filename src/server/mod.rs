@@ -437,6 +437,15 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     let mut resp = match rendered {
         Ok(Some(r)) => respond::cached(req.headers(), &r),
         Ok(None) => return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n")),
+        Err(RenderFailed::Busy) => {
+            let mut r = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy rendering other documents; try again in a second\n",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return (route, r);
+        }
         Err(e) => {
             tracing::error!("rendering {}: {e}", loggable(path));
             return (
@@ -503,6 +512,7 @@ async fn render_off_workers(
     base: Option<url::Url>,
     doc: Doc,
 ) -> Result<Option<Arc<crate::render::Rendered>>, RenderFailed> {
+    let _queued = app.feeds.queue_for_render().ok_or(RenderFailed::Busy)?;
     let _slot = app
         .feeds
         .render_slots()
@@ -523,6 +533,10 @@ async fn render_off_workers(
 /// Why a document could not be rendered (logged; the client gets a 500).
 #[derive(Debug, thiserror::Error)]
 enum RenderFailed {
+    /// The render queue is full ([`crate::render::MAX_RENDERS_QUEUED`]):
+    /// the client gets a 503 with `Retry-After`.
+    #[error("the render queue is full")]
+    Busy,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("render task failed: {0}")]

@@ -111,6 +111,8 @@ impl App {
                 cache_budget: self.feeds.budget(),
                 renders_in_flight: self.feeds.renders_in_flight(),
                 max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
+                renders_queued: self.feeds.render_queue().0,
+                renders_refused: self.feeds.render_queue().1,
             },
             websub: self.hub.as_ref().map(|h| h.stats()),
             articles: crate::metrics::ArticleStats {

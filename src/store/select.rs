@@ -36,6 +36,10 @@ pub struct Tests<'a> {
     /// the query, and one that matches little would otherwise read the
     /// whole scope, each entry a random read of the store).
     pub max_read: usize,
+    /// Most entries decoded (those that passed the head and facet
+    /// tests): a query whose words the facets cannot rule out (shorter
+    /// than a trigram) would otherwise decode up to `max_read` entries.
+    pub max_decode: usize,
 }
 
 /// What [`Store::walk_topic`] calls for each entry.
@@ -54,8 +58,9 @@ pub struct Walked {
 pub struct Selection {
     /// Newest first.
     pub entries: Vec<Entry>,
-    /// Whether it stopped at [`Tests::max_read`] before reaching
-    /// `limit` or the end of its scope: older entries were not looked at.
+    /// Whether it stopped at [`Tests::max_read`] or
+    /// [`Tests::max_decode`] before reaching `limit` or the end of its
+    /// scope: older entries were not looked at.
     pub cut: bool,
 }
 
@@ -81,6 +86,7 @@ impl Store {
         };
         let mut out = Vec::with_capacity(limit.min(512));
         let mut cut = false;
+        let mut decoded = 0;
         for (read, kv) in tree.scan_prefix(&prefix).rev().enumerate() {
             if out.len() >= limit {
                 break;
@@ -91,7 +97,7 @@ impl Store {
             if tests.oldest.is_some_and(|o| at < o) {
                 break;
             }
-            if read >= tests.max_read {
+            if read >= tests.max_read || decoded >= tests.max_decode {
                 cut = true;
                 break;
             }
@@ -108,7 +114,7 @@ impl Store {
                     Err(_) => None,
                 },
             };
-            self.take_if(&id, at, card.as_deref(), tests, &mut out)?;
+            decoded += usize::from(self.take_if(&id, at, card.as_deref(), tests, &mut out)?);
         }
         Ok(Selection { entries: out, cut })
     }
@@ -130,7 +136,12 @@ impl Store {
         let prefix = keys::topic_prefix(topic);
         let mut end = keys::topic_key(topic, before, &EntryId([0; 16]));
         end.truncate(prefix.len() + 8);
-        for (read, kv) in self.topic_index.range(prefix.clone()..end).rev().enumerate() {
+        for (read, kv) in self
+            .topic_index
+            .range(prefix.clone()..end)
+            .rev()
+            .enumerate()
+        {
             let (k, v) = kv?;
             let (at, id) = keys::parse_topic_key(prefix.len(), &k)
                 .ok_or_else(|| corrupt(keys::TREE_TOPIC_INDEX, "bad key length"))?;
@@ -165,7 +176,8 @@ impl Store {
     }
 
     /// Appends entry `id` to `out` if it passes the tests (`at`: when it
-    /// entered the scope), tested on its `card` first when there is one.
+    /// entered the scope), tested on its `card` first when there is one;
+    /// says whether the entry was decoded.
     fn take_if(
         &self,
         id: &EntryId,
@@ -173,13 +185,13 @@ impl Store {
         card: Option<&[u8]>,
         tests: &Tests<'_>,
         out: &mut Vec<Entry>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let passes = |c: &Card| (tests.head)(&c.tags, at) && (tests.facets)(&c.facets);
         let entry = match card {
             Some(bytes) => {
                 let c = facets::read(bytes).map_err(|e| corrupt(keys::TREE_SEEN_INDEX, e))?;
                 if !passes(&c) {
-                    return Ok(());
+                    return Ok(false);
                 }
                 self.get(id)?
             }
@@ -188,7 +200,7 @@ impl Store {
                 Some(e) => {
                     let card = facets::card(&e);
                     if !facets::read(&card).is_ok_and(|c| passes(&c)) {
-                        return Ok(());
+                        return Ok(true);
                     }
                     Some(e)
                 }
@@ -199,11 +211,11 @@ impl Store {
             // An index key without its entry cannot be written (one
             // transaction), but a reader must not fail on one.
             tracing::warn!(%id, "an index names a missing entry");
-            return Ok(());
+            return Ok(true);
         };
         if (tests.body)(&e) {
             out.push(e);
         }
-        Ok(())
+        Ok(true)
     }
 }
