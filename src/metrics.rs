@@ -182,6 +182,11 @@ pub struct WebSubStats {
     pub owed: usize,
     pub delivering: usize,
     pub max_delivering: usize,
+    /// Callback addresses and clients with verifications or deliveries
+    /// under way (the entries of the hub's per-address tables), and at
+    /// most.
+    pub addresses: usize,
+    pub max_addresses: usize,
 }
 
 /// A metric family's type, as `# TYPE` names it.
@@ -310,6 +315,18 @@ fn render_websub(x: &mut Exposition, w: &WebSubStats) {
         Gauge,
         "WebSub deliveries under way at most (websub::MAX_DELIVERIES_IN_FLIGHT).",
         w.max_delivering,
+    );
+    x.single(
+        "feedloom_websub_addresses_tracked",
+        Gauge,
+        "Callback addresses and clients the WebSub hub counts work under way for.",
+        w.addresses,
+    );
+    x.single(
+        "feedloom_websub_addresses_tracked_limit",
+        Gauge,
+        "Entries the WebSub hub's per-address tables hold at most (websub::MAX_ADDRESSES_TRACKED).",
+        w.max_addresses,
     );
 }
 

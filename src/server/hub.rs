@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::{forwarded_base, plain, Body};
+use super::{forwarded_base, plain, proxy, Body};
 use crate::state::App;
 use crate::websub::request::MAX_FORM_BYTES;
 use crate::websub::Refusal;
@@ -49,6 +49,11 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
         );
     }
     let base = forwarded_base(&app, req.headers()).unwrap_or_else(|| app.feeds.base_url().clone());
+    let peer = req
+        .extensions()
+        .get::<proxy::Peer>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0);
+    let client = proxy::client_addr(peer, req.headers(), app.options.trust_proxy);
     let body: Bytes = match Limited::new(req.into_body(), MAX_FORM_BYTES)
         .collect()
         .await
@@ -63,7 +68,9 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     };
     let defs = app.defs();
     match hub
-        .request(&body, &base, |t| defs.rules.public_topic(t).is_some())
+        .request(&body, &base, client, |t| {
+            defs.rules.public_topic(t).is_some()
+        })
         .await
     {
         Ok(()) => plain(
@@ -76,9 +83,9 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
             "too many subscription requests; try again later\n",
             "5",
         ),
-        Err(Refusal::Busy) => retry_after(
+        Err(Refusal::Busy(why)) => retry_after(
             StatusCode::SERVICE_UNAVAILABLE,
-            "too many subscriptions are being verified; try again later\n",
+            &format!("{why}; try again later\n"),
             "30",
         ),
     }

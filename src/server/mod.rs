@@ -171,7 +171,7 @@ pub async fn run(
         };
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
@@ -189,7 +189,9 @@ pub async fn run(
                     idle: opening.idle_timeout,
                 });
                 let (app_c, activity_c, metrics_c) = (app.clone(), activity.clone(), opening.metrics.clone());
-                let service = hyper::service::service_fn(move |req| {
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                    // Bounds per client (the WebSub hub's) need the peer.
+                    req.extensions_mut().insert(proxy::Peer(peer.ip()));
                     let guard = InFlight::new(&activity_c);
                     let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
                     async move {

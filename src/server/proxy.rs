@@ -105,6 +105,46 @@ pub fn forwarded_base(headers: &HeaderMap, fallback: &Url, allowed: &[String]) -
     (known && url.host_str().is_some() && url.query().is_none()).then_some(url)
 }
 
+/// The address a connection came from (a request extension the server
+/// adds).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::IpAddr);
+
+/// The client a request counts for, in bounds per client: the peer, or
+/// behind a trusted proxy (`trusted`) the last address of
+/// `X-Forwarded-For`.
+///
+/// SECURITY: the last element is the one the proxy next to us wrote (nginx's
+/// `$proxy_add_x_forwarded_for` and Caddy append the peer they saw to what
+/// the client sent); anything before it is the client's to choose. Only
+/// `X-Forwarded-For` counts: proxies pass a client's own `Forwarded` header
+/// on untouched. Without a usable one, the peer (the proxy) is the client.
+pub fn client_addr(peer: std::net::IpAddr, headers: &HeaderMap, trusted: bool) -> std::net::IpAddr {
+    if !trusted {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|v| !v.is_empty())
+        .and_then(|v| {
+            // An address, possibly bracketed or with a port.
+            v.parse()
+                .ok()
+                .or_else(|| v.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+                .or_else(|| {
+                    v.trim_start_matches('[')
+                        .split(']')
+                        .next()
+                        .and_then(|h| h.parse().ok())
+                })
+        })
+        .unwrap_or(peer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +162,30 @@ mod tests {
         ];
         forwarded_base(&h, &Url::parse("http://127.0.0.1:8080/").unwrap(), &allowed)
             .map(String::from)
+    }
+
+    #[test]
+    fn the_client_is_the_last_forwarded_address_when_trusted() {
+        let peer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+            h
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let h = with("198.51.100.9, 203.0.113.7");
+        assert_eq!(client_addr(peer, &h, false), peer, "untrusted: the peer");
+        assert_eq!(client_addr(peer, &h, true), ip("203.0.113.7"));
+        assert_eq!(
+            client_addr(peer, &with("[2001:db8::1]:443"), true),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            client_addr(peer, &with("203.0.113.7:5000"), true),
+            ip("203.0.113.7")
+        );
+        assert_eq!(client_addr(peer, &with("unknown"), true), peer);
+        assert_eq!(client_addr(peer, &HeaderMap::new(), true), peer);
     }
 
     #[test]

@@ -192,6 +192,10 @@ impl App {
     /// Drops every rendered document and renders every topic of `defs`
     /// again (after `what` changed tags or topics).
     pub(crate) fn rerender_all(&self, defs: &Definitions, what: &str) {
+        // A topic made private (or removed) keeps no public subscribers.
+        if let Some(hub) = &self.hub {
+            hub.forget_unserved(self);
+        }
         self.feeds.clear();
         let topics = defs.rules.topics.iter().map(|t| t.id.as_str());
         match self.feeds.refresh(&self.store, defs, topics) {
@@ -258,6 +262,10 @@ impl App {
 /// The hub's documents are the server's: rendered, or taken from the
 /// cache, exactly as a reader under the same public base gets them.
 impl crate::websub::Documents for App {
+    fn serves(&self, topic: &str) -> bool {
+        self.defs().rules.public_topic(topic).is_some()
+    }
+
     fn document(
         &self,
         topic: &str,
@@ -265,7 +273,9 @@ impl crate::websub::Documents for App {
         base: &url::Url,
     ) -> Result<Option<Arc<crate::render::Rendered>>, crate::store::StoreError> {
         let defs = self.defs();
-        let Some(t) = defs.rules.topic(topic) else {
+        // SECURITY: the hub's subscribers are the public's: a private
+        // topic's feed is never delivered.
+        let Some(t) = defs.rules.public_topic(topic) else {
             return Ok(None);
         };
         let doc = crate::render::Doc::Feed {

@@ -3,6 +3,8 @@
 //! the store so they survive restarts and crashes; the hub owns what they
 //! mean, this module only how they are kept.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,20 @@ pub struct Subscription {
     pub expires: DateTime<Utc>,
     /// When first subscribed (a renewal keeps it).
     pub since: DateTime<Utc>,
+    /// The address the callback confirmed the subscription at: deliveries
+    /// go there and nowhere else, and the hub's caps count by it. `None`
+    /// in subscriptions stored before it was kept (the first delivery
+    /// notes the address it used).
+    #[serde(default)]
+    pub address: Option<IpAddr>,
+    /// The client that asked for the subscription (the peer, or the
+    /// forwarded client behind a trusted proxy), for the per-client cap.
+    #[serde(default)]
+    pub client: Option<IpAddr>,
+    /// The SHA-256 (hex) of the last document delivered: the same
+    /// document is not sent twice.
+    #[serde(default)]
+    pub delivered: Option<String>,
 }
 
 /// A delivery owed to a subscription: the feed changed since the
@@ -44,13 +60,15 @@ pub struct Pending {
 
 impl Store {
     /// Adds or renews a subscription (one per topic, format and callback).
-    /// Returns whether it was new.
+    /// Returns whether it was new. A renewal keeps when it began and what
+    /// was last delivered.
     pub fn put_subscription(&self, sub: &Subscription) -> Result<bool, StoreError> {
         let key = keys::subscription_key(&sub.topic, &sub.format, &sub.callback);
         let mut sub = sub.clone();
         if let Some(old) = self.subscriptions.get(&key)? {
             if let Ok(old) = serde_json::from_slice::<Subscription>(&old) {
                 sub.since = old.since;
+                sub.delivered = sub.delivered.or(old.delivered);
             }
         }
         let bytes = serde_json::to_vec(&sub).map_err(|e| corrupt(keys::TREE_SUBSCRIPTIONS, e))?;
@@ -67,6 +85,47 @@ impl Store {
         let key = keys::subscription_key(topic, format, callback);
         self.pending.remove(&key)?;
         Ok(self.subscriptions.remove(key)?.is_some())
+    }
+
+    /// Changes a stored subscription in place; nothing if it is gone
+    /// meanwhile (an unsubscription is never undone). Returns whether it
+    /// was there.
+    pub fn update_subscription(
+        &self,
+        sub: &Subscription,
+        change: impl Fn(&mut Subscription),
+    ) -> Result<bool, StoreError> {
+        let key = keys::subscription_key(&sub.topic, &sub.format, &sub.callback);
+        let before = self.subscriptions.fetch_and_update(&key, |old| {
+            let old = old?;
+            match serde_json::from_slice::<Subscription>(old) {
+                Ok(mut s) => {
+                    change(&mut s);
+                    Some(serde_json::to_vec(&s).unwrap_or_else(|_| old.to_vec()))
+                }
+                Err(_) => Some(old.to_vec()),
+            }
+        })?;
+        Ok(before.is_some())
+    }
+
+    /// The subscription and the delivery owed to it as stored now (`None`
+    /// when nothing is owed, or the subscription is gone).
+    pub fn owed_now(
+        &self,
+        sub: &Subscription,
+    ) -> Result<Option<(Subscription, Pending)>, StoreError> {
+        let key = keys::subscription_key(&sub.topic, &sub.format, &sub.callback);
+        let Some(pending) = self.pending_at(&key)? else {
+            return Ok(None);
+        };
+        match self.subscriptions.get(&key)? {
+            Some(v) => Ok(Some((
+                serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_SUBSCRIPTIONS, e))?,
+                pending,
+            ))),
+            None => Ok(None),
+        }
     }
 
     /// Notes that `sub`'s feed changed at `at`: a delivery is owed now,
@@ -174,6 +233,23 @@ impl Store {
                 serde_json::from_slice(&v).map_err(|e| corrupt(keys::TREE_SUBSCRIPTIONS, e))
             })
             .collect()
+    }
+
+    /// Removes the subscriptions (and what is owed to them) of the topics
+    /// `keep` refuses; returns them.
+    pub fn remove_subscriptions_unless(
+        &self,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let mut gone = Vec::new();
+        for sub in self.subscriptions(None)? {
+            if !keep(&sub.topic)
+                && self.remove_subscription(&sub.topic, &sub.format, &sub.callback)?
+            {
+                gone.push(sub);
+            }
+        }
+        Ok(gone)
     }
 
     /// Removes the subscriptions whose lease ended by `now`; returns them.

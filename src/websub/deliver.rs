@@ -10,28 +10,40 @@
 //! jitter, for at most [`GIVE_UP_AFTER`]; a `410 Gone` ends the
 //! subscription. A slow or dead callback delays no one else: deliveries run
 //! at most [`MAX_DELIVERIES_IN_FLIGHT`] at once and
-//! [`MAX_DELIVERIES_PER_HOST`] per callback host, each given
+//! [`MAX_DELIVERIES_PER_ADDRESS`] per callback address, each given
 //! [`DELIVERY_TIMEOUT`], and no answer is read beyond its status.
+//!
+//! SECURITY: a delivery goes only to the address its subscriber confirmed
+//! (`Subscription::address`): a callback name re-pointed after the
+//! verification (at a third party, say) gets nothing sent there; its
+//! deliveries fail, and are given up, until a renewal confirms the new
+//! address.
+//!
+//! Each subscription gets a document once: a delivery is started only for
+//! what is owed as stored at that moment (the list the worker walks may be
+//! older than a delivery that just finished), and a document equal to the
+//! one delivered last is not sent again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use tokio::sync::Semaphore;
+use sha2::{Digest as _, Sha256};
 use url::Url;
 
+use super::limits::{self, unit, Tally};
 use super::{callback_shown, Documents, Hub};
 use crate::render::Format;
 use crate::store::{Pending, Subscription};
 
 /// Deliveries under way at once.
 pub const MAX_DELIVERIES_IN_FLIGHT: usize = 32;
-/// Deliveries under way at once to callbacks on one host.
-pub const MAX_DELIVERIES_PER_HOST: usize = 2;
+/// Deliveries under way at once to callbacks at one address (an IPv4
+/// address or an IPv6 /64), whatever their host names.
+pub const MAX_DELIVERIES_PER_ADDRESS: usize = 2;
 /// How long a callback may take to take a delivery.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The first retry of a failed delivery comes after this...
@@ -48,7 +60,27 @@ const IDLE_CHECK: Duration = Duration::from_secs(60);
 pub(super) struct Flight {
     /// Subscriptions (their store keys' parts) being delivered to now.
     busy: Mutex<HashSet<(String, String, String)>>,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Deliveries under way per callback address (by host name for a
+    /// subscription stored before addresses were kept).
+    pub(super) per_address: Tally<Callee>,
+}
+
+/// What deliveries are counted by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Callee {
+    Address(std::net::IpAddr),
+    Host(String),
+}
+
+/// How a delivery went, when it did.
+enum Delivered {
+    /// Sent, and taken: the document's digest, and the address it went to.
+    Sent {
+        digest: String,
+        address: std::net::IpAddr,
+    },
+    /// The subscriber has this document already.
+    Unchanged,
 }
 
 impl Hub {
@@ -90,6 +122,9 @@ impl Hub {
     /// Makes the deliveries owed, as they fall due, until the task is
     /// dropped. `docs` gives the current documents.
     pub async fn deliver_forever(self: Arc<Self>, docs: Arc<dyn Documents>) {
+        // The definitions may have made a topic private while the server
+        // was down.
+        self.forget_unserved(&*docs);
         loop {
             let next = self.start_due(&docs);
             tokio::select! {
@@ -120,19 +155,20 @@ impl Hub {
             if self.flight.busy.lock().expect("busy lock").contains(&id) {
                 continue;
             }
-            let host = Url::parse(&sub.callback)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
-            let per_host = self
+            let callee = match sub.address {
+                Some(a) => Callee::Address(unit(a)),
+                None => Callee::Host(
+                    Url::parse(&sub.callback)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_string))
+                        .unwrap_or_default(),
+                ),
+            };
+            let Some(address_slot) = self
                 .flight
-                .per_host
-                .lock()
-                .expect("per-host lock")
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(MAX_DELIVERIES_PER_HOST)))
-                .clone();
-            let Ok(host_slot) = per_host.try_acquire_owned() else {
+                .per_address
+                .try_take(callee, MAX_DELIVERIES_PER_ADDRESS)
+            else {
                 continue;
             };
             let Ok(slot) = self.delivering.clone().try_acquire_owned() else {
@@ -143,11 +179,26 @@ impl Hub {
                 .lock()
                 .expect("busy lock")
                 .insert(id.clone());
+            // The list above was read before deliveries that finished since
+            // then settled: start only what the store owes now (issue 26,
+            // #8: 38–46 % of ~200 subscribers got one change twice).
+            let fresh = match self.store.owed_now(&sub) {
+                Ok(Some((sub, pending))) if pending.due <= now => Some((sub, pending)),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::error!("websub: cannot read a delivery owed: {e}");
+                    None
+                }
+            };
+            let Some((sub, pending)) = fresh else {
+                self.flight.busy.lock().expect("busy lock").remove(&id);
+                continue;
+            };
             let (hub, docs) = (self.clone(), docs.clone());
             tokio::spawn(async move {
                 hub.deliver(&sub, &pending, docs).await;
                 hub.flight.busy.lock().expect("busy lock").remove(&id);
-                drop((slot, host_slot));
+                drop((slot, address_slot));
                 hub.wake.notify_one();
             });
         }
@@ -160,10 +211,18 @@ impl Hub {
         let outcome = self.post(sub, docs).await;
         let c = &self.counters;
         let next = match outcome {
-            Ok(()) => {
+            Ok(Delivered::Sent { digest, address }) => {
                 c.delivered.fetch_add(1, Ordering::Relaxed);
+                let noted = self.store.update_subscription(sub, |s| {
+                    s.delivered = Some(digest.clone());
+                    s.address.get_or_insert(address);
+                });
+                if let Err(e) = noted {
+                    tracing::error!("websub: cannot note a delivery: {e}");
+                }
                 None
             }
+            Ok(Delivered::Unchanged) => None,
             Err(Failure::Gone) => {
                 tracing::info!(
                     "websub: {shown} answered 410: its subscription to {} ends",
@@ -177,7 +236,21 @@ impl Hub {
                 }
                 return;
             }
-            Err(Failure::NoDocument) => None,
+            Err(Failure::NoDocument) => {
+                // Not served publicly any more (made private, or removed):
+                // nothing will ever be delivered, the subscription ends.
+                tracing::info!(
+                    "websub: {} is not served publicly: the subscription of {shown} ends",
+                    sub.topic_url
+                );
+                if let Err(e) =
+                    self.store
+                        .remove_subscription(&sub.topic, &sub.format, &sub.callback)
+                {
+                    tracing::error!("websub: cannot remove a subscription: {e}");
+                }
+                return;
+            }
             Err(Failure::Failed(why)) => {
                 c.failed.fetch_add(1, Ordering::Relaxed);
                 let now = Utc::now();
@@ -211,7 +284,11 @@ impl Hub {
         }
     }
 
-    async fn post(&self, sub: &Subscription, docs: Arc<dyn Documents>) -> Result<(), Failure> {
+    async fn post(
+        &self,
+        sub: &Subscription,
+        docs: Arc<dyn Documents>,
+    ) -> Result<Delivered, Failure> {
         let format = Format::from_extension(&sub.format).ok_or(Failure::NoDocument)?;
         let base = base_of(sub).ok_or(Failure::NoDocument)?;
         let (topic, b) = (sub.topic.clone(), base.clone());
@@ -220,10 +297,26 @@ impl Hub {
             .map_err(|e| Failure::Failed(format!("rendering failed: {e}")))?
             .map_err(|e| Failure::Failed(format!("rendering failed: {e}")))?
             .ok_or(Failure::NoDocument)?;
+        let digest = crate::text::hex(&Sha256::digest(&doc.body));
+        if sub.delivered.as_deref() == Some(digest.as_str()) {
+            return Ok(Delivered::Unchanged);
+        }
         let callback = Url::parse(&sub.callback).map_err(|_| Failure::Gone)?;
-        self.check_callback(&callback)
+        let target = limits::resolve(&callback, self.options.allow_private)
             .await
             .map_err(Failure::Failed)?;
+        let pin = match sub.address {
+            Some(confirmed) if !target.addrs.contains(&confirmed.to_canonical()) => {
+                return Err(Failure::Failed(format!(
+                    "its host no longer resolves to {confirmed}, the address that confirmed \
+                     the subscription; nothing is sent elsewhere until a renewal confirms another"
+                )))
+            }
+            want => self.pins.pin(&target, want),
+        };
+        let pin = pin.ok_or_else(|| {
+            Failure::Failed("its host is being called at another address just now".into())
+        })?;
         let hub_url = self.hub_url(&base);
         let mut req = self
             .client
@@ -248,8 +341,10 @@ impl Hub {
             .send()
             .await
             .map_err(|e| Failure::Failed(crate::urls::redact_urls(&e.to_string())))?;
+        let address = pin.addr;
+        drop(pin);
         match resp.status().as_u16() {
-            200..=299 => Ok(()),
+            200..=299 => Ok(Delivered::Sent { digest, address }),
             410 => Err(Failure::Gone),
             s => Err(Failure::Failed(format!("the callback answered {s}"))),
         }
@@ -260,7 +355,7 @@ impl Hub {
 enum Failure {
     /// The subscriber said the subscription is over (410).
     Gone,
-    /// The topic is no longer served: nothing to deliver.
+    /// The topic is not served publicly (any more): nothing to deliver.
     NoDocument,
     Failed(String),
 }

@@ -18,15 +18,19 @@
 //!
 //! SECURITY: every callback is a stranger's URL. It must be `http(s)`,
 //! without credentials, and may not reach loopback, private, link-local or
-//! unique-local addresses ([`crate::fetch::is_internal`]), checked before
-//! any request and again by the client's resolver when it connects (so a
-//! name re-pointed in between gains nothing), unless the operator allows
-//! it (`--websub-allow-private`). Requests to callbacks follow no
-//! redirects, time out, and read at most [`MAX_ANSWER_BYTES`] of an
-//! answer. Secrets are never logged; callbacks are logged without their
-//! query.
+//! unique-local addresses ([`crate::fetch::is_internal`]), unless the
+//! operator allows it (`--websub-allow-private`). Its host is resolved once
+//! per request or delivery and the hub connects to the address it checked
+//! and counted, nowhere else (`limits.rs`); a subscription is delivered
+//! only at the address that confirmed it. The caps count by that address
+//! and by the client that asked, not by host name. Requests to callbacks
+//! follow no redirects, time out, and read at most [`MAX_ANSWER_BYTES`] of
+//! an answer. Only topics served publicly may be subscribed to, and a
+//! secret is taken only over https. Secrets are never logged; callbacks are
+//! logged without their query.
 
 mod deliver;
+mod limits;
 mod publish;
 pub mod request;
 mod verify;
@@ -35,7 +39,7 @@ pub use publish::{Published, Publisher, MAX_QUEUED, PUBLISH_TIMEOUT};
 
 pub use deliver::{
     sign, DELIVERY_TIMEOUT, FIRST_RETRY, GIVE_UP_AFTER, MAX_DELIVERIES_IN_FLIGHT,
-    MAX_DELIVERIES_PER_HOST, MAX_RETRY_GAP,
+    MAX_DELIVERIES_PER_ADDRESS, MAX_RETRY_GAP,
 };
 
 use std::net::IpAddr;
@@ -47,17 +51,30 @@ use chrono::Utc;
 use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
-use crate::fetch::is_internal;
 use crate::store::{Store, Subscription};
 use crate::urls::public_url;
+use limits::{unit, Pin, Pins, Tally};
 use request::{HubRequest, Mode};
 
 /// Subscriptions the hub keeps in all.
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
-/// Subscriptions whose callbacks share a host.
-pub const MAX_PER_CALLBACK_HOST: usize = 100;
+/// Subscriptions whose callbacks are at one address (an IPv4 address or an
+/// IPv6 /64), whatever their host names.
+pub const MAX_SUBSCRIPTIONS_PER_ADDRESS: usize = 100;
+/// Subscriptions one client asked for.
+pub const MAX_SUBSCRIPTIONS_PER_CLIENT: usize = 1_000;
 /// Verifications (and denials) under way at once; more requests get `503`.
 pub const MAX_VERIFICATIONS_IN_FLIGHT: usize = 16;
+/// ...of which one client's requests hold at most this many (so four
+/// clients are needed to hold them all)...
+pub const MAX_VERIFICATIONS_PER_CLIENT: usize = 4;
+/// ...and callbacks at one address at most this many.
+pub const MAX_VERIFICATIONS_PER_ADDRESS: usize = 4;
+/// Entries the per-address and per-client tables (and the pinned callback
+/// names) hold at most: each holds only keys with work under way, and
+/// every such work holds a verification or delivery permit.
+pub const MAX_ADDRESSES_TRACKED: usize =
+    3 * MAX_VERIFICATIONS_IN_FLIGHT + 2 * MAX_DELIVERIES_IN_FLIGHT;
 /// Subscription requests accepted per second, on average...
 pub const REQUESTS_PER_SECOND: f64 = 2.0;
 /// ...and at most this many in a burst.
@@ -66,8 +83,6 @@ pub const REQUEST_BURST: f64 = 60.0;
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a callback's answer that is read.
 pub const MAX_ANSWER_BYTES: usize = 1024;
-/// How long a callback may take to resolve when a request is checked.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The hub's settings (`serve --websub…`).
 #[derive(Debug, Clone)]
@@ -99,8 +114,9 @@ pub enum Refusal {
     BadRequest(String),
     /// `429`: past the request rate.
     TooMany,
-    /// `503`: too many verifications under way.
-    Busy,
+    /// `503`: too many verifications under way (in all, for this client or
+    /// for this callback address): why.
+    Busy(String),
 }
 
 /// What the hub has done since start, for `/status` and `/metrics`.
@@ -122,8 +138,11 @@ pub struct Counters {
 /// Where the hub gets the documents it distributes: the server's rendered
 /// feeds (the hub never renders).
 pub trait Documents: Send + Sync + 'static {
+    /// Whether `topic` is served publicly now (a private topic is not).
+    fn serves(&self, topic: &str) -> bool;
+
     /// The current feed of `topic` in `format` as served under the public
-    /// `base`; `None` when the topic is no longer served.
+    /// `base`; `None` when the topic is not served publicly (any more).
     fn document(
         &self,
         topic: &str,
@@ -142,8 +161,15 @@ struct Bucket {
 pub struct Hub {
     store: Store,
     options: HubOptions,
+    /// Connects only to pinned addresses (see `limits.rs`).
     client: reqwest::Client,
+    pins: Arc<Pins>,
     verifying: Arc<Semaphore>,
+    verifying_clients: Tally<IpAddr>,
+    verifying_addresses: Tally<IpAddr>,
+    /// Held while a new subscription is checked against the caps and
+    /// stored, so concurrent verifications cannot pass a cap together.
+    admitting: Mutex<()>,
     bucket: Mutex<Bucket>,
     pub counters: Counters,
     /// Raised when a delivery is owed or one finished.
@@ -154,12 +180,31 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(store: Store, options: HubOptions) -> Result<Hub, crate::fetch::FetchError> {
-        let client = crate::fetch::outbound_client(!options.allow_private)?;
+        let pins = Arc::new(Pins::default());
+        // reqwest is built without a default crypto provider; installing
+        // twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // SECURITY: names resolve only to the address the hub pinned; no
+        // idle connection outlives its pin; no proxy from the environment
+        // (it would connect instead of us, unchecked).
+        let client = reqwest::Client::builder()
+            .user_agent(crate::fetch::USER_AGENT)
+            .connect_timeout(crate::fetch::CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .dns_resolver(pins.clone())
+            .build()
+            .map_err(|e| crate::fetch::FetchError::Other(e.to_string()))?;
         Ok(Hub {
             store,
             options,
             client,
+            pins,
             verifying: Arc::new(Semaphore::new(MAX_VERIFICATIONS_IN_FLIGHT)),
+            verifying_clients: Tally::default(),
+            verifying_addresses: Tally::default(),
+            admitting: Mutex::new(()),
             bucket: Mutex::new(Bucket {
                 tokens: REQUEST_BURST,
                 at: Instant::now(),
@@ -177,34 +222,80 @@ impl Hub {
     }
 
     /// Takes a subscription request (`body`, the form) that came in under
-    /// the public `base`. `serves` says whether a topic id is served. On
-    /// `Ok` the request is accepted (`202`) and verified in the background.
+    /// the public `base` from `client` (the peer, or the forwarded client
+    /// behind a trusted proxy). `serves` says whether a topic id is served
+    /// publicly. On `Ok` the request is accepted (`202`) and verified in
+    /// the background.
     pub async fn request(
         self: &Arc<Self>,
         body: &[u8],
         base: &Url,
+        client: IpAddr,
         serves: impl Fn(&str) -> bool,
     ) -> Result<(), Refusal> {
         let refused = |r: Refusal| {
             self.counters.refused.fetch_add(1, Ordering::Relaxed);
             r
         };
+        let bad = |why: String| refused(Refusal::BadRequest(why));
+        let busy = |why: &str| refused(Refusal::Busy(why.to_string()));
         if !self.take_token() {
             return Err(refused(Refusal::TooMany));
         }
-        let req = request::parse(body, base).map_err(|e| refused(Refusal::BadRequest(e.0)))?;
-        self.check_callback(&req.callback)
-            .await
-            .map_err(|e| refused(Refusal::BadRequest(e)))?;
+        let req = request::parse(body, base).map_err(|e| bad(e.0))?;
+        // SECURITY: nothing is sent to a stranger's callback for a topic we
+        // do not serve (the hub would GET any URL anyone names).
+        if !serves(&req.topic.topic) {
+            return Err(bad(format!(
+                "hub.topic: no topic `{}` is served here",
+                req.topic.topic
+            )));
+        }
+        // SECURITY: a secret sent over plain http is known to everyone on
+        // the way, and signs nothing then. The Recommendation (§5.1) says a
+        // subscriber SHOULD send one only over https; the hub holds it to
+        // that, judging by the scheme of the public base the request came
+        // in through (the configured base, or a trusted proxy's).
+        if req.secret.is_some() && base.scheme() != "https" {
+            return Err(bad(
+                "hub.secret is taken only over https (this request came over http)".into(),
+            ));
+        }
+        // Every slot below is held with one of the hub's permits, so the
+        // per-client and per-address tables stay within the permits' count.
         let Ok(permit) = self.verifying.clone().try_acquire_owned() else {
-            return Err(refused(Refusal::Busy));
+            return Err(busy("too many subscriptions are being verified"));
+        };
+        let client = unit(client);
+        let Some(client_slot) = self
+            .verifying_clients
+            .try_take(client, MAX_VERIFICATIONS_PER_CLIENT)
+        else {
+            return Err(busy(&format!(
+                "{MAX_VERIFICATIONS_PER_CLIENT} of your requests are being verified"
+            )));
+        };
+        let target = limits::resolve(&req.callback, self.options.allow_private)
+            .await
+            .map_err(bad)?;
+        let Some(pin) = self.pins.pin(&target, None) else {
+            return Err(busy(
+                "the callback's host is being called at another address",
+            ));
+        };
+        let Some(address_slot) = self
+            .verifying_addresses
+            .try_take(unit(pin.addr), MAX_VERIFICATIONS_PER_ADDRESS)
+        else {
+            return Err(busy(&format!(
+                "{MAX_VERIFICATIONS_PER_ADDRESS} callbacks at this address are being verified"
+            )));
         };
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-        let served = serves(&req.topic.topic);
         let hub = self.clone();
         tokio::spawn(async move {
-            let _permit = permit;
-            hub.settle(req, served).await;
+            let _held = (permit, client_slot, address_slot);
+            hub.settle(req, pin, client).await;
         });
         Ok(())
     }
@@ -222,47 +313,13 @@ impl Hub {
         true
     }
 
-    /// A callback may be called: its host is not internal, or resolves to
-    /// no internal address (unless allowed).
-    async fn check_callback(&self, callback: &Url) -> Result<(), String> {
-        if self.options.allow_private {
-            return Ok(());
+    /// Verifies and applies an accepted request (its callback's host
+    /// pinned to `pin`), or denies it.
+    async fn settle(&self, req: HubRequest, pin: Pin, client: IpAddr) {
+        if let Some(reason) = self.denial(&req, pin.addr, client) {
+            return self.deny(&req, &reason).await;
         }
-        let refuse = || "hub.callback points to a private or local address".to_string();
-        let host = match callback.host() {
-            Some(url::Host::Ipv4(ip)) => return ok_unless(is_internal(IpAddr::V4(ip)), refuse),
-            Some(url::Host::Ipv6(ip)) => return ok_unless(is_internal(IpAddr::V6(ip)), refuse),
-            Some(url::Host::Domain(d)) => d.to_string(),
-            None => return Err("hub.callback has no host".into()),
-        };
-        let port = callback.port_or_known_default().unwrap_or(80);
-        let addrs = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
-            .await
-            .map_err(|_| "hub.callback: its host did not resolve in time".to_string())?
-            .map_err(|_| "hub.callback: its host does not resolve".to_string())?;
-        let mut any = false;
-        for a in addrs {
-            if is_internal(a.ip()) {
-                return Err(refuse());
-            }
-            any = true;
-        }
-        ok_unless(!any, || "hub.callback: its host does not resolve".into())
-    }
-
-    /// Verifies and applies an accepted request, or denies it.
-    async fn settle(&self, req: HubRequest, served: bool) {
         let shown = public_url(&req.callback);
-        if let Some(reason) = self.denial(&req, served) {
-            tracing::info!(
-                "websub: denied {} of {} to {shown}: {reason}",
-                req.mode.as_str(),
-                req.topic.url
-            );
-            self.counters.denied.fetch_add(1, Ordering::Relaxed);
-            verify::deny(&self.client, &req, &reason).await;
-            return;
-        }
         let lease = req
             .lease
             .unwrap_or(self.options.lease_default)
@@ -290,8 +347,24 @@ impl Hub {
                     lease_seconds: lease.as_secs(),
                     expires: now + chrono::Duration::from_std(lease).unwrap_or_default(),
                     since: now,
+                    address: Some(pin.addr),
+                    client: Some(client),
+                    delivered: None,
                 };
-                self.store.put_subscription(&sub).map(|_| ())
+                // The caps again, now that the subscription would be
+                // stored: verifications under way at once must not pass
+                // a cap together.
+                let admitted = {
+                    let _admitting = self.admitting.lock().expect("admission lock");
+                    match self.denial(&req, pin.addr, client) {
+                        Some(reason) => Err(reason),
+                        None => Ok(self.store.put_subscription(&sub).map(|_| ())),
+                    }
+                };
+                match admitted {
+                    Ok(stored) => stored,
+                    Err(reason) => return self.deny(&req, &reason).await,
+                }
             }
             Mode::Unsubscribe => self
                 .store
@@ -316,12 +389,23 @@ impl Hub {
         }
     }
 
-    /// Why a request must be denied: a topic not served, or a new
-    /// subscription past the caps.
-    fn denial(&self, req: &HubRequest, served: bool) -> Option<String> {
-        if !served {
-            return Some(format!("no topic `{}` is served here", req.topic.topic));
-        }
+    /// Tells the callback its request is denied, and why.
+    async fn deny(&self, req: &HubRequest, reason: &str) {
+        tracing::info!(
+            "websub: denied {} of {} to {}: {reason}",
+            req.mode.as_str(),
+            req.topic.url,
+            public_url(&req.callback)
+        );
+        self.counters.denied.fetch_add(1, Ordering::Relaxed);
+        verify::deny(&self.client, req, reason).await;
+    }
+
+    /// Why a subscription must be denied: past the caps, in all, for the
+    /// callback's address (`address`) or for the client that asked. A
+    /// renewal is not a new subscription in all, but counts for the
+    /// address and client it has now.
+    fn denial(&self, req: &HubRequest, address: IpAddr, client: IpAddr) -> Option<String> {
         if req.mode == Mode::Unsubscribe {
             return None;
         }
@@ -331,25 +415,64 @@ impl Hub {
         };
         let callback = req.callback.as_str();
         let format = req.topic.format.extension();
-        if all
-            .iter()
-            .any(|s| s.callback == callback && s.topic == req.topic.topic && s.format == format)
-        {
-            return None; // a renewal
-        }
-        if all.len() >= MAX_SUBSCRIPTIONS {
+        let this = |s: &Subscription| {
+            s.callback == callback && s.topic == req.topic.topic && s.format == format
+        };
+        let renewal = all.iter().any(this);
+        if !renewal && all.len() >= MAX_SUBSCRIPTIONS {
             return Some(format!(
                 "the hub holds {MAX_SUBSCRIPTIONS} subscriptions, its most"
             ));
         }
-        let host = req.callback.host_str().unwrap_or_default();
-        let same_host = all
-            .iter()
-            .filter(|s| Url::parse(&s.callback).is_ok_and(|u| u.host_str() == Some(host)))
-            .count();
-        (same_host >= MAX_PER_CALLBACK_HOST).then(|| {
-            format!("callbacks on {host} hold {MAX_PER_CALLBACK_HOST} subscriptions, their most")
-        })
+        let (address, client) = (unit(address), unit(client));
+        let others = || all.iter().filter(|s| !this(s));
+        if others()
+            .filter(|s| s.address.map(unit) == Some(address))
+            .count()
+            >= MAX_SUBSCRIPTIONS_PER_ADDRESS
+        {
+            return Some(format!(
+                "callbacks at {address} hold {MAX_SUBSCRIPTIONS_PER_ADDRESS} subscriptions, their most"
+            ));
+        }
+        if others()
+            .filter(|s| s.client.map(unit) == Some(client))
+            .count()
+            >= MAX_SUBSCRIPTIONS_PER_CLIENT
+        {
+            return Some(format!(
+                "the client that asked holds {MAX_SUBSCRIPTIONS_PER_CLIENT} subscriptions, its most"
+            ));
+        }
+        None
+    }
+
+    /// Ends the subscriptions of topics `docs` no longer serves publicly (a
+    /// topic made private, or removed), with what was owed to them: a
+    /// private topic has no public subscribers, and nothing names it.
+    /// Returns how many.
+    pub fn forget_unserved(&self, docs: &dyn Documents) -> usize {
+        match self.store.remove_subscriptions_unless(|t| docs.serves(t)) {
+            Ok(gone) => {
+                for s in &gone {
+                    tracing::info!(
+                        "websub: {} is not served publicly any more: the subscription of {} ends",
+                        s.topic,
+                        callback_shown(&s.callback)
+                    );
+                }
+                if !gone.is_empty() {
+                    if let Err(e) = self.store.flush() {
+                        tracing::error!("websub: cannot flush ended subscriptions: {e}");
+                    }
+                }
+                gone.len()
+            }
+            Err(e) => {
+                tracing::error!("websub: cannot end the subscriptions of unserved topics: {e}");
+                0
+            }
+        }
     }
 
     /// Drops subscriptions whose lease is over; returns how many.
@@ -409,15 +532,12 @@ impl Hub {
             owed: self.store.owed_deliveries().map_or(0, |o| o.len()),
             delivering: MAX_DELIVERIES_IN_FLIGHT - self.delivering.available_permits(),
             max_delivering: MAX_DELIVERIES_IN_FLIGHT,
+            addresses: self.verifying_clients.len()
+                + self.verifying_addresses.len()
+                + self.flight.per_address.len()
+                + self.pins.len(),
+            max_addresses: MAX_ADDRESSES_TRACKED,
         }
-    }
-}
-
-fn ok_unless(refused: bool, why: impl FnOnce() -> String) -> Result<(), String> {
-    if refused {
-        Err(why())
-    } else {
-        Ok(())
     }
 }
 
