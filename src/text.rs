@@ -243,6 +243,28 @@ fn decode_entity(name: &str) -> Option<char> {
 
 /// The first `max` characters of `text` on a word boundary, with an
 /// ellipsis when cut.
+/// `text` as one short printable line for a message shown or logged:
+/// control characters (terminal escapes, line breaks) written as
+/// `\u{1b}`, and at most `max` characters, cut with `…`.
+///
+/// SECURITY: error messages can quote upstream bytes (an 8 MiB element
+/// name once made every `/status` 8.4 MB, escapes included).
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub fn truncate_words(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
@@ -269,6 +291,14 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_messages() {
+        assert_eq!(one_line("a\x1b[31mb\nc", 100), "a\\u{1b}[31mb\\u{a}c");
+        assert_eq!(one_line(&"x".repeat(10), 4), "xxxx…");
+        assert_eq!(one_line("short", 4), "shor…");
+        assert_eq!(one_line("ok", 4), "ok");
+    }
 
     #[test]
     fn text_of_html() {

@@ -1040,3 +1040,73 @@ fn queries_no_index_can_narrow_are_bounded_and_the_render_queue_refuses_past_its
     );
     assert!(slowest < Duration::from_secs(2), "{slowest:?}");
 }
+
+#[test]
+fn an_upstream_cannot_fill_status_with_its_bytes() {
+    let (ws, up) = fixture_workspace();
+    // An 8 MiB root element name, with a terminal escape and a line break.
+    let name = format!("x\u{1b}[31m\n{}", "a".repeat(8 * 1024 * 1024));
+    up.set(
+        "/arxiv.rss",
+        Reply::ok("application/rss+xml", format!("<{name}>")),
+    );
+    let out = ws.run(&["poll", "--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 16 * 1024, "{} bytes logged", stderr.len());
+    assert!(!stderr.contains('\u{1b}'), "an escape reached the log");
+    let server = ws.serve();
+    let status = server.get("/status");
+    assert!(
+        status.body.len() < 64 * 1024,
+        "/status is {} bytes",
+        status.body.len()
+    );
+    let json: serde_json::Value = serde_json::from_slice(&status.body).unwrap();
+    let message = status_of(&json, "arxiv")["last_error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("unknown root element"), "{message}");
+    assert!(
+        !message.contains('\u{1b}') && !message.contains('\n'),
+        "{message:?}"
+    );
+    assert!(message.chars().count() <= 501, "{}", message.len());
+}
+
+#[test]
+fn a_query_cannot_make_a_feed_ill_formed() {
+    let (ws, _up) = fixture_workspace();
+    ws.poll_ok();
+    let server = ws.serve();
+    for path in [
+        "/search.atom?q=%00%01",
+        "/all.rss?author=%1B",
+        "/search.json?q=a%EF%BF%BE",
+    ] {
+        let r = server.get(path);
+        assert_eq!(r.status, 400, "{path}");
+        assert!(
+            r.text().contains("control characters"),
+            "{path}: {}",
+            r.text()
+        );
+    }
+    // A query the filter accepts is written as well-formed XML.
+    for path in ["/search.atom?q=model%09language", "/all.rss?q=%3C%26%3E"] {
+        let r = server.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        parse_feed(&r.body);
+        assert!(xml_chars_only(&r.body), "{path}");
+    }
+}
+
+/// Whether `xml` holds only characters XML 1.0 allows (its `Char`
+/// production: no C0 control but tab, CR and LF), which feed-rs does not
+/// check.
+fn xml_chars_only(xml: &[u8]) -> bool {
+    !String::from_utf8_lossy(xml)
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}

@@ -60,7 +60,8 @@ pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
             "an HTML page was served where a feed was expected".into(),
         )),
         _ => Err(ExtractError::NotAFeed(format!(
-            "unknown root element <{root}>"
+            "unknown root element <{}>",
+            crate::text::one_line(&root, 64)
         ))),
     }
 }
@@ -77,9 +78,11 @@ fn root_element(body: &[u8]) -> Option<String> {
         } else if rest.starts_with(b"<!") {
             i += find(rest, b">")? + 1;
         } else if rest.starts_with(b"<") {
+            // A name is short; an upstream's 8 MiB one is not copied.
             let name: Vec<u8> = rest[1..]
                 .iter()
                 .take_while(|b| !b.is_ascii_whitespace() && **b != b'>' && **b != b'/')
+                .take(256)
                 .copied()
                 .collect();
             return (!name.is_empty()).then(|| String::from_utf8_lossy(&name).into_owned());

@@ -42,6 +42,8 @@ pub const MAX_FRESHNESS_FLOOR: Duration = Duration::from_secs(24 * 3600);
 /// A listing that drops from at least this many items to none is flagged
 /// as a probable extraction breakage rather than taken as news.
 pub const BREAKAGE_MIN_ITEMS: u64 = 5;
+/// Longest error message kept for a source (stored, on `/status`, logged).
+pub const MAX_ERROR_CHARS: usize = 500;
 /// Items ingested from one listing, all its pages together: the first this
 /// many are kept (a Hugging Face month is 1,000 papers over ten pages).
 /// Held where items are built: each extractor stops there, and so does
@@ -349,7 +351,8 @@ impl Poller {
             }
             Err(PollFailure { error: e, status }) => {
                 report.http_status = status;
-                let detail = e.to_string();
+                // Upstream bytes can be quoted: one printable line, bounded.
+                let detail = crate::text::one_line(&e.to_string(), MAX_ERROR_CHARS);
                 // SECURITY: the stored message is shown on `/status`; the
                 // URLs in it lose their query and userinfo (the log below
                 // keeps the detail).

@@ -106,6 +106,12 @@ pub struct Asked {
     pub filter: Option<Filter>,
 }
 
+/// Whether `c` cannot appear in an XML 1.0 document: control characters
+/// other than tab and line breaks, and the two non-characters.
+fn not_xml_text(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
 /// A comma-separated list, each value trimmed, empty ones refused.
 fn list(param: &str, value: &str) -> Result<Vec<String>, BadQuery> {
     let mut out: Vec<String> = Vec::new();
@@ -179,6 +185,11 @@ pub fn parse(query: Option<&str>, defs: &Definitions, max_limit: usize) -> Resul
     let mut any = false;
     for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
         let (k, v) = (k.as_ref(), v.as_ref());
+        // Whatever a query holds may be written into XML (the feed's title
+        // names the filter), where these characters cannot appear.
+        if k.chars().chain(v.chars()).any(not_xml_text) {
+            return Err(bad(k, "control characters are not allowed in a query"));
+        }
         if seen.iter().any(|s| s == k) {
             return Err(bad(k, "given twice"));
         }

@@ -193,3 +193,26 @@ fn empty_fields_are_no_condition() {
     assert_eq!(with_empties, parse_q("tag=moe").unwrap());
     assert_eq!(parse_q("q=&org=").unwrap().filter, None);
 }
+
+#[test]
+fn characters_xml_cannot_hold_are_refused() {
+    for q in [
+        "q=%00%01",
+        "q=a%0Bb",
+        "author=%1B%5B31m",
+        "org=x%EF%BF%BF",
+        "q%01=x",
+    ] {
+        let err = parse_q(q).unwrap_err();
+        assert!(err.reason.contains("control characters"), "{q}: {err}");
+    }
+    // Tabs and line breaks are whitespace between words.
+    assert_eq!(
+        parse_q("q=mixture%09of%0Aexperts")
+            .unwrap()
+            .filter
+            .unwrap()
+            .words,
+        ["experts", "mixture", "of"]
+    );
+}
