@@ -583,6 +583,34 @@ fn a_migration_killed_midway_is_finished_by_the_next_open() {
 }
 
 #[test]
+fn compaction_never_writes_through_a_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _ids) = busy_store(&dir.path().join("data"));
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    // A symlink to a folder, and a dangling one to where a folder would
+    // be made: both refused as existing, nothing written where they point.
+    for (name, target) in [
+        ("to-dir", elsewhere.clone()),
+        ("dangling", elsewhere.join("new")),
+    ] {
+        let dest = dir.path().join(name);
+        std::os::unix::fs::symlink(&target, &dest).unwrap();
+        match store.compact_into(&dest) {
+            Err(e @ StoreError::Exists { .. }) => assert!(e.to_string().contains(name)),
+            other => panic!("{name}: {:?}", other.map(|_| ())),
+        }
+    }
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    // A fresh folder, with its parents, is made for its owner alone.
+    let dest = dir.path().join("backups/new");
+    store.compact_into(&dest).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+}
+
+#[test]
 fn a_compacted_copy_holds_everything() {
     let dir = tempfile::tempdir().unwrap();
     let (store, ids) = busy_store(&dir.path().join("data"));

@@ -693,12 +693,31 @@ impl Store {
     /// written afresh: what sled has not yet reclaimed of removed and
     /// rewritten values stays behind. Returns the bytes on disk of this
     /// store and of the copy.
+    ///
+    /// SECURITY: the folder is made here, in one step that fails if
+    /// anything is at `dest` already (a symlink included, dangling or
+    /// not), so nothing planted there between a check and the write can
+    /// send the copy elsewhere; it is readable by its owner only.
     pub fn compact_into(&self, dest: &Path) -> Result<(u64, u64), StoreError> {
-        if dest.exists() {
-            return Err(StoreError::Exists {
-                path: dest.display().to_string(),
-            });
+        // The operator's own path up to it may be made as needed.
+        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
+                path: parent.display().to_string(),
+                source,
+            })?;
         }
+        let mut folder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(dest).map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::Exists {
+                path: dest.display().to_string(),
+            },
+            _ => StoreError::Io {
+                path: dest.display().to_string(),
+                source,
+            },
+        })?;
         self.db.flush()?;
         let copy = sled::Config::new().path(dest).create_new(true).open()?;
         for name in self.db.tree_names() {
