@@ -553,3 +553,124 @@ fn request_fields() {
         }
     });
 }
+
+/// A robots.txt, then after a NUL the paths asked, one a line.
+#[test]
+fn robots_txt() {
+    use feedloom::fulltext::robots::{Rules, AGENT, MAX_RULES, MAX_RULE_BYTES};
+    let seeds = vec![
+        b"User-agent: *\nDisallow: /private\nAllow: /private/ok$\nCrawl-delay: 2\n\0/private/a\n/private/ok\n/x?y=%2F".to_vec(),
+        b"User-agent: feedloom\nUser-agent: other\nDisallow: /*a*b*c$\nAllow: /%E3%83%84\n# c\nSitemap: x\n\0/aXbYc\n/\xE3\x83\x84".to_vec(),
+        format!("User-agent: *\n{}\0/abc", "Disallow: /*a*b*c$\n".repeat(300)).into_bytes(),
+    ];
+    fuzz("robots", seeds, &|b| {
+        let (body, paths) = match b.iter().position(|&c| c == 0) {
+            Some(at) => (&b[..at], &b[at + 1..]),
+            None => (b, &b""[..]),
+        };
+        let rules = Rules::parse(body, AGENT);
+        assert!(rules.len() <= MAX_RULES, "{} rules kept", rules.len());
+        assert!(
+            rules.bytes() <= MAX_RULE_BYTES + 4096,
+            "{} bytes kept",
+            rules.bytes()
+        );
+        for path in paths.split(|&c| c == b'\n') {
+            let _ = rules.allows_path(&String::from_utf8_lossy(path));
+        }
+        let _ = rules.crawl_delay();
+    });
+}
+
+/// A JSON API page whose paging token is chosen by the page: the next URL
+/// never leaves the source's origin, whatever the token says.
+#[test]
+fn json_paging() {
+    use feedloom::extract::json::paging::Paging;
+    let source = Url::parse("https://api.example.org/v1/items?sort=new").unwrap();
+    let pagings = [
+        Paging::NextUrl("/next".into()),
+        Paging::Cursor {
+            pointer: "/after".into(),
+            param: "after".into(),
+        },
+        Paging::Number {
+            param: "page".into(),
+            start: 0,
+        },
+    ];
+    let seeds = vec![
+        b"/v1/items?page=2".to_vec(),
+        b"https://api.example.org:443/v1/items?c=1".to_vec(),
+        b"//evil.example/x".to_vec(),
+        b"http://api.example.org/v1/items".to_vec(),
+        b"t3_abc&x=1#frag".to_vec(),
+    ];
+    fuzz("paging", seeds, &|b| {
+        let token = String::from_utf8_lossy(b);
+        for paging in &pagings {
+            let current = paging.first(&source);
+            for page in [0, 1, 49] {
+                if let Some(next) = paging.next(&source, &current, page, Some(&token)) {
+                    assert_eq!(
+                        next.origin(),
+                        source.origin(),
+                        "{paging:?} left the origin for {token:?}: {next}"
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// A WebSub hub request body: whatever it says, an accepted request names
+/// a topic under the hub's own base and an http(s) callback.
+#[test]
+fn hub_request() {
+    let base = Url::parse("https://feeds.example.org/f/").unwrap();
+    let seeds = vec![
+        b"hub.mode=subscribe&hub.topic=https%3A%2F%2Ffeeds.example.org%2Ff%2Fall.atom&hub.callback=https%3A%2F%2Fsub.example%2Fcb&hub.lease_seconds=86400&hub.secret=s3cr3t".to_vec(),
+        b"hub.mode=unsubscribe&hub.topic=https://feeds.example.org/f/p/abc/mine.rss&hub.callback=http://127.0.0.1/cb".to_vec(),
+        b"hub.mode=subscribe&hub.mode=subscribe&hub.topic=https://evil.example/all.atom&hub.callback=javascript:alert(1)&x=%ZZ".to_vec(),
+    ];
+    fuzz("hub", seeds, &|b| {
+        if let Ok(req) = feedloom::websub::request::parse(b, &base) {
+            assert!(
+                matches!(req.callback.scheme(), "http" | "https"),
+                "callback {}",
+                req.callback
+            );
+        }
+    });
+}
+
+/// A query string on a topic or `/search`: parsed or refused by name, and
+/// an accepted one describes itself in characters XML can hold.
+#[test]
+fn query_strings() {
+    let defs = definitions();
+    let seeds = vec![
+        b"q=mixture%20of%20experts&tag=llm&min_upvotes=50&limit=10".to_vec(),
+        b"any_tag=llm,speech&not=llm&source=arxiv,lab&org=NVIDIA&author=Jo&since=7d".to_vec(),
+        b"q=%00%01&limit=0&limit=1&min_points=1e400&max_upvotes=-inf".to_vec(),
+        b"q=z1&q=a&author=%E2%80%AE&org=%EF%BF%BF&since=999999999d".to_vec(),
+    ];
+    fuzz("query", seeds, &|b| {
+        let q = String::from_utf8_lossy(b);
+        if let Ok(asked) = feedloom::query::parse(Some(&q), &defs, 200) {
+            assert!(asked.limit.is_none_or(|l| (1..=200).contains(&l)));
+            if let Some(f) = asked.filter {
+                let text = format!("{}{}", f.describe(), f.canonical());
+                assert!(
+                    !text
+                        .chars()
+                        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+                    "{text:?}"
+                );
+                // The canonical form reads back as the same filter.
+                let again = feedloom::query::parse(Some(f.canonical()), &defs, 200).unwrap();
+                assert_eq!(again.filter.as_ref(), Some(&f), "{q:?}");
+            }
+        }
+    });
+}
