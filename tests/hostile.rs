@@ -1110,3 +1110,37 @@ fn xml_chars_only(xml: &[u8]) -> bool {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
+
+/// `serve` and `poll` read 16 sources at once: one upstream behind many
+/// sources multiplies what each may cost.
+#[test]
+fn sixteen_hostile_sources_at_once_stay_bounded() {
+    let up = Upstream::start();
+    let mut sources = String::from(LOCAL_HOST_RULES);
+    let body = bomb(
+        "<rss version=\"2.0\"><channel><title>t</title>",
+        "<item><title>x</title></item>",
+        "</channel></rss>",
+    );
+    for i in 0..16 {
+        up.set(
+            &format!("/{i}.rss"),
+            Reply::ok("application/rss+xml", body.clone()),
+        );
+        sources.push_str(&format!(
+            "\n[[source]]\nid = \"s{i}\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url(&format!("/{i}.rss"))
+        ));
+    }
+    let ws = Workspace::new();
+    ws.write("sources.toml", &sources);
+    let (out, peak_kib) = ws.run_measured(&["poll", "--once"]);
+    eprintln!("16 sources: poll --once peak {} MiB", peak_kib / 1024);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Polled 16 at once, each at most its 5,000 items: 103 MiB here.
+    assert!(peak_kib < 300 * 1024, "peaked at {} MiB", peak_kib / 1024);
+}
