@@ -45,6 +45,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod tally;
 pub mod text;
 pub mod units;
 pub mod urls;

@@ -614,6 +614,8 @@ pub struct FeedCache {
     /// Requests waiting for a render slot or holding one, at most
     /// [`MAX_RENDERS_QUEUED`]; and those refused past it.
     render_queue: Arc<AtomicUsize>,
+    /// The same queue counted per client ([`MAX_RENDERS_QUEUED_PER_CLIENT`]).
+    render_queue_by_client: crate::tally::Tally<std::net::IpAddr>,
     renders_refused: AtomicU64,
     /// Held by [`FeedCache::refresh`] from reading the store to storing the
     /// bytes. Polls finish concurrently; without it, a refresh that read
@@ -633,7 +635,7 @@ pub struct FeedCache {
 
 /// A place in the render queue ([`FeedCache::queue_for_render`]), given
 /// back when dropped.
-pub struct RenderTicket(Arc<AtomicUsize>);
+pub struct RenderTicket(Arc<AtomicUsize>, #[allow(dead_code)] crate::tally::Held<std::net::IpAddr>);
 
 impl Drop for RenderTicket {
     fn drop(&mut self) {
@@ -651,6 +653,9 @@ pub const MAX_RENDERS_IN_FLIGHT: usize = 2;
 /// `Retry-After` instead of queueing without end (64 clients looping
 /// fresh queries once made every render wait 20 s).
 pub const MAX_RENDERS_QUEUED: usize = 32;
+/// Places in that queue one client may hold (its address, IPv6 by /64):
+/// one client cannot take the whole queue from the others.
+pub const MAX_RENDERS_QUEUED_PER_CLIENT: usize = 8;
 /// How long a document whose query is relative to the request's time
 /// (`since=`) is served from the cache: its entries age out of the window
 /// with no topic change to refresh it, so it is rendered again after this.
@@ -674,6 +679,7 @@ impl FeedCache {
             clock: AtomicU64::new(0),
             render_slots: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS_IN_FLIGHT)),
             render_queue: Arc::default(),
+            render_queue_by_client: Default::default(),
             renders_refused: AtomicU64::new(0),
             refreshing: std::sync::Mutex::new(()),
             published: std::sync::Mutex::default(),
@@ -718,9 +724,16 @@ impl FeedCache {
         &self.render_slots
     }
 
-    /// A place in the render queue, or `None` when it is full (the
-    /// refusal is counted).
-    pub fn queue_for_render(&self) -> Option<RenderTicket> {
+    /// A place in the render queue for `client`, or `None` when the queue
+    /// or the client's share of it is full (the refusal is counted).
+    pub fn queue_for_render(&self, client: std::net::IpAddr) -> Option<RenderTicket> {
+        let Some(share) = self
+            .render_queue_by_client
+            .try_take(crate::tally::unit(client), MAX_RENDERS_QUEUED_PER_CLIENT)
+        else {
+            self.renders_refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
         let queue = self.render_queue.clone();
         let taken = queue
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -728,7 +741,7 @@ impl FeedCache {
             })
             .is_ok();
         if taken {
-            Some(RenderTicket(queue))
+            Some(RenderTicket(queue, share))
         } else {
             self.renders_refused.fetch_add(1, Ordering::Relaxed);
             None

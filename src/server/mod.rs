@@ -434,7 +434,14 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     };
     let rendered = match app.feeds.lookup(base.as_ref(), &doc) {
         Some(r) => Ok(Some(r)),
-        None => render_off_workers(app, defs, base, doc).await,
+        None => {
+            let peer = req
+                .extensions()
+                .get::<proxy::Peer>()
+                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0);
+            let client = proxy::client_addr(peer, req.headers(), app.options.trust_proxy);
+            render_off_workers(app, defs, base, doc, client).await
+        }
     };
     let mut resp = match rendered {
         Ok(Some(r)) => respond::cached(req.headers(), &r),
@@ -513,8 +520,12 @@ async fn render_off_workers(
     defs: Arc<crate::config::Definitions>,
     base: Option<url::Url>,
     doc: Doc,
+    client: std::net::IpAddr,
 ) -> Result<Option<Arc<crate::render::Rendered>>, RenderFailed> {
-    let _queued = app.feeds.queue_for_render().ok_or(RenderFailed::Busy)?;
+    let _queued = app
+        .feeds
+        .queue_for_render(client)
+        .ok_or(RenderFailed::Busy)?;
     let _slot = app
         .feeds
         .render_slots()

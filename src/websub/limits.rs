@@ -8,16 +8,12 @@
 //! client connects to that address and no other ([`Pins`]): a name that
 //! answers differently a moment later gains nothing.
 //!
-//! IPv6 addresses count by their /64 (one host, or one customer of a
-//! provider, holds a whole /64); IPv4-mapped IPv6 addresses count as the
-//! IPv4 address they map.
-//!
-//! The tables ([`Tally`], [`Pins`]) hold an entry only while work for it is
+//! Addresses count as [`crate::tally::unit`] says (IPv6 by its /64). The
+//! tables ([`Tally`], [`Pins`]) hold an entry only while work for it is
 //! under way, so they never grow past the hub's in-flight caps.
 
 use std::collections::HashMap;
-use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,73 +24,7 @@ use crate::fetch::is_internal;
 /// How long a callback's host may take to resolve.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The unit an address is counted in: an IPv4 address, or an IPv6 /64.
-pub fn unit(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        v4 => v4,
-    }
-}
-
-/// Work under way per key, each key at most a given number.
-pub struct Tally<K> {
-    counts: Arc<Mutex<HashMap<K, usize>>>,
-}
-
-impl<K> Default for Tally<K> {
-    fn default() -> Self {
-        Tally {
-            counts: Arc::default(),
-        }
-    }
-}
-
-/// One unit of work counted for a key; uncounted when dropped (the key
-/// leaves the table with its last unit).
-pub struct Held<K: Hash + Eq> {
-    counts: Arc<Mutex<HashMap<K, usize>>>,
-    key: Option<K>,
-}
-
-impl<K: Hash + Eq + Clone> Tally<K> {
-    /// Counts one more for `key`, unless it has `most` already.
-    pub fn try_take(&self, key: K, most: usize) -> Option<Held<K>> {
-        let mut counts = self.counts.lock().expect("tally lock");
-        let n = counts.entry(key.clone()).or_insert(0);
-        if *n >= most {
-            if *n == 0 {
-                counts.remove(&key);
-            }
-            return None;
-        }
-        *n += 1;
-        Some(Held {
-            counts: self.counts.clone(),
-            key: Some(key),
-        })
-    }
-
-    /// Keys with work under way.
-    pub fn len(&self) -> usize {
-        self.counts.lock().expect("tally lock").len()
-    }
-}
-
-impl<K: Hash + Eq> Drop for Held<K> {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        let mut counts = self.counts.lock().expect("tally lock");
-        if let Some(n) = counts.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(&key);
-            }
-        }
-    }
-}
+pub use crate::tally::{unit, Tally};
 
 /// A callback's host as resolved now.
 #[derive(Debug, Clone)]
