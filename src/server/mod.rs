@@ -404,16 +404,18 @@ const VARY_FORWARDED: &str =
 async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<Body>) {
     let path = req.uri().path();
     let defs = app.defs();
+    if let Some((token, rest)) = split_private(path) {
+        if !token_opens(app, &defs, token, rest) {
+            return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n"));
+        }
+    }
     let Asked { route, doc, token } = match parse_document(&defs, path, req.uri().query()) {
         Ok(found) => found,
         Err((route, status, msg)) => return (route, plain(status, &msg)),
     };
     let mut base = forwarded_base(app, req.headers());
     if let Some(token) = token {
-        match private_base(app, &doc, token, base.as_ref()) {
-            Some(b) => base = Some(b),
-            None => return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n")),
-        }
+        base = Some(private_base(app, token, base.as_ref()));
     }
     // WebSub discovery (§4) for a public feed: the hub and the topic's
     // canonical URL, as headers.
@@ -468,22 +470,42 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     (route, resp)
 }
 
-/// The base a private topic's documents are rendered under,
-/// `{base}p/{token}/`, if `token` is the topic's; `None` (a 404) if not.
-/// The token tree is a few small values that sled keeps in its page
-/// cache, so it is read in place, like the document cache.
-fn private_base(app: &App, doc: &Doc, token: &str, base: Option<&url::Url>) -> Option<url::Url> {
-    match app.store.token_opens(doc.topic()?, token) {
-        Ok(true) => {}
-        Ok(false) => return None,
+/// Whether `token` opens the private topic `/{rest}` names
+/// (`/{topic}.{ext}` or `/{topic}.digest.{ext}`).
+///
+/// SECURITY: checked before anything else of the request is read (the
+/// query above all): to anyone without the token, a private topic answers
+/// exactly like a topic that does not exist, whatever they ask of it (a
+/// `400` for `?limit=0` was enough to tell a private topic's name). The
+/// token tree is a few small values that sled keeps in its page cache,
+/// so it is read in place, like the document cache; it is read for a
+/// name that is no private topic too, so that the time taken differs by
+/// one digest at most.
+fn token_opens(app: &App, defs: &crate::config::Definitions, token: &str, rest: &str) -> bool {
+    let name = rest
+        .strip_prefix('/')
+        .and_then(|p| p.rsplit_once('.'))
+        .map_or("", |(name, _)| name);
+    let private = |t: &str| defs.rules.topic(t).is_some_and(|t| t.private);
+    let topic = match name.strip_suffix(".digest") {
+        Some(stem) if !private(name) && private(stem) => stem,
+        _ => name,
+    };
+    match app.store.token_opens(topic, token) {
+        Ok(opens) => opens && private(topic),
         Err(e) => {
             tracing::error!("reading a private topic's token: {e}");
-            return None;
+            false
         }
     }
-    base.unwrap_or(app.feeds.base_url())
-        .join(&format!("p/{token}/"))
-        .ok()
+}
+
+/// The base a private topic's documents are rendered under,
+/// `{base}p/{token}/`, once [`token_opens`] said the token is the topic's.
+fn private_base(app: &App, token: &str, base: Option<&url::Url>) -> url::Url {
+    let base = base.unwrap_or(app.feeds.base_url());
+    base.join(&format!("p/{token}/"))
+        .unwrap_or_else(|_| base.clone())
 }
 
 /// The public base a trusted proxy names for a request (`None`: the
@@ -625,7 +647,11 @@ fn parse_topic_document(
         None if private => return Err(not_found("not found\n".into())),
         None => return Err(not_found(format!("unknown topic `{topic}`\n"))),
     };
-    let asked = crate::query::parse(query, defs, max_limit)
+    let asker = match private {
+        true => crate::query::Asker::TokenHolder,
+        false => crate::query::Asker::Public,
+    };
+    let asked = crate::query::parse_for(query, defs, max_limit, asker)
         .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;
     let doc = match Format::from_extension(ext) {
         Some(format) => Doc::Feed {
