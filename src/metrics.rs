@@ -86,6 +86,9 @@ pub struct Metrics {
     /// Connections open now, and accepted since start.
     pub connections_open: AtomicU64,
     pub connections_total: AtomicU64,
+    /// Connections closed before their first request to make room for a
+    /// new one when every slot was taken.
+    pub connections_shed: AtomicU64,
     /// Connections the server closed: [first request, idle].
     timeouts: [AtomicU64; 2],
 }
@@ -98,6 +101,7 @@ impl Default for Metrics {
             polls: Mutex::default(),
             connections_open: AtomicU64::new(0),
             connections_total: AtomicU64::new(0),
+            connections_shed: AtomicU64::new(0),
             timeouts: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -606,7 +610,7 @@ impl Metrics {
     fn render_bounds(&self, x: &mut Exposition, b: &Bounds) {
         use Kind::{Counter, Gauge};
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
-        let singles: [(&str, Kind, &str, usize); 14] = [
+        let singles: [(&str, Kind, &str, usize); 15] = [
             (
                 "feedloom_connections_open",
                 Gauge,
@@ -684,6 +688,12 @@ impl Metrics {
                 Counter,
                 "Client connections accepted since start.",
                 load(&self.connections_total),
+            ),
+            (
+                "feedloom_connections_shed_total",
+                Counter,
+                "Connections closed before their first request to make room for a new one, every slot being taken.",
+                load(&self.connections_shed),
             ),
             (
                 "feedloom_cache_evictions_total",

@@ -192,44 +192,118 @@ fn silent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
     s
 }
 
+/// Whether the server closes `conn` within `within` (whatever it sends
+/// first: an HTTP/2 SETTINGS frame, a 408).
+fn closed(conn: &mut TcpStream, within: Duration) -> bool {
+    conn.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
 /// HTTP/2's client preface and an empty SETTINGS frame.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
 
 #[test]
-fn silent_connections_cannot_hold_every_slot() {
+fn silent_connections_are_closed_after_the_first_request_deadline() {
     let (ws, _up) = fixture_workspace();
-    let server = ws.serve_with(&["--max-connections", "4"]);
+    // A slot to spare, so nothing needs the silent ones' slots.
+    let server = ws.serve_with(&["--max-connections", "5"]);
     server.wait_ready();
-    // Every slot taken by a connection that never sends a request: two
-    // that send nothing, one HTTP/2 preface, one half an HTTP/1 head.
+    // Connections that never send a complete request: two that send
+    // nothing, one HTTP/2 preface, one half an HTTP/1 head.
     let started = Instant::now();
-    let _held = [
+    let mut held = [
         silent(server.addr, b""),
         silent(server.addr, b""),
         silent(server.addr, H2_PREFACE),
         silent(server.addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"),
     ];
-    std::thread::sleep(Duration::from_millis(200));
-    // A fifth client waits in the accept queue until the silent ones are
-    // closed, 10 s after they were accepted.
-    let r = server.get("/healthz");
-    assert_eq!(r.status, 200);
-    let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(15), "{waited:?}");
-    // The other silent ones are closed at about the same moment (the half
-    // HTTP/1 head by hyper's own header timeout, uncounted).
+    // They are closed 10 s after they were accepted (the half HTTP/1 head
+    // by hyper's own header timeout, uncounted).
     let timeouts = || {
         metric(
             &server.get("/metrics").text(),
             "feedloom_connection_timeouts_total{reason=\"first_request\"}",
         )
     };
-    let started = Instant::now();
     while timeouts() < 3.0 {
-        assert!(started.elapsed() < Duration::from_secs(5), "{}", timeouts());
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{}",
+            timeouts()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(started.elapsed() >= Duration::from_secs(9));
+    for conn in &mut held {
+        assert!(closed(conn, Duration::from_secs(5)));
     }
     let metrics = server.get("/metrics").text();
+    assert_eq!(metric(&metrics, "feedloom_connections_limit"), 5.0);
+    assert_eq!(metric(&metrics, "feedloom_connections_shed_total"), 0.0);
+}
+
+/// Every slot held by connections that have not sent a request (twice
+/// over: 8 against `--max-connections 4`): a client that sends one is
+/// served at once, the oldest silent connection closed to make room for
+/// it, instead of waiting out the first-request deadline of each batch.
+#[test]
+fn silent_connections_make_room_for_a_real_request() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--max-connections", "4"]);
+    server.wait_ready();
+    let mut held: Vec<TcpStream> = (0..8)
+        .map(|i| {
+            let bytes: &[u8] = match i % 4 {
+                0 | 1 => b"",
+                2 => H2_PREFACE,
+                _ => b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            };
+            silent(server.addr, bytes)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{answer:?} after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    // The oldest were closed to make room: the first five (four for the
+    // later silent ones, one for the request).
+    for (i, conn) in held.iter_mut().enumerate().take(5) {
+        assert!(
+            closed(conn, Duration::from_secs(1)),
+            "connection {i} still open"
+        );
+    }
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metric(&metrics, "feedloom_connections_shed_total") >= 5.0,
+        "{metrics}"
+    );
     assert_eq!(metric(&metrics, "feedloom_connections_limit"), 4.0);
 }
 

@@ -75,6 +75,10 @@ struct Activity {
     last: AtomicU64,
     accepted: tokio::time::Instant,
     idle: Duration,
+    /// Raised when the accept loop wants this connection's slot.
+    shed: tokio::sync::Notify,
+    /// Set once it was asked to make room (it is not asked twice).
+    shedding: std::sync::atomic::AtomicBool,
 }
 
 /// How often a connection's watchdog looks again: a request moves its
@@ -83,6 +87,18 @@ struct Activity {
 const WATCHDOG_TICK: Duration = Duration::from_secs(1);
 
 impl Activity {
+    fn new(idle: Duration) -> Activity {
+        Activity {
+            started: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            last: AtomicU64::new(0),
+            accepted: tokio::time::Instant::now(),
+            idle,
+            shed: tokio::sync::Notify::new(),
+            shedding: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
     fn touch(&self) {
         let ms = self.accepted.elapsed().as_millis() as u64;
         self.last.store(ms, Ordering::Relaxed);
@@ -123,6 +139,59 @@ impl Drop for InFlight {
     }
 }
 
+/// The connections being served, by the order they were accepted in, so
+/// that one can be asked to make room.
+#[derive(Default)]
+struct Served {
+    next: AtomicU64,
+    conns: std::sync::Mutex<std::collections::HashMap<u64, Arc<Activity>>>,
+}
+
+impl Served {
+    fn add(&self, a: &Arc<Activity>) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.conns
+            .lock()
+            .expect("connections lock")
+            .insert(id, a.clone());
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.conns.lock().expect("connections lock").remove(&id);
+    }
+
+    /// Asks the connection accepted first among those that have not sent
+    /// a complete request to close; `false` if there is none. (Only those:
+    /// a connection that did send one may be receiving its answer.)
+    fn shed_oldest_silent(&self) -> bool {
+        let conns = self.conns.lock().expect("connections lock");
+        let oldest = conns
+            .values()
+            .filter(|a| a.started.load(Ordering::Relaxed) == 0)
+            .filter(|a| !a.shedding.load(Ordering::Relaxed))
+            .min_by_key(|a| a.accepted);
+        match oldest {
+            Some(a) => {
+                a.shedding.store(true, Ordering::Relaxed);
+                a.shed.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// How long the accept loop waits for the slot of a connection it asked to
+/// make room before it asks another (the one asked may have just sent its
+/// request, and then it is kept).
+const SHED_RETRY: Duration = Duration::from_millis(50);
+
+/// The address a request's connection came from (a request extension; a
+/// trusted proxy's own address when behind one).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// Accepts connections until `shutdown` resolves, then lets requests in
 /// flight finish (up to [`SHUTDOWN_GRACE`]).
 ///
@@ -132,6 +201,15 @@ impl Drop for InFlight {
 /// connection has a watchdog: no complete request within
 /// [`HEADER_READ_TIMEOUT`] of accept, or no request for the idle timeout,
 /// and it is closed (counted in `feedloom_connection_timeouts_total`).
+///
+/// SECURITY: even so, connections that never send a request, opened as
+/// fast as the deadline closes them, held every slot, and a client with a
+/// request waited out the deadline of each batch before it. So when every
+/// slot is taken, a new connection makes room: the oldest one that has
+/// not sent a complete request is closed (counted in
+/// `feedloom_connections_shed_total`). Only when every connection has
+/// sent one does the new one wait for a slot, and the clients after it in
+/// the kernel's accept queue.
 ///
 /// The server listens before the store is open (opening a large store
 /// replays sled's log, which takes seconds): until `app` holds the
@@ -161,83 +239,99 @@ pub async fn run(
         .keep_alive_timeout(H2_PING_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(opening.max_connections.max(1)));
+    let served = Arc::new(Served::default());
     tokio::pin!(shutdown);
-    loop {
-        // Take a slot before accepting: at the limit, new clients wait in
-        // the accept queue instead of being half-served.
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
+    'accept: loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             _ = &mut shutdown => break,
         };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // A slot, or room made by closing a silent connection; one
+        // accepted connection at most waits here, the rest in the kernel's
+        // queue.
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => loop {
+                let asked = served.shed_oldest_silent();
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => break p.expect("semaphore never closed"),
+                    _ = tokio::time::sleep(SHED_RETRY), if asked => {}
+                    _ = &mut shutdown => break 'accept,
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new(opening.idle_timeout));
+        let id = served.add(&activity);
+        let (app_c, activity_c, metrics_c) =
+            (app.clone(), activity.clone(), opening.metrics.clone());
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            let guard = InFlight::new(&activity_c);
+            req.extensions_mut().insert(Peer(peer));
+            let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
+            async move {
+                let resp = match while_opening(&mut app, &metrics, &req).await {
+                    Some(resp) => resp,
+                    None => {
+                        let ready = app.borrow().clone();
+                        match ready {
+                            Some(app) => handle(app, req).await,
+                            None => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+                        }
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let activity = Arc::new(Activity {
-                    started: AtomicU64::new(0),
-                    in_flight: AtomicUsize::new(0),
-                    last: AtomicU64::new(0),
-                    accepted: tokio::time::Instant::now(),
-                    idle: opening.idle_timeout,
-                });
-                let (app_c, activity_c, metrics_c) = (app.clone(), activity.clone(), opening.metrics.clone());
-                let service = hyper::service::service_fn(move |req| {
-                    let guard = InFlight::new(&activity_c);
-                    let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
-                    async move {
-                        let resp = match while_opening(&mut app, &metrics, &req).await {
-                            Some(resp) => resp,
-                            None => {
-                                let ready = app.borrow().clone();
-                                match ready {
-                                    Some(app) => handle(app, req).await,
-                                    None => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
-                                }
-                            }
-                        };
-                        drop(guard);
-                        Ok::<_, Infallible>(resp)
+                drop(guard);
+                Ok::<_, Infallible>(resp)
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        let (metrics, served) = (opening.metrics.clone(), served.clone());
+        metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+        metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            loop {
+                let (deadline, why) = activity.deadline();
+                let now = tokio::time::Instant::now();
+                if deadline <= now {
+                    metrics.record_timeout(why);
+                    tracing::debug!("closing a connection: {why:?} timeout");
+                    break;
+                }
+                tokio::select! {
+                    result = &mut conn => {
+                        if let Err(e) = result {
+                            tracing::debug!("connection ended with error: {e}");
+                        }
+                        break;
                     }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                let metrics = opening.metrics.clone();
-                metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-                metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(async move {
-                    tokio::pin!(conn);
-                    loop {
-                        let (deadline, why) = activity.deadline();
-                        let now = tokio::time::Instant::now();
-                        if deadline <= now {
-                            metrics.record_timeout(why);
-                            tracing::debug!("closing a connection: {why:?} timeout");
+                    _ = activity.shed.notified() => {
+                        // Unless its request arrived meanwhile.
+                        if activity.started.load(Ordering::Relaxed) == 0 {
+                            metrics.connections_shed.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!("closing a silent connection to make room");
                             break;
                         }
-                        tokio::select! {
-                            result = &mut conn => {
-                                if let Err(e) = result {
-                                    tracing::debug!("connection ended with error: {e}");
-                                }
-                                break;
-                            }
-                            _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
-                        }
                     }
-                    metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
-                    drop(permit);
-                });
+                    _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
+                }
             }
-            _ = &mut shutdown => break,
-        }
+            served.remove(id);
+            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
     }
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
