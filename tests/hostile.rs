@@ -965,3 +965,135 @@ fn a_public_feed_cannot_make_itself_local_through_its_dns() {
     let server = ws.serve();
     assert!(server.get("/all.atom").text().contains("INTRANET-SECRET"));
 }
+
+const ADMIN_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// Sends one request on a kept-alive connection and reads its answer:
+/// status, headers and body (by `Content-Length`).
+fn exchange(conn: &mut TcpStream, request: &str) -> HttpResponse {
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut buf).expect("an answer");
+        assert!(n > 0, "closed before answering");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    while raw.len() < head_end + len {
+        let n = conn.read(&mut buf).expect("the body");
+        assert!(n > 0, "closed inside the body");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    HttpResponse {
+        status: status.parse().unwrap(),
+        headers,
+        body: raw[head_end..head_end + len].to_vec(),
+    }
+}
+
+/// A burst of wrong admin tokens from one client, on one kept-alive
+/// connection (4,872 guesses a second were answered before): after a few
+/// failures the client is answered `429` with `Retry-After` without the
+/// token being looked at, the right token still works from another
+/// client, and `/metrics` counts both kinds of failure.
+#[test]
+fn admin_token_guesses_are_throttled_per_client() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--admin-token", ADMIN_TOKEN]);
+    server.wait_ready();
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let request = |token: &str| {
+        format!("GET /admin/explain?q=nothing HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n")
+    };
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The right token works, and a right answer is no failure.
+    let right = exchange(&mut conn, &request(ADMIN_TOKEN));
+    assert_eq!(right.status, 404, "{}", right.text());
+
+    let guesses = 300;
+    let (mut refused, mut throttled) = (0u32, 0u32);
+    let started = Instant::now();
+    for i in 0..guesses {
+        // Same length as the token, and one that differs only at the end.
+        let guess = match i {
+            0 => format!("{}0", &ADMIN_TOKEN[..31]),
+            i => format!("{i:032x}"),
+        };
+        let r = exchange(&mut conn, &request(&guess));
+        match r.status {
+            401 => refused += 1,
+            429 => {
+                throttled += 1;
+                let after: u64 = r
+                    .header("retry-after")
+                    .expect("Retry-After")
+                    .parse()
+                    .unwrap();
+                assert!((1..=60).contains(&after), "{after}");
+            }
+            s => panic!("{s}: {}", r.text()),
+        }
+    }
+    let took = started.elapsed();
+    eprintln!(
+        "{guesses} guesses in {took:?}: {refused} answered 401, {throttled} answered 429 ({:.0} answers/s)",
+        f64::from(guesses) / took.as_secs_f64()
+    );
+    // At most the allowance of 5 failures, then one per 2 s.
+    let allowed = 5 + (took.as_secs_f64() / 2.0).ceil() as u32;
+    assert!(
+        refused <= allowed,
+        "{refused} wrong tokens looked at in {took:?}"
+    );
+    assert_eq!(refused + throttled, guesses);
+    // While throttled, even the right token is not looked at.
+    let r = exchange(&mut conn, &request(ADMIN_TOKEN));
+    assert_eq!(r.status, 429);
+    // One more guess is looked at every 2 s.
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        exchange(&mut conn, &request("f".repeat(32).as_str())).status,
+        401
+    );
+    assert_eq!(
+        exchange(&mut conn, &request("e".repeat(32).as_str())).status,
+        429
+    );
+    let (refused, throttled) = (refused + 1, throttled + 1);
+    // Another client is not held back by this one.
+    let other = http_from(
+        "127.0.0.2".parse().unwrap(),
+        server.addr,
+        "GET",
+        "/admin/explain?q=nothing",
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(other.status, 404, "{}", other.text());
+    let m = server.get("/metrics").text();
+    let failures = |outcome: &str| {
+        metric(
+            &m,
+            &format!("feedloom_admin_auth_failures_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(failures("refused"), f64::from(refused));
+    assert_eq!(failures("throttled"), f64::from(throttled + 1));
+    assert_eq!(metric(&m, "feedloom_admin_auth_clients"), 1.0);
+    assert!(metric(&m, "feedloom_admin_auth_clients_limit") >= 1.0);
+}

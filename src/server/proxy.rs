@@ -105,6 +105,45 @@ pub fn forwarded_base(headers: &HeaderMap, fallback: &Url, allowed: &[String]) -
     (known && url.host_str().is_some() && url.query().is_none()).then_some(url)
 }
 
+/// The client's address as the trusted proxy in front saw it: the last
+/// element of `X-Forwarded-For`, or else the last `for=` of `Forwarded`
+/// (each proxy appends the address it was connected from, so elements
+/// before the last are the client's own say). `None` when neither holds
+/// an IP address (`for=unknown`, an obfuscated name): the proxy's own
+/// address applies.
+pub fn forwarded_for(headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    let last = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+    };
+    if let Some(addr) = last("x-forwarded-for") {
+        return parse_node(addr);
+    }
+    let element = last("forwarded")?;
+    let node = element.split(';').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("for").then(|| v.trim())
+    })?;
+    parse_node(node.trim_matches('"'))
+}
+
+/// An RFC 7239 node, `192.0.2.60`, `192.0.2.60:4711`, `[2001:db8::1]` or
+/// `[2001:db8::1]:4711`, as its address.
+fn parse_node(node: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = node.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = node.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    node.rsplit_once(':')?.0.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +246,44 @@ mod tests {
         ] {
             assert_eq!(base(&pairs), None, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn the_client_address_is_the_one_the_proxy_appended() {
+        let of = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, v.parse().unwrap());
+            }
+            forwarded_for(&h).map(|ip| ip.to_string())
+        };
+        assert_eq!(of(&[]), None);
+        // What the client claims comes first; the proxy's own view last.
+        assert_eq!(
+            of(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7")]).as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(
+            of(&[
+                ("x-forwarded-for", "1.2.3.4"),
+                ("x-forwarded-for", "2001:db8::1")
+            ])
+            .as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            of(&[(
+                "forwarded",
+                "for=1.2.3.4, for=\"[2001:db8::1]:4711\";proto=https"
+            )])
+            .as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            of(&[("forwarded", "for=192.0.2.60:8080")]).as_deref(),
+            Some("192.0.2.60")
+        );
+        assert_eq!(of(&[("forwarded", "for=unknown")]), None);
+        assert_eq!(of(&[("x-forwarded-for", "not an address")]), None);
     }
 }

@@ -125,6 +125,8 @@ pub struct App {
     pub hub: Option<Arc<crate::websub::Hub>>,
     /// Notifies the other hub (`--websub-hub`) of changes.
     pub publisher: Option<crate::websub::Publisher>,
+    /// Failed admin-token attempts, per client.
+    pub admin_guard: crate::server::admin::Guard,
 }
 
 impl App {
@@ -162,6 +164,7 @@ impl App {
         App {
             hub,
             publisher,
+            admin_guard: Default::default(),
             store: live.poller.store.clone(),
             live: RwLock::new(Arc::new(live)),
             feeds,

@@ -135,6 +135,7 @@ impl App {
                 cache_budget: self.feeds.budget(),
                 renders_in_flight: self.feeds.renders_in_flight(),
                 max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
+                admin_auth: self.admin_guard.stats(),
             },
             websub: self.hub.as_ref().map(|h| h.stats()),
             articles: crate::metrics::ArticleStats {
