@@ -188,9 +188,17 @@ impl Served {
 const SHED_RETRY: Duration = Duration::from_millis(50);
 
 /// The address a request's connection came from (a request extension; a
-/// trusted proxy's own address when behind one).
+/// trusted proxy's own address when behind one), on the requests whose
+/// limits are per client ([`wants_peer`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
+
+/// Whether requests for `path` carry their [`Peer`]: the admin views and
+/// the WebSub hub. Not documents: an extension costs an allocation per
+/// request on the path that serves feeds.
+fn wants_peer(path: &str) -> bool {
+    path.starts_with(admin::PREFIX) || path == hub::PATH
+}
 
 /// Accepts connections until `shutdown` resolves, then lets requests in
 /// flight finish (up to [`SHUTDOWN_GRACE`]).
@@ -276,7 +284,9 @@ pub async fn run(
             (app.clone(), activity.clone(), opening.metrics.clone());
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             let guard = InFlight::new(&activity_c);
-            req.extensions_mut().insert(Peer(peer));
+            if wants_peer(req.uri().path()) {
+                req.extensions_mut().insert(Peer(peer));
+            }
             let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
             async move {
                 let resp = match while_opening(&mut app, &metrics, &req).await {
