@@ -44,7 +44,7 @@ const ROUTES: [(Route, &str); 12] = [
 ];
 
 /// Statuses counted by name; anything else counts as `other`.
-const STATUSES: [u16; 10] = [200, 304, 400, 401, 404, 405, 406, 500, 503, 0];
+const STATUSES: [u16; 11] = [200, 304, 400, 401, 404, 405, 406, 429, 500, 503, 0];
 
 fn status_slot(status: u16) -> usize {
     STATUSES
@@ -86,6 +86,9 @@ pub struct Metrics {
     /// Connections open now, and accepted since start.
     pub connections_open: AtomicU64,
     pub connections_total: AtomicU64,
+    /// Connections closed before their first request to make room for a
+    /// new one when every slot was taken.
+    pub connections_shed: AtomicU64,
     /// Connections the server closed: [first request, idle].
     timeouts: [AtomicU64; 2],
 }
@@ -98,6 +101,7 @@ impl Default for Metrics {
             polls: Mutex::default(),
             connections_open: AtomicU64::new(0),
             connections_total: AtomicU64::new(0),
+            connections_shed: AtomicU64::new(0),
             timeouts: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -115,6 +119,19 @@ pub struct Bounds {
     /// Requests waiting for or holding a render slot, and refused.
     pub renders_queued: usize,
     pub renders_refused: u64,
+    pub admin_auth: AdminAuthStats,
+}
+
+/// The admin token's failed attempts ([`crate::server::admin::Guard`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AdminAuthStats {
+    /// Requests without the right token that were answered `401`.
+    pub refused: u64,
+    /// Requests answered `429` without the token being looked at.
+    pub throttled: u64,
+    /// Clients whose failures are remembered now, and at most.
+    pub clients: usize,
+    pub max_clients: usize,
 }
 
 /// Gauges sampled at scrape time by the caller.
@@ -626,7 +643,7 @@ impl Metrics {
     fn render_bounds(&self, x: &mut Exposition, b: &Bounds) {
         use Kind::{Counter, Gauge};
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
-        let singles: [(&str, Kind, &str, usize); 18] = [
+        let singles: [(&str, Kind, &str, usize); 21] = [
             (
                 "feedloom_connections_open",
                 Gauge,
@@ -730,6 +747,24 @@ impl Metrics {
                 load(&self.connections_total),
             ),
             (
+                "feedloom_connections_shed_total",
+                Counter,
+                "Connections closed before their first request to make room for a new one, every slot being taken.",
+                load(&self.connections_shed),
+            ),
+            (
+                "feedloom_admin_auth_clients",
+                Gauge,
+                "Clients whose failed admin-token attempts are remembered.",
+                b.admin_auth.clients,
+            ),
+            (
+                "feedloom_admin_auth_clients_limit",
+                Gauge,
+                "Clients remembered at most; past it newcomers share one allowance.",
+                b.admin_auth.max_clients,
+            ),
+            (
                 "feedloom_cache_evictions_total",
                 Counter,
                 "Client-chosen documents evicted to stay within the budget.",
@@ -749,6 +784,18 @@ impl Metrics {
             [
                 ("first_request", self.timeouts[0].load(Ordering::Relaxed)),
                 ("idle", self.timeouts[1].load(Ordering::Relaxed)),
+            ],
+        );
+        x.by(
+            (
+                "feedloom_admin_auth_failures_total",
+                Counter,
+                "Admin requests without the right token: answered 401 (refused), or 429 without the token being looked at (throttled).",
+            ),
+            "outcome",
+            [
+                ("refused", b.admin_auth.refused),
+                ("throttled", b.admin_auth.throttled),
             ],
         );
     }
@@ -828,6 +875,8 @@ mod tests {
         assert!(text.contains("feedloom_connections_limit 4\n"), "{text}");
         assert!(text.contains("feedloom_cache_variant_budget_bytes 1000\n"));
         assert!(text.contains("feedloom_connection_timeouts_total{reason=\"idle\"} 0\n"));
+        assert!(text.contains("feedloom_connections_shed_total 0\n"));
+        assert!(text.contains("feedloom_admin_auth_failures_total{outcome=\"throttled\"} 0\n"));
         assert!(
             text.contains("feedloom_http_requests_total{route=\"feed\",status=\"304\"} 2\n"),
             "{text}"

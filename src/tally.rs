@@ -66,6 +66,11 @@ impl<K: Hash + Eq + Clone> Tally<K> {
     pub fn len(&self) -> usize {
         self.counts.lock().expect("tally lock").len()
     }
+
+    /// Whether no key has work under way.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<K: Hash + Eq> Drop for Held<K> {
@@ -80,4 +85,3 @@ impl<K: Hash + Eq> Drop for Held<K> {
         }
     }
 }
-

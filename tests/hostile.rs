@@ -192,44 +192,118 @@ fn silent(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
     s
 }
 
+/// Whether the server closes `conn` within `within` (whatever it sends
+/// first: an HTTP/2 SETTINGS frame, a 408).
+fn closed(conn: &mut TcpStream, within: Duration) -> bool {
+    conn.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
 /// HTTP/2's client preface and an empty SETTINGS frame.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
 
 #[test]
-fn silent_connections_cannot_hold_every_slot() {
+fn silent_connections_are_closed_after_the_first_request_deadline() {
     let (ws, _up) = fixture_workspace();
-    let server = ws.serve_with(&["--max-connections", "4"]);
+    // A slot to spare, so nothing needs the silent ones' slots.
+    let server = ws.serve_with(&["--max-connections", "5"]);
     server.wait_ready();
-    // Every slot taken by a connection that never sends a request: two
-    // that send nothing, one HTTP/2 preface, one half an HTTP/1 head.
+    // Connections that never send a complete request: two that send
+    // nothing, one HTTP/2 preface, one half an HTTP/1 head.
     let started = Instant::now();
-    let _held = [
+    let mut held = [
         silent(server.addr, b""),
         silent(server.addr, b""),
         silent(server.addr, H2_PREFACE),
         silent(server.addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"),
     ];
-    std::thread::sleep(Duration::from_millis(200));
-    // A fifth client waits in the accept queue until the silent ones are
-    // closed, 10 s after they were accepted.
-    let r = server.get("/healthz");
-    assert_eq!(r.status, 200);
-    let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(15), "{waited:?}");
-    // The other silent ones are closed at about the same moment (the half
-    // HTTP/1 head by hyper's own header timeout, uncounted).
+    // They are closed 10 s after they were accepted (the half HTTP/1 head
+    // by hyper's own header timeout, uncounted).
     let timeouts = || {
         metric(
             &server.get("/metrics").text(),
             "feedloom_connection_timeouts_total{reason=\"first_request\"}",
         )
     };
-    let started = Instant::now();
     while timeouts() < 3.0 {
-        assert!(started.elapsed() < Duration::from_secs(5), "{}", timeouts());
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{}",
+            timeouts()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(started.elapsed() >= Duration::from_secs(9));
+    for conn in &mut held {
+        assert!(closed(conn, Duration::from_secs(5)));
     }
     let metrics = server.get("/metrics").text();
+    assert_eq!(metric(&metrics, "feedloom_connections_limit"), 5.0);
+    assert_eq!(metric(&metrics, "feedloom_connections_shed_total"), 0.0);
+}
+
+/// Every slot held by connections that have not sent a request (twice
+/// over: 8 against `--max-connections 4`): a client that sends one is
+/// served at once, the oldest silent connection closed to make room for
+/// it, instead of waiting out the first-request deadline of each batch.
+#[test]
+fn silent_connections_make_room_for_a_real_request() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--max-connections", "4"]);
+    server.wait_ready();
+    let mut held: Vec<TcpStream> = (0..8)
+        .map(|i| {
+            let bytes: &[u8] = match i % 4 {
+                0 | 1 => b"",
+                2 => H2_PREFACE,
+                _ => b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            };
+            silent(server.addr, bytes)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{answer:?} after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    // The oldest were closed to make room: the first five (four for the
+    // later silent ones, one for the request).
+    for (i, conn) in held.iter_mut().enumerate().take(5) {
+        assert!(
+            closed(conn, Duration::from_secs(1)),
+            "connection {i} still open"
+        );
+    }
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metric(&metrics, "feedloom_connections_shed_total") >= 5.0,
+        "{metrics}"
+    );
     assert_eq!(metric(&metrics, "feedloom_connections_limit"), 4.0);
 }
 
@@ -994,51 +1068,85 @@ fn queries_no_index_can_narrow_are_bounded_and_the_render_queue_refuses_past_its
         metric(&server.get("/metrics").text(), "feedloom_queries_cut_total"),
         1.0
     );
-    // 64 clients, each asking fresh short queries: past 32 waiting, a
-    // request is refused at once with 503 and Retry-After instead of
-    // queueing without end, and the server keeps answering.
     let addr = server.addr;
-    let clients: Vec<_> = (0..64)
-        .map(|c| {
-            std::thread::spawn(move || {
-                let mut got = (0, 0);
-                for i in 0..4 {
-                    let r = get(addr, &format!("/search.atom?q=q{c}x{i}"));
-                    match r.status {
-                        200 => got.0 += 1,
-                        503 => {
-                            assert_eq!(r.header("retry-after"), Some("1"));
-                            got.1 += 1;
+    // Phase one: one client floods with 32 connections of fresh queries
+    // while another asks now and then: the flood holds at most its 8
+    // places, is refused past them, and the other is never refused.
+    let flood = |clients: Vec<&'static str>, per_client: usize, tag: &'static str| {
+        clients
+            .into_iter()
+            .flat_map(|ip| (0..per_client).map(move |t| (ip, t)))
+            .map(|(ip, t)| {
+                std::thread::spawn(move || {
+                    let mut got = (0, 0);
+                    for i in 0..4 {
+                        let path = format!("/search.atom?q={tag}{ip}x{t}x{i}");
+                        let r = http_from(ip.parse().unwrap(), addr, "GET", &path, &[]);
+                        match r.status {
+                            200 => got.0 += 1,
+                            503 => {
+                                assert_eq!(r.header("retry-after"), Some("1"));
+                                got.1 += 1;
+                            }
+                            other => panic!("{other}"),
                         }
-                        other => panic!("{other}"),
                     }
-                }
-                got
+                    got
+                })
             })
-        })
-        .collect();
-    let mut most_queued = 0.0f64;
-    let mut slowest = Duration::ZERO;
-    while clients.iter().any(|c| !c.is_finished()) {
-        let asked = Instant::now();
-        let text = server.get("/metrics").text();
-        slowest = slowest.max(asked.elapsed());
-        most_queued = most_queued.max(metric(&text, "feedloom_renders_queued"));
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let (ok, refused) = clients
-        .into_iter()
-        .map(|c| c.join().unwrap())
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    eprintln!("{ok} rendered, {refused} refused; at most {most_queued} queued; /metrics within {slowest:?}");
-    assert!(most_queued <= 32.0, "{most_queued} queued");
-    assert!(refused > 0 && ok > 0, "{ok} rendered, {refused} refused");
+            .collect::<Vec<_>>()
+    };
+    let watch = |threads: Vec<std::thread::JoinHandle<(u32, u32)>>, quiet: Option<&str>| {
+        let (mut most, mut quiet_asked) = (0.0f64, 0);
+        while threads.iter().any(|c| !c.is_finished()) {
+            most = most.max(metric(
+                &server.get("/metrics").text(),
+                "feedloom_renders_queued",
+            ));
+            if let Some(ip) = quiet {
+                let path = format!("/search.atom?q=quiet{quiet_asked}");
+                let r = http_from(ip.parse().unwrap(), addr, "GET", &path, &[]);
+                assert_eq!(r.status, 200, "the quiet client was refused");
+                quiet_asked += 1;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (ok, refused) = threads
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        (ok, refused, most, quiet_asked)
+    };
+    let (ok, refused_one, most, quiet) =
+        watch(flood(vec!["127.0.0.1"], 32, "a"), Some("127.0.0.2"));
+    eprintln!("one client: {ok} rendered, {refused_one} refused, at most {most} queued; the other: {quiet} rendered");
+    assert!(
+        refused_one > 0 && ok > 0,
+        "{ok} rendered, {refused_one} refused"
+    );
+    assert!(
+        most <= 9.0,
+        "{most} queued: one client's 8 and the other's 1 at most"
+    );
+    assert!(quiet > 0);
+    // Phase two: six clients, 48 places asked: the queue holds 32.
+    let clients = vec![
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.4",
+        "127.0.0.5",
+        "127.0.0.6",
+    ];
+    let (ok, refused_all, most, _) = watch(flood(clients, 12, "b"), None);
+    eprintln!("six clients: {ok} rendered, {refused_all} refused, at most {most} queued");
+    assert!(most <= 32.0, "{most} queued");
+    assert!(refused_all > 0, "{ok} rendered, none refused");
     let text = server.get("/metrics").text();
     assert_eq!(
         metric(&text, "feedloom_renders_refused_total"),
-        refused as f64
+        f64::from(refused_one + refused_all)
     );
-    assert!(slowest < Duration::from_secs(2), "{slowest:?}");
 }
 
 #[test]
@@ -1143,4 +1251,136 @@ fn sixteen_hostile_sources_at_once_stay_bounded() {
     );
     // Polled 16 at once, each at most its 5,000 items: 103 MiB here.
     assert!(peak_kib < 300 * 1024, "peaked at {} MiB", peak_kib / 1024);
+}
+
+const ADMIN_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// Sends one request on a kept-alive connection and reads its answer:
+/// status, headers and body (by `Content-Length`).
+fn exchange(conn: &mut TcpStream, request: &str) -> HttpResponse {
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut buf).expect("an answer");
+        assert!(n > 0, "closed before answering");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    while raw.len() < head_end + len {
+        let n = conn.read(&mut buf).expect("the body");
+        assert!(n > 0, "closed inside the body");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    HttpResponse {
+        status: status.parse().unwrap(),
+        headers,
+        body: raw[head_end..head_end + len].to_vec(),
+    }
+}
+
+/// A burst of wrong admin tokens from one client, on one kept-alive
+/// connection (4,872 guesses a second were answered before): after a few
+/// failures the client is answered `429` with `Retry-After` without the
+/// token being looked at, the right token still works from another
+/// client, and `/metrics` counts both kinds of failure.
+#[test]
+fn admin_token_guesses_are_throttled_per_client() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--admin-token", ADMIN_TOKEN]);
+    server.wait_ready();
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let request = |token: &str| {
+        format!("GET /admin/explain?q=nothing HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n")
+    };
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The right token works, and a right answer is no failure.
+    let right = exchange(&mut conn, &request(ADMIN_TOKEN));
+    assert_eq!(right.status, 404, "{}", right.text());
+
+    let guesses = 300;
+    let (mut refused, mut throttled) = (0u32, 0u32);
+    let started = Instant::now();
+    for i in 0..guesses {
+        // Same length as the token, and one that differs only at the end.
+        let guess = match i {
+            0 => format!("{}0", &ADMIN_TOKEN[..31]),
+            i => format!("{i:032x}"),
+        };
+        let r = exchange(&mut conn, &request(&guess));
+        match r.status {
+            401 => refused += 1,
+            429 => {
+                throttled += 1;
+                let after: u64 = r
+                    .header("retry-after")
+                    .expect("Retry-After")
+                    .parse()
+                    .unwrap();
+                assert!((1..=60).contains(&after), "{after}");
+            }
+            s => panic!("{s}: {}", r.text()),
+        }
+    }
+    let took = started.elapsed();
+    eprintln!(
+        "{guesses} guesses in {took:?}: {refused} answered 401, {throttled} answered 429 ({:.0} answers/s)",
+        f64::from(guesses) / took.as_secs_f64()
+    );
+    // At most the allowance of 5 failures, then one per 2 s.
+    let allowed = 5 + (took.as_secs_f64() / 2.0).ceil() as u32;
+    assert!(
+        refused <= allowed,
+        "{refused} wrong tokens looked at in {took:?}"
+    );
+    assert_eq!(refused + throttled, guesses);
+    // While throttled, even the right token is not looked at.
+    let r = exchange(&mut conn, &request(ADMIN_TOKEN));
+    assert_eq!(r.status, 429);
+    // One more guess is looked at every 2 s.
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        exchange(&mut conn, &request("f".repeat(32).as_str())).status,
+        401
+    );
+    assert_eq!(
+        exchange(&mut conn, &request("e".repeat(32).as_str())).status,
+        429
+    );
+    let (refused, throttled) = (refused + 1, throttled + 1);
+    // Another client is not held back by this one.
+    let other = http_from(
+        "127.0.0.2".parse().unwrap(),
+        server.addr,
+        "GET",
+        "/admin/explain?q=nothing",
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(other.status, 404, "{}", other.text());
+    let m = server.get("/metrics").text();
+    let failures = |outcome: &str| {
+        metric(
+            &m,
+            &format!("feedloom_admin_auth_failures_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(failures("refused"), f64::from(refused));
+    assert_eq!(failures("throttled"), f64::from(throttled + 1));
+    assert_eq!(metric(&m, "feedloom_admin_auth_clients"), 1.0);
+    assert!(metric(&m, "feedloom_admin_auth_clients_limit") >= 1.0);
 }

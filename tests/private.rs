@@ -112,9 +112,10 @@ fn private_topics_are_found_only_with_their_token() {
     for t in &lab_titles {
         assert!(!search.text().contains(t.as_str()), "/search shows {t}");
     }
-    assert!(parse_feed(&server.get("/search.atom?source=lab").body)
-        .entries
-        .is_empty());
+    // Nor is its source known there.
+    let lab = server.get("/search.atom?source=lab");
+    assert_eq!(lab.status, 400);
+    assert_eq!(lab.text(), "`source`: unknown source `lab`\n");
 
     // With the token: the topic, in every format, queries included.
     let atom = server.get(&format!("/p/{token}/mine.atom"));
@@ -262,4 +263,153 @@ fn a_source_is_private_only_when_no_public_topic_takes_it() {
     ))
     .is_empty());
     assert!(private(&format!("{mine}[[topic]]\nid = \"all\"\n")).is_empty());
+}
+
+/// A source only a private topic takes, on a host of its own (127.0.0.2),
+/// with one entry the topic takes (`widget`) and one it does not
+/// (`gadget`, in no topic at all).
+fn hidden_source_workspace() -> (Workspace, Upstream, Upstream) {
+    let up = Upstream::start();
+    serve_fixtures(&up);
+    let hidden = Upstream::start_on("127.0.0.2");
+    hidden.set(
+        "/notes.atom",
+        Reply::ok(
+            "application/atom+xml",
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Notes</title><id>urn:notes</id><updated>2026-01-02T00:00:00Z</updated>
+<entry><title>Quarterly widget plans</title><id>urn:notes:1</id><link href="http://127.0.0.2/1"/><updated>2026-01-02T00:00:00Z</updated><summary>Internal widget roadmap.</summary></entry>
+<entry><title>Gadget budget draft</title><id>urn:notes:2</id><link href="http://127.0.0.2/2"/><updated>2026-01-01T00:00:00Z</updated><summary>Internal gadget numbers.</summary></entry>
+</feed>"#,
+        ),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            "{}\n[[source]]\nid = \"hidden\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            fixture_sources(&up),
+            hidden.url("/notes.atom")
+        ),
+    );
+    ws.write(
+        "topics.toml",
+        "[[tag]]\nid = \"widget\"\nany = [{ words = [\"widget\"] }]\n\n\
+         [[topic]]\nid = \"public\"\nsources = [\"arxiv\"]\n\n\
+         [[topic]]\nid = \"mine\"\nsources = [\"hidden\"]\ntags = { any = [\"widget\"] }\nprivate = true\ndigest = \"daily\"\n",
+    );
+    (ws, up, hidden)
+}
+
+/// Status, body and headers (all but `Date`), for comparing two answers.
+fn answer(r: &HttpResponse) -> (u16, String, Vec<(String, String)>) {
+    let mut headers: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("date"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    headers.sort();
+    (r.status, r.text(), headers)
+}
+
+/// Whatever the query, a private topic's URLs (public, or under a wrong
+/// token) answer byte for byte like those of a topic that does not exist;
+/// a source only private topics take is, to the public, a source that
+/// does not exist: `source=` refuses it like an unknown one, `/search`
+/// never shows its entries (not even those in no topic), and `/status`
+/// names neither it nor its host.
+#[test]
+fn private_topics_and_their_sources_answer_like_absent_ones() {
+    let (ws, _up, _hidden) = hidden_source_workspace();
+    let token = token_in(&stdout(&ws.run(&["token", "mine"])));
+    // The server polls every source (and so contacts every host) itself.
+    let server = ws.serve();
+    server.wait_ready();
+    let wrong = "0".repeat(32);
+    // Names of the same length as the hidden ones, so that lengths match.
+    assert_ne!(wrong, token);
+
+    let queries = [
+        "",
+        "?limit=0",
+        "?limit=x",
+        "?limit=1",
+        "?tag=nope",
+        "?bogus=1",
+        "?q=widget",
+        "?source=hidden",
+        "?limit=1&limit=1",
+    ];
+    for suffix in ["rss", "atom", "json", "html", "digest.atom", "digest.json"] {
+        for q in queries {
+            let public = |topic: &str| {
+                let r = server.get(&format!("/{topic}.{suffix}{q}"));
+                let (status, body, headers) = answer(&r);
+                (status, body.replace(topic, "X"), headers)
+            };
+            assert_eq!(public("mine"), public("zzzz"), "/mine.{suffix}{q}");
+            let under =
+                |topic: &str| answer(&server.get(&format!("/p/{wrong}/{topic}.{suffix}{q}")));
+            let (hidden, absent) = (under("mine"), under("zzzz"));
+            assert_eq!(hidden, absent, "/p/…/mine.{suffix}{q}");
+            assert_eq!(hidden.0, 404);
+        }
+    }
+
+    // `source=` of a private-only source: refused like an unknown one,
+    // wherever it is asked and whatever follows it.
+    for (path, rest) in [
+        ("/search.atom", ""),
+        ("/search.html", ""),
+        ("/public.atom", ""),
+        ("/search.atom", "&tag=nope"),
+        ("/public.json", "&limit=0"),
+    ] {
+        let asked = |source: &str| {
+            let (status, body, headers) =
+                answer(&server.get(&format!("{path}?source={source}{rest}")));
+            (status, body.replace(source, "X"), headers)
+        };
+        let (hidden, absent) = (asked("hidden"), asked("absent"));
+        assert_eq!(hidden, absent, "{path}?source=hidden{rest}");
+        assert_eq!(hidden.0, 400, "{}", hidden.1);
+    }
+    // Its entries are nowhere public: neither the one in the private
+    // topic nor the one in no topic.
+    for path in [
+        "/search.atom?limit=500",
+        "/search.atom?q=gadget",
+        "/search.atom?q=widget",
+    ] {
+        let r = server.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        for e in parse_feed(&r.body).entries {
+            let title = e.title.map(|t| t.content).unwrap_or_default();
+            assert!(!title.contains("widget"), "{path} shows {title}");
+            assert!(!title.contains("Gadget"), "{path} shows {title}");
+        }
+        assert!(!r.text().contains("127.0.0.2"), "{path}");
+    }
+    // /status counts the source, and names neither it nor its host.
+    let status = server.get("/status").text();
+    assert!(status.contains("\"private_sources\": 1"), "{status}");
+    assert!(status.contains("\"id\": \"arxiv\""), "{status}");
+    for word in ["hidden", "127.0.0.2", "notes"] {
+        assert!(!status.contains(word), "/status names {word}:\n{status}");
+    }
+
+    // The token's holder still has it all, `source=` included.
+    let mine = server.get(&format!("/p/{token}/mine.atom?source=hidden"));
+    assert_eq!(mine.status, 200, "{}", mine.text());
+    let titles: Vec<String> = parse_feed(&mine.body)
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect();
+    assert_eq!(titles, ["Quarterly widget plans"]);
+    assert_eq!(
+        server.get(&format!("/p/{token}/mine.atom?limit=0")).status,
+        400
+    );
 }

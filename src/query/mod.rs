@@ -170,8 +170,29 @@ fn known_parameter(k: &str, metrics: &[String]) -> bool {
     ) || metric.is_some_and(|m| metrics.iter().any(|x| x == m))
 }
 
-/// Parses a request's query string. `max_limit` caps `limit`.
+/// Who a query is parsed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker {
+    /// Anyone: a source only private topics take is, to them, a source
+    /// that does not exist.
+    Public,
+    /// The holder of a private topic's token: every source is known.
+    TokenHolder,
+}
+
+/// Parses a request's query string for the public. `max_limit` caps
+/// `limit`.
 pub fn parse(query: Option<&str>, defs: &Definitions, max_limit: usize) -> Result<Asked, BadQuery> {
+    parse_for(query, defs, max_limit, Asker::Public)
+}
+
+/// Parses a request's query string for `asker`. `max_limit` caps `limit`.
+pub fn parse_for(
+    query: Option<&str>,
+    defs: &Definitions,
+    max_limit: usize,
+    asker: Asker,
+) -> Result<Asked, BadQuery> {
     let mut asked = Asked {
         limit: None,
         filter: None,
@@ -223,8 +244,14 @@ pub fn parse(query: Option<&str>, defs: &Definitions, max_limit: usize) -> Resul
             }
             "source" => {
                 let sources = list(k, v)?;
+                // SECURITY: `unknown source` for a private topic's own
+                // source too, or the answer would confirm what it follows.
+                let hidden = match asker {
+                    Asker::Public => defs.rules.private_sources(),
+                    Asker::TokenHolder => Default::default(),
+                };
                 for s in &sources {
-                    if !defs.sources.iter().any(|d| &d.id == s) {
+                    if !defs.sources.iter().any(|d| &d.id == s) || hidden.contains(s.as_str()) {
                         return Err(bad(k, format!("unknown source `{s}`")));
                     }
                 }

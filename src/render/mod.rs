@@ -635,7 +635,10 @@ pub struct FeedCache {
 
 /// A place in the render queue ([`FeedCache::queue_for_render`]), given
 /// back when dropped.
-pub struct RenderTicket(Arc<AtomicUsize>, #[allow(dead_code)] crate::tally::Held<std::net::IpAddr>);
+pub struct RenderTicket(
+    Arc<AtomicUsize>,
+    #[allow(dead_code)] crate::tally::Held<std::net::IpAddr>,
+);
 
 impl Drop for RenderTicket {
     fn drop(&mut self) {

@@ -2,6 +2,7 @@
 //! query feed ([`crate::query`]) those that pass its filter, and the
 //! context its renderers need (title and URLs naming the query).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
@@ -69,7 +70,11 @@ pub(super) fn select(
             let f = filter.unwrap_or(&pass_all);
             let head = |tags: &[&str], at| f.head_matches(tags, at, now);
             let facets = |v: &FacetView| f.may_match(v);
-            let body = |e: &Entry| f.matches(e) && !(search && only_private(defs, e));
+            let hidden = match search {
+                true => defs.rules.private_sources(),
+                false => Default::default(),
+            };
+            let body = |e: &Entry| f.matches(e) && !(search && only_private(defs, &hidden, e));
             let tests = Tests {
                 oldest: f.since_cutoff(now),
                 head: &head,
@@ -102,12 +107,17 @@ pub(super) fn select(
     Ok(Some(Selected { topic: t, entries }))
 }
 
-/// Whether `e` is in a private topic and in no public one: `/search`
-/// must not show it, or a private topic's entries could be found without
-/// its token.
-fn only_private(defs: &Definitions, e: &Entry) -> bool {
+/// Whether `e` is in a private topic and in no public one, or comes only
+/// from sources that only private topics take (`hidden`; such an entry may
+/// be in no topic at all, when the private topic's tags did not take it):
+/// `/search` must not show it, or a private topic's entries, and what it
+/// follows, could be found without its token.
+fn only_private(defs: &Definitions, hidden: &HashSet<&str>, e: &Entry) -> bool {
     let private = |id: &String| defs.rules.topic(id).is_some_and(|t| t.private);
-    e.topics.keys().any(private) && e.topics.keys().all(private)
+    let in_private = e.topics.keys().any(private) && e.topics.keys().all(private);
+    let from_hidden =
+        !e.sources.is_empty() && e.sources.iter().all(|s| hidden.contains(s.as_str()));
+    in_private || from_hidden
 }
 
 impl Selected {

@@ -75,6 +75,10 @@ struct Activity {
     last: AtomicU64,
     accepted: tokio::time::Instant,
     idle: Duration,
+    /// Raised when the accept loop wants this connection's slot.
+    shed: tokio::sync::Notify,
+    /// Set once it was asked to make room (it is not asked twice).
+    shedding: std::sync::atomic::AtomicBool,
 }
 
 /// How often a connection's watchdog looks again: a request moves its
@@ -83,6 +87,18 @@ struct Activity {
 const WATCHDOG_TICK: Duration = Duration::from_secs(1);
 
 impl Activity {
+    fn new(idle: Duration) -> Activity {
+        Activity {
+            started: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            last: AtomicU64::new(0),
+            accepted: tokio::time::Instant::now(),
+            idle,
+            shed: tokio::sync::Notify::new(),
+            shedding: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
     fn touch(&self) {
         let ms = self.accepted.elapsed().as_millis() as u64;
         self.last.store(ms, Ordering::Relaxed);
@@ -123,6 +139,62 @@ impl Drop for InFlight {
     }
 }
 
+/// The connections being served, by the order they were accepted in, so
+/// that one can be asked to make room.
+#[derive(Default)]
+struct Served {
+    next: AtomicU64,
+    conns: std::sync::Mutex<std::collections::HashMap<u64, Arc<Activity>>>,
+}
+
+impl Served {
+    fn add(&self, a: &Arc<Activity>) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.conns
+            .lock()
+            .expect("connections lock")
+            .insert(id, a.clone());
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.conns.lock().expect("connections lock").remove(&id);
+    }
+
+    /// Asks the connection accepted first among those that have not sent
+    /// a complete request to close; `false` if there is none. (Only those:
+    /// a connection that did send one may be receiving its answer.)
+    fn shed_oldest_silent(&self) -> bool {
+        let conns = self.conns.lock().expect("connections lock");
+        let oldest = conns
+            .values()
+            .filter(|a| a.started.load(Ordering::Relaxed) == 0)
+            .filter(|a| !a.shedding.load(Ordering::Relaxed))
+            .min_by_key(|a| a.accepted);
+        match oldest {
+            Some(a) => {
+                a.shedding.store(true, Ordering::Relaxed);
+                a.shed.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// How long the accept loop waits for the slot of a connection it asked to
+/// make room before it asks another (the one asked may have just sent its
+/// request, and then it is kept).
+const SHED_RETRY: Duration = Duration::from_millis(50);
+
+/// Whether requests for `path` carry their [`proxy::Peer`]: the admin
+/// views and the WebSub hub. Not documents (they are handed the address
+/// directly): an extension costs an allocation per request on the path
+/// that serves feeds.
+fn wants_peer(path: &str) -> bool {
+    path.starts_with(admin::PREFIX) || path == hub::PATH
+}
+
 /// Accepts connections until `shutdown` resolves, then lets requests in
 /// flight finish (up to [`SHUTDOWN_GRACE`]).
 ///
@@ -132,6 +204,15 @@ impl Drop for InFlight {
 /// connection has a watchdog: no complete request within
 /// [`HEADER_READ_TIMEOUT`] of accept, or no request for the idle timeout,
 /// and it is closed (counted in `feedloom_connection_timeouts_total`).
+///
+/// SECURITY: even so, connections that never send a request, opened as
+/// fast as the deadline closes them, held every slot, and a client with a
+/// request waited out the deadline of each batch before it. So when every
+/// slot is taken, a new connection makes room: the oldest one that has
+/// not sent a complete request is closed (counted in
+/// `feedloom_connections_shed_total`). Only when every connection has
+/// sent one does the new one wait for a slot, and the clients after it in
+/// the kernel's accept queue.
 ///
 /// The server listens before the store is open (opening a large store
 /// replays sled's log, which takes seconds): until `app` holds the
@@ -161,85 +242,101 @@ pub async fn run(
         .keep_alive_timeout(H2_PING_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(opening.max_connections.max(1)));
+    let served = Arc::new(Served::default());
     tokio::pin!(shutdown);
-    loop {
-        // Take a slot before accepting: at the limit, new clients wait in
-        // the accept queue instead of being half-served.
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
+    'accept: loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             _ = &mut shutdown => break,
         };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // A slot, or room made by closing a silent connection; one
+        // accepted connection at most waits here, the rest in the kernel's
+        // queue.
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => loop {
+                let asked = served.shed_oldest_silent();
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => break p.expect("semaphore never closed"),
+                    _ = tokio::time::sleep(SHED_RETRY), if asked => {}
+                    _ = &mut shutdown => break 'accept,
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new(opening.idle_timeout));
+        let id = served.add(&activity);
+        let (app_c, activity_c, metrics_c) =
+            (app.clone(), activity.clone(), opening.metrics.clone());
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            let guard = InFlight::new(&activity_c);
+            if wants_peer(req.uri().path()) {
+                req.extensions_mut().insert(proxy::Peer(peer.ip()));
+            }
+            let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
+            async move {
+                let resp = match while_opening(&mut app, &metrics, &req).await {
+                    Some(resp) => resp,
+                    None => {
+                        let ready = app.borrow().clone();
+                        match ready {
+                            Some(app) => handle(app, req, peer.ip()).await,
+                            None => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+                        }
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let activity = Arc::new(Activity {
-                    started: AtomicU64::new(0),
-                    in_flight: AtomicUsize::new(0),
-                    last: AtomicU64::new(0),
-                    accepted: tokio::time::Instant::now(),
-                    idle: opening.idle_timeout,
-                });
-                let (app_c, activity_c, metrics_c) = (app.clone(), activity.clone(), opening.metrics.clone());
-                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                    // Bounds per client (the WebSub hub's) need the peer.
-                    req.extensions_mut().insert(proxy::Peer(peer.ip()));
-                    let guard = InFlight::new(&activity_c);
-                    let (mut app, metrics) = (app_c.clone(), metrics_c.clone());
-                    async move {
-                        let resp = match while_opening(&mut app, &metrics, &req).await {
-                            Some(resp) => resp,
-                            None => {
-                                let ready = app.borrow().clone();
-                                match ready {
-                                    Some(app) => handle(app, req).await,
-                                    None => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
-                                }
-                            }
-                        };
-                        drop(guard);
-                        Ok::<_, Infallible>(resp)
+                drop(guard);
+                Ok::<_, Infallible>(resp)
+            }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        let (metrics, served) = (opening.metrics.clone(), served.clone());
+        metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+        metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            loop {
+                let (deadline, why) = activity.deadline();
+                let now = tokio::time::Instant::now();
+                if deadline <= now {
+                    metrics.record_timeout(why);
+                    tracing::debug!("closing a connection: {why:?} timeout");
+                    break;
+                }
+                tokio::select! {
+                    result = &mut conn => {
+                        if let Err(e) = result {
+                            tracing::debug!("connection ended with error: {e}");
+                        }
+                        break;
                     }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                let metrics = opening.metrics.clone();
-                metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-                metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(async move {
-                    tokio::pin!(conn);
-                    loop {
-                        let (deadline, why) = activity.deadline();
-                        let now = tokio::time::Instant::now();
-                        if deadline <= now {
-                            metrics.record_timeout(why);
-                            tracing::debug!("closing a connection: {why:?} timeout");
+                    _ = activity.shed.notified() => {
+                        // Unless its request arrived meanwhile.
+                        if activity.started.load(Ordering::Relaxed) == 0 {
+                            metrics.connections_shed.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!("closing a silent connection to make room");
                             break;
                         }
-                        tokio::select! {
-                            result = &mut conn => {
-                                if let Err(e) = result {
-                                    tracing::debug!("connection ended with error: {e}");
-                                }
-                                break;
-                            }
-                            _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
-                        }
                     }
-                    metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
-                    drop(permit);
-                });
+                    _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
+                }
             }
-            _ = &mut shutdown => break,
-        }
+            served.remove(id);
+            metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
     }
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
@@ -295,16 +392,20 @@ async fn while_opening(
     Some(resp)
 }
 
-/// Routes one request, counts it, and adds the headers every response
-/// carries.
-pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
+/// Routes one request that came from `peer`, counts it, and adds the
+/// headers every response carries.
+pub async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     let (route, mut resp) = if req.uri().path().starts_with(admin::PREFIX) {
         (Route::Admin, admin::handle(app.clone(), req).await)
     } else if req.uri().path() == hub::PATH {
         (Route::WebSub, hub::handle(app.clone(), req).await)
     } else {
-        route(&app, req).await
+        route(&app, req, peer).await
     };
     harden(&mut resp);
     let bytes = if head { 0 } else { body_len(&resp) };
@@ -344,7 +445,11 @@ fn body_len(resp: &Response<Body>) -> usize {
     resp.body().size_hint().exact().unwrap_or(0) as usize
 }
 
-async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Route, Response<Body>) {
+async fn route(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> (Route, Response<Body>) {
     let path = req.uri().path();
     let route = match path {
         "/healthz" => Route::Healthz,
@@ -392,7 +497,7 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> (Route, Response<Body>
                 "text/plain; version=0.0.4; charset=utf-8",
             ),
         ),
-        _ => document(app, &req).await,
+        _ => document(app, &req, peer).await,
     }
 }
 
@@ -403,19 +508,25 @@ const VARY_FORWARDED: &str =
 /// A document request: `/`, `/opml.xml`, `/{topic}.{rss,atom,json,html}`.
 /// Served from the cache; a miss is rendered on the blocking pool, at most
 /// [`crate::render::MAX_RENDERS_IN_FLIGHT`] at once.
-async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<Body>) {
+async fn document(
+    app: &Arc<App>,
+    req: &Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> (Route, Response<Body>) {
     let path = req.uri().path();
     let defs = app.defs();
+    if let Some((token, rest)) = split_private(path) {
+        if !token_opens(app, &defs, token, rest) {
+            return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n"));
+        }
+    }
     let Asked { route, doc, token } = match parse_document(&defs, path, req.uri().query()) {
         Ok(found) => found,
         Err((route, status, msg)) => return (route, plain(status, &msg)),
     };
     let mut base = forwarded_base(app, req.headers());
     if let Some(token) = token {
-        match private_base(app, &doc, token, base.as_ref()) {
-            Some(b) => base = Some(b),
-            None => return (Route::NotFound, plain(StatusCode::NOT_FOUND, "not found\n")),
-        }
+        base = Some(private_base(app, token, base.as_ref()));
     }
     // WebSub discovery (§4) for a public feed: the hub and the topic's
     // canonical URL, as headers.
@@ -435,10 +546,6 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     let rendered = match app.feeds.lookup(base.as_ref(), &doc) {
         Some(r) => Ok(Some(r)),
         None => {
-            let peer = req
-                .extensions()
-                .get::<proxy::Peer>()
-                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0);
             let client = proxy::client_addr(peer, req.headers(), app.options.trust_proxy);
             render_off_workers(app, defs, base, doc, client).await
         }
@@ -486,22 +593,42 @@ async fn document(app: &Arc<App>, req: &Request<Incoming>) -> (Route, Response<B
     (route, resp)
 }
 
-/// The base a private topic's documents are rendered under,
-/// `{base}p/{token}/`, if `token` is the topic's; `None` (a 404) if not.
-/// The token tree is a few small values that sled keeps in its page
-/// cache, so it is read in place, like the document cache.
-fn private_base(app: &App, doc: &Doc, token: &str, base: Option<&url::Url>) -> Option<url::Url> {
-    match app.store.token_opens(doc.topic()?, token) {
-        Ok(true) => {}
-        Ok(false) => return None,
+/// Whether `token` opens the private topic `/{rest}` names
+/// (`/{topic}.{ext}` or `/{topic}.digest.{ext}`).
+///
+/// SECURITY: checked before anything else of the request is read (the
+/// query above all): to anyone without the token, a private topic answers
+/// exactly like a topic that does not exist, whatever they ask of it (a
+/// `400` for `?limit=0` was enough to tell a private topic's name). The
+/// token tree is a few small values that sled keeps in its page cache,
+/// so it is read in place, like the document cache; it is read for a
+/// name that is no private topic too, so that the time taken differs by
+/// one digest at most.
+fn token_opens(app: &App, defs: &crate::config::Definitions, token: &str, rest: &str) -> bool {
+    let name = rest
+        .strip_prefix('/')
+        .and_then(|p| p.rsplit_once('.'))
+        .map_or("", |(name, _)| name);
+    let private = |t: &str| defs.rules.topic(t).is_some_and(|t| t.private);
+    let topic = match name.strip_suffix(".digest") {
+        Some(stem) if !private(name) && private(stem) => stem,
+        _ => name,
+    };
+    match app.store.token_opens(topic, token) {
+        Ok(opens) => opens && private(topic),
         Err(e) => {
             tracing::error!("reading a private topic's token: {e}");
-            return None;
+            false
         }
     }
-    base.unwrap_or(app.feeds.base_url())
-        .join(&format!("p/{token}/"))
-        .ok()
+}
+
+/// The base a private topic's documents are rendered under,
+/// `{base}p/{token}/`, once [`token_opens`] said the token is the topic's.
+fn private_base(app: &App, token: &str, base: Option<&url::Url>) -> url::Url {
+    let base = base.unwrap_or(app.feeds.base_url());
+    base.join(&format!("p/{token}/"))
+        .unwrap_or_else(|_| base.clone())
 }
 
 /// The public base a trusted proxy names for a request (`None`: the
@@ -652,7 +779,11 @@ fn parse_topic_document(
         None if private => return Err(not_found("not found\n".into())),
         None => return Err(not_found(format!("unknown topic `{topic}`\n"))),
     };
-    let asked = crate::query::parse(query, defs, max_limit)
+    let asker = match private {
+        true => crate::query::Asker::TokenHolder,
+        false => crate::query::Asker::Public,
+    };
+    let asked = crate::query::parse_for(query, defs, max_limit, asker)
         .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;
     let doc = match Format::from_extension(ext) {
         Some(format) => Doc::Feed {

@@ -29,8 +29,9 @@ use crate::store::Store;
 /// is closed (keep-alive and HTTP/2 alike; nginx keeps 75 s), unless
 /// `--idle-timeout` says otherwise.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Connections served at once unless configured otherwise; further clients
-/// wait in the kernel's accept queue.
+/// Connections served at once unless configured otherwise; past it a new
+/// client closes the oldest connection that has sent no request yet, or
+/// waits in the kernel's accept queue (see [`crate::server::run`]).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Shortest admin token accepted: a guessable token is worse than none.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -124,6 +125,8 @@ pub struct App {
     pub hub: Option<Arc<crate::websub::Hub>>,
     /// Notifies the other hub (`--websub-hub`) of changes.
     pub publisher: Option<crate::websub::Publisher>,
+    /// Failed admin-token attempts, per client.
+    pub admin_guard: crate::server::admin::Guard,
 }
 
 impl App {
@@ -161,6 +164,7 @@ impl App {
         App {
             hub,
             publisher,
+            admin_guard: Default::default(),
             store: live.poller.store.clone(),
             live: RwLock::new(Arc::new(live)),
             feeds,

@@ -1,6 +1,7 @@
 //! The operator's views of the state: `/status` (JSON, per source) and
 //! `/metrics` (Prometheus text).
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use super::App;
@@ -44,6 +45,28 @@ impl App {
             })
             .collect();
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
+        // Nor the hosts only those sources use (with their budgets): the
+        // host alone would say what a private topic follows.
+        let shown: HashSet<&str> = defs
+            .sources
+            .iter()
+            .filter(|s| !private.contains(s.id.as_str()))
+            .filter_map(|s| s.url.host_str())
+            .collect();
+        let hidden: HashSet<&str> = defs
+            .sources
+            .iter()
+            .filter(|s| private.contains(s.id.as_str()))
+            .filter_map(|s| s.url.host_str())
+            .filter(|h| !shown.contains(h))
+            .collect();
+        let (hosts, private_hosts): (Vec<_>, Vec<_>) = hosts
+            .into_iter()
+            .partition(|h| !hidden.contains(h.host.as_str()));
+        let budgets: Vec<_> = budgets
+            .into_iter()
+            .filter(|b| !b.key.split(' ').any(|w| hidden.contains(w)))
+            .collect();
         let status = serde_json::json!({
             "ready": self.is_ready(),
             "entries": self.store.entry_count(),
@@ -51,6 +74,7 @@ impl App {
             // Sources of private topics only: counted, not named.
             "private_sources": private.len(),
             "hosts": hosts,
+            "private_hosts": private_hosts.len(),
             "budgets": budgets,
             "websub": self.hub.as_ref().map(|h| {
                 let w = h.stats();
@@ -113,6 +137,7 @@ impl App {
                 max_renders: crate::render::MAX_RENDERS_IN_FLIGHT,
                 renders_queued: self.feeds.render_queue().0,
                 renders_refused: self.feeds.render_queue().1,
+                admin_auth: self.admin_guard.stats(),
             },
             websub: self.hub.as_ref().map(|h| h.stats()),
             articles: crate::metrics::ArticleStats {

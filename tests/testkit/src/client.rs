@@ -2,7 +2,7 @@
 //! read; enough to check status, headers and bytes exactly as sent.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// A parsed HTTP response.
@@ -40,7 +40,41 @@ pub fn http_with_body(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
-    let mut stream = TcpStream::connect(addr).expect("connect to feedloom");
+    let stream = TcpStream::connect(addr).expect("connect to feedloom");
+    exchange(stream, addr, method, path, headers, body)
+}
+
+/// [`http`] from another local address (any of 127.0.0.0/8 on Linux): a
+/// second client, as far as per-client limits can tell.
+pub fn http_from(
+    local: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
+    exchange(connect_from(local, addr), addr, method, path, headers, &[])
+}
+
+/// A connection to `addr` from the local address `local`.
+pub fn connect_from(local: IpAddr, addr: SocketAddr) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::new(local, 0).into())
+        .expect("bind a local address");
+    socket.connect(&addr.into()).expect("connect to feedloom");
+    socket.into()
+}
+
+fn exchange(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
