@@ -228,12 +228,7 @@ impl Hub {
                     "websub: {shown} answered 410: its subscription to {} ends",
                     sub.topic_url
                 );
-                if let Err(e) =
-                    self.store
-                        .remove_subscription(&sub.topic, &sub.format, &sub.callback)
-                {
-                    tracing::error!("websub: cannot remove a subscription: {e}");
-                }
+                self.end_subscription(sub);
                 return;
             }
             Err(Failure::NoDocument) => {
@@ -243,12 +238,7 @@ impl Hub {
                     "websub: {} is not served publicly: the subscription of {shown} ends",
                     sub.topic_url
                 );
-                if let Err(e) =
-                    self.store
-                        .remove_subscription(&sub.topic, &sub.format, &sub.callback)
-                {
-                    tracing::error!("websub: cannot remove a subscription: {e}");
-                }
+                self.end_subscription(sub);
                 return;
             }
             Err(Failure::Failed(why)) => {
@@ -281,6 +271,16 @@ impl Hub {
         };
         if let Err(e) = self.store.settle_delivery(sub, tried, next) {
             tracing::error!("websub: cannot note a delivery: {e}");
+        }
+    }
+
+    /// Removes `sub` (it ends: gone, or its topic no longer public).
+    fn end_subscription(&self, sub: &Subscription) {
+        if let Err(e) = self
+            .store
+            .remove_subscription(&sub.topic, &sub.format, &sub.callback)
+        {
+            tracing::error!("websub: cannot remove a subscription: {e}");
         }
     }
 
