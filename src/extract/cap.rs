@@ -15,48 +15,58 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 /// Most items read from one response, and from one listing of pages.
 pub const MAX_ITEMS: usize = 5_000;
 
-/// A JSON array of which at most [`MAX_ITEMS`] elements are built; the
-/// rest are read past without being built.
+/// Most values one list of an item (tags, authors) keeps as it is read;
+/// normalizing keeps fewer still.
+pub const MAX_LIST: usize = 128;
+
+/// A JSON array of which at most `N` elements are built; the rest are read
+/// past without being built.
 #[derive(Debug)]
-pub struct Capped<T> {
+pub struct CappedTo<T, const N: usize> {
     pub items: Vec<T>,
     /// Whether elements were skipped.
     pub more: bool,
 }
 
-impl<T> Default for Capped<T> {
+/// The items of a response: at most [`MAX_ITEMS`] built.
+pub type Capped<T> = CappedTo<T, MAX_ITEMS>;
+
+/// One list of an item: at most [`MAX_LIST`] built.
+pub type CappedList<T> = CappedTo<T, MAX_LIST>;
+
+impl<T, const N: usize> Default for CappedTo<T, N> {
     fn default() -> Self {
-        Capped {
+        CappedTo {
             items: Vec::new(),
             more: false,
         }
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Capped<T> {
+impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for CappedTo<T, N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Seq<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for Seq<T> {
-            type Value = Capped<T>;
+        struct Seq<T, const N: usize>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for Seq<T, N> {
+            type Value = CappedTo<T, N>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an array")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Capped<T>, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<CappedTo<T, N>, A::Error> {
                 let mut items = Vec::new();
-                while items.len() < MAX_ITEMS {
+                while items.len() < N {
                     match seq.next_element()? {
                         Some(item) => items.push(item),
-                        None => return Ok(Capped { items, more: false }),
+                        None => return Ok(CappedTo { items, more: false }),
                     }
                 }
                 let mut more = false;
                 while seq.next_element::<IgnoredAny>()?.is_some() {
                     more = true;
                 }
-                Ok(Capped { items, more })
+                Ok(CappedTo { items, more })
             }
         }
-        d.deserialize_seq(Seq(PhantomData))
+        d.deserialize_seq(Seq::<T, N>(PhantomData))
     }
 }
 

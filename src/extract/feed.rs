@@ -119,9 +119,9 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
         }
         Format::Rss => {
             let body = decode::xml(body, content_type);
-            let cut = check_well_formed(&body, "RSS")?;
-            let capped = cut.is_some();
-            let body = cut.map_or(body, Cow::Owned);
+            let checked = check_well_formed(&body, "RSS")?;
+            let (capped, trimmed) = (checked.capped, checked.trimmed);
+            let body = checked.doc.map_or(body, Cow::Owned);
             let channel =
                 rss::Channel::read_from(&body[..]).map_err(|e| ExtractError::Malformed {
                     format: "RSS",
@@ -135,14 +135,15 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .map(|minutes| Duration::from_secs(minutes.saturating_mul(60))),
                 capped,
+                trimmed,
                 ..Default::default()
             })
         }
         Format::Atom => {
             let body = decode::xml(body, content_type);
-            let cut = check_well_formed(&body, "Atom")?;
-            let capped = cut.is_some();
-            let body = cut.map_or(body, Cow::Owned);
+            let checked = check_well_formed(&body, "Atom")?;
+            let (capped, trimmed) = (checked.capped, checked.trimmed);
+            let body = checked.doc.map_or(body, Cow::Owned);
             let feed = atom_syndication::Feed::read_from(&body[..]).map_err(|e| {
                 ExtractError::Malformed {
                     format: "Atom",
@@ -152,52 +153,115 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
             Ok(Extracted {
                 entries: feed.entries.iter().map(from_atom).collect(),
                 capped,
+                trimmed,
                 ..Default::default()
             })
         }
     }
 }
 
+/// Most elements inside one item (an entry's own fields and extensions);
+/// the ones past it are left out of the item. Real items hold tens.
+pub const MAX_ITEM_ELEMENTS: usize = 1_000;
+/// Most elements outside the items (the channel's own fields, an RDF
+/// feed's item list); a document with more is refused.
+pub const MAX_OTHER_ELEMENTS: usize = 50_000;
+
+/// What [`check_well_formed`] found to repair.
+#[derive(Debug, Default)]
+struct Checked {
+    /// The document to parse instead, when it had to be cut or items
+    /// left out of it.
+    doc: Option<Vec<u8>>,
+    /// More than [`MAX_ITEMS`] items: the first ones kept.
+    capped: bool,
+    /// Items whose elements past [`MAX_ITEM_ELEMENTS`] were left out.
+    trimmed: usize,
+}
+
 /// Reads the whole document once: the format parsers stop at the end of
 /// the data they want and accept a document cut off after it, but a
 /// truncated response must fail the poll, not half-succeed.
 ///
-/// SECURITY: a document of more than [`MAX_ITEMS`] items (RSS `<item>`,
-/// Atom `<entry>`, at the depth a feed puts them) is returned cut after
-/// the last one read, its open elements closed, so the format parser
-/// never builds the rest (1.5 million empty items took it past 2 GB).
-fn check_well_formed(body: &[u8], format: &'static str) -> Result<Option<Vec<u8>>, ExtractError> {
+/// SECURITY: the format parsers build every element they read (an RSS
+/// extension element costs about 130 bytes built, 6 written), so what
+/// they are handed is bounded here first: a document of more than
+/// [`MAX_ITEMS`] items (RSS `<item>`, Atom `<entry>`, at the depth a feed
+/// puts them) is cut after the last one kept, its open elements closed
+/// (1.5 million empty items took the poller past 2 GB); an item's
+/// elements past [`MAX_ITEM_ELEMENTS`] are left out of it (1.7 million
+/// empty extension elements in one item took 250 MB); more than
+/// [`MAX_OTHER_ELEMENTS`] outside the items refuse the document.
+fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, ExtractError> {
     let mut reader = Reader::from_reader(body);
     let mut buf = Vec::new();
-    let mut depth = 0usize;
     let mut saw_root = false;
-    // Names of the open elements, and the items closed so far.
+    // Names of the open elements; the item being read; items read;
+    // elements outside items; where to cut; the stretches left out.
     let mut open: Vec<Vec<u8>> = Vec::new();
-    let mut items = 0usize;
+    let mut item: Option<ItemRead> = None;
+    let (mut items, mut others, mut trimmed) = (0usize, 0usize, 0usize);
     let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
+    let mut left_out: Vec<std::ops::Range<usize>> = Vec::new();
     let is_item = |name: &[u8], depth: usize| {
         depth <= 2 && matches!(name.rsplit(|b| *b == b':').next(), Some(b"item" | b"entry"))
     };
+    let position = |reader: &Reader<&[u8]>| {
+        usize::try_from(reader.buffer_position()).map_or(body.len(), |p| p.min(body.len()))
+    };
     loop {
+        let before = position(&reader);
         let event = reader
             .read_event_into(&mut buf)
             .map_err(|e| ExtractError::Malformed {
                 format,
                 message: format!("at byte {}: {e}", reader.buffer_position()),
             })?;
-        let mut closed_item = false;
+        let mut kept_item = false;
         match &event {
-            Event::Start(e) => {
-                depth += 1;
+            Event::Start(e) | Event::Empty(e) => {
                 saw_root = true;
-                if depth > crate::depth::MAX_NESTING {
-                    return Err(crate::depth::TooDeep { format }.into());
+                let name = e.name();
+                let empty = matches!(event, Event::Empty(_));
+                match &mut item {
+                    // Already past the bound: inside a stretch left out.
+                    Some(it) if it.leaving_out.is_some() => {}
+                    Some(it) => {
+                        it.elements += 1;
+                        if it.elements > MAX_ITEM_ELEMENTS {
+                            // From here to the end of its parent.
+                            it.leaving_out = Some((before, open.len()));
+                            it.trimmed = true;
+                        }
+                    }
+                    None if is_item(name.as_ref(), open.len()) => {
+                        if empty {
+                            kept_item = true;
+                        } else {
+                            item = Some(ItemRead {
+                                depth: open.len(),
+                                elements: 0,
+                                leaving_out: None,
+                                trimmed: false,
+                            });
+                        }
+                    }
+                    None => others += 1,
                 }
-                open.push(e.name().as_ref().to_vec());
-            }
-            Event::Empty(e) => {
-                saw_root = true;
-                closed_item = is_item(e.name().as_ref(), depth);
+                if others > MAX_OTHER_ELEMENTS {
+                    return Err(ExtractError::Malformed {
+                        format,
+                        message: format!(
+                            "more than {MAX_OTHER_ELEMENTS} elements outside its items; refused"
+                        ),
+                    });
+                }
+                if !empty {
+                    open.push(name.as_ref().to_vec());
+                    if open.len() > crate::depth::MAX_NESTING {
+                        return Err(crate::depth::TooDeep { format }.into());
+                    }
+                }
             }
             // SECURITY: feeds never need a DTD with entity declarations;
             // refusing them outright rules out entity-expansion bombs
@@ -210,38 +274,73 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<Option<Vec<u8>
                 });
             }
             Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                if let Some(name) = open.pop() {
-                    closed_item = is_item(&name, depth);
+                open.pop();
+                if let Some(it) = &mut item {
+                    if let Some((start, depth)) = it.leaving_out {
+                        // The parent of the stretch closes here.
+                        if open.len() < depth {
+                            left_out.push(start..before);
+                            it.leaving_out = None;
+                        }
+                    }
+                    if it.depth == open.len() {
+                        trimmed += usize::from(it.trimmed);
+                        item = None;
+                        kept_item = true;
+                    }
                 }
             }
             Event::Eof => break,
             _ => {}
         }
-        if closed_item {
+        if kept_item {
             items += 1;
             if items == MAX_ITEMS {
-                let at = usize::try_from(reader.buffer_position()).unwrap_or(body.len());
-                cut = Some((at.min(body.len()), open.clone()));
+                cut = Some((position(&reader), open.clone()));
             }
         }
         buf.clear();
     }
-    if depth != 0 || !saw_root {
+    if !open.is_empty() || !saw_root {
         return Err(ExtractError::Malformed {
             format,
             message: "the document ends before its root element is closed (truncated?)".into(),
         });
     }
-    Ok(cut.filter(|_| items > MAX_ITEMS).map(|(at, open)| {
-        let mut doc = body[..at].to_vec();
-        for name in open.iter().rev() {
-            doc.extend_from_slice(b"</");
-            doc.extend_from_slice(name);
-            doc.push(b'>');
-        }
-        doc
-    }))
+    let cut = cut.filter(|_| items > MAX_ITEMS);
+    let end = cut.as_ref().map_or(body.len(), |(at, _)| *at);
+    let left_out: Vec<_> = left_out.into_iter().filter(|r| r.start < end).collect();
+    if cut.is_none() && left_out.is_empty() {
+        return Ok(Checked::default());
+    }
+    let mut doc = Vec::with_capacity(end);
+    let mut at = 0;
+    for r in &left_out {
+        doc.extend_from_slice(&body[at..r.start]);
+        at = r.end;
+    }
+    doc.extend_from_slice(&body[at..end]);
+    for name in cut.iter().flat_map(|(_, open)| open.iter().rev()) {
+        doc.extend_from_slice(b"</");
+        doc.extend_from_slice(name);
+        doc.push(b'>');
+    }
+    Ok(Checked {
+        doc: Some(doc),
+        capped: cut.is_some(),
+        trimmed,
+    })
+}
+
+/// An item being read by [`check_well_formed`].
+struct ItemRead {
+    /// Open elements outside it.
+    depth: usize,
+    elements: usize,
+    /// Past the bound: where the stretch left out starts, and the depth
+    /// of its parent (the stretch ends where that closes).
+    leaving_out: Option<(usize, usize)>,
+    trimmed: bool,
 }
 
 fn from_rss(item: &rss::Item) -> RawEntry {
@@ -434,6 +533,38 @@ mod tests {
             let got = extract(body.as_bytes(), None).unwrap();
             assert_eq!((got.entries.len(), got.capped), (3, false));
         }
+    }
+
+    #[test]
+    fn elements_past_an_items_bound_are_left_out_of_it() {
+        let item = |i: usize, extra: usize| {
+            format!(
+                "<item><title>t{i}</title><link>http://e.org/{i}</link><x:wrap>{}</x:wrap>{}<category>c{i}</category></item>",
+                "<x:b/>".repeat(extra),
+                "<x:b/>".repeat(extra)
+            )
+        };
+        let body = format!(
+            "<rss version=\"2.0\" xmlns:x=\"urn:x\"><channel><title>t</title>{}{}{}</channel></rss>",
+            item(1, 10),
+            item(2, MAX_ITEM_ELEMENTS),
+            item(3, 0)
+        );
+        let got = extract(body.as_bytes(), None).unwrap();
+        let titles: Vec<_> = got.entries.iter().filter_map(|e| e.title.clone()).collect();
+        assert_eq!(titles, ["t1", "t2", "t3"]);
+        // What came before the bound is kept, what came after is not.
+        assert_eq!(got.entries[1].link.as_deref(), Some("http://e.org/2"));
+        assert!(got.entries[1].categories.is_empty());
+        assert_eq!(got.entries[0].categories, ["c1"]);
+        assert_eq!((got.trimmed, got.capped), (1, false));
+        // Outside the items, a bound refuses the document.
+        let body = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:a=\"urn:a\"><title>t</title>{}</feed>",
+            "<a:b/>".repeat(MAX_OTHER_ELEMENTS + 1)
+        );
+        let err = extract(body.as_bytes(), None).unwrap_err();
+        assert!(err.to_string().contains("outside its items"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::cap::Capped;
+use super::cap::{Capped, CappedList};
 use super::ExtractError;
 use crate::dates::parse_date;
 use crate::model::RawEntry;
@@ -29,11 +29,11 @@ struct Item {
     date_modified: Option<String>,
     /// JSON Feed 1.1.
     #[serde(default)]
-    authors: Vec<Author>,
+    authors: CappedList<Author>,
     /// JSON Feed 1.0, deprecated by 1.1 but still common.
     author: Option<Author>,
     #[serde(default)]
-    tags: Vec<String>,
+    tags: CappedList<String>,
 }
 
 #[derive(Deserialize)]
@@ -81,11 +81,12 @@ fn from_item(item: Item) -> RawEntry {
         content,
         authors: item
             .authors
+            .items
             .into_iter()
             .chain(item.author)
             .filter_map(|a| a.name)
             .collect(),
-        categories: item.tags,
+        categories: item.tags.items,
         published: item
             .date_published
             .as_deref()

@@ -76,6 +76,9 @@ pub struct Extracted {
     /// The response listed more than [`cap::MAX_ITEMS`] items; the first
     /// ones were read.
     pub capped: bool,
+    /// Items whose elements past their bound were left out
+    /// ([`feed::MAX_ITEM_ELEMENTS`]).
+    pub trimmed: usize,
 }
 
 /// Extracts the items of a response body fetched at `now` (which resolves

@@ -177,6 +177,9 @@ impl Poller {
             let next = (pages.next)(page, &url, &got);
             let before = all.len();
             let mut capped = got.capped;
+            if got.trimmed > 0 {
+                tracing::warn!(source = %source.id, %url, "{} items held more than {} elements: the rest of each was left out", got.trimmed, crate::extract::feed::MAX_ITEM_ELEMENTS);
+            }
             for item in got.entries {
                 if all.len() == MAX_ITEMS_PER_FETCH {
                     capped = true;
