@@ -1150,6 +1150,51 @@ fn queries_no_index_can_narrow_are_bounded_and_the_render_queue_refuses_past_its
         metric(&text, "feedloom_renders_refused_total"),
         f64::from(refused_one + refused_all)
     );
+    // Phase three: 480 fresh queries, each connection closed as soon as
+    // the request is sent. The renders they started still hold their
+    // places: never more than 2 running and 8 queued for that client,
+    // and no pile of blocking threads (190 once).
+    let threads = || {
+        std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    let before = threads();
+    let hangups: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..60 {
+                    let mut c = TcpStream::connect(addr).unwrap();
+                    let _ = write!(c, "GET /search.atom?q=h{t}x{i} HTTP/1.1\r\nHost: x\r\n\r\n");
+                    // Long enough for the request to be read and routed.
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect();
+    let (mut most_threads, mut most_running, mut most_queued) = (0, 0.0f64, 0.0f64);
+    while hangups.iter().any(|h| !h.is_finished()) {
+        let text = server.get("/metrics").text();
+        most_running = most_running.max(metric(&text, "feedloom_renders_in_flight"));
+        most_queued = most_queued.max(metric(&text, "feedloom_renders_queued"));
+        most_threads = most_threads.max(threads());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for h in hangups {
+        h.join().unwrap();
+    }
+    eprintln!("hang-ups: {before} threads before, at most {most_threads}; {most_running} rendering, {most_queued} queued at most");
+    assert!(
+        most_running <= 2.0 && most_queued <= 8.0,
+        "{most_running} running, {most_queued} queued"
+    );
+    assert!(
+        most_threads <= before + 8,
+        "{before} threads before, {most_threads} at most"
+    );
 }
 
 #[test]

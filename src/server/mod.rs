@@ -649,11 +649,11 @@ async fn render_off_workers(
     doc: Doc,
     client: std::net::IpAddr,
 ) -> Result<Option<Arc<crate::render::Rendered>>, RenderFailed> {
-    let _queued = app
+    let queued = app
         .feeds
         .queue_for_render(client)
         .ok_or(RenderFailed::Busy)?;
-    let _slot = app
+    let slot = app
         .feeds
         .render_slots()
         .clone()
@@ -664,9 +664,15 @@ async fn render_off_workers(
         return Ok(Some(r));
     }
     let app = app.clone();
-    let rendered =
-        tokio::task::spawn_blocking(move || app.feeds.get(&app.store, &defs, base.as_ref(), &doc))
-            .await??;
+    // SECURITY: the place in the queue and the slot go with the render,
+    // not with this request: a client that hangs up drops this future,
+    // but the render runs on, and it must still count (clients that sent
+    // a query and closed at once had 190 threads rendering).
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _held = (queued, slot);
+        app.feeds.get(&app.store, &defs, base.as_ref(), &doc)
+    })
+    .await??;
     Ok(rendered)
 }
 
