@@ -26,11 +26,30 @@ use crate::text::{find_ignore_case, tag_end};
 /// and HTML, arrays and objects for JSON).
 pub const MAX_NESTING: usize = 256;
 
-/// A document nested deeper than [`MAX_NESTING`]; `format` names it.
+/// Most elements (start tags and comments) an HTML page may hold before
+/// it is parsed: real pages hold tens of thousands (the Hugging Face
+/// trending page 10,000), and a parsed node costs about 150 bytes, where
+/// `<br>` is written in 4 (2.6 million of them took 368 MB).
+pub const MAX_HTML_ELEMENTS: usize = 200_000;
+
+/// A document nested deeper than [`MAX_NESTING`], or an HTML page of more
+/// than [`MAX_HTML_ELEMENTS`] elements; `format` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{format} nested deeper than {MAX_NESTING} levels; refused")]
+#[error("{format} {}; refused", if *.too_many { format!("holds more than {MAX_HTML_ELEMENTS} elements") } else { format!("nested deeper than {MAX_NESTING} levels") })]
 pub struct TooDeep {
     pub format: &'static str,
+    /// Refused for its number of elements, not its depth.
+    pub too_many: bool,
+}
+
+impl TooDeep {
+    /// Refused for nesting too deep.
+    pub fn nesting(format: &'static str) -> TooDeep {
+        TooDeep {
+            format,
+            too_many: false,
+        }
+    }
 }
 
 /// Refuses JSON nested deeper than [`MAX_NESTING`] (arrays and objects;
@@ -58,7 +77,7 @@ pub fn check_json(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(TooDeep { format });
+                    return Err(TooDeep::nesting(format));
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
@@ -143,9 +162,23 @@ pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
     // Where each open element's name stands in `body`: no copy per tag.
     let mut open: Vec<std::ops::Range<usize>> = Vec::new();
     let mut i = 0;
+    // Start tags and comments: each a node of the parsed tree.
+    let mut elements = 0usize;
     while let Some(off) = memchr::memchr(b'<', &body[i..]) {
         let at = i + off;
         let rest = &body[at..];
+        if rest
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'!')
+        {
+            elements += 1;
+            if elements > MAX_HTML_ELEMENTS {
+                return Err(TooDeep {
+                    format,
+                    too_many: true,
+                });
+            }
+        }
         if rest.starts_with(b"<!--") {
             i = memchr::memmem::find(&body[at + 4..], b"-->")
                 .map_or(body.len(), |e| at + 4 + e + 3);
@@ -200,7 +233,7 @@ pub fn check_html(body: &[u8], format: &'static str) -> Result<(), TooDeep> {
         }
         open.push(name_start..name_start + name_len);
         if open.len() > MAX_NESTING {
-            return Err(TooDeep { format });
+            return Err(TooDeep::nesting(format));
         }
     }
     Ok(())
@@ -228,7 +261,7 @@ pub fn check_tree(doc: &scraper::Html, format: &'static str) -> Result<(), TooDe
             ego_tree::iter::Edge::Open(n) if n.value().is_element() => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(TooDeep { format });
+                    return Err(TooDeep::nesting(format));
                 }
             }
             ego_tree::iter::Edge::Close(n) if n.value().is_element() => depth -= 1,
@@ -284,6 +317,29 @@ mod tests {
         assert!(parse_html(&foreign, "HTML").is_err());
         let flat = "<div>x</div>".repeat(10_000);
         assert!(parse_html(&flat, "HTML").is_ok());
+    }
+
+    #[test]
+    fn html_pages_of_too_many_elements_are_refused() {
+        let page = format!(
+            "<html><body>{}</body></html>",
+            "<br>".repeat(MAX_HTML_ELEMENTS)
+        );
+        let err = check_html(page.as_bytes(), "HTML").unwrap_err();
+        assert!(
+            err.too_many && err.to_string().contains("more than 200000 elements"),
+            "{err}"
+        );
+        let page = format!(
+            "<html><body>{}</body></html>",
+            "<!---->".repeat(MAX_HTML_ELEMENTS)
+        );
+        assert!(check_html(page.as_bytes(), "HTML").is_err());
+        let page = format!(
+            "<html><body>{}</body></html>",
+            "<br>a < b".repeat(MAX_HTML_ELEMENTS / 2)
+        );
+        assert!(check_html(page.as_bytes(), "HTML").is_ok());
     }
 
     #[test]

@@ -1509,3 +1509,99 @@ fn admin_token_guesses_are_throttled_per_client() {
     assert_eq!(metric(&m, "feedloom_admin_auth_clients"), 1.0);
     assert!(metric(&m, "feedloom_admin_auth_clients_limit") >= 1.0);
 }
+
+#[test]
+fn values_inside_items_and_pages_of_tiny_elements_are_bounded() {
+    let up = Upstream::start();
+    // A JSON Feed item whose id is a million zeros; a JSON API item whose
+    // categories are a million keys; a page of 2.6 million `<br>`s; a
+    // Hugging Face API answer of one item holding a million objects. Each
+    // took 140 to 370 MB.
+    up.set(
+        "/id.json",
+        Reply::ok(
+            "application/feed+json",
+            bomb(
+                "{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"t\",\"items\":[{\"title\":\"x\",\"url\":\"http://e.org/1\",\"id\":[",
+                "0,",
+                "0]}]}",
+            ),
+        ),
+    );
+    let keys: String = (0..700_000).map(|i| format!("\"{i}\":null,")).collect();
+    up.set(
+        "/api.json",
+        Reply::ok(
+            "application/json",
+            format!("{{\"data\":[{{\"t\":\"x\",\"c\":{{{keys}\"z\":null}}}}]}}"),
+        ),
+    );
+    up.set(
+        "/page.html",
+        Reply::ok(
+            "text/html",
+            bomb(
+                "<html><body><article><h2>x</h2>",
+                "<br>",
+                "</article></body></html>",
+            ),
+        ),
+    );
+    up.set(
+        "/api/daily_papers?limit=100&p=0",
+        Reply::ok("application/json", bomb("[[", "{},", "{}]]")),
+    );
+    let ws = Workspace::new();
+    ws.write(
+        "sources.toml",
+        &format!(
+            r#"{LOCAL_HOST_RULES}
+[[source]]
+id = "jsonfeed"
+kind = "feed"
+url = "{}"
+[[source]]
+id = "api"
+kind = "json"
+url = "{}"
+[source.select]
+items = "/data"
+title = "/t"
+categories = "/c"
+[[source]]
+id = "page"
+kind = "html"
+url = "{}"
+[source.select]
+item = "article"
+title = "h2"
+[[source]]
+id = "hf"
+kind = "huggingface_papers"
+base_url = "{}"
+listing = "daily"
+"#,
+            up.url("/id.json"),
+            up.url("/api.json"),
+            up.url("/page.html"),
+            up.url(""),
+        ),
+    );
+    let (out, peak_kib) = ws.run_measured(&["poll", "--once"]);
+    eprintln!("values and elements: peak {} MiB", peak_kib / 1024);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        peak_kib < 150 * 1024,
+        "peaked at {} MiB: {stderr}",
+        peak_kib / 1024
+    );
+    assert!(stderr.contains("more than 200000 elements"), "{stderr}");
+    let server = ws.serve();
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    for id in ["jsonfeed", "api"] {
+        assert!(
+            status_of(&status, id)["last_error"].is_null(),
+            "{id}: {status}"
+        );
+    }
+}

@@ -259,7 +259,7 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, Extra
                 if !empty {
                     open.push(name.as_ref().to_vec());
                     if open.len() > crate::depth::MAX_NESTING {
-                        return Err(crate::depth::TooDeep { format }.into());
+                        return Err(crate::depth::TooDeep::nesting(format).into());
                     }
                 }
             }

@@ -18,7 +18,9 @@ struct Feed {
 
 #[derive(Deserialize)]
 struct Item {
-    id: Option<serde_json::Value>,
+    /// A string, or a number (the spec says string; some send numbers);
+    /// anything else is read past without being built.
+    id: Option<Id>,
     url: Option<String>,
     external_url: Option<String>,
     title: Option<String>,
@@ -34,6 +36,51 @@ struct Item {
     author: Option<Author>,
     #[serde(default)]
     tags: CappedList<String>,
+}
+
+/// An item's id as text; `None` for a value of another type.
+struct Id(Option<String>);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an id")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Id, E> {
+                Ok(Id(Some(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(Some(v.to_string())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(Some(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Id, E> {
+                Ok(Id(Some(v.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Id, E> {
+                Ok(Id(None))
+            }
+            fn visit_unit<E>(self) -> Result<Id, E> {
+                Ok(Id(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Id, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Id(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Id, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Id(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -63,12 +110,7 @@ pub fn extract(body: &[u8]) -> Result<(Vec<RawEntry>, bool), ExtractError> {
 }
 
 fn from_item(item: Item) -> RawEntry {
-    // The spec allows numeric ids although it says strings.
-    let guid = item.id.and_then(|v| match v {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    });
+    let guid = item.id.and_then(|id| id.0);
     let content = item
         .content_html
         .or(item.content_text.map(|t| escape_text(&t)));

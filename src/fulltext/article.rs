@@ -67,7 +67,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>, page: &Url) -> Result<St
 /// Refuses a parsed page whose elements nest deeper than
 /// [`crate::depth::MAX_NESTING`]: one walk over the tree, no recursion.
 fn check_tree_depth(doc: &dom_query::Document) -> Result<(), crate::depth::TooDeep> {
-    let too_deep = crate::depth::TooDeep { format: "HTML" };
+    let too_deep = crate::depth::TooDeep::nesting("HTML");
     let mut node = doc.root();
     // Elements from the root down to `node`, itself included.
     let mut depth = 0usize;

@@ -27,7 +27,7 @@ use super::ExtractError;
 use crate::fetch::Budget;
 use crate::model::{Link, Media, RawEntry};
 use crate::sanitize::escape_text;
-use wire::{Element, WireEntry};
+use wire::{Element, WireEntry, WirePaper};
 
 /// Where papers come from unless a source says otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://huggingface.co";
@@ -242,19 +242,22 @@ fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
     crate::depth::check_json(body, "Hugging Face API JSON")?;
     // The usual shape, typed in one pass (unknown keys skipped, not built;
     // items past the cap read past).
-    if let Ok(entries) = serde_json::from_slice::<Capped<WireEntry>>(body) {
-        return Ok(entries.items.into_iter().map(Element::Entry).collect());
-    }
-    // Otherwise item by item, to name the error or accept bare papers.
-    let items = match serde_json::from_slice::<Capped<serde_json::Value>>(body) {
-        Ok(items) => items.items,
-        Err(e) => {
+    let e = match serde_json::from_slice::<Capped<WireEntry>>(body) {
+        Ok(entries) => return Ok(entries.items.into_iter().map(Element::Entry).collect()),
+        Err(e) => e,
+    };
+    // Otherwise as bare papers (search), typed as well: never through
+    // values, nor an untagged enum, which buffers each item whole (one
+    // item of a million objects took 250 MB); or name the error.
+    match serde_json::from_slice::<Capped<WirePaper>>(body) {
+        Ok(papers) => Ok(papers.items.into_iter().map(Element::Paper).collect()),
+        Err(_) => {
             /// An error object, its other keys read past.
             #[derive(serde::Deserialize)]
             struct Refusal {
                 error: Option<String>,
             }
-            return Err(match serde_json::from_slice::<Refusal>(body) {
+            Err(match serde_json::from_slice::<Refusal>(body) {
                 Ok(refusal) => ExtractError::NotAFeed(format!(
                     "the API answered with an object, not a list of papers{}",
                     refusal.error.map(|e| format!(": {e}")).unwrap_or_default()
@@ -263,19 +266,9 @@ fn parse_api(body: &[u8]) -> Result<Vec<Element>, ExtractError> {
                     format: "Hugging Face API JSON",
                     message: e.to_string(),
                 },
-            });
-        }
-    };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            serde_json::from_value::<Element>(item).map_err(|e| ExtractError::Malformed {
-                format: "Hugging Face API JSON",
-                message: format!("item {i}: {e}"),
             })
-        })
-        .collect()
+        }
+    }
 }
 
 /// The arXiv abstract and PDF links of a paper.

@@ -193,10 +193,13 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
         Ok(self.scalar(Value::String(v)))
     }
+    // A null costs what any value does where it is kept.
     fn visit_unit<E>(self) -> Result<Value, E> {
+        self.state.take();
         Ok(Value::Null)
     }
     fn visit_none<E>(self) -> Result<Value, E> {
+        self.state.take();
         Ok(Value::Null)
     }
 
@@ -206,6 +209,20 @@ impl<'de> Visitor<'de> for Seed<'_> {
             return Ok(Value::Null);
         }
         let mut out = Vec::new();
+        // The items array is capped even where a pointer (the paging one,
+        // say) asks for it whole.
+        if let Some(each) = self.keep.and_then(|k| k.each.as_deref()) {
+            while out.len() < MAX_ITEMS {
+                match seq.next_element_seed(self.below(Some(each)))? {
+                    Some(v) => out.push(v),
+                    None => return Ok(Value::Array(out)),
+                }
+            }
+            if drain(&mut seq)? {
+                self.state.capped.set(true);
+            }
+            return Ok(Value::Array(out));
+        }
         if self.all() {
             while !self.state.spent() {
                 match seq.next_element_seed(self.below(None))? {
@@ -219,18 +236,6 @@ impl<'de> Visitor<'de> for Seed<'_> {
             return Ok(Value::Array(out));
         }
         let keep = self.keep.expect("not all");
-        if let Some(each) = &keep.each {
-            while out.len() < MAX_ITEMS {
-                match seq.next_element_seed(self.below(Some(each)))? {
-                    Some(v) => out.push(v),
-                    None => return Ok(Value::Array(out)),
-                }
-            }
-            if drain(&mut seq)? {
-                self.state.capped.set(true);
-            }
-            return Ok(Value::Array(out));
-        }
         // Only the indices a pointer names; the ones before them are
         // nulls, so that positions stay right.
         let last = keep
@@ -261,15 +266,23 @@ impl<'de> Visitor<'de> for Seed<'_> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let keep = match self.keep {
-                _ if !built || self.state.spent() => None,
+                _ if !built => None,
+                _ if self.state.spent() => {
+                    self.state.capped.set(true);
+                    None
+                }
                 None => Some(None),
                 Some(k) if k.whole => Some(None),
                 Some(k) => k.child(&key).map(Some),
             };
             match keep {
-                Some(keep) => {
+                // A key kept costs a value of the budget too.
+                Some(keep) if self.state.take() => {
                     let v = map.next_value_seed(self.below(keep))?;
                     out.insert(key, v);
+                }
+                Some(_) => {
+                    map.next_value::<IgnoredAny>()?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -332,6 +345,34 @@ mod tests {
         let got = parse(body.as_bytes(), &keep_items("", &["/t"])).unwrap();
         assert!(got.capped);
         assert!(got.value[0]["t"].as_array().unwrap().len() < MAX_VALUES);
+    }
+
+    #[test]
+    fn nulls_and_keys_count_against_the_budget() {
+        for body in [
+            format!("[{{\"t\":[{}null]}}]", "null,".repeat(MAX_VALUES + 5)),
+            format!(
+                "[{{\"t\":{{{}\"z\":null}}}}]",
+                (0..MAX_VALUES + 5)
+                    .map(|i| format!("\"{i}\":null,"))
+                    .collect::<String>()
+            ),
+        ] {
+            let got = parse(body.as_bytes(), &keep_items("", &["/t"])).unwrap();
+            assert!(got.capped);
+            let kept = match &got.value[0]["t"] {
+                Value::Array(a) => a.len(),
+                Value::Object(o) => o.len(),
+                other => panic!("{other}"),
+            };
+            assert!(kept < MAX_VALUES, "{kept}");
+        }
+        // The items array stays capped where another pointer wants it whole.
+        let body = format!("{{\"d\":[{}{{}}]}}", "{},".repeat(MAX_ITEMS + 5));
+        let mut keep = keep_items("/d", &["/t"]);
+        keep.whole("/d");
+        let got = parse(body.as_bytes(), &keep).unwrap();
+        assert_eq!(got.value["d"].as_array().unwrap().len(), MAX_ITEMS);
     }
 
     #[test]
