@@ -310,6 +310,58 @@ fn silent_connections_make_room_for_a_real_request() {
     assert_eq!(metric(&metrics, "feedloom_connections_limit"), 4.0);
 }
 
+/// Every slot held by keep-alive connections that each send a cheap
+/// request now and then: a new client is still served, the connection
+/// idle the longest closed to make room.
+#[test]
+fn keep_alive_connections_cannot_hold_every_slot() {
+    let (ws, _up) = fixture_workspace();
+    let server = ws.serve_with(&["--max-connections", "4"]);
+    server.wait_ready();
+    let ask = |conn: &mut TcpStream| {
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = conn.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    };
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = TcpStream::connect(server.addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            ask(&mut c);
+            std::thread::sleep(Duration::from_millis(50));
+            c
+        })
+        .collect();
+    // The newest three ask again: the first is idle the longest.
+    for c in held.iter_mut().skip(1) {
+        ask(c);
+    }
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(server.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "no answer after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    assert!(
+        closed(&mut held[0], Duration::from_secs(1)),
+        "the longest idle was kept"
+    );
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metric(&metrics, "feedloom_connections_shed_total") >= 1.0,
+        "{metrics}"
+    );
+}
+
 #[test]
 fn idle_keep_alive_connections_are_closed() {
     let (ws, _up) = fixture_workspace();

@@ -161,17 +161,31 @@ impl Served {
         self.conns.lock().expect("connections lock").remove(&id);
     }
 
-    /// Asks the connection accepted first among those that have not sent
-    /// a complete request to close; `false` if there is none. (Only those:
-    /// a connection that did send one may be receiving its answer.)
-    fn shed_oldest_silent(&self) -> bool {
+    /// Asks one connection to close and make room; `false` if none may.
+    /// First the one accepted first among those that have not sent a
+    /// complete request; else the one idle the longest between requests
+    /// (a keep-alive connection with nothing in flight: HTTP lets either
+    /// side close it then). Never one whose answer is under way.
+    ///
+    /// SECURITY: shedding silent connections alone left a client that
+    /// sends a cheap request now and then on each of its connections
+    /// holding every slot (16 of 16, a new client unanswered for 35 s).
+    fn shed_one(&self) -> bool {
         let conns = self.conns.lock().expect("connections lock");
-        let oldest = conns
+        let asked = |a: &&Arc<Activity>| !a.shedding.load(Ordering::Relaxed);
+        let silent = conns
             .values()
+            .filter(asked)
             .filter(|a| a.started.load(Ordering::Relaxed) == 0)
-            .filter(|a| !a.shedding.load(Ordering::Relaxed))
             .min_by_key(|a| a.accepted);
-        match oldest {
+        let idle = || {
+            conns
+                .values()
+                .filter(asked)
+                .filter(|a| a.in_flight.load(Ordering::Relaxed) == 0)
+                .min_by_key(|a| a.accepted + Duration::from_millis(a.last.load(Ordering::Relaxed)))
+        };
+        match silent.or_else(idle) {
             Some(a) => {
                 a.shedding.store(true, Ordering::Relaxed);
                 a.shed.notify_one();
@@ -209,10 +223,10 @@ fn wants_peer(path: &str) -> bool {
 /// fast as the deadline closes them, held every slot, and a client with a
 /// request waited out the deadline of each batch before it. So when every
 /// slot is taken, a new connection makes room: the oldest one that has
-/// not sent a complete request is closed (counted in
-/// `feedloom_connections_shed_total`). Only when every connection has
-/// sent one does the new one wait for a slot, and the clients after it in
-/// the kernel's accept queue.
+/// not sent a complete request is closed, else the one idle the longest
+/// between requests (counted in `feedloom_connections_shed_total`). Only
+/// when every connection has an answer under way does the new one wait
+/// for a slot, and the clients after it in the kernel's accept queue.
 ///
 /// The server listens before the store is open (opening a large store
 /// replays sled's log, which takes seconds): until `app` holds the
@@ -258,13 +272,13 @@ pub async fn run(
                 continue;
             }
         };
-        // A slot, or room made by closing a silent connection; one
+        // A slot, or room made by closing a silent or idle one; one
         // accepted connection at most waits here, the rest in the kernel's
         // queue.
         let permit = match slots.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => loop {
-                let asked = served.shed_oldest_silent();
+                let asked = served.shed_one();
                 tokio::select! {
                     p = slots.clone().acquire_owned() => break p.expect("semaphore never closed"),
                     _ = tokio::time::sleep(SHED_RETRY), if asked => {}
@@ -323,12 +337,13 @@ pub async fn run(
                         break;
                     }
                     _ = activity.shed.notified() => {
-                        // Unless its request arrived meanwhile.
-                        if activity.started.load(Ordering::Relaxed) == 0 {
+                        // Unless a request is under way on it meanwhile.
+                        if activity.in_flight.load(Ordering::Relaxed) == 0 {
                             metrics.connections_shed.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!("closing a silent connection to make room");
+                            tracing::debug!("closing a silent or idle connection to make room");
                             break;
                         }
+                        activity.shedding.store(false, Ordering::Relaxed);
                     }
                     _ = tokio::time::sleep_until(deadline.min(now + WATCHDOG_TICK)) => {}
                 }
