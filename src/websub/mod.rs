@@ -75,10 +75,20 @@ pub const MAX_VERIFICATIONS_PER_ADDRESS: usize = 4;
 /// every such work holds a verification or delivery permit.
 pub const MAX_ADDRESSES_TRACKED: usize =
     3 * MAX_VERIFICATIONS_IN_FLIGHT + 2 * MAX_DELIVERIES_IN_FLIGHT;
-/// Subscription requests accepted per second, on average...
-pub const REQUESTS_PER_SECOND: f64 = 2.0;
+/// Subscription requests accepted per second from all clients, on
+/// average...
+pub const REQUESTS_PER_SECOND: f64 = 8.0;
 /// ...and at most this many in a burst.
-pub const REQUEST_BURST: f64 = 60.0;
+pub const REQUEST_BURST: f64 = 240.0;
+/// One client's share: requests per second on average, and in a burst
+/// (its address, an IPv6 /64). Checked before the hub's own bucket, so a
+/// client flooding the hub spends its own tokens, not everyone's (with one
+/// bucket for all, 12 junk requests a second from one address made 4 of
+/// 10 subscriptions from another fail).
+pub const CLIENT_REQUESTS_PER_SECOND: f64 = 2.0;
+pub const CLIENT_REQUEST_BURST: f64 = 60.0;
+/// Clients whose buckets are kept; past it, newcomers share one.
+pub const MAX_CLIENT_BUCKETS: usize = 4096;
 /// How long a callback may take to answer a verification.
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a callback's answer that is read.
@@ -151,11 +161,35 @@ pub trait Documents: Send + Sync + 'static {
     ) -> Result<Option<Arc<crate::render::Rendered>>, crate::store::StoreError>;
 }
 
-/// A token bucket: [`REQUEST_BURST`] requests at once, refilled at
-/// [`REQUESTS_PER_SECOND`].
+/// A token bucket: `burst` requests at once, refilled at `rate` a second.
 struct Bucket {
     tokens: f64,
     at: Instant,
+}
+
+impl Bucket {
+    fn full(burst: f64) -> Bucket {
+        Bucket {
+            tokens: burst,
+            at: Instant::now(),
+        }
+    }
+
+    /// Tokens at `now`, refilled.
+    fn refill(&mut self, now: Instant, rate: f64, burst: f64) {
+        let refill = now.duration_since(self.at).as_secs_f64() * rate;
+        self.tokens = (self.tokens + refill).min(burst);
+        self.at = now;
+    }
+
+    fn take(&mut self, now: Instant, rate: f64, burst: f64) -> bool {
+        self.refill(now, rate, burst);
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 pub struct Hub {
@@ -171,6 +205,8 @@ pub struct Hub {
     /// stored, so concurrent verifications cannot pass a cap together.
     admitting: Mutex<()>,
     bucket: Mutex<Bucket>,
+    /// Each client's share of it ([`CLIENT_REQUEST_BURST`]).
+    client_buckets: Mutex<std::collections::HashMap<IpAddr, Bucket>>,
     pub counters: Counters,
     /// Raised when a delivery is owed or one finished.
     wake: Notify,
@@ -205,10 +241,8 @@ impl Hub {
             verifying_clients: Tally::default(),
             verifying_addresses: Tally::default(),
             admitting: Mutex::new(()),
-            bucket: Mutex::new(Bucket {
-                tokens: REQUEST_BURST,
-                at: Instant::now(),
-            }),
+            bucket: Mutex::new(Bucket::full(REQUEST_BURST)),
+            client_buckets: Mutex::default(),
             counters: Counters::default(),
             wake: Notify::new(),
             delivering: Arc::new(Semaphore::new(MAX_DELIVERIES_IN_FLIGHT)),
@@ -239,7 +273,7 @@ impl Hub {
         };
         let bad = |why: String| refused(Refusal::BadRequest(why));
         let busy = |why: &str| refused(Refusal::Busy(why.to_string()));
-        if !self.take_token() {
+        if !self.take_token(client) {
             return Err(refused(Refusal::TooMany));
         }
         let req = request::parse(body, base).map_err(|e| bad(e.0))?;
@@ -300,17 +334,38 @@ impl Hub {
         Ok(())
     }
 
-    fn take_token(&self) -> bool {
-        let mut b = self.bucket.lock().expect("websub bucket lock");
+    /// A token from `client`'s bucket, then from the hub's.
+    fn take_token(&self, client: IpAddr) -> bool {
         let now = Instant::now();
-        let refill = now.duration_since(b.at).as_secs_f64() * REQUESTS_PER_SECOND;
-        b.tokens = (b.tokens + refill).min(REQUEST_BURST);
-        b.at = now;
-        if b.tokens < 1.0 {
-            return false;
+        {
+            let mut buckets = self.client_buckets.lock().expect("websub bucket lock");
+            if buckets.len() >= MAX_CLIENT_BUCKETS
+                && !buckets.contains_key(&crate::tally::unit(client))
+            {
+                // Forget the clients whose buckets have refilled: they are
+                // as if new.
+                buckets.retain(|_, b| {
+                    b.refill(now, CLIENT_REQUESTS_PER_SECOND, CLIENT_REQUEST_BURST);
+                    b.tokens < CLIENT_REQUEST_BURST
+                });
+            }
+            let key = match buckets.len() < MAX_CLIENT_BUCKETS {
+                true => crate::tally::unit(client),
+                // Still full: newcomers share one bucket.
+                false if buckets.contains_key(&crate::tally::unit(client)) => {
+                    crate::tally::unit(client)
+                }
+                false => IpAddr::from([0, 0, 0, 0]),
+            };
+            let bucket = buckets
+                .entry(key)
+                .or_insert_with(|| Bucket::full(CLIENT_REQUEST_BURST));
+            if !bucket.take(now, CLIENT_REQUESTS_PER_SECOND, CLIENT_REQUEST_BURST) {
+                return false;
+            }
         }
-        b.tokens -= 1.0;
-        true
+        let mut b = self.bucket.lock().expect("websub bucket lock");
+        b.take(now, REQUESTS_PER_SECOND, REQUEST_BURST)
     }
 
     /// Verifies and applies an accepted request (its callback's host
