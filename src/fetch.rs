@@ -968,7 +968,7 @@ fn refuse_internal_literal(url: &Url) -> Result<(), FetchError> {
             if name == "localhost" || name.ends_with(".localhost") {
                 return Err(FetchError::RedirectRefused(
                     url.clone(),
-                    "into the operator's own network, from a public source",
+                    "into the operator's own network, outside the origin the definitions name",
                 ));
             }
             return Ok(());
@@ -978,7 +978,7 @@ fn refuse_internal_literal(url: &Url) -> Result<(), FetchError> {
     if is_internal(ip) {
         return Err(FetchError::RedirectRefused(
             url.clone(),
-            "into the operator's own network, from a public source",
+            "into the operator's own network, outside the origin the definitions name",
         ));
     }
     Ok(())

@@ -244,19 +244,30 @@ fn decode_entity(name: &str) -> Option<char> {
 /// The first `max` characters of `text` on a word boundary, with an
 /// ellipsis when cut.
 /// `text` as one short printable line for a message shown or logged:
-/// control characters (terminal escapes, line breaks) written as
-/// `\u{1b}`, and at most `max` characters, cut with `…`.
+/// control characters (terminal escapes, line breaks), the Unicode line
+/// and paragraph separators and the bidirectional and invisible format
+/// characters written as `\u{1b}`; at most `max` characters written in
+/// all, escapes counted, cut with `…`.
 ///
 /// SECURITY: error messages can quote upstream bytes (an 8 MiB element
 /// name once made every `/status` 8.4 MB, escapes included).
 pub fn one_line(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max * 4));
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
+    let mut written = 0;
+    for c in text.chars() {
+        let hidden = c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+        let width = if hidden {
+            c.escape_unicode().count()
+        } else {
+            1
+        };
+        if written + width > max {
             out.push('…');
             break;
         }
-        if c.is_control() {
+        written += width;
+        if hidden {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -298,6 +309,10 @@ mod tests {
         assert_eq!(one_line(&"x".repeat(10), 4), "xxxx…");
         assert_eq!(one_line("short", 4), "shor…");
         assert_eq!(one_line("ok", 4), "ok");
+        // Bidirectional overrides and line separators are escaped too, and
+        // escapes count against the length.
+        assert_eq!(one_line("a\u{202E}b\u{2028}", 100), "a\\u{202e}b\\u{2028}");
+        assert_eq!(one_line(&"\x1b".repeat(100), 20), "\\u{1b}\\u{1b}\\u{1b}…");
     }
 
     #[test]
