@@ -166,6 +166,16 @@ pub const MAX_ITEM_ELEMENTS: usize = 1_000;
 /// Most elements outside the items (the channel's own fields, an RDF
 /// feed's item list); a document with more is refused.
 pub const MAX_OTHER_ELEMENTS: usize = 50_000;
+/// Most elements and attributes of a document the parser is handed (those
+/// left out of an item do not count): past it, the document is cut after
+/// the last item read whole. A parsed element
+/// costs 130 to 590 bytes (a one-entry map per extension), so items just
+/// under their own bound, 1,700 of them, once took 724 MB.
+pub const MAX_DOCUMENT_NODES: usize = 100_000;
+/// Most namespace declarations a document may make: the rss crate copies
+/// its namespace table at every element that declares one (300,000
+/// declarations made one poll a matter of hours). Real feeds make a few.
+pub const MAX_NAMESPACES: usize = 1_000;
 
 /// What [`check_well_formed`] found to repair.
 #[derive(Debug, Default)]
@@ -203,6 +213,11 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, Extra
     let (mut items, mut others, mut trimmed) = (0usize, 0usize, 0usize);
     let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
     let mut left_out: Vec<std::ops::Range<usize>> = Vec::new();
+    // Elements and attributes read, namespaces declared, and where the
+    // last item read whole ends (for a cut at the node budget).
+    let (mut nodes, mut namespaces) = (0usize, 0usize);
+    let mut last_item_end: Option<(usize, Vec<Vec<u8>>)> = None;
+    let mut over_budget = false;
     let is_item = |name: &[u8], depth: usize| {
         depth <= 2 && matches!(name.rsplit(|b| *b == b':').next(), Some(b"item" | b"entry"))
     };
@@ -223,15 +238,19 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, Extra
                 saw_root = true;
                 let name = e.name();
                 let empty = matches!(event, Event::Empty(_));
+                // Whether the parser will see this element: not when it
+                // is inside, or starts, a stretch left out.
+                let mut built = true;
                 match &mut item {
                     // Already past the bound: inside a stretch left out.
-                    Some(it) if it.leaving_out.is_some() => {}
+                    Some(it) if it.leaving_out.is_some() => built = false,
                     Some(it) => {
                         it.elements += 1;
                         if it.elements > MAX_ITEM_ELEMENTS {
                             // From here to the end of its parent.
                             it.leaving_out = Some((before, open.len()));
                             it.trimmed = true;
+                            built = false;
                         }
                     }
                     None if is_item(name.as_ref(), open.len()) => {
@@ -247,6 +266,25 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, Extra
                         }
                     }
                     None => others += 1,
+                }
+                if built {
+                    nodes += 1;
+                    for a in e.attributes().with_checks(false).flatten() {
+                        nodes += 1;
+                        namespaces += usize::from(a.key.as_ref().starts_with(b"xmlns"));
+                    }
+                }
+                if namespaces > MAX_NAMESPACES {
+                    return Err(ExtractError::Malformed {
+                        format,
+                        message: format!(
+                            "more than {MAX_NAMESPACES} namespace declarations; refused"
+                        ),
+                    });
+                }
+                if nodes > MAX_DOCUMENT_NODES {
+                    over_budget = true;
+                    break;
                 }
                 if others > MAX_OTHER_ELEMENTS {
                     return Err(ExtractError::Malformed {
@@ -298,10 +336,26 @@ fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, Extra
             if items == MAX_ITEMS {
                 cut = Some((position(&reader), open.clone()));
             }
+            if cut.is_none() {
+                last_item_end = Some((position(&reader), open.clone()));
+            }
         }
         buf.clear();
     }
-    if !open.is_empty() || !saw_root {
+    if over_budget {
+        // Read no further: the document ends after the last item read
+        // whole (or is refused, when none was).
+        cut = cut.or(last_item_end);
+        if cut.is_none() {
+            return Err(ExtractError::Malformed {
+                format,
+                message: format!(
+                    "more than {MAX_DOCUMENT_NODES} elements and attributes before its first item ends; refused"
+                ),
+            });
+        }
+        items = items.max(MAX_ITEMS + 1);
+    } else if !open.is_empty() || !saw_root {
         return Err(ExtractError::Malformed {
             format,
             message: "the document ends before its root element is closed (truncated?)".into(),

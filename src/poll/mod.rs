@@ -547,7 +547,18 @@ pub fn jittered(d: Duration, salt: &str) -> Duration {
     d.saturating_sub(Duration::from_millis(span / 2)) + Duration::from_millis(offset)
 }
 
-/// Extracts a fetched body on a blocking thread (parsing is CPU work).
+/// Bodies extracted at once, across every source polled at once.
+///
+/// SECURITY: what one body may cost while parsed is bounded (items,
+/// elements, values), but 16 sources are polled at once, and one upstream
+/// behind many sources multiplied that bound by 16 (four near-bound
+/// bodies took 2.8 GB). Parsing is CPU work on two cores: two at a time
+/// lose nothing.
+pub const MAX_EXTRACTIONS: usize = 2;
+static EXTRACTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_EXTRACTIONS);
+
+/// Extracts a fetched body on a blocking thread (parsing is CPU work), at
+/// most [`MAX_EXTRACTIONS`] at once.
 async fn extract_blocking(
     source: &Source,
     bytes: Vec<u8>,
@@ -555,7 +566,10 @@ async fn extract_blocking(
     now: DateTime<Utc>,
 ) -> Result<Extracted, PollError> {
     let (kind, content_type) = (source.kind.clone(), meta.content_type.clone());
+    let turn = EXTRACTING.acquire().await.expect("never closed");
     blocking(move || {
+        // Held by the parse itself, however the poll ends.
+        let _turn = turn;
         Ok(extract::extract(
             &kind,
             &bytes,

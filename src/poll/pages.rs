@@ -192,7 +192,7 @@ impl Poller {
                 }
             }
             if capped {
-                tracing::warn!(source = %source.id, %url, "more than {MAX_ITEMS_PER_FETCH} items listed; the first {MAX_ITEMS_PER_FETCH} are read");
+                tracing::warn!(source = %source.id, %url, "listing cut at its bounds ({MAX_ITEMS_PER_FETCH} items; {} elements and attributes of a feed, {} values of a JSON document): the items before the cut are read", crate::extract::feed::MAX_DOCUMENT_NODES, crate::extract::json::prune::MAX_VALUES);
                 break;
             }
             if page > 0 && all.len() == before {

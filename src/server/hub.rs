@@ -18,6 +18,8 @@ use crate::websub::Refusal;
 
 /// The hub's path under the public base.
 pub const PATH: &str = "/websub";
+/// How long a subscriber's form may take to arrive, all of it.
+pub const FORM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let Some(hub) = app.hub.clone() else {
@@ -54,16 +56,34 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
         .get::<proxy::Peer>()
         .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |p| p.0);
     let client = proxy::client_addr(peer, req.headers(), app.options.trust_proxy);
-    let body: Bytes = match Limited::new(req.into_body(), MAX_FORM_BYTES)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    // SECURITY: a form that never finishes arriving held its connection
+    // as "a request under way" for good, so such connections could take
+    // every slot (none is shed while its request runs).
+    let read = tokio::time::timeout(
+        FORM_READ_TIMEOUT,
+        Limited::new(req.into_body(), MAX_FORM_BYTES).collect(),
+    );
+    let body: Bytes = match read.await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
             return plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("the request body is over {MAX_FORM_BYTES} bytes, or broke off\n"),
             )
+        }
+        Err(_) => {
+            let mut r = plain(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "the form did not arrive within {} s\n",
+                    FORM_READ_TIMEOUT.as_secs()
+                ),
+            );
+            r.headers_mut().insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+            return r;
         }
     };
     let defs = app.defs();
