@@ -217,6 +217,25 @@ fn closed(conn: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
+/// Asks `/healthz` on a new connection, waiting at most `within`; asserts
+/// it was answered, and says how long that took.
+fn healthz_answered(addr: std::net::SocketAddr, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(within)).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{answer:?} after {waited:?}"
+    );
+    waited
+}
+
 /// HTTP/2's client preface and an empty SETTINGS frame.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
 
@@ -280,19 +299,7 @@ fn silent_connections_make_room_for_a_real_request() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
-    let mut conn = TcpStream::connect(server.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = conn.read_to_end(&mut answer);
-    let waited = started.elapsed();
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(
-        answer.starts_with("HTTP/1.1 200"),
-        "{answer:?} after {waited:?}"
-    );
+    let waited = healthz_answered(server.addr, Duration::from_secs(5));
     assert!(waited < Duration::from_secs(2), "{waited:?}");
     // The oldest were closed to make room: the first five (four for the
     // later silent ones, one for the request).
@@ -338,18 +345,7 @@ fn keep_alive_connections_cannot_hold_every_slot() {
     for c in held.iter_mut().skip(1) {
         ask(c);
     }
-    let started = Instant::now();
-    let mut conn = TcpStream::connect(server.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = conn.read_to_end(&mut answer);
-    let waited = started.elapsed();
-    assert!(
-        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
-        "no answer after {waited:?}"
-    );
+    let waited = healthz_answered(server.addr, Duration::from_secs(5));
     assert!(waited < Duration::from_secs(2), "{waited:?}");
     assert!(
         closed(&mut held[0], Duration::from_secs(1)),
@@ -378,19 +374,7 @@ fn forms_that_never_finish_cannot_hold_every_slot() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
-    let mut conn = TcpStream::connect(server.addr).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = conn.read_to_end(&mut answer);
-    let waited = started.elapsed();
-    assert!(
-        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
-        "no answer after {waited:?}"
-    );
+    let waited = healthz_answered(server.addr, Duration::from_secs(20));
     assert!(waited < Duration::from_secs(15), "{waited:?}");
     let mut first = String::new();
     held[0]
