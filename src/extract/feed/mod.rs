@@ -9,16 +9,19 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use quick_xml::events::Event;
-use quick_xml::Reader;
 use regex::Regex;
 
-use super::cap::MAX_ITEMS;
 use super::{jsonfeed, ExtractError, Extracted};
 use crate::dates::parse_date;
 use crate::decode;
 use crate::model::{Media, RawEntry};
+use crate::repairs::Repairs;
 use crate::sanitize::escape_text;
+use bounds::{check_well_formed, Checked};
+pub use bounds::{MAX_DOCUMENT_NODES, MAX_ITEM_ELEMENTS, MAX_NAMESPACES, MAX_OTHER_ELEMENTS};
+
+mod bounds;
+mod repair;
 
 /// Which format a body is in, by its first significant bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,303 +101,133 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Extracts the items of a feed of any supported format.
+///
+/// Strict first: a well-formed document is read exactly as written, by
+/// the format parsers alone. Only when that fails (or reads fewer items
+/// than the document holds) is the document repaired and read again
+/// ([`repair`]); every repair is recorded in [`Extracted::repairs`].
 pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, ExtractError> {
+    let mut repairs = Repairs::default();
     // UTF-16 (and -32) documents must be decoded before their first bytes
     // can even be read as `<` or `{`.
     let wide;
-    let body = if body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF") {
-        wide = decode::xml(body, content_type);
+    let body = if decode::is_wide(body) {
+        wide = decode::xml_noting(body, content_type, &mut repairs);
         &wide[..]
     } else {
         body
     };
-    match detect(body)? {
+    let mut got = match detect(body)? {
         Format::JsonFeed => {
             let (entries, capped) = jsonfeed::extract(body)?;
-            Ok(Extracted {
+            Extracted {
                 entries,
                 capped,
                 ..Default::default()
-            })
+            }
         }
+        format => {
+            let body = decode::xml_noting(body, content_type, &mut repairs);
+            read_xml(&body, format)?
+        }
+    };
+    let mut all = repairs;
+    all.extend(std::mem::take(&mut got.repairs));
+    got.repairs = all;
+    Ok(got)
+}
+
+impl Format {
+    /// The name errors and repairs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Rss => "RSS",
+            Format::Atom => "Atom",
+            Format::JsonFeed => "JSON Feed",
+        }
+    }
+}
+
+/// Reads an XML feed (already UTF-8): strictly, else repaired.
+fn read_xml(body: &[u8], format: Format) -> Result<Extracted, ExtractError> {
+    let problem = match read_strict(body, format) {
+        Ok(got) => return Ok(got),
+        Err(Unread::Refused(e)) => return Err(e),
+        Err(Unread::IllFormed { at, cause }) => repair::Problem::IllFormed { at, cause },
+        Err(Unread::Parser(message)) => repair::Problem::Parser(message),
+        Err(Unread::Fewer { got, present }) => repair::Problem::Fewer { got, present },
+    };
+    repair::read(body, format, problem)
+}
+
+/// Why the strict read did not do.
+enum Unread {
+    Refused(ExtractError),
+    IllFormed {
+        at: usize,
+        cause: String,
+    },
+    /// Well-formed, but the format parser refused it.
+    Parser(String),
+    /// The parser read fewer items than the document holds (items after
+    /// `</channel>`, RSS items in an Atom feed): what it read.
+    Fewer {
+        got: Box<Extracted>,
+        present: usize,
+    },
+}
+
+impl From<bounds::Unread> for Unread {
+    fn from(u: bounds::Unread) -> Self {
+        match u {
+            bounds::Unread::Refused(e) => Unread::Refused(e),
+            bounds::Unread::IllFormed { at, cause } => Unread::IllFormed { at, cause },
+        }
+    }
+}
+
+/// The well-formed path: bounds, then the format parser, as written.
+fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
+    let checked = check_well_formed(body, format.name())?;
+    let present = checked.items;
+    let got = parse_checked(body, format, checked).map_err(Unread::Parser)?;
+    if got.entries.len() < present {
+        return Err(Unread::Fewer {
+            got: Box::new(got),
+            present,
+        });
+    }
+    Ok(got)
+}
+
+/// Runs the format parser on a checked document (cut and trimmed as
+/// [`check_well_formed`] said); the parser's message on failure.
+fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extracted, String> {
+    let (capped, trimmed) = (checked.capped, checked.trimmed);
+    let body = checked.doc.map_or(Cow::Borrowed(body), Cow::Owned);
+    let mut got = match format {
         Format::Rss => {
-            let body = decode::xml(body, content_type);
-            let checked = check_well_formed(&body, "RSS")?;
-            let (capped, trimmed) = (checked.capped, checked.trimmed);
-            let body = checked.doc.map_or(body, Cow::Owned);
-            let channel =
-                rss::Channel::read_from(&body[..]).map_err(|e| ExtractError::Malformed {
-                    format: "RSS",
-                    message: e.to_string(),
-                })?;
-            Ok(Extracted {
+            let channel = rss::Channel::read_from(&body[..]).map_err(|e| e.to_string())?;
+            Extracted {
                 entries: channel.items.iter().map(from_rss).collect(),
                 ttl: channel
                     .ttl
                     .as_deref()
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .map(|minutes| Duration::from_secs(minutes.saturating_mul(60))),
-                capped,
-                trimmed,
                 ..Default::default()
-            })
+            }
         }
-        Format::Atom => {
-            let body = decode::xml(body, content_type);
-            let checked = check_well_formed(&body, "Atom")?;
-            let (capped, trimmed) = (checked.capped, checked.trimmed);
-            let body = checked.doc.map_or(body, Cow::Owned);
-            let feed = atom_syndication::Feed::read_from(&body[..]).map_err(|e| {
-                ExtractError::Malformed {
-                    format: "Atom",
-                    message: e.to_string(),
-                }
-            })?;
-            Ok(Extracted {
+        _ => {
+            let feed = atom_syndication::Feed::read_from(&body[..]).map_err(|e| e.to_string())?;
+            Extracted {
                 entries: feed.entries.iter().map(from_atom).collect(),
-                capped,
-                trimmed,
                 ..Default::default()
-            })
+            }
         }
-    }
-}
-
-/// Most elements inside one item (an entry's own fields and extensions);
-/// the ones past it are left out of the item. Real items hold tens.
-pub const MAX_ITEM_ELEMENTS: usize = 1_000;
-/// Most elements outside the items (the channel's own fields, an RDF
-/// feed's item list); a document with more is refused.
-pub const MAX_OTHER_ELEMENTS: usize = 50_000;
-/// Most elements and attributes of a document the parser is handed (those
-/// left out of an item do not count): past it, the document is cut after
-/// the last item read whole. A parsed element
-/// costs 130 to 590 bytes (a one-entry map per extension), so items just
-/// under their own bound, 1,700 of them, once took 724 MB.
-pub const MAX_DOCUMENT_NODES: usize = 100_000;
-/// Most namespace declarations a document may make: the rss crate copies
-/// its namespace table at every element that declares one (300,000
-/// declarations made one poll a matter of hours). Real feeds make a few.
-pub const MAX_NAMESPACES: usize = 1_000;
-
-/// What [`check_well_formed`] found to repair.
-#[derive(Debug, Default)]
-struct Checked {
-    /// The document to parse instead, when it had to be cut or items
-    /// left out of it.
-    doc: Option<Vec<u8>>,
-    /// More than [`MAX_ITEMS`] items: the first ones kept.
-    capped: bool,
-    /// Items whose elements past [`MAX_ITEM_ELEMENTS`] were left out.
-    trimmed: usize,
-}
-
-/// Reads the whole document once: the format parsers stop at the end of
-/// the data they want and accept a document cut off after it, but a
-/// truncated response must fail the poll, not half-succeed.
-///
-/// SECURITY: the format parsers build every element they read (an RSS
-/// extension element costs about 130 bytes built, 6 written), so what
-/// they are handed is bounded here first: a document of more than
-/// [`MAX_ITEMS`] items (RSS `<item>`, Atom `<entry>`, at the depth a feed
-/// puts them) is cut after the last one kept, its open elements closed
-/// (1.5 million empty items took the poller past 2 GB); an item's
-/// elements past [`MAX_ITEM_ELEMENTS`] are left out of it (1.7 million
-/// empty extension elements in one item took 250 MB); more than
-/// [`MAX_OTHER_ELEMENTS`] outside the items refuse the document.
-fn check_well_formed(body: &[u8], format: &'static str) -> Result<Checked, ExtractError> {
-    let mut reader = Reader::from_reader(body);
-    let mut buf = Vec::new();
-    let mut saw_root = false;
-    // Names of the open elements; the item being read; items read;
-    // elements outside items; where to cut; the stretches left out.
-    let mut open: Vec<Vec<u8>> = Vec::new();
-    let mut item: Option<ItemRead> = None;
-    let (mut items, mut others, mut trimmed) = (0usize, 0usize, 0usize);
-    let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
-    let mut left_out: Vec<std::ops::Range<usize>> = Vec::new();
-    // Elements and attributes read, namespaces declared, and where the
-    // last item read whole ends (for a cut at the node budget).
-    let (mut nodes, mut namespaces) = (0usize, 0usize);
-    let mut last_item_end: Option<(usize, Vec<Vec<u8>>)> = None;
-    let mut over_budget = false;
-    let is_item = |name: &[u8], depth: usize| {
-        depth <= 2 && matches!(name.rsplit(|b| *b == b':').next(), Some(b"item" | b"entry"))
     };
-    let position = |reader: &Reader<&[u8]>| {
-        usize::try_from(reader.buffer_position()).map_or(body.len(), |p| p.min(body.len()))
-    };
-    loop {
-        let before = position(&reader);
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| ExtractError::Malformed {
-                format,
-                message: format!("at byte {}: {e}", reader.buffer_position()),
-            })?;
-        let mut kept_item = false;
-        match &event {
-            Event::Start(e) | Event::Empty(e) => {
-                saw_root = true;
-                let name = e.name();
-                let empty = matches!(event, Event::Empty(_));
-                // Whether the parser will see this element: not when it
-                // is inside, or starts, a stretch left out.
-                let mut built = true;
-                match &mut item {
-                    // Already past the bound: inside a stretch left out.
-                    Some(it) if it.leaving_out.is_some() => built = false,
-                    Some(it) => {
-                        it.elements += 1;
-                        if it.elements > MAX_ITEM_ELEMENTS {
-                            // From here to the end of its parent.
-                            it.leaving_out = Some((before, open.len()));
-                            it.trimmed = true;
-                            built = false;
-                        }
-                    }
-                    None if is_item(name.as_ref(), open.len()) => {
-                        if empty {
-                            kept_item = true;
-                        } else {
-                            item = Some(ItemRead {
-                                depth: open.len(),
-                                elements: 0,
-                                leaving_out: None,
-                                trimmed: false,
-                            });
-                        }
-                    }
-                    None => others += 1,
-                }
-                if built {
-                    nodes += 1;
-                    for a in e.attributes().with_checks(false).flatten() {
-                        nodes += 1;
-                        namespaces += usize::from(a.key.as_ref().starts_with(b"xmlns"));
-                    }
-                }
-                if namespaces > MAX_NAMESPACES {
-                    return Err(ExtractError::Malformed {
-                        format,
-                        message: format!(
-                            "more than {MAX_NAMESPACES} namespace declarations; refused"
-                        ),
-                    });
-                }
-                if nodes > MAX_DOCUMENT_NODES {
-                    over_budget = true;
-                    break;
-                }
-                if others > MAX_OTHER_ELEMENTS {
-                    return Err(ExtractError::Malformed {
-                        format,
-                        message: format!(
-                            "more than {MAX_OTHER_ELEMENTS} elements outside its items; refused"
-                        ),
-                    });
-                }
-                if !empty {
-                    open.push(name.as_ref().to_vec());
-                    if open.len() > crate::depth::MAX_NESTING {
-                        return Err(crate::depth::TooDeep::nesting(format).into());
-                    }
-                }
-            }
-            // SECURITY: feeds never need a DTD with entity declarations;
-            // refusing them outright rules out entity-expansion bombs
-            // ("billion laughs") and external entities, whatever a parser
-            // would do with them.
-            Event::DocType(d) if d.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!ENTITY")) => {
-                return Err(ExtractError::Malformed {
-                    format,
-                    message: "the document declares entities in a DTD, which feeds never need; refused (possible entity-expansion attack)".into(),
-                });
-            }
-            Event::End(_) => {
-                open.pop();
-                if let Some(it) = &mut item {
-                    if let Some((start, depth)) = it.leaving_out {
-                        // The parent of the stretch closes here.
-                        if open.len() < depth {
-                            left_out.push(start..before);
-                            it.leaving_out = None;
-                        }
-                    }
-                    if it.depth == open.len() {
-                        trimmed += usize::from(it.trimmed);
-                        item = None;
-                        kept_item = true;
-                    }
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        if kept_item {
-            items += 1;
-            if items == MAX_ITEMS {
-                cut = Some((position(&reader), open.clone()));
-            }
-            if cut.is_none() {
-                last_item_end = Some((position(&reader), open.clone()));
-            }
-        }
-        buf.clear();
-    }
-    if over_budget {
-        // Read no further: the document ends after the last item read
-        // whole (or is refused, when none was).
-        cut = cut.or(last_item_end);
-        if cut.is_none() {
-            return Err(ExtractError::Malformed {
-                format,
-                message: format!(
-                    "more than {MAX_DOCUMENT_NODES} elements and attributes before its first item ends; refused"
-                ),
-            });
-        }
-        items = items.max(MAX_ITEMS + 1);
-    } else if !open.is_empty() || !saw_root {
-        return Err(ExtractError::Malformed {
-            format,
-            message: "the document ends before its root element is closed (truncated?)".into(),
-        });
-    }
-    let cut = cut.filter(|_| items > MAX_ITEMS);
-    let end = cut.as_ref().map_or(body.len(), |(at, _)| *at);
-    let left_out: Vec<_> = left_out.into_iter().filter(|r| r.start < end).collect();
-    if cut.is_none() && left_out.is_empty() {
-        return Ok(Checked::default());
-    }
-    let mut doc = Vec::with_capacity(end);
-    let mut at = 0;
-    for r in &left_out {
-        doc.extend_from_slice(&body[at..r.start]);
-        at = r.end;
-    }
-    doc.extend_from_slice(&body[at..end]);
-    for name in cut.iter().flat_map(|(_, open)| open.iter().rev()) {
-        doc.extend_from_slice(b"</");
-        doc.extend_from_slice(name);
-        doc.push(b'>');
-    }
-    Ok(Checked {
-        doc: Some(doc),
-        capped: cut.is_some(),
-        trimmed,
-    })
-}
-
-/// An item being read by [`check_well_formed`].
-struct ItemRead {
-    /// Open elements outside it.
-    depth: usize,
-    elements: usize,
-    /// Past the bound: where the stretch left out starts, and the depth
-    /// of its parent (the stretch ends where that closes).
-    leaving_out: Option<(usize, usize)>,
-    trimmed: bool,
+    (got.capped, got.trimmed) = (capped, trimmed);
+    Ok(got)
 }
 
 fn from_rss(item: &rss::Item) -> RawEntry {
@@ -533,6 +366,7 @@ fn from_atom(entry: &atom_syndication::Entry) -> RawEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::cap::MAX_ITEMS;
 
     #[test]
     fn detects_formats_and_impostors() {
