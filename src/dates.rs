@@ -11,8 +11,27 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// Parses `text` as a date, trying `format` first when given.
 pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
+    parse_date_noting(text, format, &mut None)
+}
+
+/// [`parse_date`], saying in `note` what was read other than as written
+/// (a weekday that does not match the date is ignored, as feedparser and
+/// readers do, and said).
+pub fn parse_date_noting(
+    text: &str,
+    format: Option<&str>,
+    note: &mut Option<String>,
+) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Some(d) = parse_one(text, format) {
+        return Some(d);
+    }
+    if let Some(d) = without_weekday(text) {
+        *note = Some(format!(
+            "{} is a {}; the weekday is ignored",
+            d.format("%Y-%m-%d"),
+            d.format("%A")
+        ));
         return Some(d);
     }
     // A date followed by its epoch seconds (Hacker News' `span.age` title:
@@ -21,6 +40,17 @@ pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
     let (date, epoch) = text.rsplit_once(' ')?;
     let secs: i64 = epoch.parse().ok()?;
     parse_one(date.trim_end(), None).filter(|d| d.timestamp() == secs)
+}
+
+/// An RFC 2822 date whose weekday is wrong (`Mon, 01 Dec 2026`, a
+/// Tuesday): RFC 2822 makes the weekday optional, so the date without it.
+fn without_weekday(text: &str) -> Option<DateTime<Utc>> {
+    let (day, rest) = text.split_once(',')?;
+    if !(3..=9).contains(&day.len()) || !day.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    parse_one(rest, None).filter(|_| rest.bytes().next().is_some_and(|b| b.is_ascii_digit()))
 }
 
 /// [`parse_date`] without the trailing-epoch form.
@@ -134,6 +164,17 @@ mod tests {
             assert_eq!(parse_date(input, None), Some(utc(want)), "{input}");
         }
         assert_eq!(parse_date("yesterday", None), None);
+        // A wrong weekday (2026-12-01 is a Tuesday) is ignored, and said.
+        let mut note = None;
+        assert_eq!(
+            parse_date_noting("Mon, 01 Dec 2026 10:00:00 GMT", None, &mut note),
+            Some(utc("2026-12-01T10:00:00Z"))
+        );
+        assert_eq!(
+            note.as_deref(),
+            Some("2026-12-01 is a Tuesday; the weekday is ignored")
+        );
+        assert_eq!(parse_date("Xyz, garbage", None), None);
         // ... which must agree.
         assert_eq!(parse_date("2026-11-30T14:03:11 1", None), None);
         // Many words: one try of the form, no recursion per word (a

@@ -67,6 +67,12 @@ impl Repairs {
         }
     }
 
+    /// Records a repair made `n` times, said once.
+    pub fn push_times(&mut self, at: Option<Location>, what: impl Into<String>, n: usize) {
+        self.count += n.max(1) - 1;
+        self.push(at, what);
+    }
+
     /// Records a repair whose text is only built when it is kept.
     pub fn push_with(&mut self, at: Option<Location>, what: impl FnOnce() -> String) {
         self.count += 1;

@@ -22,6 +22,7 @@ pub use bounds::{MAX_DOCUMENT_NODES, MAX_ITEM_ELEMENTS, MAX_NAMESPACES, MAX_OTHE
 
 mod bounds;
 mod repair;
+pub use repair::MAX_REPAIRS;
 
 /// Which format a body is in, by its first significant bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +156,7 @@ fn read_xml(body: &[u8], format: Format) -> Result<Extracted, ExtractError> {
         Err(Unread::Refused(e)) => return Err(e),
         Err(Unread::IllFormed { at, cause }) => repair::Problem::IllFormed { at, cause },
         Err(Unread::Parser(message)) => repair::Problem::Parser(message),
-        Err(Unread::Fewer { got, present }) => repair::Problem::Fewer { got, present },
+        Err(Unread::Fewer { got }) => repair::Problem::Fewer { got },
     };
     repair::read(body, format, problem)
 }
@@ -173,7 +174,6 @@ enum Unread {
     /// `</channel>`, RSS items in an Atom feed): what it read.
     Fewer {
         got: Box<Extracted>,
-        present: usize,
     },
 }
 
@@ -192,10 +192,7 @@ fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
     let present = checked.items;
     let got = parse_checked(body, format, checked).map_err(Unread::Parser)?;
     if got.entries.len() < present {
-        return Err(Unread::Fewer {
-            got: Box::new(got),
-            present,
-        });
+        return Err(Unread::Fewer { got: Box::new(got) });
     }
     Ok(got)
 }
@@ -205,11 +202,16 @@ fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
 fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extracted, String> {
     let (capped, trimmed) = (checked.capped, checked.trimmed);
     let body = checked.doc.map_or(Cow::Borrowed(body), Cow::Owned);
+    let mut repairs = Repairs::default();
     let mut got = match format {
         Format::Rss => {
             let channel = rss::Channel::read_from(&body[..]).map_err(|e| e.to_string())?;
             Extracted {
-                entries: channel.items.iter().map(from_rss).collect(),
+                entries: channel
+                    .items
+                    .iter()
+                    .map(|item| from_rss(item, &mut repairs))
+                    .collect(),
                 ttl: channel
                     .ttl
                     .as_deref()
@@ -226,11 +228,11 @@ fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extrac
             }
         }
     };
-    (got.capped, got.trimmed) = (capped, trimmed);
+    (got.capped, got.trimmed, got.repairs) = (capped, trimmed, repairs);
     Ok(got)
 }
 
-fn from_rss(item: &rss::Item) -> RawEntry {
+fn from_rss(item: &rss::Item, repairs: &mut Repairs) -> RawEntry {
     let dc = item.dublin_core_ext.as_ref();
     let guid = item
         .guid
@@ -259,7 +261,21 @@ fn from_rss(item: &rss::Item) -> RawEntry {
     let published = item
         .pub_date
         .as_deref()
-        .and_then(|d| parse_date(d, None))
+        .and_then(|d| {
+            let mut note = None;
+            let date = crate::dates::parse_date_noting(d, None, &mut note);
+            if let Some(note) = note {
+                let title = item.title.as_deref().unwrap_or_default();
+                repairs.push_with(None, || {
+                    format!(
+                        "item '{}': pubDate '{}': {note}",
+                        crate::text::one_line(title, 60),
+                        crate::text::one_line(d, 60)
+                    )
+                });
+            }
+            date
+        })
         .or_else(|| {
             dc.and_then(|dc| dc.dates.first())
                 .and_then(|d| parse_date(d, None))
@@ -399,10 +415,67 @@ mod tests {
     }
 
     #[test]
-    fn truncated_feeds_fail() {
+    fn truncated_feeds_keep_their_whole_items() {
         let body = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item>";
-        let err = extract(body, None).unwrap_err();
-        assert!(matches!(err, ExtractError::Malformed { .. }), "{err}");
+        let got = extract(body, None).unwrap();
+        assert_eq!(got.entries.len(), 1);
+        assert!(got.repairs.cut_short);
+        assert!(got.repairs.first[0].what.contains("ends inside <channel>"));
+        let body = b"<rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item>\n<item><title>b</ti";
+        let got = extract(body, None).unwrap();
+        let titles: Vec<_> = got.entries.iter().filter_map(|e| e.title.clone()).collect();
+        assert_eq!(titles, ["a"], "the item cut short is left out");
+        assert!(got.repairs.cut_short);
+    }
+
+    #[test]
+    fn well_formed_feeds_report_no_repairs() {
+        let body = b"<rss version=\"2.0\"><channel><title>t &amp; u</title><item><title>a</title><pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate></item></channel></rss>";
+        let got = extract(body, None).unwrap();
+        assert_eq!((got.entries.len(), got.repairs.count), (1, 0));
+    }
+
+    #[test]
+    fn messy_feeds_are_read_and_said() {
+        let said = |got: &Extracted| -> String {
+            got.repairs
+                .first
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        // A bare `&`, an HTML entity, a wrong weekday.
+        let body = "<rss version=\"2.0\"><channel><title>t</title>\n<item><title>Tom & Jerry &eacute;</title><link>http://e.org/?a=1&b=2</link><pubDate>Mon, 01 Dec 2026 10:00:00 GMT</pubDate></item></channel></rss>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        let e = &got.entries[0];
+        assert_eq!(e.title.as_deref(), Some("Tom & Jerry é"));
+        assert_eq!(e.link.as_deref(), Some("http://e.org/?a=1&b=2"));
+        assert_eq!(e.published, Some("2026-12-01T10:00:00Z".parse().unwrap()));
+        let told = said(&got);
+        assert!(told.contains("line 2, col 18: unescaped '&'"), "{told}");
+        assert!(told.contains("is a Tuesday"), "{told}");
+        // Atom: type variants, an RFC 822 date; both entries kept.
+        let body = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"TEXT\">f</title><id>f</id><updated>2026-01-01T00:00:00Z</updated>\n<entry><title type=\"text/html\">a &lt;b&gt;x&lt;/b&gt;</title><id>urn:a</id><updated>Sat, 01 Jan 2026 19:48:21 GMT</updated></entry><entry><title type=\"\">b</title><id>urn:b</id><updated>2026-01-02T00:00:00Z</updated></entry></feed>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!(got.entries.len(), 2, "{}", said(&got));
+        assert_eq!(
+            got.entries[0].updated,
+            Some("2026-01-01T19:48:21Z".parse().unwrap())
+        );
+        let told = said(&got);
+        assert!(
+            told.contains("line 2, col 8: type=\"text/html\" read as type=\"html\""),
+            "{told}"
+        );
+        assert!(told.contains("not RFC 3339"), "{told}");
+        // RSS items in an Atom feed, items without a channel.
+        let body = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>f</title><id>f</id><updated>2026-01-01T00:00:00Z</updated><entry><title>a</title><id>urn:a</id><updated>2026-01-01T00:00:00Z</updated></entry><item><title>b</title><link>http://e.org/b</link></item></feed>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        let titles: Vec<_> = got.entries.iter().filter_map(|e| e.title.clone()).collect();
+        assert_eq!(titles, ["a", "b"], "{}", said(&got));
+        let got = extract(b"<rss version=\"2.0\"><item><title>a</title></item><item><title>b</title></item></rss>", None).unwrap();
+        assert_eq!(got.entries.len(), 2, "{}", said(&got));
     }
 
     #[test]

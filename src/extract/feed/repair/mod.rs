@@ -3,40 +3,215 @@
 //!
 //! Stages, each bounded where it produces:
 //! 1. [`xml`]: the bytes made well-formed (a bare `&` escaped, HTML named
-//!    entities made character references, what a cut-short document left
-//!    open closed, mismatched end tags matched), with a map from the
-//!    repaired document's offsets back to the original's;
+//!    entities made characters, what a cut-short document left open
+//!    closed, mismatched end tags matched), with a map from the repaired
+//!    document's offsets back to the original's;
 //! 2. [`shape`]: the well-formed document made what the format parsers
 //!    read (Atom 0.3 as Atom 1.0, `type` variants, dates in other forms,
-//!    RSS items with no `<channel>`, prefixed RSS/RDF);
-//! 3. the format parser, over the whole document; when it still refuses,
-//!    item by item, keeping those it reads and reporting the others.
+//!    RSS items with no `<channel>`, prefixed RSS/RDF, the other format's
+//!    items set aside for their own parser);
+//! 3. the bounds of the strict path, then the format parser over the
+//!    whole document; when it still refuses, item by item, keeping those
+//!    it reads and reporting the others (partial beats nothing).
 
-use super::{ExtractError, Extracted, Format};
+use std::borrow::Cow;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use super::bounds::{check_well_formed, Unread};
+use super::{parse_checked, ExtractError, Extracted, Format};
+use crate::repairs::{Lines, Location, Repairs};
+
+mod shape;
+
+mod xml;
+
+pub use xml::MAX_REPAIRS;
 
 /// What the strict read stumbled on.
 pub(super) enum Problem {
     IllFormed { at: usize, cause: String },
     Parser(String),
-    Fewer { got: Box<Extracted>, present: usize },
+    Fewer { got: Box<Extracted> },
 }
 
-/// Repairs `body` and reads it again.
+/// Repairs `body` (UTF-8) and reads it again.
 pub(super) fn read(
     body: &[u8],
     format: Format,
     problem: Problem,
 ) -> Result<Extracted, ExtractError> {
-    let _ = body;
-    match problem {
-        Problem::IllFormed { at, cause } => Err(ExtractError::Malformed {
-            format: format.name(),
-            message: format!("at byte {at}: {cause}"),
-        }),
-        Problem::Parser(message) => Err(ExtractError::Malformed {
-            format: format.name(),
-            message,
-        }),
-        Problem::Fewer { got, .. } => Ok(*got),
+    let lines = Lines::new(body);
+    let mut repairs = Repairs::default();
+    let fixed = xml::repair(body, format.name(), &lines, &mut repairs)?;
+    let in_fixed = |at: usize| lines.locate(fixed.map.original(at));
+    let shaped = shape::shape(&fixed.doc, format, &in_fixed, &mut repairs);
+    let (doc, shaped_map, foreign) = match shaped {
+        Ok(s) => (Cow::Owned(s.doc), Some(s.map), s.foreign),
+        // Namespaces it cannot resolve: read as repaired.
+        Err(_) => (Cow::Borrowed(&fixed.doc[..]), None, None),
+    };
+    let locate = |at: usize| {
+        let at = shaped_map.as_ref().map_or(at, |m| m.original(at));
+        in_fixed(at)
+    };
+    let read = read_repaired(&doc, format, &locate, &mut repairs);
+    let mut got = match (read, foreign) {
+        (Ok(got), None) => got,
+        (first, Some((other, doc))) => {
+            // The other format's items: no place of theirs is named
+            // beyond the item (their document is assembled).
+            let whole = |_: usize| Location { line: 0, column: 0 };
+            let more = read_repaired(&doc, other, &whole, &mut Repairs::default());
+            match (first, more) {
+                (Ok(mut got), Ok(more)) => {
+                    got.entries.extend(more.entries);
+                    got
+                }
+                (Ok(got), Err(_)) => got,
+                (Err(_), Ok(more)) => more,
+                (Err(e), Err(_)) => return Err(failed(format, &lines, problem, e)),
+            }
+        }
+        (Err(e), None) => return Err(failed(format, &lines, problem, e)),
+    };
+    if let Problem::Fewer { got: strict, .. } = problem {
+        if strict.entries.len() >= got.entries.len() {
+            return Ok(*strict);
+        }
     }
+    repairs.extend(std::mem::take(&mut got.repairs));
+    got.repairs = repairs;
+    Ok(got)
+}
+
+/// The error when nothing could be read: the strict read's problem, in
+/// words and with its place.
+fn failed(format: Format, lines: &Lines<'_>, problem: Problem, after: String) -> ExtractError {
+    let message = match problem {
+        Problem::IllFormed { at, cause } => {
+            format!(
+                "{}: {cause} (and read with repairs: {after})",
+                lines.locate(at)
+            )
+        }
+        Problem::Parser(message) => format!("{message} (and read with repairs: {after})"),
+        Problem::Fewer { .. } => after,
+    };
+    ExtractError::Malformed {
+        format: format.name(),
+        message,
+    }
+}
+
+/// Bounds, then the parser; item by item when the whole fails.
+fn read_repaired(
+    doc: &[u8],
+    format: Format,
+    locate: &dyn Fn(usize) -> Location,
+    repairs: &mut Repairs,
+) -> Result<Extracted, String> {
+    let checked = match check_well_formed(doc, format.name()) {
+        Ok(c) => c,
+        Err(Unread::Refused(e)) => return Err(e.to_string()),
+        Err(Unread::IllFormed { at, cause }) => return Err(format!("{}: {cause}", locate(at))),
+    };
+    match parse_checked(doc, format, checked) {
+        Ok(got) => Ok(got),
+        Err(message) => item_by_item(doc, format, &message, locate, repairs),
+    }
+}
+
+/// Largest root start tag copied into each item's document (its
+/// namespace declarations); past it, a bare root is used.
+const MAX_ROOT_TAG: usize = 16 * 1024;
+
+/// Reads each item of `doc` in a document of its own: those the parser
+/// reads are kept, the others reported.
+fn item_by_item(
+    doc: &[u8],
+    format: Format,
+    message: &str,
+    locate: &dyn Fn(usize) -> Location,
+    repairs: &mut Repairs,
+) -> Result<Extracted, String> {
+    let mut reader = Reader::from_reader(doc);
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    let mut root: Option<(Vec<u8>, Vec<u8>)> = None;
+    let mut item_start: Option<(usize, usize)> = None;
+    let mut got = Extracted::default();
+    let (mut read, mut lost) = (0usize, 0usize);
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(doc.len());
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(doc.len());
+        match event {
+            Event::Start(e) => {
+                if depth == 0 {
+                    let tag = &doc[before..after];
+                    let tag = if tag.len() <= MAX_ROOT_TAG {
+                        tag.to_vec()
+                    } else {
+                        [b"<", e.name().as_ref(), b">"].concat()
+                    };
+                    root = Some((tag, e.name().as_ref().to_vec()));
+                } else if depth <= 2 && item_start.is_none() && is_item(e.name().as_ref()) {
+                    item_start = Some((depth, before));
+                }
+                depth += 1;
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if let (Some((d, start)), Some((tag, name))) = (item_start, &root) {
+                    if d == depth {
+                        item_start = None;
+                        let item = &doc[start..after];
+                        let mut one = tag.clone();
+                        if format == Format::Rss {
+                            one.extend_from_slice(b"<channel></channel>");
+                        }
+                        one.extend_from_slice(item);
+                        one.extend_from_slice(&[b"</", &name[..], b">"].concat());
+                        match parse_checked(&one, format, Default::default()) {
+                            Ok(mut single) => {
+                                read += 1;
+                                got.entries.append(&mut single.entries);
+                                got.repairs.extend(single.repairs);
+                            }
+                            Err(why) => {
+                                lost += 1;
+                                repairs.push(
+                                    Some(locate(start)),
+                                    format!(
+                                        "an item the {} parser could not read ({}); left out",
+                                        format.name(),
+                                        crate::text::one_line(&why, 120)
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if read == 0 {
+        return Err(if lost == 0 {
+            message.to_string()
+        } else {
+            format!("{message}; none of its {lost} items could be read")
+        });
+    }
+    Ok(got)
+}
+
+fn is_item(name: &[u8]) -> bool {
+    matches!(name.rsplit(|b| *b == b':').next(), Some(b"item" | b"entry"))
 }
