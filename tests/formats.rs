@@ -254,8 +254,21 @@ fn non_feeds_are_named_for_what_they_are() {
             "{err} should mention {want}"
         );
     }
-    let mut truncated = fixture("lab-news.synthetic.atom");
+    // A feed cut short is read for the entries it holds whole, and said
+    // to be cut (issue 27: partial beats nothing).
+    let whole = fixture("lab-news.synthetic.atom");
+    let all = extract(&SourceKind::Feed, &whole, None, now()).unwrap();
+    let mut truncated = whole.clone();
     truncated.truncate(truncated.len() - 200);
-    let err = extract(&SourceKind::Feed, &truncated, None, now()).unwrap_err();
-    assert!(err.to_string().starts_with("malformed Atom"), "{err}");
+    let got = extract(&SourceKind::Feed, &truncated, None, now()).unwrap();
+    assert!(got.repairs.cut_short);
+    assert_eq!(got.entries.len(), all.entries.len() - 1);
+    assert!(
+        got.repairs.first[0].what.contains("ends inside <entry>"),
+        "{:?}",
+        got.repairs
+    );
+    // What holds no item of a feed at all stays an error, with its place.
+    let err = extract(&SourceKind::Feed, b"<rss version=\"2.0\"><chan", None, now()).unwrap_err();
+    assert!(err.to_string().starts_with("malformed RSS"), "{err}");
 }
