@@ -269,6 +269,12 @@ fn non_feeds_are_named_for_what_they_are() {
         got.repairs
     );
     // What holds no item of a feed at all stays an error, with its place.
-    let err = extract(&SourceKind::Feed, b"<rss version=\"2.0\"><chan", None, now()).unwrap_err();
+    let err = extract(
+        &SourceKind::Feed,
+        b"<rss version=\"2.0\"><chan",
+        None,
+        now(),
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("malformed RSS"), "{err}");
 }

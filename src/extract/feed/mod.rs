@@ -333,6 +333,31 @@ fn atom_text(t: &atom_syndication::Text) -> String {
     }
 }
 
+/// Atom `<content>` as HTML, by its `type` (RFC 4287 §4.1.3): `text` and
+/// other `text/*` escaped, `html`/`xhtml` and XML types as markup (the
+/// sanitizer has the last word), any other MIME type base64 — read when
+/// it decodes to text, left out when it is binary. Types are compared
+/// without case (`HTML`, `Text/Plain` are seen in the wild).
+fn atom_content(content_type: Option<&str>, value: &str) -> Option<String> {
+    let t = content_type.map(|t| t.trim().to_ascii_lowercase());
+    match t.as_deref() {
+        None | Some("" | "text") => Some(escape_text(value)),
+        Some("html" | "xhtml") => Some(value.to_string()),
+        Some(t) if t.ends_with("+xml") || t.ends_with("/xml") || t == "text/html" => {
+            Some(value.to_string())
+        }
+        Some(t) if t.starts_with("text/") => Some(escape_text(value)),
+        Some(_) => {
+            use base64::Engine as _;
+            let compact: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .ok()?;
+            String::from_utf8(bytes).ok().map(|text| escape_text(&text))
+        }
+    }
+}
+
 fn from_atom(entry: &atom_syndication::Entry) -> RawEntry {
     let alternate = entry
         .links
@@ -340,13 +365,10 @@ fn from_atom(entry: &atom_syndication::Entry) -> RawEntry {
         .find(|l| l.rel == "alternate" || l.rel.is_empty())
         .or_else(|| entry.links.first())
         .map(|l| l.href.clone());
-    let content = entry.content.as_ref().and_then(|c| {
-        let value = c.value.as_ref()?;
-        Some(match c.content_type.as_deref() {
-            Some("text") | None => escape_text(value),
-            _ => value.clone(),
-        })
-    });
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| atom_content(c.content_type.as_deref(), c.value.as_ref()?));
     let updated = entry.updated.with_timezone(&chrono::Utc);
     RawEntry {
         guid: Some(entry.id.trim().to_string()).filter(|g| !g.is_empty()),
@@ -526,6 +548,43 @@ mod tests {
         );
         let err = extract(body.as_bytes(), None).unwrap_err();
         assert!(err.to_string().contains("outside its items"), "{err}");
+    }
+
+    #[test]
+    fn atom_content_by_type() {
+        assert_eq!(
+            atom_content(Some("TEXT/PLAIN"), "a<b").as_deref(),
+            Some("a&lt;b")
+        );
+        assert_eq!(
+            atom_content(Some("HTML"), "<b>x</b>").as_deref(),
+            Some("<b>x</b>")
+        );
+        assert_eq!(
+            atom_content(Some("text/html"), "<b>x</b>").as_deref(),
+            Some("<b>x</b>")
+        );
+        assert_eq!(
+            atom_content(Some("application/octet-stream"), "aGVsbG8g\n PHdvcmxkPg==").as_deref(),
+            Some("hello &lt;world&gt;")
+        );
+        assert_eq!(
+            atom_content(Some("image/png"), "iVBORw0KGgoAAAANSUhEUg=="),
+            None
+        );
+        // Atom 0.3, escaped and base64.
+        let body = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>o</title><modified>2005-01-01T00:00:00Z</modified><entry><title mode=\"escaped\" type=\"text/html\">a &amp;amp; b</title><id>urn:1</id><issued>2005-01-01T00:00:00Z</issued><modified>2005-01-02T00:00:00Z</modified><content type=\"text/html\" mode=\"escaped\">&lt;p&gt;hi&lt;/p&gt;</content></entry><entry><title>b</title><id>urn:2</id><modified>2005-01-03T00:00:00Z</modified><content type=\"text/plain\" mode=\"base64\">aGVsbG8=</content></entry></feed>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!(got.entries.len(), 2);
+        let (a, b) = (&got.entries[0], &got.entries[1]);
+        assert_eq!(a.content.as_deref(), Some("<p>hi</p>"));
+        assert_eq!(a.published, Some("2005-01-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(a.updated, Some("2005-01-02T00:00:00Z".parse().unwrap()));
+        assert_eq!(a.title.as_deref(), Some("a &amp; b"));
+        assert_eq!(b.content.as_deref(), Some("hello"));
+        assert!(got.repairs.first[0]
+            .what
+            .contains("Atom 0.3 read as Atom 1.0"));
     }
 
     #[test]

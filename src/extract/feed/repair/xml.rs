@@ -684,6 +684,27 @@ impl Lexer<'_> {
                 });
             }
         }
+        let is_item = matches!(local(&body[name.clone()]), b"item" | b"entry");
+        if let Some(p) = self.open.iter().position(|o| o.item).filter(|_| is_item) {
+            // Items do not nest: the one left open ends where the next
+            // begins.
+            let open = &self.open[p];
+            let (shown, line) = (
+                String::from_utf8_lossy(&body[open.name.clone()]).into_owned(),
+                self.lines.locate(open.at_in).line,
+            );
+            self.note(at, || {
+                format!(
+                    "<{shown}> opened at line {line} never closed; closed where the next begins"
+                )
+            });
+            while self.open.len() > p {
+                let o = self.open.pop().expect("open element");
+                self.put(at, b"</");
+                self.copy(o.name.start, o.name.end);
+                self.put(at, b">");
+            }
+        }
         self.rooted = true;
         tag.extend_from_slice(if empty { b"/>" } else { b">" });
         self.put(at, &tag);
@@ -696,7 +717,7 @@ impl Lexer<'_> {
             }
             return Ok(());
         }
-        let item = self.open.len() <= 2 && matches!(local(&body[name.clone()]), b"item" | b"entry");
+        let item = self.open.len() <= 2 && is_item;
         self.open.push(Open {
             name,
             at_in: at,
@@ -913,6 +934,16 @@ mod tests {
         let (out, r) = fix("<rss><channel><item>a</item></channel></rss");
         assert_eq!(out, "<rss><channel><item>a</item></channel></rss>");
         assert!(said(&r)[0].contains("'</rss' has no '>'"), "{:?}", said(&r));
+    }
+
+    #[test]
+    fn items_do_not_nest() {
+        let (out, r) = fix("<rss><channel><item><t>a</t>\n<item><t>b</t></item></channel></rss>");
+        assert_eq!(
+            out,
+            "<rss><channel><item><t>a</t>\n</item><item><t>b</t></item></channel></rss>"
+        );
+        assert!(said(&r)[0].starts_with("line 2, col 1: <item> opened at line 1 never closed"));
     }
 
     #[test]
