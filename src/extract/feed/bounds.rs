@@ -48,6 +48,14 @@ pub(super) struct Checked {
     /// depth a feed puts them, up to the cut: a parser that reads fewer
     /// lost some (items after `</channel>`, RSS items in Atom).
     pub items: usize,
+    /// Well-formed, but read by the format parser other than as meant,
+    /// first at this offset: an Atom 0.3 feed (read as 1.0, its dates
+    /// lost), an HTML entity (left as text), markup inside an RSS
+    /// `<title>`/`<description>` (its text dropped), a well-known prefix
+    /// never declared (`dc:creator` lost), content after the root.
+    pub flaw: Option<(usize, &'static str)>,
+    /// The document uses `xml:base`, which the parsers ignore.
+    pub bases: bool,
 }
 
 /// Reads the whole document once: the format parsers stop at the end of
@@ -81,6 +89,11 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
     let mut over_budget = false;
     // Items read whole before a cut at the node budget.
     let mut whole = None;
+    // The first place the format parser would read other than as meant
+    // (see [`Checked::flaw`]); prefixes declared; `xml:base` seen.
+    let mut flaw: Option<(usize, &'static str)> = None;
+    let mut declared: Vec<Vec<u8>> = Vec::new();
+    let mut bases = false;
     let is_item = |name: &[u8], depth: usize| {
         depth <= 2 && matches!(name.rsplit(|b| *b == b':').next(), Some(b"item" | b"entry"))
     };
@@ -98,8 +111,12 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
         let mut kept_item = false;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
-                saw_root = true;
                 let name = e.name();
+                if flaw.is_none() {
+                    flaw = flaw_at(name.as_ref(), &open, saw_root, format, &declared)
+                        .map(|f| (before, f));
+                }
+                saw_root = true;
                 let empty = matches!(event, Event::Empty(_));
                 // Whether the parser will see this element: not when it
                 // is inside, or starts, a stretch left out.
@@ -134,7 +151,17 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
                     nodes += 1;
                     for a in e.attributes().with_checks(false).flatten() {
                         nodes += 1;
-                        namespaces += usize::from(a.key.as_ref().starts_with(b"xmlns"));
+                        let key = a.key.as_ref();
+                        if key.starts_with(b"xmlns") {
+                            namespaces += 1;
+                            if let Some(p) = key.strip_prefix(b"xmlns:") {
+                                declared.push(p.to_vec());
+                            }
+                            if open.is_empty() && &a.value[..] == ATOM_03.as_bytes() {
+                                flaw = flaw.or(Some((before, "an Atom 0.3 feed")));
+                            }
+                        }
+                        bases |= key == b"xml:base";
                     }
                 }
                 if namespaces > MAX_NAMESPACES {
@@ -194,6 +221,21 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
                 }
             }
             Event::Eof => break,
+            Event::GeneralRef(r)
+                if flaw.is_none()
+                    && !r.is_char_ref()
+                    && !matches!(&r[..], b"amp" | b"lt" | b"gt" | b"quot" | b"apos") =>
+            {
+                flaw = Some((before, "an entity XML does not define"));
+            }
+            Event::Text(t)
+                if flaw.is_none()
+                    && open.is_empty()
+                    && saw_root
+                    && !t.iter().all(u8::is_ascii_whitespace) =>
+            {
+                flaw = Some((before, "content after the root element"));
+            }
             _ => {}
         }
         if kept_item {
@@ -242,6 +284,8 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
     if cut.is_none() && left_out.is_empty() {
         return Ok(Checked {
             items: handed,
+            flaw,
+            bases,
             ..Checked::default()
         });
     }
@@ -262,7 +306,41 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
         capped: cut.is_some(),
         trimmed,
         items: handed,
+        flaw,
+        bases,
     })
+}
+
+const ATOM_03: &str = "http://purl.org/atom/ns#";
+
+/// Prefixes whose namespace the rss parser needs to see declared.
+const KNOWN_PREFIXES: [&[u8]; 9] = [
+    b"dc", b"content", b"atom", b"media", b"itunes", b"slash", b"wfw", b"sy", b"georss",
+];
+
+/// The flaw an element `name` opening inside `open` shows, if any (see
+/// [`Checked::flaw`]).
+fn flaw_at(
+    name: &[u8],
+    open: &[Vec<u8>],
+    saw_root: bool,
+    format: &str,
+    declared: &[Vec<u8>],
+) -> Option<&'static str> {
+    if open.is_empty() {
+        return saw_root.then_some("content after the root element");
+    }
+    if format == "RSS"
+        && matches!(
+            open.last().map(Vec::as_slice),
+            Some(b"title" | b"description")
+        )
+    {
+        return Some("markup inside an RSS text element");
+    }
+    let (prefix, _) = name.split_at(name.iter().position(|b| *b == b':')?);
+    (KNOWN_PREFIXES.contains(&prefix) && !declared.iter().any(|d| d == prefix))
+        .then_some("a namespace prefix never declared")
 }
 
 /// An item being read by [`check_well_formed`].

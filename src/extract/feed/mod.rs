@@ -157,6 +157,7 @@ fn read_xml(body: &[u8], format: Format) -> Result<Extracted, ExtractError> {
         Err(Unread::IllFormed { at, cause }) => repair::Problem::IllFormed { at, cause },
         Err(Unread::Parser(message)) => repair::Problem::Parser(message),
         Err(Unread::Fewer { got }) => repair::Problem::Fewer { got },
+        Err(Unread::Bases) => repair::Problem::Bases,
     };
     repair::read(body, format, problem)
 }
@@ -175,6 +176,9 @@ enum Unread {
     Fewer {
         got: Box<Extracted>,
     },
+    /// Well-formed Atom using `xml:base`, which the parser ignores: its
+    /// links are resolved by the shaping pass (no repair said).
+    Bases,
 }
 
 impl From<bounds::Unread> for Unread {
@@ -189,6 +193,15 @@ impl From<bounds::Unread> for Unread {
 /// The well-formed path: bounds, then the format parser, as written.
 fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
     let checked = check_well_formed(body, format.name())?;
+    if let Some((at, what)) = checked.flaw {
+        return Err(Unread::IllFormed {
+            at,
+            cause: format!("{what} (read with repairs)"),
+        });
+    }
+    if checked.bases && format == Format::Atom {
+        return Err(Unread::Bases);
+    }
     let present = checked.items;
     let got = parse_checked(body, format, checked).map_err(Unread::Parser)?;
     if got.entries.len() < present {
@@ -203,6 +216,8 @@ fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extrac
     let (capped, trimmed) = (checked.capped, checked.trimmed);
     let body = checked.doc.map_or(Cow::Borrowed(body), Cow::Owned);
     let mut repairs = Repairs::default();
+    // Dates read other than as written: (text, what), placed below.
+    let mut dates: Vec<(String, String)> = Vec::new();
     let mut got = match format {
         Format::Rss => {
             let channel = rss::Channel::read_from(&body[..]).map_err(|e| e.to_string())?;
@@ -210,7 +225,7 @@ fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extrac
                 entries: channel
                     .items
                     .iter()
-                    .map(|item| from_rss(item, &mut repairs))
+                    .map(|item| from_rss(item, &mut dates))
                     .collect(),
                 ttl: channel
                     .ttl
@@ -228,11 +243,24 @@ fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extrac
             }
         }
     };
+    if !dates.is_empty() {
+        // Each date's place: searched in document order, from the last
+        // one found (one pass over the document in all).
+        let lines = crate::repairs::Lines::new(&body);
+        let mut from = 0;
+        for (text, what) in dates {
+            let at = memchr::memmem::find(&body[from..], text.as_bytes()).map(|p| from + p);
+            if let Some(at) = at {
+                from = at + text.len();
+            }
+            repairs.push(at.map(|at| lines.locate(at)), what);
+        }
+    }
     (got.capped, got.trimmed, got.repairs) = (capped, trimmed, repairs);
     Ok(got)
 }
 
-fn from_rss(item: &rss::Item, repairs: &mut Repairs) -> RawEntry {
+fn from_rss(item: &rss::Item, dates: &mut Vec<(String, String)>) -> RawEntry {
     let dc = item.dublin_core_ext.as_ref();
     let guid = item
         .guid
@@ -264,15 +292,16 @@ fn from_rss(item: &rss::Item, repairs: &mut Repairs) -> RawEntry {
         .and_then(|d| {
             let mut note = None;
             let date = crate::dates::parse_date_noting(d, None, &mut note);
-            if let Some(note) = note {
+            if let Some(note) = note.filter(|_| dates.len() < crate::repairs::KEPT) {
                 let title = item.title.as_deref().unwrap_or_default();
-                repairs.push_with(None, || {
+                dates.push((
+                    d.trim().to_string(),
                     format!(
                         "item '{}': pubDate '{}': {note}",
                         crate::text::one_line(title, 60),
-                        crate::text::one_line(d, 60)
-                    )
-                });
+                        crate::text::one_line(d.trim(), 60)
+                    ),
+                ));
             }
             date
         })

@@ -31,9 +31,16 @@ pub use xml::MAX_REPAIRS;
 
 /// What the strict read stumbled on.
 pub(super) enum Problem {
-    IllFormed { at: usize, cause: String },
+    IllFormed {
+        at: usize,
+        cause: String,
+    },
     Parser(String),
-    Fewer { got: Box<Extracted> },
+    Fewer {
+        got: Box<Extracted>,
+    },
+    /// Well-formed, using `xml:base`.
+    Bases,
 }
 
 /// Repairs `body` (UTF-8) and reads it again.
@@ -97,7 +104,7 @@ fn failed(format: Format, lines: &Lines<'_>, problem: Problem, after: String) ->
             )
         }
         Problem::Parser(message) => format!("{message} (and read with repairs: {after})"),
-        Problem::Fewer { .. } => after,
+        Problem::Fewer { .. } | Problem::Bases => after,
     };
     ExtractError::Malformed {
         format: format.name(),

@@ -86,6 +86,8 @@ impl Tally {
 enum EndAs {
     Keep,
     Rename(Vec<u8>),
+    /// Markup inside an RSS text element: written as its text.
+    Escape,
 }
 
 /// What the text of the current element is collected for.
@@ -122,7 +124,12 @@ struct Shaper<'a> {
     root_decls: Vec<u8>,
     undeclared: Vec<&'static str>,
     saw_channel: bool,
-    root_items: usize,
+    /// Where the first item outside a channel is.
+    root_items: Option<usize>,
+    /// Inside an RSS `<title>`/`<description>` opened at this depth.
+    text_field: Option<usize>,
+    /// `xml:base` in scope: the depth each was set at, and its value.
+    bases: Vec<(usize, Option<url::Url>)>,
 }
 
 /// Shapes `doc` (well-formed) for the `format` parser. `locate` names
@@ -152,7 +159,9 @@ pub(in crate::extract::feed) fn shape(
         root_decls: Vec::new(),
         undeclared: Vec::new(),
         saw_channel: false,
-        root_items: 0,
+        root_items: None,
+        text_field: None,
+        bases: Vec::new(),
     };
     s.run()?;
     for (at, what, n) in std::mem::take(&mut s.tally.said) {
@@ -197,7 +206,7 @@ impl Shaper<'_> {
             let ns = match ns {
                 ResolveResult::Bound(n) => Some(String::from_utf8_lossy(n.as_ref()).into_owned()),
                 ResolveResult::Unknown(p) => {
-                    self.unknown_prefix(&p);
+                    self.unknown_prefix(&p, before);
                     None
                 }
                 ResolveResult::Unbound => None,
@@ -228,12 +237,16 @@ impl Shaper<'_> {
         Ok(())
     }
 
-    fn unknown_prefix(&mut self, prefix: &[u8]) {
+    fn unknown_prefix(&mut self, prefix: &[u8], at: usize) {
         let p = String::from_utf8_lossy(prefix).into_owned();
-        if let Some((known, _)) = KNOWN_PREFIXES.iter().find(|(k, _)| *k == p) {
+        if let Some((known, uri)) = KNOWN_PREFIXES.iter().find(|(k, _)| *k == p) {
             if !self.undeclared.contains(known) {
                 self.undeclared.push(known);
             }
+            self.tally.add(
+                at,
+                format!("prefix '{known}:' used without a declaration; read as {uri}"),
+            );
         }
     }
 
@@ -297,7 +310,27 @@ impl Shaper<'_> {
             self.saw_channel = true;
         }
         if depth == 1 && local == b"item" && self.format == Format::Rss {
-            self.root_items += 1;
+            self.root_items.get_or_insert(before);
+        }
+        if self.text_field.is_some() {
+            // Markup where the rss parser reads text (and drops what
+            // elements hold): the HTML it means.
+            self.tally.add(
+                before,
+                "markup inside an RSS text element read as its HTML".into(),
+            );
+            self.escape(before, after);
+            if !empty {
+                self.ends.push(EndAs::Escape);
+            }
+            return;
+        }
+        if self.format == Format::Rss
+            && !prefixed
+            && matches!(&local[..], b"title" | b"description")
+            && !empty
+        {
+            self.text_field = Some(depth);
         }
         let own = self.own(ns);
         let mut name = qname.to_vec();
@@ -336,13 +369,14 @@ impl Shaper<'_> {
             }
         }
         let atom = matches!(ns, Some(ATOM | ATOM_03)) && self.format == Format::Atom;
-        let mut attrs_changed = false;
         let mut attrs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut attrs_changed = false;
         let mut base64 = false;
         let mut mode: Option<Vec<u8>> = None;
         for a in e.attributes().with_checks(false).flatten() {
             attrs.push((a.key.as_ref().to_vec(), a.value.to_vec()));
         }
+        attrs_changed |= self.resolve_bases(depth, &mut attrs, empty);
         if atom {
             if atom03 {
                 if let Some(i) = attrs.iter().position(|(k, _)| k == b"mode") {
@@ -414,6 +448,69 @@ impl Shaper<'_> {
         }
     }
 
+    /// Writes the markup at `from..to` as text.
+    fn escape(&mut self, from: usize, to: usize) {
+        self.map.mark(self.out.len(), from);
+        for b in &self.doc[from..to] {
+            match b {
+                b'<' => self.out.extend_from_slice(b"&lt;"),
+                b'>' => self.out.extend_from_slice(b"&gt;"),
+                b'&' => self.out.extend_from_slice(b"&amp;"),
+                b => self.out.push(*b),
+            }
+        }
+    }
+
+    /// `xml:base` (valid Atom, ignored by the parsers; no repair said):
+    /// an element's relative `href`/`src` resolved against the base in
+    /// scope. Whether an attribute changed.
+    fn resolve_bases(
+        &mut self,
+        depth: usize,
+        attrs: &mut [(Vec<u8>, Vec<u8>)],
+        empty: bool,
+    ) -> bool {
+        let parent = self.bases.last().and_then(|(_, b)| b.clone());
+        let base = match attrs.iter().find(|(k, _)| k == b"xml:base") {
+            Some((_, v)) => {
+                let v = String::from_utf8_lossy(v).into_owned();
+                let v = quick_xml::escape::unescape(&v)
+                    .map(|v| v.into_owned())
+                    .unwrap_or(v);
+                let joined = match &parent {
+                    Some(b) => b.join(&v).ok(),
+                    None => url::Url::parse(&v).ok(),
+                };
+                let base = joined.or(parent);
+                if !empty {
+                    self.bases.push((depth, base.clone()));
+                }
+                base
+            }
+            None => parent,
+        };
+        let Some(base) = base else { return false };
+        let mut changed = false;
+        for (_, v) in attrs
+            .iter_mut()
+            .filter(|(k, _)| k == b"href" || k == b"src")
+        {
+            let written = String::from_utf8_lossy(v).into_owned();
+            let written = quick_xml::escape::unescape(&written)
+                .map(|w| w.into_owned())
+                .unwrap_or(written);
+            if url::Url::parse(&written).is_err() {
+                if let Ok(joined) = base.join(&written) {
+                    *v = quick_xml::escape::escape(joined.as_str())
+                        .as_bytes()
+                        .to_vec();
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
     fn write_start(&mut self, at: usize, name: &[u8], attrs: &[(Vec<u8>, Vec<u8>)], empty: bool) {
         self.map.mark(self.out.len(), at);
         self.out.push(b'<');
@@ -464,7 +561,7 @@ impl Shaper<'_> {
             }
         }
         let mut name = qname.to_vec();
-        let mut changed = false;
+        let mut changed = self.resolve_bases(0, &mut attrs, empty);
         if ns == Some(ATOM_03) {
             self.atom03 = true;
             self.tally.add(before, "Atom 0.3 read as Atom 1.0".into());
@@ -486,6 +583,15 @@ impl Shaper<'_> {
             }
             changed = true;
         } else if local != b"RDF" && local.len() < qname.len() && self.own(ns) {
+            let prefix =
+                String::from_utf8_lossy(&qname[..qname.len() - local.len() - 1]).into_owned();
+            self.tally.add(
+                before,
+                format!(
+                    "elements prefixed '{prefix}:' read as unprefixed {}",
+                    self.format.name()
+                ),
+            );
             name = local.to_vec();
             changed = true;
         }
@@ -517,6 +623,12 @@ impl Shaper<'_> {
     fn end(&mut self, before: usize, after: usize) {
         let depth = self.ends.len().saturating_sub(1);
         let end_as = self.ends.pop().unwrap_or(EndAs::Keep);
+        while self.bases.last().is_some_and(|(d, _)| *d >= depth) {
+            self.bases.pop();
+        }
+        if self.text_field == Some(depth) {
+            self.text_field = None;
+        }
         if let Some((d, start)) = self.foreign_item {
             if d == depth {
                 self.foreign.extend_from_slice(&self.doc[start..after]);
@@ -535,10 +647,12 @@ impl Shaper<'_> {
             Some(Collect::Base64 { text }) => self.base64(&text, before),
             None => {}
         }
-        if depth == 0 && self.format == Format::Rss && !self.saw_channel && self.root_items > 0 {
+        if let (0, Format::Rss, false, Some(first)) =
+            (depth, self.format, self.saw_channel, self.root_items)
+        {
             // The rss parser reads items beside a channel into it.
             self.notes.push((
-                before,
+                first,
                 "<item>s outside a <channel> read as the channel's".into(),
             ));
             self.map.mark(self.out.len(), before);
@@ -546,6 +660,7 @@ impl Shaper<'_> {
         }
         match end_as {
             EndAs::Keep => self.copy(before, after),
+            EndAs::Escape => self.escape(before, after),
             EndAs::Rename(name) => {
                 self.map.mark(self.out.len(), before);
                 self.out.extend_from_slice(b"</");

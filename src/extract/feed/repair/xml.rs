@@ -108,6 +108,9 @@ struct Lexer<'a> {
     closed: bool,
     /// Content before the root was reported.
     said_before: bool,
+    /// The document ends inside text or markup (not between elements):
+    /// an item it ends inside lost some of its text.
+    cut_text: bool,
     format: &'static str,
 }
 
@@ -129,6 +132,7 @@ pub(in crate::extract::feed) fn repair(
         rooted: false,
         closed: false,
         said_before: false,
+        cut_text: false,
         format,
     };
     let start = lx.repairs.count;
@@ -462,6 +466,7 @@ impl Lexer<'_> {
                 self.copy(at, self.body.len());
                 self.put(self.body.len(), close);
                 self.repairs.cut_short = true;
+                self.cut_text = true;
                 self.note(self.body.len(), || {
                     format!("the document ends inside a {what} opened at line {line}; closed")
                 });
@@ -530,9 +535,16 @@ impl Lexer<'_> {
         };
         if unclosed {
             let shown = String::from_utf8_lossy(name).into_owned();
-            self.note(name_end, || {
-                format!("'</{shown}' has no '>'; read as closed")
-            });
+            if end == body.len() {
+                self.repairs.cut_short = true;
+                self.note(name_end, || {
+                    format!("the document ends inside '</{shown}'; read as closed")
+                });
+            } else {
+                self.note(name_end, || {
+                    format!("'</{shown}' has no '>'; read as closed")
+                });
+            }
         }
         self.i = end;
         let found = self
@@ -662,6 +674,7 @@ impl Lexer<'_> {
         self.i = j;
         if cut {
             self.repairs.cut_short = true;
+            self.cut_text = true;
             let shown = String::from_utf8_lossy(&body[name.clone()]).into_owned();
             self.note(at, || {
                 format!("the document ends inside the tag <{shown}>; removed")
@@ -822,14 +835,20 @@ impl Lexer<'_> {
     }
 
     /// End of input: what is still open is closed; an item the document
-    /// ends inside is left out.
+    /// ends inside of (its text cut) is left out.
     fn finish(&mut self) {
         if self.open.is_empty() {
             return;
         }
         self.repairs.cut_short = true;
         let end = self.body.len();
-        if let Some(p) = self.open.iter().position(|o| o.item) {
+        // An item whose elements all ended is whole but for its end tag.
+        let cut_item = self
+            .open
+            .iter()
+            .position(|o| o.item)
+            .filter(|p| self.cut_text || p + 1 < self.open.len());
+        if let Some(p) = cut_item {
             let item = &self.open[p];
             let (name, line) = (
                 String::from_utf8_lossy(&self.body[item.name.clone()]).into_owned(),
@@ -933,7 +952,11 @@ mod tests {
         );
         let (out, r) = fix("<rss><channel><item>a</item></channel></rss");
         assert_eq!(out, "<rss><channel><item>a</item></channel></rss>");
-        assert!(said(&r)[0].contains("'</rss' has no '>'"), "{:?}", said(&r));
+        assert!(
+            said(&r)[0].contains("ends inside '</rss'"),
+            "{:?}",
+            said(&r)
+        );
     }
 
     #[test]
