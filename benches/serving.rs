@@ -110,6 +110,7 @@ fn bench_metrics(c: &mut Criterion) {
         store_entries: 100_000,
         topic_entries: topics.iter().map(|t| (t.as_str(), 500)).collect(),
         source_failures: sources.iter().map(|s| (s.as_str(), 1)).collect(),
+        source_repairs: sources.iter().map(|s| (s.as_str(), 0)).collect(),
         renders: 10,
         render_seconds: 0.5,
         hosts: hosts.clone(),
@@ -138,6 +139,7 @@ fn bench_metrics(c: &mut Criterion) {
     let poll_seconds = Family::<Labels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
     let topic_entries = Family::<Labels, Gauge>::default();
     let failures = Family::<Labels, Gauge>::default();
+    let repairs = Family::<Labels, Gauge>::default();
     let host_requests = Family::<Labels, Gauge>::default();
     let budget_used = Family::<Labels, Gauge>::default();
     let budget_limit = Family::<Labels, Gauge>::default();
@@ -155,6 +157,7 @@ fn bench_metrics(c: &mut Criterion) {
         "Failures in a row.",
         failures.clone(),
     );
+    registry.register("source_repairs", "Repairs.", repairs.clone());
     registry.register("host_requests", "Requests per host.", host_requests.clone());
     registry.register("budget_used", "Budget used.", budget_used.clone());
     registry.register("budget_limit", "Budget limit.", budget_limit.clone());
@@ -193,6 +196,11 @@ fn bench_metrics(c: &mut Criterion) {
                 failures
                     .get_or_create(&vec![("source", s.to_string())])
                     .set(i64::from(*n));
+            }
+            for (s, n) in &snap.source_repairs {
+                repairs
+                    .get_or_create(&vec![("source", s.to_string())])
+                    .set(*n as i64);
             }
             for h in &snap.hosts {
                 host_requests

@@ -141,6 +141,9 @@ pub struct Snapshot<'a> {
     pub topic_entries: Vec<(&'a str, usize)>,
     /// Source id → consecutive failures.
     pub source_failures: Vec<(&'a str, u32)>,
+    /// Source id → repairs its last successful poll made to read it (see
+    /// [`crate::repairs`]); 0 for a well-formed source.
+    pub source_repairs: Vec<(&'a str, u64)>,
     pub renders: u64,
     pub render_seconds: f64,
     /// The fetcher's politeness gate: hosts contacted, budgets in use.
@@ -527,6 +530,15 @@ impl Metrics {
             "source",
             snap.source_failures.iter().copied(),
         );
+        x.by(
+            (
+                "feedloom_source_repairs",
+                Gauge,
+                "Repairs the last successful poll of a source needed to read it (a bare `&`, a date in the wrong form, a document cut short...), by source; above 0 the source is recovered.",
+            ),
+            "source",
+            snap.source_repairs.iter().copied(),
+        );
         // SECURITY: a label per host a stranger's link names would let
         // a feed grow this page (and a Prometheus server) without bound.
         let listed: Vec<&HostStatus> = snap.hosts.iter().filter(|h| h.listed).collect();
@@ -821,6 +833,7 @@ mod tests {
             store_entries: 7,
             topic_entries: vec![("llm", 3)],
             source_failures: vec![("hf", 1)],
+            source_repairs: vec![("hf", 0), ("blog", 12)],
             renders: 2,
             render_seconds: 0.25,
             hosts: vec![
@@ -887,6 +900,8 @@ mod tests {
         assert!(text.contains("feedloom_http_not_modified_ratio 0.5\n"));
         assert!(text.contains("feedloom_http_response_body_bytes_total 105\n"));
         assert!(text.contains("feedloom_poll_errors_total{source=\"hf\"} 1\n"));
+        assert!(text.contains("feedloom_source_repairs{source=\"blog\"} 12\n"));
+        assert!(text.contains("feedloom_source_repairs{source=\"hf\"} 0\n"));
         assert!(text.contains("feedloom_topic_entries{topic=\"llm\"} 3\n"));
         assert!(text.contains("feedloom_ready 1\n"));
         assert!(text.contains("feedloom_host_requests_total{host=\"huggingface.co\"} 12\n"));

@@ -104,6 +104,7 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         "{} items extracted from {page_url}",
         extracted.entries.len()
     );
+    out.push_str(&repairs_report(&extracted.repairs));
     out.push_str(&entry_table(
         extracted.entries,
         &source_id,
@@ -113,6 +114,43 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
     ));
     Ok(out)
 }
+
+/// What was repaired to read the document, one repair a line with its
+/// place, for the operator to tell the upstream; nothing when it was read
+/// as written.
+fn repairs_report(repairs: &crate::repairs::Repairs) -> String {
+    let mut out = String::new();
+    if repairs.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "recovered: {} {}",
+        repairs.count,
+        if repairs.count == 1 {
+            "repair"
+        } else {
+            "repairs"
+        }
+    );
+    for r in &repairs.first {
+        // SECURITY: a repair may quote upstream bytes; a terminal must
+        // not take them as escapes.
+        let _ = writeln!(
+            out,
+            "  {}",
+            crate::text::one_line(&r.to_string(), INSPECT_REPAIR_CHARS)
+        );
+    }
+    let more = repairs.count.saturating_sub(repairs.first.len());
+    if more > 0 {
+        let _ = writeln!(out, "  … and {more} more");
+    }
+    out
+}
+
+/// Longest repair line `inspect` prints.
+const INSPECT_REPAIR_CHARS: usize = 300;
 
 /// The entries as `inspect` shows them: id, date, title, link, fields;
 /// at most `max` rows.
@@ -324,5 +362,35 @@ fn adhoc_kind(target: &InspectArgs) -> Result<SourceKind, Error> {
         other => Err(Error::Usage(format!(
             "--kind `{other}`: use feed, html or json (or name a defined source)"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repairs::{Location, Repairs};
+
+    #[test]
+    fn repairs_listed_with_their_places_then_counted() {
+        assert_eq!(repairs_report(&Repairs::default()), "");
+        let mut r = Repairs::default();
+        r.push(
+            Some(Location {
+                line: 3,
+                column: 18,
+            }),
+            "unescaped '&' read as '&amp;'",
+        );
+        assert_eq!(
+            repairs_report(&r),
+            "recovered: 1 repair\n  line 3, col 18: unescaped '&' read as '&amp;'\n"
+        );
+        r.push(None, "a date\u{1b}[31m read as RFC 822");
+        r.count += 100;
+        let out = repairs_report(&r);
+        assert_eq!(
+            out,
+            "recovered: 102 repairs\n  line 3, col 18: unescaped '&' read as '&amp;'\n  a date\\u{1b}[31m read as RFC 822\n  … and 100 more\n"
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! fetch → extract → normalize → (store: merge + rules) → which topics
 //! changed. A failing source is recorded in its state and logged once per
 //! change of state; it never stops other sources, never touches stored
-//! entries and never publishes anything.
+//! entries and never publishes anything. A source read only with repairs
+//! (see [`crate::repairs`]) is *recovered*: the repairs are kept in its
+//! state ([`MAX_REPAIRS_KEPT`] of them with their text) and logged once per
+//! change, as a degraded one's.
 //!
 //! Scheduling (see [`next_poll`]): after a success the next poll is one
 //! interval away (±10% jitter), or later when the upstream says its answer
@@ -26,7 +29,8 @@ use crate::extract::{self, ExtractError, Extracted};
 use crate::fetch::{FetchError, Fetcher, Meta};
 use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
-use crate::store::{PollCounts, SourceError, SourceState, Store, StoreError};
+use crate::repairs::Repairs;
+use crate::store::{PollCounts, SourceError, SourceRepairs, SourceState, Store, StoreError};
 use pages::Listing;
 
 /// Sources fetched at once, across all hosts.
@@ -44,6 +48,12 @@ pub const MAX_FRESHNESS_FLOOR: Duration = Duration::from_secs(24 * 3600);
 pub const BREAKAGE_MIN_ITEMS: u64 = 5;
 /// Longest error message kept for a source (stored, on `/status`, logged).
 pub const MAX_ERROR_CHARS: usize = 500;
+/// Repairs a source keeps between polls, for `/status` and the index:
+/// the first few tell the operator what to ask the upstream to fix, the
+/// count how much there is (`inspect` lists them all).
+pub const MAX_REPAIRS_KEPT: usize = 5;
+/// Longest text of one kept repair (it may quote upstream bytes).
+pub const MAX_REPAIR_CHARS: usize = 200;
 /// Items ingested from one listing, all its pages together: the first this
 /// many are kept (a Hugging Face month is 1,000 papers over ten pages).
 /// Held where items are built: each extractor stops there, and so does
@@ -200,8 +210,10 @@ struct Ingested {
     status: u16,
     /// Upstream freshness (headers or `<ttl>`): a floor on the next poll.
     floor: Option<Duration>,
-    /// The source turned degraded, or recovered (the index shows it).
-    degraded_changed: bool,
+    /// What the index shows of the source changed: it turned degraded or
+    /// back, or its repairs changed (it turned recovered or back, or the
+    /// count or first repair it shows).
+    shown_changed: bool,
 }
 
 /// The host a source is polled from, as the fetcher's per-host rules name
@@ -340,7 +352,7 @@ impl Poller {
                     state.last_listed = done.counts.fetched;
                 }
                 report.health_changed =
-                    record_success(source, &mut state, now) || done.degraded_changed;
+                    record_success(source, &mut state, now) || done.shown_changed;
             }
             Ok(Polled::NotModified { floor: f }) => {
                 floor = f;
@@ -430,7 +442,7 @@ impl Poller {
         let validators =
             (state.validators_for == pages.key && !backfill).then_some(&state.validators);
         let key = pages.key.clone();
-        let (raw, page_url, meta, ttl, keep, degraded) =
+        let (raw, page_url, meta, ttl, keep, degraded, repairs) =
             match self.fetch_pages(source, pages, validators, now).await? {
                 Listing::Unchanged(meta) => {
                     note_move(source, state, &meta);
@@ -439,14 +451,26 @@ impl Poller {
                         floor: meta.fresh_for,
                     });
                 }
-                Listing::Fetched {
-                    entries,
-                    meta,
-                    first_page,
-                    page_url,
-                    ttl,
-                    degraded,
-                } => (entries, page_url, meta, ttl, (first_page, key), degraded),
+                Listing::Fetched(got) => {
+                    let pages::FetchedPages {
+                        entries,
+                        meta,
+                        first_page,
+                        page_url,
+                        ttl,
+                        degraded,
+                        repairs,
+                    } = *got;
+                    (
+                        entries,
+                        page_url,
+                        meta,
+                        ttl,
+                        (first_page, key),
+                        degraded,
+                        repairs,
+                    )
+                }
             };
         note_move(source, state, &meta);
         if raw.is_empty() && state.last_listed >= BREAKAGE_MIN_ITEMS {
@@ -471,13 +495,49 @@ impl Poller {
             }
             state.degraded = degraded;
         }
+        let repairs = kept_repairs(&repairs);
+        // The index shows the count and the first repair.
+        let repairs_changed = state.repairs.count != repairs.count
+            || state.repairs.first.first() != repairs.first.first();
+        match (state.repairs.any(), repairs.any()) {
+            (false, true) => {
+                tracing::warn!(source = %source.id, url = %source.url, "recovered: read with {} repair(s), the first {}; the upstream feed is not well-formed; feedloom read it anyway", repairs.count, repairs.first.first().map_or("not kept", String::as_str))
+            }
+            (true, false) => {
+                tracing::info!(source = %source.id, "no longer needs repairs")
+            }
+            _ => {}
+        }
+        state.repairs = repairs;
         Ok(Polled::Ingested(Ingested {
             counts,
             topics,
             status: meta.status,
             floor: meta.fresh_for.max(ttl),
-            degraded_changed,
+            shown_changed: degraded_changed || repairs_changed,
         }))
+    }
+}
+
+/// What a source keeps of a poll's repairs (see [`MAX_REPAIRS_KEPT`]).
+///
+/// SECURITY: a repair may quote upstream bytes, and `/status` and the index
+/// show it: one printable line, bounded, its URLs without query or
+/// userinfo, as an error message is kept.
+fn kept_repairs(repairs: &Repairs) -> SourceRepairs {
+    SourceRepairs {
+        count: repairs.count as u64,
+        first: repairs
+            .first
+            .iter()
+            .take(MAX_REPAIRS_KEPT)
+            // Redacted before cut: a URL cut short, or run into the next
+            // word by an escaped line break, would take the text after it
+            // along as its query.
+            .map(|r| {
+                crate::text::one_line(&crate::urls::redact_urls(&r.to_string()), MAX_REPAIR_CHARS)
+            })
+            .collect(),
     }
 }
 
@@ -680,6 +740,43 @@ mod tests {
 
     fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         (to - from).num_minutes()
+    }
+
+    #[test]
+    fn repairs_kept_few_bounded_and_redacted() {
+        let mut r = Repairs::default();
+        for i in 0..8 {
+            r.push(
+                Some(crate::repairs::Location {
+                    line: i + 1,
+                    column: 2,
+                }),
+                format!(
+                    "unescaped '&' read as '&amp;' in http://u:pw@h.example/p?token=SECRET{i}\n{}",
+                    "x".repeat(500)
+                ),
+            );
+        }
+        let kept = kept_repairs(&r);
+        assert_eq!(kept.count, 8);
+        assert_eq!(kept.first.len(), MAX_REPAIRS_KEPT);
+        for line in &kept.first {
+            assert!(line.chars().count() <= MAX_REPAIR_CHARS + 1, "{line}");
+            assert!(!line.contains("SECRET") && !line.contains('\n'), "{line}");
+        }
+        assert!(
+            kept.first[0].starts_with(
+                "line 1, col 2: unescaped '&' read as '&amp;' in http://h.example/p\\u{a}xx"
+            ),
+            "{}",
+            kept.first[0]
+        );
+        assert!(!kept_repairs(&Repairs::default()).any());
+        // A state stored before repairs were kept still loads.
+        let old: SourceState =
+            serde_json::from_str(r#"{"consecutive_failures":2,"degraded":null}"#).unwrap();
+        assert_eq!(old.consecutive_failures, 2);
+        assert_eq!(old.repairs, SourceRepairs::default());
     }
 
     #[test]

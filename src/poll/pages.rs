@@ -11,7 +11,9 @@
 //! there means the listing is unchanged, and no other page is fetched. A
 //! later page that fails (fetch or extraction) cuts the listing there: the
 //! pages before it are ingested, and no validators are kept, so the next
-//! poll reads the whole listing again. A listing holds at most
+//! poll reads the whole listing again; so does a listing whose document
+//! was cut short and read with repairs (the next poll must not take a 304
+//! for a document it never saw whole). A listing holds at most
 //! [`MAX_ITEMS_PER_FETCH`] items, all pages together: paging stops there.
 
 use std::collections::HashSet;
@@ -25,6 +27,7 @@ use crate::extract::huggingface::API_PAGE_SIZE;
 use crate::extract::{Extracted, SourceKind};
 use crate::fetch::{Budget, FetchRequest, Fetched, Meta, Validators};
 use crate::model::RawEntry;
+use crate::repairs::Repairs;
 
 /// The URL after page `page` (0-based), fetched from the given URL, given
 /// what it held; `None` ends the listing.
@@ -85,23 +88,30 @@ pub(super) fn of(source: &Source, now: DateTime<Utc>) -> Pages<'_> {
     }
 }
 
-/// What a listing fetch found.
+/// What a listing fetch found (boxed: the two differ in size by
+/// hundreds of bytes, and a listing is returned once a poll).
 pub(super) enum Listing {
     /// The first page answered 304: the listing is as it was.
-    Unchanged(Meta),
-    Fetched {
-        entries: Vec<RawEntry>,
-        /// Of the last page fetched.
-        meta: Meta,
-        /// The first page's validators, for the next poll.
-        first_page: Validators,
-        /// What relative links resolve against.
-        page_url: Url,
-        /// The first page's own refresh interval (RSS `<ttl>`).
-        ttl: Option<std::time::Duration>,
-        /// What the first page's extraction could not read.
-        degraded: Option<String>,
-    },
+    Unchanged(Box<Meta>),
+    Fetched(Box<FetchedPages>),
+}
+
+/// A listing fetched and extracted.
+pub(super) struct FetchedPages {
+    pub entries: Vec<RawEntry>,
+    /// Of the last page fetched.
+    pub meta: Meta,
+    /// The first page's validators, for the next poll.
+    pub first_page: Validators,
+    /// What relative links resolve against.
+    pub page_url: Url,
+    /// The first page's own refresh interval (RSS `<ttl>`).
+    pub ttl: Option<std::time::Duration>,
+    /// What the first page's extraction could not read.
+    pub degraded: Option<String>,
+    /// What the first page's extraction repaired, with the later pages'
+    /// repairs counted (their places are in other documents).
+    pub repairs: Repairs,
 }
 
 impl Poller {
@@ -121,6 +131,7 @@ impl Poller {
         let mut page_url = pages.base.clone();
         let mut ttl = None;
         let mut degraded = None;
+        let mut repairs = Repairs::default();
         let mut url = pages.first.clone();
         let mut cut = false;
         for page in 0..pages.max_pages {
@@ -145,7 +156,9 @@ impl Poller {
             };
             let (bytes, meta) = match fetched {
                 Fetched::Body { bytes, meta } => (bytes, meta),
-                Fetched::NotModified(meta) if page == 0 => return Ok(Listing::Unchanged(meta)),
+                Fetched::NotModified(meta) if page == 0 => {
+                    return Ok(Listing::Unchanged(Box::new(meta)))
+                }
                 // Never asked conditionally; a server that answers 304
                 // anyway ends the listing.
                 Fetched::NotModified(meta) => {
@@ -157,7 +170,7 @@ impl Poller {
                 first_page = meta.validators.clone();
                 page_url.get_or_insert_with(|| meta.final_url.clone().unwrap_or(url.clone()));
             }
-            let got = match extract_blocking(source, bytes, &meta, now).await {
+            let mut got = match extract_blocking(source, bytes, &meta, now).await {
                 Ok(got) => got,
                 Err(e) if page == 0 => return Err(e),
                 // A later page that cannot be read ends the listing; the
@@ -173,6 +186,10 @@ impl Poller {
             if page == 0 {
                 ttl = got.ttl;
                 degraded = got.degraded.clone();
+                repairs = std::mem::take(&mut got.repairs);
+            } else {
+                repairs.count += got.repairs.count;
+                repairs.cut_short |= got.repairs.cut_short;
             }
             let next = (pages.next)(page, &url, &got);
             let before = all.len();
@@ -205,16 +222,19 @@ impl Poller {
         }
         // A cut listing keeps no validators: the next poll must not take a
         // 304 on the first page for "nothing new" and skip the pages missed.
-        if cut {
+        // Nor does a document cut short: what it lost past the cut would
+        // never be read if the upstream's next answer were a 304.
+        if cut || repairs.cut_short {
             first_page = Validators::default();
         }
-        Ok(Listing::Fetched {
+        Ok(Listing::Fetched(Box::new(FetchedPages {
             entries: all,
             meta: last_meta,
             first_page,
             page_url: page_url.unwrap_or(pages.first),
             ttl,
             degraded,
-        })
+            repairs,
+        })))
     }
 }

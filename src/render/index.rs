@@ -5,9 +5,9 @@
 //! failing and since when (details on `/status`).
 //!
 //! The page changes only on a change of state (a topic changed, a source
-//! turned healthy or failing, new entries arrived), never per poll, so its
-//! ETag stays put while nothing happens; its Last-Modified is the latest of
-//! those changes.
+//! turned healthy, failing, degraded or recovered, new entries arrived),
+//! never per poll, so its ETag stays put while nothing happens; its
+//! Last-Modified is the latest of those changes.
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -45,6 +45,24 @@ fn source_row(source: &crate::config::Source, state: &SourceState) -> String {
             format!(
                 "<strong class=\"failing\">degraded</strong>: {} (polled ok since {since})",
                 esc(state.degraded.as_deref().unwrap_or_default())
+            )
+        }
+        (None, Some(last)) if state.repairs.any() => {
+            let since = time(state.health_since.unwrap_or(last));
+            // The count and the first repair: enough to tell the upstream
+            // what to fix (`/status` has a few more, `inspect` all). Kept
+            // one line, bounded, URLs cut (`poll::kept_repairs`); escaped.
+            let r = &state.repairs;
+            let first = match r.first.first() {
+                Some(first) if r.count > 1 => format!(" — {} …", esc(first)),
+                Some(first) => format!(" — {}", esc(first)),
+                None => String::new(),
+            };
+            format!(
+                "<strong class=\"failing\">recovered</strong>: {n} {repairs}{first} (polled ok since {since}, {added} entries added)",
+                n = r.count,
+                repairs = if r.count == 1 { "repair" } else { "repairs" },
+                added = state.entries_added,
             )
         }
         (None, Some(last)) => {
@@ -162,4 +180,64 @@ pub fn render(
         updated,
         MIN_MAX_AGE,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SourceRepairs;
+
+    fn source() -> crate::config::Source {
+        crate::config::Source {
+            id: "blog".into(),
+            title: "blog".into(),
+            url: "https://blog.example/feed?token=SECRET".parse().unwrap(),
+            interval: std::time::Duration::from_secs(3600),
+            kind: crate::extract::SourceKind::Feed,
+            timeout: std::time::Duration::from_secs(20),
+            max_body: 1 << 20,
+            priority: 0,
+            allow_http_redirect: false,
+            internal: false,
+            fingerprint: String::new(),
+            file: "feeds/blog.toml".into(),
+            fulltext: None,
+        }
+    }
+
+    #[test]
+    fn a_recovered_source_says_how_and_where_escaped() {
+        let at = "2026-10-01T10:00:00Z".parse().unwrap();
+        let mut state = SourceState {
+            last_success: Some(at),
+            health_since: Some(at),
+            entries_added: 3,
+            ..Default::default()
+        };
+        let ok = source_row(&source(), &state);
+        assert!(ok.contains("ok since"), "{ok}");
+        assert!(!ok.contains("recovered"), "{ok}");
+        state.repairs = SourceRepairs {
+            count: 12,
+            first: vec!["line 3, col 18: unescaped '&' read as '&amp;'".into()],
+        };
+        let row = source_row(&source(), &state);
+        assert!(
+            row.contains("<strong class=\"failing\">recovered</strong>: 12 repairs — line 3, col 18: unescaped &#39;&amp;&#39; read as &#39;&amp;amp;&#39; …"),
+            "{row}"
+        );
+        assert!(!row.contains("SECRET"), "{row}");
+        state.repairs.count = 1;
+        let row = source_row(&source(), &state);
+        assert!(row.contains(": 1 repair — line 3"), "{row}");
+        assert!(!row.contains('…'), "{row}");
+        // Failing wins: the repairs are the last good poll's.
+        state.last_error = Some(crate::store::SourceError {
+            kind: "timeout".into(),
+            status: None,
+            message: String::new(),
+            at,
+        });
+        assert!(!source_row(&source(), &state).contains("recovered"));
+    }
 }

@@ -29,6 +29,11 @@ impl App {
                     // Read, but only in part (the upstream changed).
                     "degraded": state.degraded.is_some() && state.last_error.is_none(),
                     "degraded_detail": state.degraded.as_ref().filter(|_| state.last_error.is_none()),
+                    // Read only with repairs (the upstream is not
+                    // well-formed): the last successful poll's.
+                    "recovered": state.repairs.any() && state.last_error.is_none(),
+                    "repairs": state.repairs.count,
+                    "repairs_detail": state.repairs.first,
                     "health_since": state.health_since,
                     "last_attempt": state.last_attempt,
                     "last_success": state.last_success,
@@ -100,6 +105,13 @@ impl App {
         let stats = self.feeds.stats();
         let (hosts, budgets) = self.live().poller.fetcher.politeness();
         let (hosts_tracked, forgotten_requests) = self.live().poller.fetcher.hosts_tracked();
+        // Every source, private topics' too: `/metrics` labels polls by
+        // source id (keep it for monitoring, see the README).
+        let states: Vec<(&str, crate::store::SourceState)> = defs
+            .sources
+            .iter()
+            .map(|s| (s.id.as_str(), store.source_state(&s.id).unwrap_or_default()))
+            .collect();
         let snap = Snapshot {
             ready: self.is_ready(),
             store_entries: store.entry_count(),
@@ -109,18 +121,13 @@ impl App {
                 .public_topics()
                 .map(|t| (t.id.as_str(), store.topic_len(&t.id)))
                 .collect(),
-            source_failures: defs
-                .sources
+            source_failures: states
                 .iter()
-                .map(|s| {
-                    (
-                        s.id.as_str(),
-                        store
-                            .source_state(&s.id)
-                            .map(|st| st.consecutive_failures)
-                            .unwrap_or(0),
-                    )
-                })
+                .map(|(id, st)| (*id, st.consecutive_failures))
+                .collect(),
+            source_repairs: states
+                .iter()
+                .map(|(id, st)| (*id, st.repairs.count))
                 .collect(),
             renders: stats.renders,
             render_seconds: stats.seconds,

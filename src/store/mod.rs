@@ -132,10 +132,34 @@ pub struct SourceState {
     /// Face page from its cards): what is missing. `/status` and the index
     /// show the source as degraded.
     pub degraded: Option<String>,
+    /// What the last successful poll had to repair to read the source (a
+    /// bare `&`, a date in the wrong form, a document cut short): while
+    /// there are any, `/status`, the index and `/metrics` show the source
+    /// as *recovered*, so the operator can tell the upstream what to fix.
+    pub repairs: SourceRepairs,
     /// `fulltext` was on at the last full listing: the entries listed then,
     /// old ones included, were owed their articles. False while `fulltext`
     /// is off, so switching it on owes the listed entries once.
     pub articles_backfilled: bool,
+}
+
+/// The repairs of a source's last successful poll, as kept between polls:
+/// all counted, the first few as one line each (see
+/// [`crate::repairs::Repairs`] for the full record a poll makes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceRepairs {
+    pub count: u64,
+    /// The first repairs, each one printable line with its place
+    /// (`line 3, col 18: unescaped '&' read as '&amp;'`).
+    pub first: Vec<String>,
+}
+
+impl SourceRepairs {
+    /// The source was read only with repairs.
+    pub fn any(&self) -> bool {
+        self.count > 0
+    }
 }
 
 /// Fingerprints of the rules the store's tags and memberships reflect.
