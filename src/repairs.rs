@@ -73,6 +73,27 @@ impl Repairs {
         self.push(at, what);
     }
 
+    /// Records a repair whose place and text are only worked out when it
+    /// is kept (past [`KEPT`], a repair costs a count).
+    pub fn push_lazy(
+        &mut self,
+        at: impl FnOnce() -> Option<Location>,
+        what: impl FnOnce() -> String,
+    ) {
+        self.count += 1;
+        if self.first.len() < KEPT {
+            self.first.push(Repair {
+                at: at(),
+                what: what(),
+            });
+        }
+    }
+
+    /// Whether a repair pushed now would be kept.
+    pub fn keeps_more(&self) -> bool {
+        self.first.len() < KEPT
+    }
+
     /// Records a repair whose text is only built when it is kept.
     pub fn push_with(&mut self, at: Option<Location>, what: impl FnOnce() -> String) {
         self.count += 1;

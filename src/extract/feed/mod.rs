@@ -548,6 +548,19 @@ mod tests {
     }
 
     #[test]
+    fn items_of_both_formats_are_capped_together() {
+        let entry =
+            "<entry><title>e</title><id>urn:e</id><updated>2026-01-01T00:00:00Z</updated></entry>";
+        let body = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title>{}{}</feed>",
+            entry.repeat(MAX_ITEMS),
+            "<item><title>i</title></item>".repeat(MAX_ITEMS)
+        );
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!((got.entries.len(), got.capped), (MAX_ITEMS, true));
+    }
+
+    #[test]
     fn elements_past_an_items_bound_are_left_out_of_it() {
         let item = |i: usize, extra: usize| {
             format!(

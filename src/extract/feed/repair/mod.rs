@@ -19,8 +19,9 @@ use std::borrow::Cow;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::bounds::{check_well_formed, Unread};
+use super::bounds::{check_well_formed, Checked, Unread};
 use super::{parse_checked, ExtractError, Extracted, Format};
+use crate::extract::cap::MAX_ITEMS;
 use crate::repairs::{Lines, Location, Repairs};
 
 mod shape;
@@ -88,6 +89,11 @@ pub(super) fn read(
             return Ok(*strict);
         }
     }
+    // The feed's items and the other format's together, bounded as one.
+    if got.entries.len() > MAX_ITEMS {
+        got.entries.truncate(MAX_ITEMS);
+        got.capped = true;
+    }
     repairs.extend(std::mem::take(&mut got.repairs));
     got.repairs = repairs;
     Ok(got)
@@ -124,15 +130,30 @@ fn read_repaired(
         Err(Unread::Refused(e)) => return Err(e.to_string()),
         Err(Unread::IllFormed { at, cause }) => return Err(format!("{}: {cause}", locate(at))),
     };
-    match parse_checked(doc, format, checked) {
+    // The document as bounded (cut after its last item kept, items'
+    // elements past their bound left out): what the parser and the
+    // item-by-item reading both see.
+    let (capped, trimmed) = (checked.capped, checked.trimmed);
+    let doc = checked.doc.map_or(Cow::Borrowed(doc), Cow::Owned);
+    let bounded = || Checked {
+        capped,
+        trimmed,
+        ..Checked::default()
+    };
+    match parse_checked(&doc, format, bounded()) {
         Ok(got) => Ok(got),
-        Err(message) => item_by_item(doc, format, &message, locate, repairs),
+        Err(message) => {
+            let mut got = item_by_item(&doc, format, &message, locate, repairs)?;
+            (got.capped, got.trimmed) = (capped, trimmed);
+            Ok(got)
+        }
     }
 }
 
 /// Largest root start tag copied into each item's document (its
-/// namespace declarations); past it, a bare root is used.
-const MAX_ROOT_TAG: usize = 16 * 1024;
+/// namespace declarations); past it, a bare root is used. Each item's
+/// document is parsed whole, so this is paid once per item.
+const MAX_ROOT_TAG: usize = 2 * 1024;
 
 /// Reads each item of `doc` in a document of its own: those the parser
 /// reads are kept, the others reported.

@@ -64,16 +64,19 @@ pub(in crate::extract::feed) struct Shaped {
 
 /// Repairs that recur (the same `type` on every entry) are said once
 /// with their count; the order is of first occurrence.
+/// Distinct repairs past [`crate::repairs::KEPT`] are only counted.
 #[derive(Default)]
 struct Tally {
     seen: HashMap<String, usize>,
     said: Vec<(usize, String, usize)>,
+    more: usize,
 }
 
 impl Tally {
     fn add(&mut self, at: usize, what: String) {
         match self.seen.get(&what) {
             Some(&i) => self.said[i].2 += 1,
+            None if self.said.len() >= crate::repairs::KEPT => self.more += 1,
             None => {
                 self.seen.insert(what.clone(), self.said.len());
                 self.said.push((at, what, 1));
@@ -108,8 +111,9 @@ struct Shaper<'a> {
     out: Vec<u8>,
     map: OffsetMap,
     tally: Tally,
-    /// Individually said (dates).
+    /// Individually said (dates); past [`crate::repairs::KEPT`], counted.
     notes: Vec<(usize, String)>,
+    notes_more: usize,
     ends: Vec<EndAs>,
     collect: Option<Collect>,
     /// Skipping a subtree: the depth it started at.
@@ -148,6 +152,7 @@ pub(in crate::extract::feed) fn shape(
         map: OffsetMap::default(),
         tally: Tally::default(),
         notes: Vec::new(),
+        notes_more: 0,
         ends: Vec::new(),
         collect: None,
         skip: None,
@@ -170,11 +175,13 @@ pub(in crate::extract::feed) fn shape(
         } else {
             what
         };
-        repairs.push_times(Some(locate(at)), what, n);
+        repairs.count += n - 1;
+        repairs.push_lazy(|| Some(locate(at)), || what);
     }
     for (at, what) in std::mem::take(&mut s.notes) {
-        repairs.push(Some(locate(at)), what);
+        repairs.push_lazy(|| Some(locate(at)), || what);
     }
+    repairs.count += s.tally.more + s.notes_more;
     let foreign = (s.foreign_count > 0).then(|| s.foreign_document());
     s.declare_prefixes();
     Ok(Shaped {
@@ -448,6 +455,14 @@ impl Shaper<'_> {
         }
     }
 
+    fn note(&mut self, said: (usize, String)) {
+        if self.notes.len() < crate::repairs::KEPT {
+            self.notes.push(said);
+        } else {
+            self.notes_more += 1;
+        }
+    }
+
     /// Writes the markup at `from..to` as text.
     fn escape(&mut self, from: usize, to: usize) {
         self.map.mark(self.out.len(), from);
@@ -651,7 +666,7 @@ impl Shaper<'_> {
             (depth, self.format, self.saw_channel, self.root_items)
         {
             // The rss parser reads items beside a channel into it.
-            self.notes.push((
+            self.note((
                 first,
                 "<item>s outside a <channel> read as the channel's".into(),
             ));
@@ -685,8 +700,7 @@ impl Shaper<'_> {
                 .then(|| crate::dates::parse_date_noting(&text, None, &mut note))
                 .flatten();
             let Some(d) = parsed else {
-                self.notes
-                    .push((at, format!("unreadable date '{shown}' left out")));
+                self.note((at, format!("unreadable date '{shown}' left out")));
                 return;
             };
             let iso = d.to_rfc3339_opts(SecondsFormat::AutoSi, true);
@@ -694,7 +708,7 @@ impl Shaper<'_> {
             if let Some(n) = note {
                 what.push_str(&format!(" ({n})"));
             }
-            self.notes.push((at, what));
+            self.note((at, what));
             iso
         };
         self.map.mark(self.out.len(), at);

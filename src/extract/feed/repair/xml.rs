@@ -196,8 +196,9 @@ fn local(name: &[u8]) -> &[u8] {
 
 impl Lexer<'_> {
     fn note(&mut self, at: usize, what: impl FnOnce() -> String) {
-        let loc = self.lines.locate(at);
-        self.repairs.push_with(Some(loc), what);
+        // Located only when kept: a line can be the whole document.
+        let lines = self.lines;
+        self.repairs.push_lazy(|| Some(lines.locate(at)), what);
     }
 
     /// Copies input `range` to the output.
@@ -462,12 +463,13 @@ impl Lexer<'_> {
                 self.i = e + close.len();
             }
             None => {
-                let line = self.lines.locate(at).line;
+                let lines = self.lines;
                 self.copy(at, self.body.len());
                 self.put(self.body.len(), close);
                 self.repairs.cut_short = true;
                 self.cut_text = true;
                 self.note(self.body.len(), || {
+                    let line = lines.locate(at).line;
                     format!("the document ends inside a {what} opened at line {line}; closed")
                 });
                 self.i = self.body.len();
@@ -578,12 +580,14 @@ impl Lexer<'_> {
         }
         if pos + 1 < self.open.len() {
             let inner = &self.open[pos + 1];
-            let (what, line) = (
+            let (what, lines, opened) = (
                 String::from_utf8_lossy(&body[inner.name.clone()]).into_owned(),
-                self.lines.locate(inner.at_in).line,
+                self.lines,
+                inner.at_in,
             );
             let shown = String::from_utf8_lossy(name).into_owned();
             self.note(at, || {
+                let line = lines.locate(opened).line;
                 format!(
                     "</{shown}> closes <{what}> opened at line {line} (and what it holds) as well"
                 )
@@ -702,11 +706,13 @@ impl Lexer<'_> {
             // Items do not nest: the one left open ends where the next
             // begins.
             let open = &self.open[p];
-            let (shown, line) = (
+            let (shown, lines, opened) = (
                 String::from_utf8_lossy(&body[open.name.clone()]).into_owned(),
-                self.lines.locate(open.at_in).line,
+                self.lines,
+                open.at_in,
             );
             self.note(at, || {
+                let line = lines.locate(opened).line;
                 format!(
                     "<{shown}> opened at line {line} never closed; closed where the next begins"
                 )
@@ -774,12 +780,14 @@ impl Lexer<'_> {
         let (raw, next) = match body.get(j) {
             Some(&q @ (b'"' | b'\'')) => {
                 // To the closing quote; a quote never closed ends at the
-                // tag's `>`.
-                match memchr::memchr(q, &body[j + 1..]) {
+                // tag's `>`. Neither is looked for past the next `<` (a
+                // value never holds one; the scan stays linear).
+                let stop = memchr::memchr(b'<', &body[j + 1..]).map_or(body.len(), |p| j + 1 + p);
+                match memchr::memchr(q, &body[j + 1..stop]) {
                     Some(p) => (j + 1..j + 1 + p, j + 2 + p),
                     None => {
                         let end =
-                            memchr::memchr(b'>', &body[j + 1..]).map_or(body.len(), |p| j + 1 + p);
+                            memchr::memchr(b'>', &body[j + 1..stop]).map_or(stop, |p| j + 1 + p);
                         let name = shown();
                         self.note(j, || format!("attribute '{name}' has no closing quote"));
                         (j + 1..end, end)
@@ -850,22 +858,26 @@ impl Lexer<'_> {
             .filter(|p| self.cut_text || p + 1 < self.open.len());
         if let Some(p) = cut_item {
             let item = &self.open[p];
-            let (name, line) = (
+            let (name, lines, opened) = (
                 String::from_utf8_lossy(&self.body[item.name.clone()]).into_owned(),
-                self.lines.locate(item.at_in).line,
+                self.lines,
+                item.at_in,
             );
             self.out.truncate(item.at_out);
             self.open.truncate(p);
             self.note(end, || {
+                let line = lines.locate(opened).line;
                 format!("the document ends inside <{name}> opened at line {line}: that item is left out (its text is cut)")
             });
         } else {
             let inner = self.open.last().expect("open element");
-            let (name, line) = (
+            let (name, lines, opened) = (
                 String::from_utf8_lossy(&self.body[inner.name.clone()]).into_owned(),
-                self.lines.locate(inner.at_in).line,
+                self.lines,
+                inner.at_in,
             );
             self.note(end, || {
+                let line = lines.locate(opened).line;
                 format!("the document ends inside <{name}> opened at line {line}; closed")
             });
         }
@@ -920,12 +932,13 @@ mod tests {
 
     #[test]
     fn attributes_are_written_strictly() {
-        let (out, r) = fix("<rss><a href=x?a=1&b=2 checked title=\"a<b\" href='y'/></rss>");
-        assert_eq!(
-            out,
-            "<rss><a href=\"x?a=1&amp;b=2\" title=\"a&lt;b\"/></rss>"
-        );
-        assert_eq!(r.count, 5, "{:?}", said(&r));
+        let (out, r) = fix("<rss><a href=x?a=1&b=2 checked title=\"a>b\" href='y'/></rss>");
+        assert_eq!(out, "<rss><a href=\"x?a=1&amp;b=2\" title=\"a>b\"/></rss>");
+        assert_eq!(r.count, 4, "{:?}", said(&r));
+        // A quote is looked for up to the next `<` only (linear): past
+        // it, the value ends at the tag's `>`.
+        let (out, _) = fix("<rss><a title=\"a>b<c/></rss>");
+        assert_eq!(out, "<rss><a title=\"a\">b<c/></a></rss>");
     }
 
     #[test]
