@@ -44,7 +44,10 @@ fn atom(flaw: bool) -> Vec<u8> {
     let mut doc = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Bench</title><id>urn:bench</id><updated>2026-12-01T10:00:00Z</updated>\n");
     for i in 0..ITEMS {
         let (ty, date) = if flaw {
-            ("text/html", format!("Tue, 01 Dec 2026 10:{:02}:00 GMT", i % 60))
+            (
+                "text/html",
+                format!("Tue, 01 Dec 2026 10:{:02}:00 GMT", i % 60),
+            )
         } else {
             ("html", format!("2026-12-01T10:{:02}:00Z", i % 60))
         };
@@ -104,11 +107,15 @@ fn feeds(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("repair");
     g.sample_size(20);
-    g.bench_function("rss_1mb_bare_amps", |b| b.iter(|| read(black_box(&rss_amp))));
+    g.bench_function("rss_1mb_bare_amps", |b| {
+        b.iter(|| read(black_box(&rss_amp)))
+    });
     g.bench_function("atom_1mb_types_and_dates", |b| {
         b.iter(|| read(black_box(&atom_flaws)))
     });
-    g.bench_function("rss_1mb_cut_short", |b| b.iter(|| read(black_box(&rss_cut))));
+    g.bench_function("rss_1mb_cut_short", |b| {
+        b.iter(|| read(black_box(&rss_cut)))
+    });
     g.finish();
 }
 

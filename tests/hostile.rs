@@ -950,6 +950,98 @@ next_url = "/next"
     assert!(!feed["items"].as_array().unwrap().is_empty());
 }
 
+/// The repair path (issue 27) under documents built to make it work: one
+/// flaw in front of 1.5 million items, a flaw in every item, Atom shaped
+/// in every entry, RSS items set aside from an Atom feed, a document cut
+/// short. Each is 10 MiB; the repaired document is held to the strict
+/// path's bounds, and a document needing more than `MAX_REPAIRS` repairs
+/// is refused, not read.
+#[test]
+fn broken_feeds_are_repaired_within_bounds() {
+    let up = Upstream::start();
+    let rss_head = "<rss version=\"2.0\"><channel><title>Tom & Jerry</title>";
+    let atom_head = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"text/html\">t</title><id>urn:f</id><updated>Thu, 01 Jan 2026 00:00:00 GMT</updated>";
+    let feeds = [
+        ("one-flaw", bomb(rss_head, "<item/>", "</channel></rss>")),
+        (
+            "every-item",
+            bomb(rss_head, "<item><title>a & b</title></item>", "</channel></rss>"),
+        ),
+        (
+            "shaped",
+            bomb(
+                atom_head,
+                "<entry><title type=\"HTML\">e</title><id>i</id><updated>Thu, 01 Jan 2026 00:00:00 GMT</updated></entry>",
+                "</feed>",
+            ),
+        ),
+        ("set-aside", bomb(atom_head, "<item><title>i</title></item>", "</feed>")),
+        ("cut", {
+            let mut b = bomb(rss_head, "<item><title>x</title></item>", "");
+            b.push_str("<item><title>cut he");
+            b
+        }),
+    ];
+    let mut sources = String::from(LOCAL_HOST_RULES);
+    for (id, body) in &feeds {
+        up.set(
+            &format!("/{id}"),
+            Reply::ok("application/xml", body.clone()),
+        );
+        sources.push_str(&format!(
+            "\n[[source]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{}\"\n",
+            up.url(&format!("/{id}"))
+        ));
+    }
+    let ws = Workspace::new();
+    ws.write("sources.toml", &sources);
+    let ids: Vec<String> = feeds.iter().map(|(id, _)| format!("\"{id}\"")).collect();
+    ws.write(
+        "topics.toml",
+        &format!(
+            "[[topic]]\nid = \"all-of-it\"\ntitle = \"All\"\nsources = [{}]\n",
+            ids.join(", ")
+        ),
+    );
+    let started = Instant::now();
+    let (out, peak_kib) = ws.run_measured(&["poll", "--once"]);
+    let took = started.elapsed();
+    eprintln!("poll --once: peak {} MiB, {took:?}", peak_kib / 1024);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Five 10 MiB bodies fetched at once, two extractions at a time, each
+    // holding its body, the repaired copy and the shaped copy (about 90
+    // MiB apiece, measured with `inspect`; a well-formed one: 35 MiB).
+    assert!(
+        peak_kib < 256 * 1024,
+        "poll --once peaked at {} MiB",
+        peak_kib / 1024
+    );
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    // A flaw in each of 300,000 items: past MAX_REPAIRS, refused.
+    assert!(
+        stdout.contains(
+            "every-item: error: extract: malformed RSS: more than 100000 places needed repair"
+        ),
+        "{stdout}"
+    );
+    let server = ws.serve();
+    server.wait_ready();
+    let status: serde_json::Value = serde_json::from_slice(&server.get("/status").body).unwrap();
+    for id in ["one-flaw", "shaped", "set-aside", "cut"] {
+        let s = status_of(&status, id);
+        assert!(s["last_error"].is_null(), "{id}: {s}");
+        assert_eq!(s["recovered"], true, "{id}: {s}");
+        // The cap holds on the repair path: 5,000 items read at most.
+        let listed = s["last_counts"]["fetched"].as_u64().unwrap_or_default();
+        assert!(listed <= 5_000, "{id}: {s}");
+    }
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("feedloom_source_repairs{source=\"one-flaw\"} 1"),
+        "{metrics}"
+    );
+}
+
 /// A name that resolves to 127.0.0.1 but is not `localhost`: what a feed's
 /// owner gets by adding an A record of 127.0.0.1 to their own zone.
 /// `.ci/run` puts it in `/etc/hosts`.

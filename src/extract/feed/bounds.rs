@@ -228,6 +228,14 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
             {
                 flaw = Some((before, "an entity XML does not define"));
             }
+            // `&#1;` parses, and a served feed holding U+0001 is not XML.
+            Event::GeneralRef(r)
+                if flaw.is_none()
+                    && r.is_char_ref()
+                    && !matches!(r.resolve_char_ref(), Ok(Some(c)) if super::repair::is_xml_char(u32::from(c))) =>
+            {
+                flaw = Some((before, "a character reference to a character XML forbids"));
+            }
             Event::Text(t)
                 if flaw.is_none()
                     && open.is_empty()

@@ -548,6 +548,14 @@ mod tests {
     }
 
     #[test]
+    fn references_to_characters_xml_forbids_are_removed() {
+        let body = "<rss version=\"2.0\"><channel><title>t</title><item><title>a&#1;b&#xFFFE;c&#233;</title></item></channel></rss>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!(got.entries[0].title.as_deref(), Some("abcé"));
+        assert_eq!(got.repairs.count, 2, "{:?}", got.repairs);
+    }
+
+    #[test]
     fn items_of_both_formats_are_capped_together() {
         let entry =
             "<entry><title>e</title><id>urn:e</id><updated>2026-01-01T00:00:00Z</updated></entry>";

@@ -28,6 +28,7 @@ mod shape;
 
 mod xml;
 
+pub(super) use xml::is_xml_char;
 pub use xml::MAX_REPAIRS;
 
 /// What the strict read stumbled on.
@@ -52,13 +53,17 @@ pub(super) fn read(
 ) -> Result<Extracted, ExtractError> {
     let lines = Lines::new(body);
     let mut repairs = Repairs::default();
-    let fixed = xml::repair(body, format.name(), &lines, &mut repairs)?;
-    let in_fixed = |at: usize| lines.locate(fixed.map.original(at));
-    let shaped = shape::shape(&fixed.doc, format, &in_fixed, &mut repairs);
+    let xml::Fixed {
+        doc: fixed,
+        map: fixed_map,
+    } = xml::repair(body, format.name(), &lines, &mut repairs)?;
+    let in_fixed = |at: usize| lines.locate(fixed_map.original(at));
+    let shaped = shape::shape(&fixed, format, &in_fixed, &mut repairs);
+    // One repaired copy at a time: the lexer's is dropped once shaped.
     let (doc, shaped_map, foreign) = match shaped {
-        Ok(s) => (Cow::Owned(s.doc), Some(s.map), s.foreign),
+        Ok(s) => (s.doc, Some(s.map), s.foreign),
         // Namespaces it cannot resolve: read as repaired.
-        Err(_) => (Cow::Borrowed(&fixed.doc[..]), None, None),
+        Err(_) => (fixed, None, None),
     };
     let locate = |at: usize| {
         let at = shaped_map.as_ref().map_or(at, |m| m.original(at));

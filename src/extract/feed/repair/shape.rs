@@ -183,6 +183,7 @@ pub(in crate::extract::feed) fn shape(
     }
     repairs.count += s.tally.more + s.notes_more;
     let foreign = (s.foreign_count > 0).then(|| s.foreign_document());
+    let foreign = foreign.map(|f| (f, std::mem::take(&mut s.foreign)));
     s.declare_prefixes();
     Ok(Shaped {
         doc: s.out,
@@ -304,6 +305,9 @@ impl Shaper<'_> {
                     _ => "Atom <entry> inside an RSS feed read as an item".into(),
                 },
             );
+            if self.foreign_count == 0 {
+                self.foreign_head();
+            }
             self.foreign_count += 1;
             if empty {
                 self.foreign.extend_from_slice(&self.doc[before..after]);
@@ -766,30 +770,29 @@ impl Shaper<'_> {
         }
     }
 
-    fn foreign_document(&self) -> (Format, Vec<u8>) {
-        let mut doc = Vec::with_capacity(self.foreign.len() + 256);
-        let (format, head, tail): (Format, String, &str) = match self.format {
-            Format::Atom => (
-                Format::Rss,
-                format!(
-                    "<rss version=\"2.0\"{}><channel>",
-                    String::from_utf8_lossy(&self.root_decls)
-                ),
-                "</channel></rss>",
-            ),
-            _ => (
-                Format::Atom,
-                format!(
-                    "<feed xmlns=\"{ATOM}\"{}>",
-                    String::from_utf8_lossy(&self.root_decls)
-                ),
-                "</feed>",
-            ),
+    /// Starts the other format's document, its root declaring what the
+    /// feed's root declared (items are appended as they are found).
+    fn foreign_head(&mut self) {
+        let decls = String::from_utf8_lossy(&self.root_decls).into_owned();
+        let head = match self.format {
+            Format::Atom => format!("<rss version=\"2.0\"{decls}><channel>"),
+            _ => format!("<feed xmlns=\"{ATOM}\"{decls}>"),
         };
-        doc.extend_from_slice(head.as_bytes());
-        doc.extend_from_slice(&self.foreign);
-        doc.extend_from_slice(tail.as_bytes());
-        (format, doc)
+        self.foreign.extend_from_slice(head.as_bytes());
+    }
+
+    /// Closes the other format's document: its format.
+    fn foreign_document(&mut self) -> Format {
+        match self.format {
+            Format::Atom => {
+                self.foreign.extend_from_slice(b"</channel></rss>");
+                Format::Rss
+            }
+            _ => {
+                self.foreign.extend_from_slice(b"</feed>");
+                Format::Atom
+            }
+        }
     }
 }
 

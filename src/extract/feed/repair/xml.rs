@@ -165,7 +165,7 @@ fn is_name_char(b: u8) -> bool {
 }
 
 /// Whether `c` may appear in an XML 1.0 document.
-fn is_xml_char(c: u32) -> bool {
+pub(in crate::extract::feed) fn is_xml_char(c: u32) -> bool {
     matches!(c, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
 }
 
