@@ -52,11 +52,12 @@ pub enum Skip {
 
 /// Normalizes one extracted item from `source_id`, fetched from `base`.
 pub fn normalize(
-    raw: RawEntry,
+    mut raw: RawEntry,
     source_id: &str,
     base: &Url,
     now: DateTime<Utc>,
 ) -> Result<Entry, Skip> {
+    xml_chars_only(&mut raw);
     let resolve = |s: &str| -> Option<String> {
         let s = s.trim();
         if s.is_empty() || s.len() > caps::MAX_URL_BYTES {
@@ -184,6 +185,65 @@ fn name(text: &str) -> String {
 
 /// Sanitized HTML from at most `max` bytes of `html`; a cut one ends with
 /// a note saying so (the sanitizer closes whatever the cut left open).
+/// Removes, from every text an entry carries, the characters XML 1.0
+/// forbids (C0 controls but tab, LF and CR; U+FFFE, U+FFFF). Whatever
+/// the format let through (a base64 Atom content decoding to `\0`, a JSON
+/// string's `\u0001`, a character reference), a feed served with one is
+/// not XML and readers refuse it whole: lenient in, strict out.
+fn xml_chars_only(raw: &mut RawEntry) {
+    fn clean(s: &mut String) {
+        let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+        // The usual case costs one scan and no allocation.
+        if s.bytes().any(|b| b < 0x20 || b == 0xEF) && s.chars().any(bad) {
+            s.retain(|c| !bad(c));
+        }
+    }
+    let RawEntry {
+        guid,
+        title,
+        link,
+        other_links,
+        summary,
+        content,
+        authors,
+        categories,
+        related,
+        media,
+        organization,
+        submitter,
+        ai_summary,
+        discussion,
+        ..
+    } = raw;
+    for s in [
+        guid,
+        title,
+        link,
+        summary,
+        content,
+        organization,
+        submitter,
+        ai_summary,
+        discussion,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        clean(s);
+    }
+    for s in other_links.iter_mut().chain(authors).chain(categories) {
+        clean(s);
+    }
+    for l in related {
+        clean(&mut l.label);
+        clean(&mut l.href);
+    }
+    if let Some(m) = media {
+        clean(&mut m.url);
+        clean(&mut m.mime);
+    }
+}
+
 pub(crate) fn sanitize_capped(html: &str, max: usize, base: &Url) -> String {
     if html.len() <= max {
         return sanitize_html(html, Some(base));
@@ -332,6 +392,21 @@ pub(crate) mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-01-10T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn characters_xml_forbids_never_reach_an_entry() {
+        let base = Url::parse("https://example.org/").unwrap();
+        let raw = RawEntry {
+            title: Some("a\u{1}b\u{fffe}c\td".into()),
+            summary: Some("<p>x\u{0}y</p>".into()),
+            authors: vec!["Jo\u{1f}".into()],
+            ..Default::default()
+        };
+        let e = normalize(raw, "s", &base, now()).unwrap();
+        assert_eq!(e.title, "abc d");
+        assert_eq!(e.summary, "<p>xy</p>");
+        assert_eq!(e.authors, ["Jo"]);
     }
 
     #[test]

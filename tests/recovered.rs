@@ -263,3 +263,64 @@ fn a_document_cut_short_is_read_and_fetched_whole_next_time() {
     assert!(repairs_metric(&server, "cut") >= 1.0);
     assert_eq!(repairs_metric(&server, "whole"), 0.0);
 }
+
+/// Lenient in, strict out: every messy-web fixture (tests/fixtures/messy/,
+/// each needing a repair or two) is polled from a real upstream, and what
+/// `serve` publishes from them all is valid: the Atom feed passes RFC
+/// 4287's schema (jing), the RSS and Atom parse as XML, and every entry
+/// the fixtures hold whole is there once.
+#[test]
+fn what_is_served_from_messy_feeds_is_valid() {
+    let up = Upstream::start();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/messy");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".md") && !n.ends_with(".py"))
+        .collect();
+    names.sort();
+    assert!(names.len() > 20, "{names:?}");
+    let mut sources = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let body = std::fs::read(dir.join(name)).unwrap();
+        up.set(&format!("/{name}"), Reply::ok("application/xml", body));
+        sources.push_str(&source(&format!("m{i}"), &up.url(&format!("/{name}"))));
+    }
+    let ws = Workspace::new();
+    ws.write("sources.toml", &defs(&sources));
+    let (stdout, _) = poll_logged(&ws);
+    assert!(
+        !stdout.contains("error"),
+        "every messy feed is read:\n{stdout}"
+    );
+    let server = ws.serve();
+    server.wait_ready();
+    let atom = server.get("/all.atom?limit=500");
+    assert_eq!(atom.status, 200);
+    let tmp = tempfile::tempdir().unwrap();
+    jing_atom(tmp.path(), "all.atom", &atom.body).unwrap_or_else(|e| panic!("{e}"));
+    let rss = server.get("/all.rss?limit=500");
+    let parsed = parse_feed(&rss.body);
+    let from_atom = parse_feed(&atom.body);
+    assert_eq!(parsed.entries.len(), from_atom.entries.len());
+    // Every fixture gave entries, and no title carries an entity left as
+    // text or a character XML forbids.
+    assert!(
+        parsed.entries.len() >= 2 * names.len() - 4,
+        "{}",
+        parsed.entries.len()
+    );
+    for e in &parsed.entries {
+        let title = e
+            .title
+            .as_ref()
+            .map(|t| t.content.clone())
+            .unwrap_or_default();
+        assert!(
+            !title.contains("&amp;") && !title.contains("&ucirc;"),
+            "{title}"
+        );
+        assert!(!title.chars().any(|c| c.is_control()), "{title:?}");
+    }
+}

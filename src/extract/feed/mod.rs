@@ -382,7 +382,13 @@ fn atom_content(content_type: Option<&str>, value: &str) -> Option<String> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(compact)
                 .ok()?;
-            String::from_utf8(bytes).ok().map(|text| escape_text(&text))
+            // Text, or nothing: binary that happens to be UTF-8 (a log
+            // with NULs) is not shown.
+            let text = String::from_utf8(bytes).ok()?;
+            let binary = text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+            (!binary).then(|| escape_text(&text))
         }
     }
 }
@@ -620,6 +626,14 @@ mod tests {
         );
         assert_eq!(
             atom_content(Some("image/png"), "iVBORw0KGgoAAAANSUhEUg=="),
+            None
+        );
+        // UTF-8, but binary: "BUILD-LOG\0\x01\x02 farm-2 ok".
+        assert_eq!(
+            atom_content(
+                Some("application/octet-stream"),
+                "QlVJTEQtTE9HAAECIGZhcm0tMiBvawo="
+            ),
             None
         );
         // Atom 0.3, escaped and base64.
