@@ -628,7 +628,6 @@ fn finish<'a>(
     if let Some(removed) = removed {
         repairs.push_with(Some(lines.locate(removed.first_at)), || removed.text());
     }
-    drop(lines);
     text
 }
 

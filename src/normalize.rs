@@ -78,9 +78,16 @@ pub fn normalize(
         .as_deref()
         .or(raw.content.as_deref())
         .unwrap_or("");
-    let summary = sanitize_capped(summary_src, caps::MAX_SUMMARY_BYTES, base);
+    let mut summary = sanitize_capped(summary_src, caps::MAX_SUMMARY_BYTES, base);
+    // Sanitizing decodes references: `&amp;#1;` in a description is `&#1;`
+    // in its HTML, U+0001 after.
+    clean(&mut summary);
     let content = match (&raw.summary, &raw.content) {
         (Some(_), Some(c)) => Some(sanitize_capped(c, caps::MAX_CONTENT_BYTES, base))
+            .map(|mut c| {
+                clean(&mut c);
+                c
+            })
             .filter(|c| !c.is_empty() && *c != summary),
         _ => None,
     };
@@ -94,6 +101,7 @@ pub fn normalize(
     if title.is_empty() {
         title = truncate_words(&summary_text, MAX_DERIVED_TITLE);
     }
+    clean(&mut title);
     if title.is_empty() && link.is_none() {
         return Err(Skip::Empty);
     }
@@ -183,21 +191,22 @@ fn name(text: &str) -> String {
     truncate_words(&collapse_ws(text), caps::MAX_NAME_CHARS)
 }
 
-/// Sanitized HTML from at most `max` bytes of `html`; a cut one ends with
-/// a note saying so (the sanitizer closes whatever the cut left open).
+/// Removes from `s` the characters XML 1.0 forbids (see
+/// [`xml_chars_only`]).
+fn clean(s: &mut String) {
+    let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    // The usual case costs one scan and no allocation.
+    if s.bytes().any(|b| b < 0x20 || b == 0xEF) && s.chars().any(bad) {
+        s.retain(|c| !bad(c));
+    }
+}
+
 /// Removes, from every text an entry carries, the characters XML 1.0
 /// forbids (C0 controls but tab, LF and CR; U+FFFE, U+FFFF). Whatever
 /// the format let through (a base64 Atom content decoding to `\0`, a JSON
 /// string's `\u0001`, a character reference), a feed served with one is
 /// not XML and readers refuse it whole: lenient in, strict out.
 fn xml_chars_only(raw: &mut RawEntry) {
-    fn clean(s: &mut String) {
-        let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
-        // The usual case costs one scan and no allocation.
-        if s.bytes().any(|b| b < 0x20 || b == 0xEF) && s.chars().any(bad) {
-            s.retain(|c| !bad(c));
-        }
-    }
     let RawEntry {
         guid,
         title,
@@ -244,6 +253,8 @@ fn xml_chars_only(raw: &mut RawEntry) {
     }
 }
 
+/// Sanitized HTML from at most `max` bytes of `html`; a cut one ends with
+/// a note saying so (the sanitizer closes whatever the cut left open).
 pub(crate) fn sanitize_capped(html: &str, max: usize, base: &Url) -> String {
     if html.len() <= max {
         return sanitize_html(html, Some(base));
@@ -407,6 +418,19 @@ pub(crate) mod tests {
         assert_eq!(e.title, "abc d");
         assert_eq!(e.summary, "<p>xy</p>");
         assert_eq!(e.authors, ["Jo"]);
+        // References decoded by the sanitizer and the text reader too.
+        let raw = RawEntry {
+            title: Some("a&amp;#1;b &#2;c".into()),
+            summary: Some("<p>x&#1;y</p>".into()),
+            ..Default::default()
+        };
+        let e = normalize(raw, "s", &base, now()).unwrap();
+        assert!(!e.title.chars().any(|c| c.is_control()), "{:?}", e.title);
+        assert!(
+            !e.summary.chars().any(|c| c.is_control()),
+            "{:?}",
+            e.summary
+        );
     }
 
     #[test]

@@ -49,6 +49,8 @@ impl fmt::Display for Repair {
 pub struct Repairs {
     pub count: usize,
     pub first: Vec<Repair>,
+    /// Repairs the kept ones stand for (one kept may say "(4 times)").
+    pub said: usize,
     /// The document ended before it was complete: what it held whole was
     /// read, but a later fetch must read it whole again (no validators
     /// kept for a 304).
@@ -58,19 +60,7 @@ pub struct Repairs {
 impl Repairs {
     /// Records a repair made at `at`.
     pub fn push(&mut self, at: Option<Location>, what: impl Into<String>) {
-        self.count += 1;
-        if self.first.len() < KEPT {
-            self.first.push(Repair {
-                at,
-                what: what.into(),
-            });
-        }
-    }
-
-    /// Records a repair made `n` times, said once.
-    pub fn push_times(&mut self, at: Option<Location>, what: impl Into<String>, n: usize) {
-        self.count += n.max(1) - 1;
-        self.push(at, what);
+        self.push_times(1, || at, || what.into());
     }
 
     /// Records a repair whose place and text are only worked out when it
@@ -80,26 +70,35 @@ impl Repairs {
         at: impl FnOnce() -> Option<Location>,
         what: impl FnOnce() -> String,
     ) {
-        self.count += 1;
+        self.push_times(1, at, what);
+    }
+
+    /// Records a repair whose text is only built when it is kept.
+    pub fn push_with(&mut self, at: Option<Location>, what: impl FnOnce() -> String) {
+        self.push_times(1, || at, what);
+    }
+
+    /// Records a repair made `n` times, said once (its text says how
+    /// many times).
+    pub fn push_times(
+        &mut self,
+        n: usize,
+        at: impl FnOnce() -> Option<Location>,
+        what: impl FnOnce() -> String,
+    ) {
+        self.count += n;
         if self.first.len() < KEPT {
             self.first.push(Repair {
                 at: at(),
                 what: what(),
             });
+            self.said += n;
         }
     }
 
-    /// Whether a repair pushed now would be kept.
-    pub fn keeps_more(&self) -> bool {
-        self.first.len() < KEPT
-    }
-
-    /// Records a repair whose text is only built when it is kept.
-    pub fn push_with(&mut self, at: Option<Location>, what: impl FnOnce() -> String) {
-        self.count += 1;
-        if self.first.len() < KEPT {
-            self.first.push(Repair { at, what: what() });
-        }
+    /// Repairs counted but not among those kept (nor stood for by them).
+    pub fn unsaid(&self) -> usize {
+        self.count.saturating_sub(self.said)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -111,56 +110,60 @@ impl Repairs {
         self.count += other.count;
         self.cut_short |= other.cut_short;
         let room = KEPT.saturating_sub(self.first.len());
+        // Those that do not fit are counted, not said.
+        self.said += if other.first.len() <= room {
+            other.said
+        } else {
+            room
+        };
         self.first.extend(other.first.into_iter().take(room));
-    }
-
-    /// The gist for `/status` and the index: the count and the first few.
-    pub fn summary(&self, shown: usize) -> String {
-        let first: Vec<String> = self
-            .first
-            .iter()
-            .take(shown)
-            .map(|r| r.to_string())
-            .collect();
-        let more = self.count.saturating_sub(first.len());
-        let mut out = first.join("; ");
-        if more > 0 {
-            out.push_str(&format!(" (and {more} more)"));
-        }
-        out
     }
 }
 
 /// Line and column of byte offsets in one document, for repairs.
 ///
-/// Built only on the repair path (the well-formed path never counts
-/// lines): one pass over the newlines, then a binary search per lookup.
+/// Used only on the repair path, and only for the repairs kept: no index
+/// is built (a document of 10 MiB of newlines would make one of 80 MiB).
+/// A cursor remembers the last place found, so places asked in document
+/// order cost one pass in all; an earlier place starts again from the top.
 pub struct Lines<'a> {
     doc: &'a [u8],
-    starts: Vec<usize>,
+    /// Offset, its line, its line's start, its column.
+    cursor: std::cell::Cell<(usize, usize, usize, usize)>,
 }
 
 impl<'a> Lines<'a> {
     pub fn new(doc: &'a [u8]) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', doc).map(|i| i + 1));
-        Lines { doc, starts }
+        Lines {
+            doc,
+            cursor: std::cell::Cell::new((0, 1, 0, 1)),
+        }
     }
 
     /// Where byte `offset` is (clamped to the document).
     pub fn locate(&self, offset: usize) -> Location {
         let offset = offset.min(self.doc.len());
-        let line = self.starts.partition_point(|s| *s <= offset) - 1;
-        let start = self.starts[line];
+        let (mut at, mut line, mut start, mut column) = self.cursor.get();
+        if offset < at {
+            (at, line, start, column) = (0, 1, 0, 1);
+        }
+        let stretch = &self.doc[at..offset];
+        if let Some(last) = memchr::memrchr(b'\n', stretch) {
+            line += memchr::memchr_iter(b'\n', stretch).count();
+            start = at + last + 1;
+            at = start;
+            column = 1;
+        }
         // Characters, not bytes: a column an editor shows. UTF-8 lead
         // bytes are counted (the document is UTF-8 by now).
-        let column = self.doc[start..offset]
+        column += self.doc[at..offset]
             .iter()
             .filter(|b| (**b & 0xC0) != 0x80)
             .count();
+        self.cursor.set((offset, line, start, column));
         Location {
-            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
         }
     }
 }
@@ -178,6 +181,9 @@ mod tests {
         assert_eq!(lines.locate(amp), Location { line: 2, column: 6 });
         assert_eq!(lines.locate(doc.len()), Location { line: 4, column: 2 });
         assert_eq!(lines.locate(usize::MAX).line, 4);
+        // Back to an earlier place: found again from the top.
+        assert_eq!(lines.locate(amp), Location { line: 2, column: 6 });
+        assert_eq!(lines.locate(1), Location { line: 1, column: 2 });
     }
 
     #[test]
@@ -187,26 +193,13 @@ mod tests {
             r.push(None, format!("r{i}"));
         }
         assert_eq!((r.count, r.first.len()), (KEPT + 5, KEPT));
-        assert_eq!(
-            Repairs {
-                count: 3,
-                first: vec![
-                    Repair {
-                        at: Some(Location {
-                            line: 3,
-                            column: 18
-                        }),
-                        what: "a".into()
-                    },
-                    Repair {
-                        at: None,
-                        what: "b".into()
-                    }
-                ],
-                cut_short: false
-            }
-            .summary(1),
-            "line 3, col 18: a (and 2 more)"
-        );
+        let r = Repair {
+            at: Some(Location {
+                line: 3,
+                column: 18,
+            }),
+            what: "a".into(),
+        };
+        assert_eq!(r.to_string(), "line 3, col 18: a");
     }
 }

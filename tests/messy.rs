@@ -564,23 +564,19 @@ fn cut_short_inside_a_cdata_section() {
 }
 
 /// The document ends after the last item's `</description>`, without
-/// `</item></channel></rss>`: every element of that item is whole (no
-/// text of it is cut), so it is kept.
+/// `</item></channel></rss>`: its elements are whole, but an item without
+/// its end tag is left out all the same. Which elements it lacks cannot be
+/// told (a cut between `<title>` and `<link>` leaves one with no link or
+/// id), and kept, it would be stored twice once read whole: a title-keyed
+/// half and the whole. The next poll reads it whole (no validators kept).
 #[test]
 fn cut_short_after_the_last_items_elements() {
     read("cut-last-item.rss")
-        .assert_seen(&[
-            seen(
-                "Week 40: first redwings of autumn",
-                "https://birds.example.org/bulletins/2026-w40",
-                "2026-10-05T07:00:00Z",
-            ),
-            seen(
-                "Week 39: a kingfisher on the sluice",
-                "https://birds.example.org/bulletins/2026-w39",
-                "2026-09-28T07:00:00Z",
-            ),
-        ])
+        .assert_seen(&[seen(
+            "Week 40: first redwings of autumn",
+            "https://birds.example.org/bulletins/2026-w40",
+            "2026-10-05T07:00:00Z",
+        )])
         // Where the document ends: line 19, after `</description>`.
         .assert_cut_short(line(19), &["ends inside", "ends before", "cut short"]);
 }
@@ -984,7 +980,10 @@ differential! {
     // fetch that is whole brings it in whole, not as a cut first version).
     cut_cdata: "messy/cut-cdata.rss" @ BASE,
         left_out: ["Baking in a Dutch oven at altitude"];
-    cut_last_item: "messy/cut-last-item.rss" @ BASE;
+    // The same for an item cut after its last element (see
+    // cut_short_after_the_last_items_elements).
+    cut_last_item: "messy/cut-last-item.rss" @ BASE,
+        left_out: ["Week 39: a kingfisher on the sluice"];
     rss_no_channel: "messy/rss-no-channel.rss" @ BASE;
     rss_items_after_channel: "messy/rss-items-after-channel.rss" @ BASE;
     atom_with_rss_items: "messy/atom-with-rss-items.atom" @ BASE;

@@ -97,13 +97,13 @@ fn a_bare_ampersand_is_read_shown_and_cleared_once_fixed() {
     );
     let warned = |log: &str| {
         log.lines()
-            .filter(|l| l.contains("the upstream feed is not well-formed; feedloom read it anyway"))
+            .filter(|l| l.contains("the upstream feed needed repairs to be read"))
             .count()
     };
     assert_eq!(warned(&stderr), 1, "{stderr}");
     let line = stderr
         .lines()
-        .find(|l| l.contains("not well-formed"))
+        .find(|l| l.contains("needed repairs to be read"))
         .unwrap();
     assert!(
         line.contains("cartoons") && line.contains("line 3, col 18"),

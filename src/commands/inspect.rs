@@ -142,7 +142,7 @@ fn repairs_report(repairs: &crate::repairs::Repairs) -> String {
             crate::text::one_line(&r.to_string(), INSPECT_REPAIR_CHARS)
         );
     }
-    let more = repairs.count.saturating_sub(repairs.first.len());
+    let more = repairs.unsaid();
     if more > 0 {
         let _ = writeln!(out, "  … and {more} more");
     }

@@ -501,7 +501,7 @@ impl Poller {
             || state.repairs.first.first() != repairs.first.first();
         match (state.repairs.any(), repairs.any()) {
             (false, true) => {
-                tracing::warn!(source = %source.id, url = %source.url, "recovered: read with {} repair(s), the first {}; the upstream feed is not well-formed; feedloom read it anyway", repairs.count, repairs.first.first().map_or("not kept", String::as_str))
+                tracing::warn!(source = %source.id, url = %source.url, "recovered: read with {} repair(s), the first {}; the upstream feed needed repairs to be read (inspect lists them)", repairs.count, repairs.first.first().map_or("not kept", String::as_str))
             }
             (true, false) => {
                 tracing::info!(source = %source.id, "no longer needs repairs")

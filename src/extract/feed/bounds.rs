@@ -237,12 +237,16 @@ pub(super) fn check_well_formed(body: &[u8], format: &'static str) -> Result<Che
                 flaw = Some((before, "a character reference to a character XML forbids"));
             }
             Event::Text(t)
-                if flaw.is_none()
-                    && open.is_empty()
-                    && saw_root
-                    && !t.iter().all(u8::is_ascii_whitespace) =>
+                if flaw.is_none() && open.is_empty() && !t.iter().all(u8::is_ascii_whitespace) =>
             {
-                flaw = Some((before, "content after the root element"));
+                flaw = Some((
+                    before,
+                    if saw_root {
+                        "content after the root element"
+                    } else {
+                        "content before the root element"
+                    },
+                ));
             }
             _ => {}
         }

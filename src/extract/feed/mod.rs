@@ -46,11 +46,13 @@ pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
         return Ok(Format::JsonFeed);
     }
     if body[0] != b'<' {
-        // SECURITY: no upstream bytes in the message (it is shown on
-        // `/status`; an error page can hold anything).
-        return Err(ExtractError::NotAFeed(
-            "the body is neither XML nor JSON".into(),
-        ));
+        // A PHP warning (or other text) in front of the feed: the repair
+        // path drops it.
+        return feed_root_after_junk(body).ok_or_else(|| {
+            // SECURITY: no upstream bytes in the message (it is shown on
+            // `/status`; an error page can hold anything).
+            ExtractError::NotAFeed("the body is neither XML nor JSON".into())
+        });
     }
     let root = root_element(body).ok_or_else(|| ExtractError::Malformed {
         format: "XML",
@@ -63,11 +65,39 @@ pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
         "html" | "HTML" => Err(ExtractError::NotAFeed(
             "an HTML page was served where a feed was expected".into(),
         )),
-        _ => Err(ExtractError::NotAFeed(format!(
-            "unknown root element <{}>",
-            crate::text::one_line(&root, 64)
-        ))),
+        _ => feed_root_after_junk(body).ok_or_else(|| {
+            ExtractError::NotAFeed(format!(
+                "unknown root element <{}>",
+                crate::text::one_line(&root, 64)
+            ))
+        }),
     }
+}
+
+/// How far into a body a feed's root is looked for behind junk.
+const JUNK_SNIFF: usize = 64 * 1024;
+
+/// The format of a feed whose root comes after something else (`<br />
+/// <b>Warning</b>: …` from PHP, a `Deprecated:` line): the first `<rss`,
+/// `<rdf:RDF` or `<feed` in the first [`JUNK_SNIFF`] bytes.
+fn feed_root_after_junk(body: &[u8]) -> Option<Format> {
+    let head = &body[..body.len().min(JUNK_SNIFF)];
+    [
+        (&b"<rss"[..], Format::Rss),
+        (b"<rdf:RDF", Format::Rss),
+        (b"<feed", Format::Atom),
+    ]
+    .into_iter()
+    .filter_map(|(tag, format)| {
+        memchr::memmem::find_iter(head, tag)
+            .find(|at| {
+                head.get(at + tag.len())
+                    .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>')
+            })
+            .map(|at| (at, format))
+    })
+    .min_by_key(|(at, _)| *at)
+    .map(|(_, format)| format)
 }
 
 /// The name of the first element, skipping the prolog, comments and doctype.
@@ -203,7 +233,9 @@ fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
         return Err(Unread::Bases);
     }
     let present = checked.items;
-    let got = parse_checked(body, format, checked).map_err(Unread::Parser)?;
+    let lines = crate::repairs::Lines::new(body);
+    let got = parse_checked(body, format, checked, &|at| Some(lines.locate(at)))
+        .map_err(Unread::Parser)?;
     if got.entries.len() < present {
         return Err(Unread::Fewer { got: Box::new(got) });
     }
@@ -212,7 +244,14 @@ fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
 
 /// Runs the format parser on a checked document (cut and trimmed as
 /// [`check_well_formed`] said); the parser's message on failure.
-fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extracted, String> {
+/// `locate` names a place of `body` in the document as fetched (`None`
+/// where no place can be named).
+fn parse_checked(
+    body: &[u8],
+    format: Format,
+    checked: Checked,
+    locate: &dyn Fn(usize) -> Option<crate::repairs::Location>,
+) -> Result<Extracted, String> {
     let (capped, trimmed) = (checked.capped, checked.trimmed);
     let body = checked.doc.map_or(Cow::Borrowed(body), Cow::Owned);
     let mut repairs = Repairs::default();
@@ -246,14 +285,13 @@ fn parse_checked(body: &[u8], format: Format, checked: Checked) -> Result<Extrac
     if !dates.is_empty() {
         // Each date's place: searched in document order, from the last
         // one found (one pass over the document in all).
-        let lines = crate::repairs::Lines::new(&body);
         let mut from = 0;
         for (text, what) in dates {
             let at = memchr::memmem::find(&body[from..], text.as_bytes()).map(|p| from + p);
             if let Some(at) = at {
                 from = at + text.len();
             }
-            repairs.push(at.map(|at| lines.locate(at)), what);
+            repairs.push(at.and_then(locate), what);
         }
     }
     (got.capped, got.trimmed, got.repairs) = (capped, trimmed, repairs);
@@ -551,6 +589,32 @@ mod tests {
             let got = extract(body.as_bytes(), None).unwrap();
             assert_eq!((got.entries.len(), got.capped), (3, false));
         }
+    }
+
+    #[test]
+    fn markup_in_an_rss_description_is_its_html_and_text_stays_text() {
+        let body = "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title><description>Lead &amp; more <p>Use &lt;b&gt; for bold &amp; &lt;script&gt; never.</p></description></item></channel></rss>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!(
+            got.entries[0].summary.as_deref(),
+            Some("Lead &amp; more <p>Use &lt;b&gt; for bold &amp; &lt;script&gt; never.</p>")
+        );
+    }
+
+    #[test]
+    fn junk_before_the_root_and_dates_with_markup() {
+        let body = "<br />\n<b>Warning</b>: headers sent in <b>/var/www/feed.php</b><br />\n<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>t</title><item><title>a</title></item></channel></rss>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!(got.entries.len(), 1);
+        assert!(got.repairs.first[0]
+            .what
+            .contains("content before the root"));
+        let body = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>f</id><updated>2026-01-01T00:00:00Z</updated><entry><title>b</title><id>b</id><updated><span>2026-12-01T11:00:00Z</span></updated></entry></feed>";
+        let got = extract(body.as_bytes(), None).unwrap();
+        assert_eq!(
+            got.entries[0].updated,
+            Some("2026-12-01T11:00:00Z".parse().unwrap())
+        );
     }
 
     #[test]

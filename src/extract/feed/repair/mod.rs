@@ -56,12 +56,16 @@ pub(super) fn read(
     let xml::Fixed {
         doc: fixed,
         map: fixed_map,
+        capped,
     } = xml::repair(body, format.name(), &lines, &mut repairs)?;
     let in_fixed = |at: usize| lines.locate(fixed_map.original(at));
     let shaped = shape::shape(&fixed, format, &in_fixed, &mut repairs);
     // One repaired copy at a time: the lexer's is dropped once shaped.
     let (doc, shaped_map, foreign) = match shaped {
-        Ok(s) => (s.doc, Some(s.map), s.foreign),
+        Ok(s) => {
+            drop(fixed);
+            (s.doc, Some(s.map), s.foreign)
+        }
         // Namespaces it cannot resolve: read as repaired.
         Err(_) => (fixed, None, None),
     };
@@ -73,17 +77,44 @@ pub(super) fn read(
     let mut got = match (read, foreign) {
         (Ok(got), None) => got,
         (first, Some((other, doc))) => {
-            // The other format's items: no place of theirs is named
-            // beyond the item (their document is assembled).
+            // The other format's items, shaped and read as a document of
+            // their own. No place of theirs is named (their document is
+            // assembled); what was repaired in them is said without one.
             let whole = |_: usize| Location { line: 0, column: 0 };
-            let more = read_repaired(&doc, other, &whole, &mut Repairs::default());
+            let mut theirs = Repairs::default();
+            let doc = match shape::shape(&doc, other, &whole, &mut theirs) {
+                Ok(s) => s.doc,
+                Err(_) => doc,
+            };
+            let more = read_repaired(&doc, other, &whole, &mut theirs);
+            let unplaced = |mut r: Repairs| {
+                r.first.iter_mut().for_each(|r| r.at = None);
+                r
+            };
             match (first, more) {
-                (Ok(mut got), Ok(more)) => {
-                    got.entries.extend(more.entries);
+                (Ok(mut got), Ok(mut more)) => {
+                    got.entries.append(&mut more.entries);
+                    repairs.extend(unplaced(theirs));
+                    repairs.extend(unplaced(more.repairs));
                     got
                 }
-                (Ok(got), Err(_)) => got,
-                (Err(_), Ok(more)) => more,
+                (Ok(got), Err(e)) => {
+                    repairs.push(
+                        None,
+                        format!(
+                            "the {} items inside the {} feed could not be read ({}); left out",
+                            other.name(),
+                            format.name(),
+                            crate::text::one_line(&e, 120)
+                        ),
+                    );
+                    got
+                }
+                (Err(_), Ok(mut more)) => {
+                    repairs.extend(unplaced(theirs));
+                    repairs.extend(unplaced(std::mem::take(&mut more.repairs)));
+                    more
+                }
                 (Err(e), Err(_)) => return Err(failed(format, &lines, problem, e)),
             }
         }
@@ -94,6 +125,7 @@ pub(super) fn read(
             return Ok(*strict);
         }
     }
+    got.capped |= capped;
     // The feed's items and the other format's together, bounded as one.
     if got.entries.len() > MAX_ITEMS {
         got.entries.truncate(MAX_ITEMS);
@@ -145,7 +177,7 @@ fn read_repaired(
         trimmed,
         ..Checked::default()
     };
-    match parse_checked(&doc, format, bounded()) {
+    match parse_checked(&doc, format, bounded(), &|at| Some(locate(at))) {
         Ok(got) => Ok(got),
         Err(message) => {
             let mut got = item_by_item(&doc, format, &message, locate, repairs)?;
@@ -209,7 +241,7 @@ fn item_by_item(
                         }
                         one.extend_from_slice(item);
                         one.extend_from_slice(&[b"</", &name[..], b">"].concat());
-                        match parse_checked(&one, format, Default::default()) {
+                        match parse_checked(&one, format, Default::default(), &|_| None) {
                             Ok(mut single) => {
                                 read += 1;
                                 got.entries.append(&mut single.entries);

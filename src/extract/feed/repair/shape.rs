@@ -20,6 +20,7 @@
 //! Events left alone are copied byte for byte.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use chrono::{DateTime, SecondsFormat};
 use quick_xml::events::{BytesStart, Event};
@@ -49,6 +50,9 @@ const KNOWN_PREFIXES: [(&str, &str); 10] = [
     ("georss", "http://www.georss.org/georss"),
     ("rdf", RDF),
 ];
+
+/// Longest `xml:base` followed (real ones are a URL).
+const MAX_BASE: usize = 2048;
 
 /// Longest date text read (real ones are under 40 bytes).
 const MAX_DATE: usize = 200;
@@ -116,6 +120,8 @@ struct Shaper<'a> {
     notes_more: usize,
     ends: Vec<EndAs>,
     collect: Option<Collect>,
+    /// The depth of the element [`Shaper::collect`] reads.
+    collect_depth: usize,
     /// Skipping a subtree: the depth it started at.
     skip: Option<usize>,
     /// Setting aside a foreign item: its depth and start.
@@ -131,9 +137,12 @@ struct Shaper<'a> {
     /// Where the first item outside a channel is.
     root_items: Option<usize>,
     /// Inside an RSS `<title>`/`<description>` opened at this depth.
-    text_field: Option<usize>,
+    /// (its depth, where its text starts in the output, whether markup
+    /// was found in it: then its text is escaped once more, so that
+    /// `&lt;b&gt;` written as text stays text in the HTML it becomes).
+    text_field: Option<(usize, usize, bool)>,
     /// `xml:base` in scope: the depth each was set at, and its value.
-    bases: Vec<(usize, Option<url::Url>)>,
+    bases: Vec<(usize, Option<Rc<url::Url>>)>,
 }
 
 /// Shapes `doc` (well-formed) for the `format` parser. `locate` names
@@ -155,6 +164,7 @@ pub(in crate::extract::feed) fn shape(
         notes_more: 0,
         ends: Vec::new(),
         collect: None,
+        collect_depth: 0,
         skip: None,
         foreign_item: None,
         foreign: Vec::new(),
@@ -175,8 +185,7 @@ pub(in crate::extract::feed) fn shape(
         } else {
             what
         };
-        repairs.count += n - 1;
-        repairs.push_lazy(|| Some(locate(at)), || what);
+        repairs.push_times(n, || Some(locate(at)), || what);
     }
     for (at, what) in std::mem::take(&mut s.notes) {
         repairs.push_lazy(|| Some(locate(at)), || what);
@@ -234,6 +243,11 @@ impl Shaper<'_> {
                                 text.extend_from_slice(&doc[before..after]);
                             }
                         }
+                        None if self.text_field.is_some_and(|(.., markup)| markup)
+                            && !matches!(event, Event::CData(_)) =>
+                        {
+                            self.escape(before, after)
+                        }
                         None => self.copy(before, after),
                     }
                 }
@@ -275,7 +289,9 @@ impl Shaper<'_> {
         empty: bool,
     ) {
         let depth = self.ends.len();
-        if self.skip.is_some() || self.foreign_item.is_some() {
+        // Skipped, set aside, or markup inside a date or base64 text
+        // (`<updated><span>…</span></updated>`): only its text counts.
+        if self.skip.is_some() || self.foreign_item.is_some() || self.collect.is_some() {
             if !empty {
                 self.ends.push(EndAs::Keep);
             }
@@ -323,9 +339,20 @@ impl Shaper<'_> {
         if depth == 1 && local == b"item" && self.format == Format::Rss {
             self.root_items.get_or_insert(before);
         }
-        if self.text_field.is_some() {
+        if let Some((_, from, markup)) = &mut self.text_field {
             // Markup where the rss parser reads text (and drops what
             // elements hold): the HTML it means.
+            if !*markup {
+                *markup = true;
+                let from = *from;
+                let text = self.out.split_off(from);
+                for b in text {
+                    match b {
+                        b'&' => self.out.extend_from_slice(b"&amp;"),
+                        b => self.out.push(b),
+                    }
+                }
+            }
             self.tally.add(
                 before,
                 "markup inside an RSS text element read as its HTML".into(),
@@ -336,13 +363,10 @@ impl Shaper<'_> {
             }
             return;
         }
-        if self.format == Format::Rss
+        let opens_text_field = self.format == Format::Rss
             && !prefixed
             && matches!(&local[..], b"title" | b"description")
-            && !empty
-        {
-            self.text_field = Some(depth);
-        }
+            && !empty;
         let own = self.own(ns);
         let mut name = qname.to_vec();
         if own && prefixed {
@@ -435,12 +459,14 @@ impl Shaper<'_> {
                     name,
                     text: Vec::new(),
                 });
+                self.collect_depth = depth;
                 self.ends.push(EndAs::Keep);
                 return;
             }
         }
         if base64 && !empty {
             self.collect = Some(Collect::Base64 { text: Vec::new() });
+            self.collect_depth = depth;
         }
         if base64 && empty {
             self.collect = None;
@@ -456,6 +482,9 @@ impl Shaper<'_> {
             } else {
                 EndAs::Rename(name)
             });
+        }
+        if opens_text_field {
+            self.text_field = Some((depth, self.out.len(), false));
         }
     }
 
@@ -489,9 +518,11 @@ impl Shaper<'_> {
         attrs: &mut [(Vec<u8>, Vec<u8>)],
         empty: bool,
     ) -> bool {
+        // Shared, not copied per element: a base may be long, and a
+        // document may hold 100,000 elements under it.
         let parent = self.bases.last().and_then(|(_, b)| b.clone());
         let base = match attrs.iter().find(|(k, _)| k == b"xml:base") {
-            Some((_, v)) => {
+            Some((_, v)) if v.len() <= MAX_BASE => {
                 let v = String::from_utf8_lossy(v).into_owned();
                 let v = quick_xml::escape::unescape(&v)
                     .map(|v| v.into_owned())
@@ -500,13 +531,13 @@ impl Shaper<'_> {
                     Some(b) => b.join(&v).ok(),
                     None => url::Url::parse(&v).ok(),
                 };
-                let base = joined.or(parent);
+                let base = joined.map(Rc::new).or(parent);
                 if !empty {
                     self.bases.push((depth, base.clone()));
                 }
                 base
             }
-            None => parent,
+            _ => parent,
         };
         let Some(base) = base else { return false };
         let mut changed = false;
@@ -645,7 +676,7 @@ impl Shaper<'_> {
         while self.bases.last().is_some_and(|(d, _)| *d >= depth) {
             self.bases.pop();
         }
-        if self.text_field == Some(depth) {
+        if self.text_field.is_some_and(|(d, ..)| d == depth) {
             self.text_field = None;
         }
         if let Some((d, start)) = self.foreign_item {
@@ -659,6 +690,11 @@ impl Shaper<'_> {
             if d == depth {
                 self.skip = None;
             }
+            return;
+        }
+        if self.collect.is_some() && depth > self.collect_depth {
+            // The end of markup inside a date or base64 text: its text
+            // was collected, its tags are not written.
             return;
         }
         match self.collect.take() {

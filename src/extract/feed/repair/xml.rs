@@ -16,11 +16,20 @@
 //!   cut), and the elements still open are closed.
 //!
 //! SECURITY: what it keeps is bounded as the strict path's is: a DTD that
-//! declares entities is refused, nesting past [`MAX_NESTING`] is refused,
-//! and a document needing more than [`MAX_REPAIRS`] repairs is not read as
-//! a feed (the output grows by at most a few bytes per repair).
+//! declares entities is refused, nesting past [`MAX_NESTING`] and
+//! namespace declarations past [`MAX_NAMESPACES`] are refused, reading
+//! stops after the [`MAX_ITEMS`]th item, and a document needing more than
+//! [`MAX_REPAIRS`] repairs before that is not read as a feed. The output
+//! grows by at most 20 bytes per repair (an HTML entity written as two
+//! character references), plus end tags no longer than those opened.
+//! Every scan is linear: attribute names are checked in a set, a quote is
+//! looked for up to the next `<` only, `]]>` is never looked for twice
+//! past where it was not found, and places are worked out only for the
+//! repairs kept.
 
 use crate::depth::{TooDeep, MAX_NESTING};
+use crate::extract::cap::MAX_ITEMS;
+use crate::extract::feed::MAX_NAMESPACES;
 use crate::extract::ExtractError;
 use crate::repairs::{Lines, Repairs};
 
@@ -36,6 +45,8 @@ const MAX_NAME: usize = 256;
 pub(in crate::extract::feed) struct Fixed {
     pub doc: Vec<u8>,
     pub map: OffsetMap,
+    /// Read up to its [`MAX_ITEMS`]th item only.
+    pub capped: bool,
 }
 
 /// Maps offsets of a rewritten document back to the document it was
@@ -59,6 +70,13 @@ impl OffsetMap {
             }
         }
         self.marks.push((out, input));
+    }
+
+    /// The output was cut back to `len` bytes: marks past it go.
+    pub fn truncate(&mut self, len: usize) {
+        while self.marks.last().is_some_and(|(o, _)| *o > len) {
+            self.marks.pop();
+        }
     }
 
     /// Output offsets from `at` on moved `n` bytes later (an insertion).
@@ -108,9 +126,15 @@ struct Lexer<'a> {
     closed: bool,
     /// Content before the root was reported.
     said_before: bool,
-    /// The document ends inside text or markup (not between elements):
-    /// an item it ends inside lost some of its text.
-    cut_text: bool,
+    /// Namespace declarations read (see [`MAX_NAMESPACES`]).
+    namespaces: usize,
+    /// Items read whole, and whether the rest was left unread at
+    /// [`MAX_ITEMS`].
+    items: usize,
+    capped: bool,
+    /// `]]>` was looked for from here and not found.
+    unclosed_from: usize,
+
     format: &'static str,
 }
 
@@ -132,7 +156,10 @@ pub(in crate::extract::feed) fn repair(
         rooted: false,
         closed: false,
         said_before: false,
-        cut_text: false,
+        namespaces: 0,
+        unclosed_from: usize::MAX,
+        items: 0,
+        capped: false,
         format,
     };
     let start = lx.repairs.count;
@@ -144,6 +171,7 @@ pub(in crate::extract::feed) fn repair(
     Ok(Fixed {
         doc: lx.out,
         map: lx.map,
+        capped: lx.capped,
     })
 }
 
@@ -224,6 +252,14 @@ impl Lexer<'_> {
         while self.i < body.len() {
             if self.closed {
                 self.after_root();
+                break;
+            }
+            if self.items >= MAX_ITEMS {
+                // The rest is left unread; what is open is closed.
+                self.capped = true;
+                while !self.open.is_empty() {
+                    self.close_last(self.i);
+                }
                 break;
             }
             if self.repairs.count > MAX_REPAIRS {
@@ -437,7 +473,7 @@ impl Lexer<'_> {
             if self.rooted {
                 self.note(at, || "XML declaration inside the document removed".into());
             } else {
-                if !self.out.is_empty() {
+                if !self.out.is_empty() && !self.said_before {
                     self.note(0, || {
                         "blank space before the XML declaration removed".into()
                     });
@@ -457,17 +493,30 @@ impl Lexer<'_> {
     /// A comment or CDATA section: copied; closed at the end when the
     /// document ends inside it.
     fn delimited(&mut self, at: usize, close: &[u8], what: &'static str) {
-        match self.find(at + 4, close) {
+        // Once `]]>` was looked for in vain, it is nowhere after (an
+        // unclosed comment takes the rest of the document anyway).
+        let cdata = close == b"]]>";
+        let found = if cdata && at >= self.unclosed_from {
+            None
+        } else {
+            self.find(at + 4, close)
+        };
+        match found {
             Some(e) => {
                 self.copy(at, e + close.len());
                 self.i = e + close.len();
             }
             None => {
+                if cdata {
+                    self.unclosed_from = self.unclosed_from.min(at);
+                }
+                if cdata && self.close_cdata_at_parent(at) {
+                    return;
+                }
                 let lines = self.lines;
                 self.copy(at, self.body.len());
                 self.put(self.body.len(), close);
                 self.repairs.cut_short = true;
-                self.cut_text = true;
                 self.note(self.body.len(), || {
                     let line = lines.locate(at).line;
                     format!("the document ends inside a {what} opened at line {line}; closed")
@@ -475,6 +524,31 @@ impl Lexer<'_> {
                 self.i = self.body.len();
             }
         }
+    }
+
+    /// A CDATA section never closed, in an element that is: closed just
+    /// before that element's end tag (one bad description must not take
+    /// the rest of the feed with it). Whether it was.
+    fn close_cdata_at_parent(&mut self, at: usize) -> bool {
+        let Some(parent) = self.open.last() else {
+            return false;
+        };
+        let end_tag = [b"</", &self.body[parent.name.clone()], b">"].concat();
+        let Some(e) = memchr::memmem::find(&self.body[at..], &end_tag).map(|p| at + p) else {
+            return false;
+        };
+        let (lines, shown) = (
+            self.lines,
+            String::from_utf8_lossy(&self.body[parent.name.clone()]).into_owned(),
+        );
+        self.copy(at, e);
+        self.put(e, b"]]>");
+        self.note(at, || {
+            let line = lines.locate(at).line;
+            format!("CDATA section opened at line {line} never closed; closed before </{shown}>")
+        });
+        self.i = e;
+        true
     }
 
     /// `<!DOCTYPE …>`: kept before the root unless it declares entities
@@ -594,10 +668,7 @@ impl Lexer<'_> {
             });
         }
         while self.open.len() > pos {
-            let o = self.open.pop().expect("open element");
-            self.put(at, b"</");
-            self.copy(o.name.start, o.name.end);
-            self.put(at, b">");
+            self.close_last(at);
         }
         if self.open.is_empty() {
             self.closed = true;
@@ -614,10 +685,19 @@ impl Lexer<'_> {
             return Ok(());
         }
         let name = at + 1..name_end;
+        if !self.rooted && !matches!(local(&body[name.clone()]), b"rss" | b"RDF" | b"feed") {
+            // Markup before the feed's root (a PHP warning's `<br />`,
+            // `<b>Warning</b>`): dropped with the text around it.
+            self.stray(at);
+            self.i =
+                memchr::memchr(b'>', &body[name_end..]).map_or(body.len(), |p| name_end + p + 1);
+            return Ok(());
+        }
         let mut tag = Vec::with_capacity(name_end - at + 16);
         tag.push(b'<');
         tag.extend_from_slice(&body[name.clone()]);
-        let mut seen: Vec<&[u8]> = Vec::new();
+        // Names seen in this tag: a set, since a tag may hold 100,000.
+        let mut seen: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
         let mut j = name_end;
         let mut empty = false;
         let mut cut = false;
@@ -651,18 +731,34 @@ impl Lexer<'_> {
                     let attr = &body[j..k];
                     let (value, next) = self.attribute_value(k, attr);
                     j = next;
-                    let Some(value) = value else { continue };
+                    let Some((value, quote)) = value else {
+                        continue;
+                    };
+                    if attr.starts_with(b"xmlns") {
+                        // SECURITY: the strict path's bound, held here
+                        // before the shaping pass resolves namespaces.
+                        self.namespaces += 1;
+                        if self.namespaces > MAX_NAMESPACES {
+                            return Err(ExtractError::Malformed {
+                                format: self.format,
+                                message: format!(
+                                    "more than {MAX_NAMESPACES} namespace declarations; refused"
+                                ),
+                            });
+                        }
+                    }
                     if seen.contains(&attr) {
                         let shown = String::from_utf8_lossy(attr).into_owned();
                         self.note(k, || format!("repeated attribute '{shown}' removed"));
                         continue;
                     }
-                    seen.push(attr);
+                    seen.insert(attr);
                     tag.push(b' ');
                     tag.extend_from_slice(attr);
-                    tag.extend_from_slice(b"=\"");
+                    tag.push(b'=');
+                    tag.push(quote);
                     tag.extend_from_slice(&value);
-                    tag.push(b'"');
+                    tag.push(quote);
                 }
                 other => {
                     self.note(j, || {
@@ -678,7 +774,6 @@ impl Lexer<'_> {
         self.i = j;
         if cut {
             self.repairs.cut_short = true;
-            self.cut_text = true;
             let shown = String::from_utf8_lossy(&body[name.clone()]).into_owned();
             self.note(at, || {
                 format!("the document ends inside the tag <{shown}>; removed")
@@ -718,10 +813,7 @@ impl Lexer<'_> {
                 )
             });
             while self.open.len() > p {
-                let o = self.open.pop().expect("open element");
-                self.put(at, b"</");
-                self.copy(o.name.start, o.name.end);
-                self.put(at, b">");
+                self.close_last(at);
             }
         }
         self.rooted = true;
@@ -749,6 +841,20 @@ impl Lexer<'_> {
         Ok(())
     }
 
+    /// Writes the end tag of the innermost open element, for input at
+    /// `at`; an item closed counts towards [`MAX_ITEMS`], past which the
+    /// document is not read on (the bounds would cut it there anyway, and
+    /// what lies past it must not cost repairs or refuse the feed).
+    fn close_last(&mut self, at: usize) {
+        let o = self.open.pop().expect("open element");
+        self.put(at, b"</");
+        self.copy(o.name.start, o.name.end);
+        self.put(at, b">");
+        if o.item {
+            self.items += 1;
+        }
+    }
+
     /// Whether the input at `j` is `</name>` (a void element closed).
     fn next_closes(&self, j: usize, name: &[u8]) -> bool {
         let rest = &self.body[j.min(self.body.len())..];
@@ -758,10 +864,10 @@ impl Lexer<'_> {
             && rest[2 + name.len()] == b'>'
     }
 
-    /// An attribute's value after its name (ending at `k`): escaped for a
-    /// double-quoted value, and where reading goes on. `None` drops the
-    /// attribute.
-    fn attribute_value(&mut self, k: usize, attr: &[u8]) -> (Option<Vec<u8>>, usize) {
+    /// An attribute's value after its name (ending at `k`), escaped for
+    /// the quote it is written with (its own, or `"` when unquoted), and
+    /// where reading goes on. `None` drops the attribute.
+    fn attribute_value(&mut self, k: usize, attr: &[u8]) -> (Option<(Vec<u8>, u8)>, usize) {
         let body = self.body;
         let mut j = k;
         while j < body.len() && body[j].is_ascii_whitespace() {
@@ -777,15 +883,18 @@ impl Lexer<'_> {
         while j < body.len() && body[j].is_ascii_whitespace() {
             j += 1;
         }
+        let mut quote = b'"';
         let (raw, next) = match body.get(j) {
             Some(&q @ (b'"' | b'\'')) => {
+                quote = q;
                 // To the closing quote; a quote never closed ends at the
                 // tag's `>`. Neither is looked for past the next `<` (a
-                // value never holds one; the scan stays linear).
-                let stop = memchr::memchr(b'<', &body[j + 1..]).map_or(body.len(), |p| j + 1 + p);
-                match memchr::memchr(q, &body[j + 1..stop]) {
-                    Some(p) => (j + 1..j + 1 + p, j + 2 + p),
-                    None => {
+                // value never holds one), and the quote is found with the
+                // `<` in one scan: linear however many attributes a tag has.
+                match memchr::memchr2(q, b'<', &body[j + 1..]).map(|p| j + 1 + p) {
+                    Some(e) if body[e] == q => (j + 1..e, e + 1),
+                    found => {
+                        let stop = found.unwrap_or(body.len());
                         let end =
                             memchr::memchr(b'>', &body[j + 1..stop]).map_or(stop, |p| j + 1 + p);
                         let name = shown();
@@ -818,8 +927,13 @@ impl Lexer<'_> {
                     self.note(p, || "'<' in an attribute value read as '&lt;'".into());
                     p += 1;
                 }
-                b'"' => {
+                // Only in an unquoted value (a quoted one ends at its
+                // quote): a repair each, so the growth is bounded.
+                q if q == quote => {
                     value.extend_from_slice(b"&quot;");
+                    self.note(p, || {
+                        "'\"' in an unquoted attribute value read as '&quot;'".into()
+                    });
                     p += 1;
                 }
                 b'&' => {
@@ -839,7 +953,7 @@ impl Lexer<'_> {
                 }
             }
         }
-        (Some(value), next)
+        (Some((value, quote)), next)
     }
 
     /// End of input: what is still open is closed; an item the document
@@ -850,12 +964,11 @@ impl Lexer<'_> {
         }
         self.repairs.cut_short = true;
         let end = self.body.len();
-        // An item whose elements all ended is whole but for its end tag.
-        let cut_item = self
-            .open
-            .iter()
-            .position(|o| o.item)
-            .filter(|p| self.cut_text || p + 1 < self.open.len());
+        // Any item without its end tag is left out, even one whose
+        // elements all ended: it may lack its link or id, and read again
+        // whole later it would be stored twice (a title-keyed half and the
+        // whole).
+        let cut_item = self.open.iter().position(|o| o.item);
         if let Some(p) = cut_item {
             let item = &self.open[p];
             let (name, lines, opened) = (
@@ -864,6 +977,7 @@ impl Lexer<'_> {
                 item.at_in,
             );
             self.out.truncate(item.at_out);
+            self.map.truncate(item.at_out);
             self.open.truncate(p);
             self.note(end, || {
                 let line = lines.locate(opened).line;
@@ -909,7 +1023,7 @@ mod tests {
         let doc = "<?xml version=\"1.0\"?>\n<!-- c --><rss a=\"1\" b='x&amp;y'><channel><![CDATA[<a>]]>&lt;x&#233;</channel></rss>";
         let (out, r) = fix(doc);
         assert_eq!(r.count, 0, "{:?}", said(&r));
-        assert_eq!(out, doc.replace("b='x&amp;y'", "b=\"x&amp;y\""));
+        assert_eq!(out, doc);
     }
 
     #[test]
