@@ -17,18 +17,20 @@ trap 'git worktree remove --force "$wt"; rm -rf "$tmp"' EXIT
 cp benches/feeds.rs "$wt/benches/feeds.rs"
 grep -q 'name = "feeds"' "$wt/Cargo.toml" ||
   printf '\n[[bench]]\nname = "feeds"\nharness = false\n' >> "$wt/Cargo.toml"
-export CARGO_TARGET_DIR="$PWD/target"
 export FEEDLOOM_BENCH_WELL_FORMED_ONLY=1
-exe() { # the bench executable cargo builds in $1
-  (cd "$1" && cargo bench --bench feeds --no-run --message-format=json 2>/dev/null) |
+# Each side in its own target directory: a shared one reuses the test
+# harness crate built in the base worktree, whose fixture paths then point
+# into a folder this script deletes.
+exe() { # the bench executable cargo builds in $1, into target directory $2
+  (cd "$1" && CARGO_TARGET_DIR="$2" cargo bench --bench feeds --no-run --message-format=json 2>/dev/null) |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "feeds" and m.get("executable"):
         print(m["executable"])' | tail -1
 }
-before_exe="$tmp/feeds-before"; cp "$(exe "$wt")" "$before_exe"
-after_exe="$tmp/feeds-after"; cp "$(exe "$PWD")" "$after_exe"
+before_exe="$tmp/feeds-before"; cp "$(exe "$wt" "$PWD/target/bench-base")" "$before_exe"
+after_exe="$tmp/feeds-after"; cp "$(exe "$PWD" "$PWD/target")" "$after_exe"
 for i in $(seq "$rounds"); do
   for side in before after; do
     "$tmp/feeds-$side" --bench well_formed --noplot 2>/dev/null |
