@@ -191,3 +191,75 @@ fn the_printed_source_polls_as_it_says() {
         .href
         .starts_with(&format!("http://{}/news/", up.addr))));
 }
+
+/// A site's address, not its feed (issue 28): `inspect` names the feeds
+/// the page advertises with `<link rel="alternate">`, resolved against the
+/// page, and the first one inspected as printed reads as a feed; `--suggest`
+/// names them before any selector. Hostile hrefs are not offered.
+#[test]
+fn a_site_address_names_the_feeds_it_advertises() {
+    let up = Upstream::start();
+    up.set(
+        "/blog/",
+        Reply::ok(
+            "text/html; charset=utf-8",
+            r#"<!DOCTYPE html><html><head><title>Blog</title>
+<link rel="alternate" type="application/atom+xml" title="Blog &amp; notes" href="feed.atom">
+<link rel="alternate" type="application/rss+xml" href="/blog/rss.xml">
+<link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+<link rel="alternate" type="application/rss+xml" href="file:///etc/passwd">
+</head><body><p>Welcome.</p></body></html>"#,
+        ),
+    );
+    up.set(
+        "/blog/feed.atom",
+        Reply::ok("application/atom+xml", fixture("lab-news.synthetic.atom")),
+    );
+    let ws = Workspace::new();
+    let out = ws.run(&["inspect", &up.url("/blog/")]);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("it advertises 2 feeds"), "{report}");
+    let atom = up.url("/blog/feed.atom");
+    assert!(
+        report.contains(&format!("Atom    {atom}  Blog & notes")),
+        "{report}"
+    );
+    assert!(report.contains(&up.url("/blog/rss.xml")), "{report}");
+    assert!(
+        !report.contains("javascript") && !report.contains("passwd"),
+        "{report}"
+    );
+    // As printed, the suggested command reads the feed.
+    let next = report
+        .lines()
+        .find_map(|l| l.strip_prefix("read one with: feedloom inspect "))
+        .expect("a command to run next");
+    assert_eq!(next, atom);
+    let out = ws.run(&["inspect", next]);
+    let read = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && read.contains("items extracted from"),
+        "{read}"
+    );
+    // `--suggest` puts them first.
+    let out = ws.run(&["inspect", &up.url("/blog/"), "--suggest"]);
+    let suggested = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        suggested.starts_with("this is a web page, not a feed"),
+        "{suggested}"
+    );
+    // A page advertising nothing stays the error it was.
+    up.set(
+        "/plain",
+        Reply::ok("text/html", "<html><body>hi</body></html>"),
+    );
+    let out = ws.run(&["inspect", &up.url("/plain")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("an HTML page was served where a feed was expected"));
+}

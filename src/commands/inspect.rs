@@ -14,6 +14,7 @@ use crate::config;
 use serde::Deserialize;
 
 use crate::defs::SourceDef;
+use crate::extract::discover;
 use crate::extract::html::HtmlSpec;
 use crate::extract::json::JsonSpec;
 use crate::extract::suggest;
@@ -98,7 +99,19 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
             .collect();
         let _ = writeln!(out, "selector matches: {}", counts.join(", "));
     }
-    let extracted = crate::extract::extract(&kind, &bytes, content_type.as_deref(), now)?;
+    let extracted = match crate::extract::extract(&kind, &bytes, content_type.as_deref(), now) {
+        Ok(extracted) => extracted,
+        // A site's address, not its feed: name the feeds it advertises.
+        Err(crate::extract::ExtractError::NotAFeed(why)) if matches!(kind, SourceKind::Feed) => {
+            let page = crate::decode::html(&bytes, content_type.as_deref());
+            let found = discover::advertised(&page, &page_url);
+            if found.is_empty() {
+                return Err(crate::extract::ExtractError::NotAFeed(why).into());
+            }
+            return Ok(advertised_report(&found));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let _ = writeln!(
         out,
         "{} items extracted from {page_url}",
@@ -113,6 +126,28 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         usize::MAX,
     ));
     Ok(out)
+}
+
+/// The feeds a page advertises, and how to read one.
+fn advertised_report(found: &[discover::Advertised]) -> String {
+    let mut out = format!(
+        "this is a web page, not a feed; it advertises {} feed{}:\n",
+        found.len(),
+        if found.len() == 1 { "" } else { "s" }
+    );
+    let rows: Vec<Vec<String>> = found
+        .iter()
+        .map(|a| {
+            vec![
+                a.format.to_string(),
+                a.url.to_string(),
+                a.title.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&["format", "url", "title"], rows, &[]));
+    let _ = writeln!(out, "read one with: feedloom inspect {}", found[0].url);
+    out
 }
 
 /// What was repaired to read the document, one repair a line with its
@@ -230,6 +265,12 @@ fn suggest_report(
 ) -> String {
     let mut out = String::new();
     let page = crate::decode::html(bytes, content_type);
+    let advertised = discover::advertised(&page, page_url);
+    if !advertised.is_empty() {
+        // A feed the site publishes beats any selector.
+        out.push_str(&advertised_report(&advertised));
+        out.push('\n');
+    }
     let found = match suggest::suggest(&page, SUGGESTIONS) {
         Ok(found) => found,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! its arm in [`extract`]; the definition keys go in [`crate::defs`].
 
 pub mod cap;
+pub mod discover;
 pub mod feed;
 pub mod html;
 pub mod huggingface;
