@@ -22,6 +22,7 @@ pub use bounds::{MAX_DOCUMENT_NODES, MAX_ITEM_ELEMENTS, MAX_NAMESPACES, MAX_OTHE
 
 mod bounds;
 mod repair;
+use repair::Problem;
 pub use repair::MAX_REPAIRS;
 
 /// Which format a body is in, by its first significant bytes.
@@ -184,38 +185,29 @@ fn read_xml(body: &[u8], format: Format) -> Result<Extracted, ExtractError> {
     let problem = match read_strict(body, format) {
         Ok(got) => return Ok(got),
         Err(Unread::Refused(e)) => return Err(e),
-        Err(Unread::IllFormed { at, cause }) => repair::Problem::IllFormed { at, cause },
-        Err(Unread::Parser(message)) => repair::Problem::Parser(message),
-        Err(Unread::Fewer { got }) => repair::Problem::Fewer { got },
-        Err(Unread::Bases) => repair::Problem::Bases,
+        Err(Unread::Repairable(problem)) => problem,
     };
     repair::read(body, format, problem)
 }
 
-/// Why the strict read did not do.
+/// Why the strict read did not do: a bound refused the document, or it
+/// is a problem the repair path reads past.
 enum Unread {
     Refused(ExtractError),
-    IllFormed {
-        at: usize,
-        cause: String,
-    },
-    /// Well-formed, but the format parser refused it.
-    Parser(String),
-    /// The parser read fewer items than the document holds (items after
-    /// `</channel>`, RSS items in an Atom feed): what it read.
-    Fewer {
-        got: Box<Extracted>,
-    },
-    /// Well-formed Atom using `xml:base`, which the parser ignores: its
-    /// links are resolved by the shaping pass (no repair said).
-    Bases,
+    Repairable(Problem),
+}
+
+impl From<Problem> for Unread {
+    fn from(p: Problem) -> Self {
+        Unread::Repairable(p)
+    }
 }
 
 impl From<bounds::Unread> for Unread {
     fn from(u: bounds::Unread) -> Self {
         match u {
             bounds::Unread::Refused(e) => Unread::Refused(e),
-            bounds::Unread::IllFormed { at, cause } => Unread::IllFormed { at, cause },
+            bounds::Unread::IllFormed { at, cause } => Problem::IllFormed { at, cause }.into(),
         }
     }
 }
@@ -224,20 +216,21 @@ impl From<bounds::Unread> for Unread {
 fn read_strict(body: &[u8], format: Format) -> Result<Extracted, Unread> {
     let checked = check_well_formed(body, format.name())?;
     if let Some((at, what)) = checked.flaw {
-        return Err(Unread::IllFormed {
+        return Err(Problem::IllFormed {
             at,
             cause: format!("{what} (read with repairs)"),
-        });
+        }
+        .into());
     }
     if checked.bases && format == Format::Atom {
-        return Err(Unread::Bases);
+        return Err(Problem::Bases.into());
     }
     let present = checked.items;
     let lines = crate::repairs::Lines::new(body);
     let got = parse_checked(body, format, checked, &|at| Some(lines.locate(at)))
-        .map_err(Unread::Parser)?;
+        .map_err(|m| Unread::from(Problem::Parser(m)))?;
     if got.entries.len() < present {
-        return Err(Unread::Fewer { got: Box::new(got) });
+        return Err(Problem::Fewer { got: Box::new(got) }.into());
     }
     Ok(got)
 }

@@ -31,7 +31,7 @@ mod xml;
 pub(super) use xml::is_xml_char;
 pub use xml::MAX_REPAIRS;
 
-/// What the strict read stumbled on.
+/// What the strict read stumbled on (a refusal never reaches here).
 pub(super) enum Problem {
     IllFormed {
         at: usize,
