@@ -142,19 +142,44 @@ impl Definitions {
 
 /// Loads and compiles every `*.toml` file in `dir` (sorted by name).
 pub fn load(dir: &Path) -> Result<Definitions, ConfigError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| ConfigError::new(dir, format!("cannot read definitions folder: {e}")))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-        .collect();
+    load_with(dir, None)
+}
+
+/// [`load`] as if the file `name` in `dir` held `text` (added, or in place
+/// of what it holds): how `add`, `import` and `init` check a file before
+/// it is written, with errors naming the file where it will be.
+pub fn load_with(dir: &Path, with: Option<(&str, &str)>) -> Result<Definitions, ConfigError> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(listing) => listing
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect(),
+        // A folder about to be made holds nothing yet.
+        Err(e) if with.is_some() && e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(ConfigError::new(
+                dir,
+                format!("cannot read definitions folder: {e}"),
+            ))
+        }
+    };
+    let extra = with.map(|(name, text)| (dir.join(name), text));
+    if let Some((path, _)) = &extra {
+        if !files.contains(path) {
+            files.push(path.clone());
+        }
+    }
     files.sort();
     if files.is_empty() {
         return Err(ConfigError::new(dir, "no *.toml definition files found"));
     }
     let mut parsed = Vec::with_capacity(files.len());
     for path in &files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new(path, format!("cannot read: {e}")))?;
+        let text = match &extra {
+            Some((p, text)) if p == path => text.to_string(),
+            _ => std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new(path, format!("cannot read: {e}")))?,
+        };
         let def: FileDef = toml::from_str(&text)
             .map_err(|e| ConfigError::new(path, e.to_string().trim_end().to_string()))?;
         parsed.push((path.clone(), def));
@@ -472,8 +497,9 @@ pub const RESERVED_TOPIC_IDS: &[&str] = &[
     "index", "opml", "healthz", "readyz", "status", "metrics", "admin", "favicon", "robots",
 ];
 
-/// Ids appear in URLs and store keys: keep them to a safe alphabet.
-fn check_id(id: &str) -> Result<(), Invalid> {
+/// Whether `id` may name a source, tag or topic (it becomes a path and a
+/// part of entry ids, so only a safe, stable alphabet).
+pub fn check_id(id: &str) -> Result<(), Invalid> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id

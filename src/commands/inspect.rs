@@ -9,6 +9,7 @@ use chrono::Utc;
 use url::Url;
 
 use super::args::InspectArgs;
+use super::definitions::toml_string;
 use super::{table, Error};
 use crate::config;
 use serde::Deserialize;
@@ -343,21 +344,6 @@ fn select_table(select: &crate::defs::SelectDef) -> String {
             }
         }
     }
-    out
-}
-
-/// A TOML basic string, quoted and escaped.
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

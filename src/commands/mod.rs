@@ -11,6 +11,7 @@
 pub mod args;
 pub mod check;
 pub mod compact;
+pub mod definitions;
 pub mod explain;
 pub mod export;
 pub mod inspect;
