@@ -6,7 +6,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use feedloom::commands::args::{CompactArgs, ExportArgs, InspectArgs, ServeArgs, TokenArgs};
+use feedloom::commands::args::{
+    AddArgs, CompactArgs, ExportArgs, InitArgs, InspectArgs, ServeArgs, TokenArgs,
+};
 use feedloom::commands::{self, Error, Settings};
 
 #[derive(Parser)]
@@ -54,6 +56,12 @@ enum Command {
     /// Fetch a source once (or read a file) and print what extraction finds;
     /// nothing is stored.
     Inspect(InspectArgs),
+    /// Find the feed behind a site's address, poll it once, and write it
+    /// (with a topic) as a new checked file in the definitions folder.
+    Add(AddArgs),
+    /// Write a commented starter definitions folder (one source, one tag,
+    /// one topic) that polls and serves as it is.
+    Init(InitArgs),
     /// Copy the store into a new folder without the space sled has not yet
     /// reclaimed (stop `serve` first, then swap the folders).
     Compact(CompactArgs),
@@ -92,6 +100,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Inspect(args) => {
             runtime.block_on(commands::inspect::inspect(&settings.feeds, &args))?
         }
+        Command::Add(args) => runtime.block_on(commands::add::add(&settings, &args))?,
+        Command::Init(args) => commands::init::init(&settings, &args)?,
         Command::Export(args) => commands::export::run(&settings, &args)?,
         Command::Compact(args) => commands::compact::compact(&settings, &args)?,
         Command::Token(args) => {

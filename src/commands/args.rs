@@ -172,6 +172,42 @@ pub struct InspectArgs {
     pub suggest: bool,
 }
 
+/// `add`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AddArgs {
+    /// A site's address, or its feed's.
+    pub url: String,
+    /// Of the feeds the page advertises, take the Nth (1 is the first).
+    #[arg(long)]
+    pub pick: Option<usize>,
+    /// The source's id (default: from the feed's title, else its host).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The source's title (default: the feed's own).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The id of the topic that publishes it (default: the source's id).
+    #[arg(long, conflicts_with = "no_topic")]
+    pub topic: Option<String>,
+    /// Write the source only, no topic (tag rules may take its entries).
+    #[arg(long)]
+    pub no_topic: bool,
+    /// Print the definitions instead of writing them.
+    #[arg(long)]
+    pub print: bool,
+    /// The site is in this machine's network (`internal = true`): let it
+    /// and its links reach internal addresses.
+    #[arg(long)]
+    pub internal: bool,
+}
+
+/// `init`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitArgs {
+    /// The folder to create (default: the definitions folder, `--feeds`).
+    pub dir: Option<PathBuf>,
+}
+
 /// `compact`'s arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CompactArgs {

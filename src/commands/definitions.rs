@@ -8,6 +8,7 @@
 //! never edited: an operator's comments and layout stay theirs.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -62,7 +63,7 @@ impl Existing {
     fn take(&mut self, defs: &Definitions) {
         for s in &defs.sources {
             self.ids.insert((Space::Source, s.id.clone()));
-            self.urls.insert(canonical(&s.url), s.id.clone());
+            self.urls.insert(source_key(s), s.id.clone());
         }
         for t in &defs.rules.tags {
             self.ids.insert((Space::Tag, t.id.clone()));
@@ -75,6 +76,11 @@ impl Existing {
     /// The source that already fetches `url` (compared by [`canonical`]).
     pub fn source_for(&self, url: &Url) -> Option<&str> {
         self.urls.get(&canonical(url)).map(String::as_str)
+    }
+
+    /// The source already defined that fetches what `source` would.
+    pub fn defined(&self, source: &config::Source) -> Option<&str> {
+        self.urls.get(&source_key(source)).map(String::as_str)
     }
 
     /// Records a source about to be written, so a second one with the same
@@ -195,6 +201,17 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// What makes two sources the same: their URL ([`canonical`]), and for
+/// Hugging Face sources (which share a base URL) the listing too.
+fn source_key(source: &config::Source) -> String {
+    match &source.kind {
+        crate::extract::SourceKind::HuggingFace(spec) => {
+            format!("{} {:?}", canonical(&source.url), spec.listing)
+        }
+        _ => canonical(&source.url),
+    }
+}
+
 /// A TOML basic string, quoted and escaped.
 pub fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
@@ -214,6 +231,30 @@ pub fn toml_string(s: &str) -> String {
 pub fn toml_strings<S: AsRef<str>>(items: &[S]) -> String {
     let quoted: Vec<String> = items.iter().map(|s| toml_string(s.as_ref())).collect();
     format!("[{}]", quoted.join(", "))
+}
+
+/// A `[source.select]` table as TOML.
+pub fn select_table(select: &crate::defs::SelectDef) -> String {
+    let mut out = String::from("[source.select]\n");
+    let one =
+        |s: &Option<crate::defs::Selectors>| s.as_ref().and_then(|s| s.as_slice().first().cloned());
+    for (key, value) in [
+        ("item", select.item.clone()),
+        ("title", select.title.as_slice().first().cloned()),
+        ("link", one(&select.link)),
+        ("date", one(&select.date)),
+        ("summary", one(&select.summary)),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(out, "{key} = {}", toml_string(&v));
+        }
+        if key == "item" {
+            if let Some(n) = select.item_rows {
+                let _ = writeln!(out, "item_rows = {n}");
+            }
+        }
+    }
+    out
 }
 
 /// Writes `text` as the new file `name` in `dir` (made if missing), only

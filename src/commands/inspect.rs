@@ -9,7 +9,7 @@ use chrono::Utc;
 use url::Url;
 
 use super::args::InspectArgs;
-use super::definitions::toml_string;
+use super::definitions::{select_table, toml_string};
 use super::{table, Error};
 use crate::config;
 use serde::Deserialize;
@@ -32,17 +32,7 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         .ok()
         .and_then(|d| d.sources.iter().find(|s| s.id == target.target).cloned());
     let (kind, url, source_id) = match &defined {
-        Some(s) => {
-            let url = match &s.kind {
-                SourceKind::HuggingFace(spec) => spec.request(0, now),
-                SourceKind::Json(spec) => match &spec.paging {
-                    Some(p) => p.first(&s.url),
-                    None => s.url.clone(),
-                },
-                _ => s.url.clone(),
-            };
-            (s.kind.clone(), Some(url), s.id.clone())
-        }
+        Some(s) => (s.kind.clone(), Some(first_url(s, now)), s.id.clone()),
         None => (
             adhoc_kind(target)?,
             Url::parse(&target.target).ok(),
@@ -53,19 +43,8 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
         match url.filter(|u| matches!(u.scheme(), "http" | "https")) {
             Some(url) => {
                 let fetcher = Fetcher::new(Default::default())?;
-                match fetcher.fetch(&FetchRequest::new(&url)).await? {
-                    Fetched::Body { bytes, meta } => {
-                        let page = meta.final_url.clone().unwrap_or(url);
-                        (bytes, meta.content_type, page)
-                    }
-                    Fetched::NotModified(_) => {
-                        // Never right for a request without validators.
-                        return Err(Error::Fetch(crate::fetch::FetchError::Status {
-                            status: 304,
-                            retry_after: None,
-                        }));
-                    }
-                }
+                let got = fetch(&fetcher, &FetchRequest::new(&url)).await?;
+                (got.bytes, got.content_type, got.page)
             }
             None => {
                 let path = Path::new(&target.target);
@@ -129,6 +108,41 @@ pub async fn inspect(feeds: &Path, target: &InspectArgs) -> Result<String, Error
     Ok(out)
 }
 
+/// The first URL a poll of `source` fetches.
+pub(super) fn first_url(source: &config::Source, now: chrono::DateTime<Utc>) -> Url {
+    match &source.kind {
+        SourceKind::HuggingFace(spec) => spec.request(0, now),
+        SourceKind::Json(spec) => match &spec.paging {
+            Some(p) => p.first(&source.url),
+            None => source.url.clone(),
+        },
+        _ => source.url.clone(),
+    }
+}
+
+/// A body fetched, and where it came from after redirects.
+pub(super) struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+    pub page: Url,
+}
+
+/// Fetches `req` as the poller would (without validators).
+pub(super) async fn fetch(fetcher: &Fetcher, req: &FetchRequest<'_>) -> Result<Body, Error> {
+    match fetcher.fetch(req).await? {
+        Fetched::Body { bytes, meta } => Ok(Body {
+            bytes,
+            content_type: meta.content_type,
+            page: meta.final_url.unwrap_or_else(|| req.url.clone()),
+        }),
+        // Never right for a request without validators.
+        Fetched::NotModified(_) => Err(Error::Fetch(crate::fetch::FetchError::Status {
+            status: 304,
+            retry_after: None,
+        })),
+    }
+}
+
 /// The feeds a page advertises, and how to read one.
 fn advertised_report(found: &[discover::Advertised]) -> String {
     let mut out = format!(
@@ -190,7 +204,7 @@ const INSPECT_REPAIR_CHARS: usize = 300;
 
 /// The entries as `inspect` shows them: id, date, title, link, fields;
 /// at most `max` rows.
-fn entry_table(
+pub(super) fn entry_table(
     entries: Vec<crate::model::RawEntry>,
     source_id: &str,
     page_url: &Url,
@@ -320,30 +334,6 @@ fn suggest_report(
     let _ = writeln!(out, "url = {}", toml_string(page_url.as_str()));
     out.push('\n');
     out.push_str(&select_table(&found[0].select));
-    out
-}
-
-/// A `[source.select]` table as TOML.
-fn select_table(select: &crate::defs::SelectDef) -> String {
-    let mut out = String::from("[source.select]\n");
-    let one =
-        |s: &Option<crate::defs::Selectors>| s.as_ref().and_then(|s| s.as_slice().first().cloned());
-    for (key, value) in [
-        ("item", select.item.clone()),
-        ("title", select.title.as_slice().first().cloned()),
-        ("link", one(&select.link)),
-        ("date", one(&select.date)),
-        ("summary", one(&select.summary)),
-    ] {
-        if let Some(v) = value {
-            let _ = writeln!(out, "{key} = {}", toml_string(&v));
-        }
-        if key == "item" {
-            if let Some(n) = select.item_rows {
-                let _ = writeln!(out, "item_rows = {n}");
-            }
-        }
-    }
     out
 }
 

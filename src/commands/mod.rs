@@ -8,12 +8,14 @@
 //! What the commands share lives here: the [`Settings`] every command
 //! takes, the top-level [`Error`], and opening the definitions and store.
 
+pub mod add;
 pub mod args;
 pub mod check;
 pub mod compact;
 pub mod definitions;
 pub mod explain;
 pub mod export;
+pub mod init;
 pub mod inspect;
 pub mod poll;
 mod table;

@@ -8,9 +8,15 @@ use crate::dates::parse_date;
 use crate::model::RawEntry;
 use crate::sanitize::escape_text;
 
+/// The longest feed title kept (it names a source in `add`, not a page).
+pub(crate) const FEED_TITLE_MAX: usize = 200;
+
 #[derive(Deserialize)]
 struct Feed {
     version: String,
+    /// Read as leniently as an item id (it only names the source).
+    #[serde(default)]
+    title: Option<Id>,
     /// At most [`super::cap::MAX_ITEMS`] built.
     #[serde(default)]
     items: Capped<Item>,
@@ -90,7 +96,7 @@ struct Author {
 
 /// The entries, and whether items past [`super::cap::MAX_ITEMS`] were
 /// left out.
-pub fn extract(body: &[u8]) -> Result<(Vec<RawEntry>, bool), ExtractError> {
+pub fn extract(body: &[u8]) -> Result<super::Extracted, ExtractError> {
     let body = body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(body);
@@ -105,8 +111,16 @@ pub fn extract(body: &[u8]) -> Result<(Vec<RawEntry>, bool), ExtractError> {
             feed.version
         )));
     }
-    let more = feed.items.more;
-    Ok((feed.items.items.into_iter().map(from_item).collect(), more))
+    Ok(super::Extracted {
+        capped: feed.items.more,
+        title: feed
+            .title
+            .and_then(|t| t.0)
+            .map(|t| crate::text::one_line(t.trim(), FEED_TITLE_MAX))
+            .filter(|t| !t.is_empty()),
+        entries: feed.items.items.into_iter().map(from_item).collect(),
+        ..Default::default()
+    })
 }
 
 fn from_item(item: Item) -> RawEntry {

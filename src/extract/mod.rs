@@ -12,6 +12,7 @@ pub mod html;
 pub mod huggingface;
 pub mod json;
 pub mod jsonfeed;
+pub mod known_sites;
 pub mod suggest;
 
 use std::time::Duration;
@@ -84,6 +85,8 @@ pub struct Extracted {
     /// (a bare `&`, a date in the wrong form, a document cut short): a
     /// source read with repairs is *recovered*.
     pub repairs: crate::repairs::Repairs,
+    /// A feed's own title, one line (it names the source `add` writes).
+    pub title: Option<String>,
 }
 
 /// Extracts the items of a response body fetched at `now` (which resolves

@@ -150,14 +150,7 @@ pub fn extract(body: &[u8], content_type: Option<&str>) -> Result<Extracted, Ext
         body
     };
     let mut got = match detect(body)? {
-        Format::JsonFeed => {
-            let (entries, capped) = jsonfeed::extract(body)?;
-            Extracted {
-                entries,
-                capped,
-                ..Default::default()
-            }
-        }
+        Format::JsonFeed => jsonfeed::extract(body)?,
         format => {
             let body = decode::xml_noting(body, content_type, &mut repairs);
             read_xml(&body, format)?
@@ -264,6 +257,7 @@ fn parse_checked(
                     .as_deref()
                     .and_then(|t| t.trim().parse::<u64>().ok())
                     .map(|minutes| Duration::from_secs(minutes.saturating_mul(60))),
+                title: feed_title(&channel.title),
                 ..Default::default()
             }
         }
@@ -271,6 +265,7 @@ fn parse_checked(
             let feed = atom_syndication::Feed::read_from(&body[..]).map_err(|e| e.to_string())?;
             Extracted {
                 entries: feed.entries.iter().map(from_atom).collect(),
+                title: feed_title(&feed.title.value),
                 ..Default::default()
             }
         }
@@ -289,6 +284,12 @@ fn parse_checked(
     }
     (got.capped, got.trimmed, got.repairs) = (capped, trimmed, repairs);
     Ok(got)
+}
+
+/// The feed's own title as one bounded line of text, if it has one.
+fn feed_title(raw: &str) -> Option<String> {
+    let text = crate::text::one_line(raw.trim(), jsonfeed::FEED_TITLE_MAX);
+    (!text.is_empty()).then_some(text)
 }
 
 fn from_rss(item: &rss::Item, dates: &mut Vec<(String, String)>) -> RawEntry {
