@@ -510,6 +510,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_kind_of_find_writes_a_folder_that_loads() {
+        let url = Url::parse("https://example.org/news/").unwrap();
+        let select = SelectDef {
+            item: Some("article".into()),
+            title: crate::defs::Selectors::One("h2".into()),
+            ..Default::default()
+        };
+        let finds = [
+            Found::Feed {
+                url: url.clone(),
+                how: "test".into(),
+                got: Box::default(),
+            },
+            Found::Html {
+                url: url.clone(),
+                select: Box::new(select),
+                title: None,
+                entries: Vec::new(),
+            },
+            Found::HuggingFace {
+                listing: "search",
+                query: Some("mixture of experts".into()),
+            },
+        ];
+        for (i, found) in finds.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            // A title that would break TOML if it were not escaped.
+            let title = "A \"quoted\" \\ title\n[[source]]";
+            let text = block("example.org", "s", Some(title), found, Some("t"), i == 0);
+            let defs = crate::config::load_with(dir.path(), Some(("s.toml", &text)))
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(defs.sources.len(), 1, "{text}");
+            assert_eq!(defs.sources[0].title, title);
+            assert_eq!(defs.sources[0].internal, i == 0);
+            assert_eq!(defs.rules.topics.len(), 1);
+        }
+    }
+
+    #[test]
     fn usual_paths_are_few_and_stay_on_the_site() {
         let g = |page: &str| -> Vec<String> {
             guesses(&Url::parse(page).unwrap())
