@@ -29,6 +29,10 @@ pub struct Existing {
     urls: HashMap<String, String>,
     /// File names taken in the folder.
     files: HashSet<String>,
+    /// The next suffix [`Existing::fresh_id`] tries for a base id: ten
+    /// thousand imported feeds titled alike would otherwise try
+    /// `feed-2`, `feed-3`... from the start each time (quadratic).
+    next_suffix: HashMap<(Space, String), usize>,
 }
 
 /// Ids are unique per kind of definition.
@@ -106,11 +110,13 @@ impl Existing {
             base = "feed".to_string();
         }
         let mut id = base.clone();
-        let mut n = 2;
+        let key = (space, base);
+        let mut n = self.next_suffix.get(&key).copied().unwrap_or(2);
         while self.has(space, &id) || (space == Space::Topic && reserved(&id)) {
-            id = format!("{base}-{n}");
+            id = format!("{}-{n}", key.1);
             n += 1;
         }
+        self.next_suffix.insert(key, n);
         self.ids.insert((space, id.clone()));
         id
     }
@@ -330,6 +336,10 @@ mod tests {
             "example-org"
         );
         assert_eq!(e.fresh_id(Space::Topic, "search", "x"), "search-2");
+        // Suffixes resume where they stopped, and skip ids taken meanwhile.
+        assert_eq!(e.fresh_id(Space::Source, "my blog", "x"), "my-blog-3");
+        e.add_source("my-blog-4", &Url::parse("https://example.org/4").unwrap());
+        assert_eq!(e.fresh_id(Space::Source, "My Blog!", "x"), "my-blog-5");
         e.files.insert("blog.toml".into());
         assert_eq!(e.fresh_file("blog"), "blog-2.toml");
     }
