@@ -62,6 +62,8 @@ enum Command {
     /// Write a commented starter definitions folder (one source, one tag,
     /// one topic) that polls and serves as it is.
     Init(InitArgs),
+    /// Write another reader's subscriptions (OPML) as one new definitions file.
+    Import(commands::args::ImportArgs),
     /// Copy the store into a new folder without the space sled has not yet
     /// reclaimed (stop `serve` first, then swap the folders).
     Compact(CompactArgs),
@@ -102,6 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Add(args) => runtime.block_on(commands::add::add(&settings, &args))?,
         Command::Init(args) => commands::init::init(&settings, &args)?,
+        Command::Import(args) => commands::import::import(&settings.feeds, &args)?,
         Command::Export(args) => commands::export::run(&settings, &args)?,
         Command::Compact(args) => commands::compact::compact(&settings, &args)?,
         Command::Token(args) => {

@@ -248,6 +248,23 @@ pub struct ExportArgs {
     pub base_url: Url,
 }
 
+/// `import`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// The OPML file: another reader's subscriptions export.
+    pub file: PathBuf,
+    /// Also write a topic per category (and one for the feeds in none).
+    #[arg(long)]
+    pub topics: bool,
+    /// Print the definitions (checked) instead of writing them.
+    #[arg(long)]
+    pub print: bool,
+    /// The new file's name in the definitions folder, NAME.toml (default:
+    /// from the OPML's title, else `imported`).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod compact;
 pub mod definitions;
 pub mod explain;
 pub mod export;
+pub mod import;
 pub mod init;
 pub mod inspect;
 pub mod poll;
