@@ -1,4 +1,5 @@
-//! The flags of the commands that take many (`serve`, `inspect`, `export`),
+//! The subcommands ([`Command`]) and the flags of those that take many
+//! (`serve`, `inspect`, `export`, `add`, `import`),
 //! and their checks: an admin token long enough to resist guessing, public
 //! hosts compared lowercase, a base URL links can be joined to. `main`
 //! embeds these in its command line; the library owns what they mean.
@@ -13,6 +14,55 @@ use super::{Error, DEFAULT_BIND};
 use crate::state::{ServeOptions, DEFAULT_MAX_CONNECTIONS, MIN_TOKEN_LEN};
 use crate::urls::with_trailing_slash;
 use crate::websub::HubOptions;
+
+/// The subcommands, as `main` parses them.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Poll sources on their schedules and serve topic feeds over HTTP.
+    Serve(ServeArgs),
+    /// Write every topic in every format, the index and the OPML to DIR,
+    /// at the paths the server uses, for a static host or CDN.
+    Export(ExportArgs),
+    /// Fetch every source once, store what is new, and exit (non-zero if any
+    /// source failed).
+    Poll {
+        /// Poll once and exit (the only mode; the scheduler runs in `serve`).
+        #[arg(long, required = true)]
+        once: bool,
+    },
+    /// Load and validate the definitions, print what they define and any
+    /// warnings (topics that can never match, unused tags), and exit.
+    Check,
+    /// Show a stored entry: its fields, sources, tags and the rules behind
+    /// them, the topics it is in and why it is not in the others.
+    Explain {
+        /// An entry id (urn:uuid:…), a link, or an arXiv id.
+        reference: String,
+    },
+    /// Show what a topic would hold under (possibly edited) definitions,
+    /// against the current store, and what would enter and leave it.
+    Preview {
+        #[arg(long)]
+        topic: String,
+    },
+    /// Fetch a source once (or read a file) and print what extraction finds;
+    /// nothing is stored.
+    Inspect(InspectArgs),
+    /// Find the feed behind a site's address, poll it once, and write it
+    /// (with a topic) as a new checked file in the definitions folder.
+    Add(AddArgs),
+    /// Write a commented starter definitions folder (one source, one tag,
+    /// one topic) that polls and serves as it is.
+    Init(InitArgs),
+    /// Write another reader's subscriptions (OPML) as one new definitions file.
+    Import(ImportArgs),
+    /// Copy the store into a new folder without the space sled has not yet
+    /// reclaimed (stop `serve` first, then swap the folders).
+    Compact(CompactArgs),
+    /// Print a private topic's URLs, making its token if it has none
+    /// (stop `serve` first, or use its /admin/token view).
+    Token(TokenArgs),
+}
 
 /// `serve`'s flags.
 #[derive(Debug, Clone, clap::Args)]

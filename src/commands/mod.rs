@@ -1,6 +1,8 @@
 //! The commands of the `feedloom` binary, one module each: [`check`],
 //! [`poll`] (`poll --once`), [`export`], [`explain`] (`explain` and
-//! `preview`) and [`inspect`]; `serve` is the running service,
+//! `preview`), [`inspect`], [`compact`], [`token`], and the ones that write
+//! definitions, [`init`], [`add`] and [`import`] (through [`definitions`]);
+//! `serve` is the running service,
 //! [`crate::service`], started with the options [`args::ServeArgs`] builds.
 //! Each command loads what it needs, runs, and returns its report; `main`
 //! only parses arguments, prints and picks the exit code.
