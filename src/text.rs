@@ -241,6 +241,11 @@ fn decode_entity(name: &str) -> Option<char> {
     })
 }
 
+/// `n` and the noun in the right number: `1 source`, `2 sources`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The first `max` characters of `text` on a word boundary, with an
 /// ellipsis when cut.
 /// `text` as one short printable line for a message shown or logged:

@@ -75,7 +75,7 @@ fn a_minimal_valid_set_passes() {
         &format!("{SOURCE}\n[[tag]]\nid = \"t\"\nany = [{{ words = [\"x\"] }}]\n\n[[topic]]\nid = \"p\"\ntags = {{ any = [\"t\"] }}\n"),
     );
     assert!(ok, "{out}");
-    assert!(out.contains("1 sources, 1 tags, 1 topics"), "{out}");
+    assert!(out.contains("1 source, 1 tag, 1 topic"), "{out}");
 }
 
 #[test]

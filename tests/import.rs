@@ -27,6 +27,10 @@ const SHAPES: [(&str, usize, usize, usize); 7] = [
     ("opml2-categories", 4, 4, 4),
 ];
 
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn fixture(name: &str) -> PathBuf {
     common::fixture_path(&format!("opml/{name}.synthetic.opml"))
 }
@@ -124,16 +128,19 @@ fn every_readers_export_imports_into_a_folder_check_passes() {
         assert!(out.status.success(), "{name}: {report}{}", stderr(&out));
         let files = folder(&ws);
         assert_eq!(files.len(), 1, "{name}: {files:?}");
-        let counts = format!("{sources} sources, {tags} tags, {topics} topics\n");
+        let counts = format!(
+            "{}, {}, {}\n",
+            counted(sources, "source", "sources"),
+            counted(tags, "tag", "tags"),
+            counted(topics, "topic", "topics")
+        );
         assert!(
             report.starts_with("wrote ") && report.contains(&counts),
             "{name}: {report}"
         );
         let check = assert_checks(&ws);
         assert!(
-            check.contains(&format!(
-                "1 files, {sources} sources, {tags} tags, {topics} topics"
-            )),
+            check.contains(&format!("1 file, {counts}")),
             "{name}: {check}"
         );
         let report = report.replace(&ws.feeds.display().to_string(), "FEEDS");
@@ -520,7 +527,7 @@ fn init_import_and_add_grow_one_folder_that_checks() {
     assert_contains(
         &report,
         &[
-            "1 sources, 1 tags, 1 topics",
+            "1 source, 1 tag, 1 topic",
             "not imported again (2):",
             "defined already, as source `arxiv-cs-cl`",
             // The starter's tag and topic are `llm`.

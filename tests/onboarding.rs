@@ -118,24 +118,55 @@ fn from_an_empty_folder_init_then_add_gives_a_folder_serve_publishes() {
     );
     ok(ws.run(&["check"]));
 
-    // `serve` publishes the added topic (the starter's arXiv source fails
-    // offline; that does not hold the others back).
+    // Another reader's subscriptions, in a folder.
+    up.set(
+        "/group.rdf",
+        Reply::ok("application/rdf+xml", fixture("group-blog.synthetic.rdf")),
+    );
+    let opml = ws.dir.path().join("subscriptions.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>My reader</title></head><body>
+<outline text="Research group" title="Research group">
+  <outline type="rss" text="Group blog" title="Group blog" xmlUrl="{}" htmlUrl="{}"/>
+  <outline type="rss" text="Lab news" title="Lab news" xmlUrl="{}"/>
+</outline></body></opml>"#,
+            up.url("/group.rdf"),
+            up.url("/"),
+            up.url("/blog/feed.atom")
+        ),
+    )
+    .unwrap();
+    let imported = ok(ws.run(&["import", opml.to_str().unwrap(), "--topics"]));
+    // The feed `add` wrote already is named, not defined twice.
+    assert!(imported.contains("1 source, 1 tag, 1 topic"), "{imported}");
+    assert!(
+        imported.contains("defined already, as source"),
+        "{imported}"
+    );
+    ok(ws.run(&["check"]));
+
+    // `serve` publishes the added and the imported topics (the starter's
+    // arXiv source fails offline; that does not hold the others back).
     let server = ws.serve();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let feed = loop {
-        let r = server.get(&format!("/{topic}.atom"));
-        if r.status == 200 && r.text().contains("<entry>") {
-            break r.text();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no entries in /{topic}.atom: {}",
-            r.text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let parsed = parse_feed(feed.as_bytes());
-    assert!(!parsed.entries.is_empty());
+    for path in [format!("/{topic}.atom"), "/research-group.atom".to_string()] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let feed = loop {
+            let r = server.get(&path);
+            if r.status == 200 && r.text().contains("<entry>") {
+                break r.text();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no entries in {path}: {}",
+                r.text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(!parse_feed(feed.as_bytes()).entries.is_empty(), "{path}");
+    }
     server.terminate();
 }
 

@@ -153,9 +153,8 @@ pub async fn add(settings: &Settings, args: &AddArgs) -> Result<String, Error> {
     };
     let _ = writeln!(
         out,
-        "polled once (nothing stored): {} entr{}",
-        entries.len(),
-        if entries.len() == 1 { "y" } else { "ies" }
+        "polled once (nothing stored): {}",
+        crate::text::counted(entries.len(), "entry", "entries")
     );
     out.push_str(&entry_table(entries, &id, &page, now, SHOWN));
     if args.print {

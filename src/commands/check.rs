@@ -21,13 +21,14 @@ pub fn check(feeds: &Path) -> Result<String, Error> {
 /// A readable summary of loaded definitions: counts, then a table each of
 /// sources, tags and topics.
 pub fn describe(defs: &Definitions) -> String {
+    use crate::text::counted;
     let mut out = format!(
-        "{}: {} files, {} sources, {} tags, {} topics\n",
+        "{}: {}, {}, {}, {}\n",
         defs.dir.display(),
-        defs.files.len(),
-        defs.sources.len(),
-        defs.rules.tags.len(),
-        defs.rules.topics.len()
+        counted(defs.files.len(), "file", "files"),
+        counted(defs.sources.len(), "source", "sources"),
+        counted(defs.rules.tags.len(), "tag", "tags"),
+        counted(defs.rules.topics.len(), "topic", "topics")
     );
     let sources = defs.sources.iter().map(|s| {
         vec![

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::args::InitArgs;
 use super::definitions;
 use super::{Error, Settings};
+use crate::text::counted;
 
 /// The file `init` writes.
 pub const STARTER_FILE: &str = "feeds.toml";
@@ -73,12 +74,12 @@ pub fn init(settings: &Settings, args: &InitArgs) -> Result<String, Error> {
         format!(" --feeds {}", dir.display())
     };
     Ok(format!(
-        "wrote {}: {} source, {} tag, {} topic\n\
+        "wrote {}: {}, {}, {}\n\
          next:\n  feedloom{feeds_flag} add https://some.blog/\n  feedloom{feeds_flag} import subscriptions.opml\n  feedloom{feeds_flag} check\n  feedloom{feeds_flag} serve\n",
         path.display(),
-        defs.sources.len(),
-        defs.rules.tags.len(),
-        defs.rules.topics.len()
+        counted(defs.sources.len(), "source", "sources"),
+        counted(defs.rules.tags.len(), "tag", "tags"),
+        counted(defs.rules.topics.len(), "topic", "topics")
     ))
 }
 

@@ -413,10 +413,12 @@ impl Plan {
         } else {
             0
         };
+        use crate::text::counted;
         format!(
-            "{} sources, {} tags, {topics} topics\n",
-            self.sources.len(),
-            self.tags.len()
+            "{}, {}, {}\n",
+            counted(self.sources.len(), "source", "sources"),
+            counted(self.tags.len(), "tag", "tags"),
+            counted(topics, "topic", "topics")
         )
     }
 
