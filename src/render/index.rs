@@ -241,6 +241,7 @@ mod tests {
             status: None,
             message: String::new(),
             at,
+            place: None,
         });
         assert!(!source_row(&source(), &state).contains("recovered"));
     }
