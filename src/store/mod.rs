@@ -82,7 +82,8 @@ impl From<TransactionError<StoreError>> for StoreError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceError {
     /// `dns`, `connect`, `timeout`, `http_status`, `html_page`,
-    /// `not_a_feed`, `malformed`...
+    /// `not_a_feed`, `malformed`... (the index words them: see
+    /// [`crate::render::failures`]).
     pub kind: String,
     pub status: Option<u16>,
     pub message: String,
