@@ -64,7 +64,10 @@ fn bench(c: &mut Criterion) {
         store.topic_len("papers")
     );
     let base = Url::parse("http://127.0.0.1:8080/").unwrap();
-    let site = Site::Served { hub: HubLink::None };
+    let site = Site::Served {
+        hub: HubLink::None,
+        reload: None,
+    };
 
     let mut g = c.benchmark_group("query_uncached");
     g.sample_size(10);

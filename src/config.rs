@@ -53,6 +53,41 @@ impl ConfigError {
             message: message.into(),
         }
     }
+
+    /// What a public page may say of this error (`more.toml: not valid
+    /// TOML (line 3, column 39)`): the file's name and the kind of
+    /// problem, never the message. The message quotes the file (a TOML
+    /// error shows the line, a URL with its token in it) and names
+    /// definitions (a private topic's among them); `check`, the log and
+    /// `/status` have it.
+    pub fn public_reason(&self, dir: &Path) -> String {
+        if self.path == dir {
+            return "the folder cannot be read, or holds no *.toml file".into();
+        }
+        let file = self
+            .path
+            .file_name()
+            .map(|n| crate::text::one_line(&n.to_string_lossy(), 100))
+            .unwrap_or_default();
+        let problem = if let Some((line, column)) = toml_place(&self.message) {
+            format!("not valid TOML (line {line}, column {column})")
+        } else if self.message.starts_with("cannot read") {
+            "the file cannot be read".into()
+        } else {
+            "a definition in it is invalid (`feedloom check` names it)".into()
+        };
+        format!("{file}: {problem}")
+    }
+}
+
+/// The place a TOML parse error starts with (`TOML parse error at line 3,
+/// column 39`, as the `toml` crate writes it), and nothing of what it
+/// quotes after.
+fn toml_place(message: &str) -> Option<(u32, u32)> {
+    let rest = message.strip_prefix("TOML parse error at line ")?;
+    let (line, rest) = rest.split_once(", column ")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    Some((line.parse().ok()?, rest[..digits].parse().ok()?))
 }
 
 /// A source ready to poll.
@@ -523,5 +558,30 @@ mod tests {
         for bad in ["", "Upper", "has space", "-lead", "dot.ted", "slash/"] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rejected_file_is_named_publicly_without_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let reason = |text: &str| {
+            std::fs::write(dir.path().join("more.toml"), text).unwrap();
+            load(dir.path()).unwrap_err().public_reason(dir.path())
+        };
+        let unterminated = "[[topic]]\nid = \"voice\"\nurl = \"https://x.example/?token=SECRET\n";
+        assert_eq!(
+            reason(unterminated),
+            "more.toml: not valid TOML (line 3, column 39)"
+        );
+        let invalid = "[[topic]]\nid = \"secret-topic\"\ntags = { any = [\"speach\"] }\n";
+        assert_eq!(
+            reason(invalid),
+            "more.toml: a definition in it is invalid (`feedloom check` names it)"
+        );
+        std::fs::remove_file(dir.path().join("more.toml")).unwrap();
+        let empty = load(dir.path()).unwrap_err();
+        assert_eq!(
+            empty.public_reason(dir.path()),
+            "the folder cannot be read, or holds no *.toml file"
+        );
     }
 }

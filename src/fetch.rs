@@ -181,6 +181,10 @@ pub enum Fetched {
 pub enum FetchError {
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The host's name did not resolve: no such name, or no DNS at all
+    /// (a machine offline fails every source this way).
+    #[error("DNS lookup failed: {0}")]
+    Dns(String),
     #[error("connection failed: {0}")]
     Connect(String),
     #[error("too many redirects (more than {MAX_REDIRECTS})")]
@@ -225,6 +229,7 @@ impl FetchError {
     pub fn kind(&self) -> &'static str {
         match self {
             FetchError::Timeout(_) => "timeout",
+            FetchError::Dns(_) => "dns",
             FetchError::Connect(_) => "connect",
             FetchError::Redirects
             | FetchError::RedirectLoop(_)
@@ -453,6 +458,11 @@ pub fn is_internal(ip: IpAddr) -> bool {
 
 /// What [`PublicOnly`] says of a name with internal addresses only.
 const INTERNAL_ONLY: &str = "resolves only to internal addresses";
+/// What hyper-util's connector says when the resolver failed
+/// (`ConnectError::dns` in `client/legacy/connect/http.rs`); its error type
+/// is private, so its message is what tells a name that did not resolve
+/// from a connection that failed.
+const DNS_FAILED: &str = "dns error";
 
 /// DNS for public sources: internal addresses are dropped from every
 /// answer, at the moment of connecting, so a name that resolves publicly
@@ -1057,6 +1067,8 @@ fn classify(e: reqwest::Error, timeout: Duration) -> FetchError {
         // fault to retry.
         if message.contains(INTERNAL_ONLY) {
             FetchError::Internal(message)
+        } else if message.contains(DNS_FAILED) {
+            FetchError::Dns(message)
         } else {
             FetchError::Connect(message)
         }

@@ -14,7 +14,10 @@ use std::fmt;
 pub const KEPT: usize = 100;
 
 /// A place in a document: 1-based line and column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Stored with a failing source (see [`crate::store::SourceError`]): the
+/// index names the place of a feed that could not be read, never its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub line: u32,
     pub column: u32,
@@ -23,6 +26,25 @@ pub struct Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}, col {}", self.line, self.column)
+    }
+}
+
+impl Location {
+    /// The place a message starts with, as [`Location`]'s `Display` writes
+    /// it (`line 3, col 18: …`), and nothing else of the message: what
+    /// follows may quote upstream bytes, and the place is all a public page
+    /// may show of it.
+    pub fn leading(message: &str) -> Option<Location> {
+        let rest = message.strip_prefix("line ")?;
+        let (line, rest) = rest.split_once(", col ")?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || !matches!(rest.as_bytes().get(digits), None | Some(b':')) {
+            return None;
+        }
+        Some(Location {
+            line: line.parse().ok()?,
+            column: rest[..digits].parse().ok()?,
+        })
     }
 }
 
@@ -201,5 +223,28 @@ mod tests {
             what: "a".into(),
         };
         assert_eq!(r.to_string(), "line 3, col 18: a");
+    }
+
+    #[test]
+    fn a_place_is_read_back_from_where_a_message_starts() {
+        let at = Location {
+            line: 3,
+            column: 18,
+        };
+        assert_eq!(
+            Location::leading(&format!("{at}: tag not closed")),
+            Some(at)
+        );
+        assert_eq!(Location::leading(&at.to_string()), Some(at));
+        for not in [
+            "tag not closed at line 3, col 18",
+            "line x, col 18: a",
+            "line 3, col : a",
+            "line 3, col 18x: a",
+            "line 99999999999, col 1: a",
+            "",
+        ] {
+            assert_eq!(Location::leading(not), None, "{not}");
+        }
     }
 }

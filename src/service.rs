@@ -22,6 +22,7 @@ use url::Url;
 use crate::commands::{rules_in_force, Error, Settings};
 use crate::config;
 use crate::poll::{host_of, Poller, MAX_CONCURRENT_POLLS, POLLS_PER_HOST};
+use crate::render::failures::RejectedReload;
 use crate::render::FeedCache;
 pub use crate::state::{App, Live, ServeOptions};
 
@@ -56,6 +57,8 @@ pub async fn reload(app: &Arc<App>) -> bool {
         Ok(Err(e)) => {
             app.reloads_failed.fetch_add(1, Ordering::Relaxed);
             tracing::error!("reload rejected, the previous definitions stay in force: {e}");
+            app.feeds
+                .set_rejected_reload(Some(rejected(&app.feeds_dir, &e)));
             return false;
         }
         Err(e) => {
@@ -78,6 +81,7 @@ pub async fn reload(app: &Arc<App>) -> bool {
             fetcher,
         },
     });
+    app.feeds.set_rejected_reload(None);
     app.rerender_all(&defs, "a reload");
     let fresh = spawn_schedulers(app.clone());
     let old = std::mem::replace(&mut *app.schedulers.lock().expect("schedulers lock"), fresh);
@@ -92,6 +96,30 @@ pub async fn reload(app: &Arc<App>) -> bool {
         r.changed
     );
     true
+}
+
+/// Longest error of a refused reload kept for `/status`.
+const MAX_RELOAD_ERROR_CHARS: usize = 500;
+
+/// What the index and `/status` say of a refused reload (see
+/// [`RejectedReload`]): `/status` the error as `check` prints it, on one
+/// line, its URLs cut to their public part as a source's errors are; the
+/// index only the file and the kind of problem.
+fn rejected(dir: &std::path::Path, e: &Error) -> RejectedReload {
+    let reason = match e {
+        Error::Config(c) => c.public_reason(dir),
+        _ => "the stored entries could not be brought in step with them (see the log)".into(),
+    };
+    let error = crate::text::collapse_ws(&crate::urls::redact_urls(&e.to_string()));
+    RejectedReload {
+        at: Utc::now(),
+        folder: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "feeds".into()),
+        reason,
+        error: crate::text::one_line(&error, MAX_RELOAD_ERROR_CHARS),
+    }
 }
 
 /// `serve`: until SIGTERM or SIGINT. Prints `feedloom listening on

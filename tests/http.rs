@@ -236,7 +236,10 @@ fn the_index_shows_source_health_and_changes_only_with_it() {
         lab.contains("<strong class=\"failing\">failing</strong> since <time datetime="),
         "{lab}"
     );
-    assert!(lab.contains("http_status (HTTP 500)"), "{lab}");
+    assert!(
+        lab.contains("HTTP 500: the site failed to answer (an error on its side)"),
+        "{lab}"
+    );
     assert!(!failing.contains("<h1>oops"), "upstream HTML is escaped");
     assert!(
         !failing.contains("/lab.atom"),

@@ -5,7 +5,6 @@
 use feedloom_testkit as common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -21,18 +20,6 @@ fn topic(server: &Server, id: &str) -> BTreeMap<String, (String, String)> {
             )
         })
         .collect()
-}
-
-/// Waits until `check` holds (a reload is asynchronous).
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 const SPEECH_TOPIC: &str = "\n[[topic]]\nid = \"voice\"\ntags = { any = [\"speech\"] }\n";

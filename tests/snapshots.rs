@@ -83,6 +83,7 @@ fn every_format_of_a_fixed_store() {
             &doc,
             Site::Served {
                 hub: feedloom::render::HubLink::None,
+                reload: None,
             },
         )
         .unwrap()

@@ -63,6 +63,25 @@ pub enum ExtractError {
     },
 }
 
+impl ExtractError {
+    /// Where in the document reading failed, when it says: a feed the
+    /// repair path could not read names the place the strict read
+    /// stumbled on first (see [`feed`]). Only the place, for pages that
+    /// must not quote what the document says there.
+    pub fn location(&self) -> Option<crate::repairs::Location> {
+        match self {
+            ExtractError::Malformed { message, .. } => crate::repairs::Location::leading(message),
+            ExtractError::NotAFeed(_) | ExtractError::TooDeep(_) => None,
+        }
+    }
+
+    /// An HTML page was served where a feed was expected: a page moved, a
+    /// login wall, an error page with status 200.
+    pub fn is_html_page(&self) -> bool {
+        matches!(self, ExtractError::NotAFeed(why) if why == feed::HTML_PAGE)
+    }
+}
+
 /// What a response held.
 #[derive(Debug, Default)]
 pub struct Extracted {

@@ -150,12 +150,21 @@ impl PollError {
     fn kind(&self) -> &'static str {
         match self {
             PollError::Fetch(e) => e.kind(),
+            PollError::Extract(e) if e.is_html_page() => "html_page",
             PollError::Extract(ExtractError::NotAFeed(_)) => "not_a_feed",
             PollError::Extract(ExtractError::Malformed { .. }) => "malformed",
             PollError::Extract(ExtractError::TooDeep(_)) => "too_deep",
             PollError::Store(_) => "store",
             PollError::Task(_) => "internal",
             PollError::EmptyListing(_) => "empty_listing",
+        }
+    }
+
+    /// Where in the document reading failed, when the error says.
+    fn location(&self) -> Option<crate::repairs::Location> {
+        match self {
+            PollError::Extract(e) => e.location(),
+            _ => None,
         }
     }
 }
@@ -373,6 +382,7 @@ impl Poller {
                     status: report.http_status,
                     message: crate::urls::redact_urls(&detail),
                     at: now,
+                    place: e.location(),
                 };
                 // Log once per change of state, not once per poll: a source
                 // that stays down for a day must not flood the log.

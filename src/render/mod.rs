@@ -17,6 +17,7 @@ pub mod atom;
 pub mod compress;
 pub mod describe;
 mod digest;
+pub mod failures;
 pub mod index;
 pub mod json;
 pub mod opml;
@@ -361,8 +362,12 @@ pub fn render_feed(format: Format, ctx: &FeedContext, entries: &[Entry]) -> Rend
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Site<'a> {
     /// From the running server: `/status` and the rest exist, and the
-    /// feeds name the WebSub hub there is.
-    Served { hub: HubLink<'a> },
+    /// feeds name the WebSub hub there is. The index says when the last
+    /// reload of the definitions was refused, until one succeeds.
+    Served {
+        hub: HubLink<'a>,
+        reload: Option<&'a failures::RejectedReload>,
+    },
     /// From files `export` wrote: only the documents themselves exist.
     Exported,
 }
@@ -424,7 +429,27 @@ pub fn render_doc(
             };
             let mut ctx = found.context(defs, base, store, filter.as_ref(), site)?;
             ctx.hub = None;
-            Some(preview::render(&ctx, defs, &found.entries, total))
+            // Empty because its sources fail, not for want of a poll: said
+            // in place of "Nothing here yet".
+            let failing = match (total, filter) {
+                (0, None) => {
+                    let sources = failures::topic_sources(defs, topic);
+                    let states = sources
+                        .iter()
+                        .map(|s| store.source_state(&s.id))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let pairs: Vec<_> = sources.into_iter().zip(&states).collect();
+                    failures::all_failing(&pairs)
+                }
+                _ => None,
+            };
+            Some(preview::render(
+                &ctx,
+                defs,
+                &found.entries,
+                total,
+                failing.as_deref(),
+            ))
         }
         Doc::Digest {
             topic,
@@ -631,6 +656,8 @@ pub struct FeedCache {
     hub: Option<Option<Url>>,
     /// How long a document with a `since=` query is served from the cache.
     relative_ttl: Duration,
+    /// The last refused reload, until one succeeds (the index says it).
+    rejected: RwLock<Option<Arc<failures::RejectedReload>>>,
 }
 
 /// A place in the render queue ([`FeedCache::queue_for_render`]), given
@@ -688,6 +715,7 @@ impl FeedCache {
             published: std::sync::Mutex::default(),
             hub: None,
             relative_ttl: RELATIVE_QUERY_TTL,
+            rejected: RwLock::default(),
         }
     }
 
@@ -714,8 +742,24 @@ impl FeedCache {
         }
     }
 
-    fn site(&self) -> Site<'_> {
-        Site::Served { hub: self.hub() }
+    fn site<'a>(&'a self, reload: Option<&'a failures::RejectedReload>) -> Site<'a> {
+        Site::Served {
+            hub: self.hub(),
+            reload,
+        }
+    }
+
+    /// The last reload of the definitions that was refused, until one
+    /// succeeds: the index says so, `/status` too.
+    pub fn rejected_reload(&self) -> Option<Arc<failures::RejectedReload>> {
+        self.rejected.read().expect("rejected reload lock").clone()
+    }
+
+    /// Records a refused reload (`None`: one succeeded), and drops the
+    /// index, which says it.
+    pub fn set_rejected_reload(&self, rejected: Option<failures::RejectedReload>) {
+        *self.rejected.write().expect("rejected reload lock") = rejected.map(Arc::new);
+        self.invalidate_index();
     }
 
     pub fn base_url(&self) -> &Url {
@@ -777,12 +821,21 @@ impl FeedCache {
         inner.retain(|_| false);
     }
 
-    /// Drops the index (a source's health changed), to be rendered again
-    /// on its next request.
+    /// Drops the index (new entries arrived), to be rendered again on its
+    /// next request.
     pub fn invalidate_index(&self) {
         let mut inner = self.inner.write().expect("feed cache lock");
         inner.generation += 1;
         inner.retain(|doc| *doc != Doc::Index);
+    }
+
+    /// Drops what shows sources' health (a source turned healthy or
+    /// failing, or fails differently now): the index, and the topic pages,
+    /// which say when all of a topic's sources fail.
+    pub fn invalidate_health(&self) {
+        let mut inner = self.inner.write().expect("feed cache lock");
+        inner.generation += 1;
+        inner.retain(|doc| !matches!(doc, Doc::Index | Doc::Preview { .. }));
     }
 
     pub fn stats(&self) -> RenderStats {
@@ -855,7 +908,7 @@ impl FeedCache {
         let started = Instant::now();
         let mut rendered = Vec::with_capacity(docs.len());
         for doc in docs {
-            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, self.site())? {
+            if let Some(r) = render_doc(store, defs, &self.default_base, &doc, self.site(None))? {
                 rendered.push((doc, Arc::new(r)));
             }
         }
@@ -941,7 +994,9 @@ impl FeedCache {
         let base = base.unwrap_or(&self.default_base);
         let generation = self.inner.read().expect("feed cache lock").generation;
         let started = Instant::now();
-        let Some(rendered) = render_doc(store, defs, base, doc, self.site())? else {
+        let rejected = self.rejected_reload();
+        let site = self.site(rejected.as_deref());
+        let Some(rendered) = render_doc(store, defs, base, doc, site)? else {
             return Ok(None);
         };
         let rendered = Arc::new(rendered);

@@ -11,7 +11,16 @@ use crate::sanitize::escape_text as esc;
 /// the current query rides along as a hidden field.
 const FORM_FIELDS: [&str; 4] = ["tag", "q", "min_upvotes", "org"];
 
-pub fn render(ctx: &FeedContext, defs: &Definitions, entries: &[Entry], total: usize) -> Rendered {
+/// `failing`: the line of the last failure when every source of an empty
+/// topic fails ([`super::failures::all_failing`]), said instead of a
+/// promise that the next poll brings entries.
+pub fn render(
+    ctx: &FeedContext,
+    defs: &Definitions,
+    entries: &[Entry],
+    total: usize,
+    failing: Option<&str>,
+) -> Rendered {
     let t = ctx.topic;
     let mut head = String::new();
     let mut links = Vec::new();
@@ -70,10 +79,15 @@ pub fn render(ctx: &FeedContext, defs: &Definitions, entries: &[Entry], total: u
             describe::description(e),
         ));
     }
-    if items.is_empty() {
-        items.push_str(
+    match (items.is_empty(), failing) {
+        (false, _) => {}
+        (true, Some(line)) => items.push_str(&format!(
+            "<p class=\"failing\">Nothing yet: none of this topic's sources can be read at the moment. The last error: {}.</p>\n",
+            esc(line)
+        )),
+        (true, None) => items.push_str(
             "<p>Nothing here yet: entries appear after the next poll of the topic's sources.</p>\n",
-        );
+        ),
     }
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n{home}<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n} entries, newest {shown} below</p>\n{form}{items}</body>\n</html>\n",

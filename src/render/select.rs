@@ -148,7 +148,7 @@ impl Selected {
             },
             hub: match (site, filter) {
                 // Query feeds and private topics are not WebSub topics.
-                (Site::Served { hub }, None) if !self.topic.private => hub.url(base),
+                (Site::Served { hub, .. }, None) if !self.topic.private => hub.url(base),
                 _ => None,
             },
             query: filter.map(Filter::canonical),

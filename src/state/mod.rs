@@ -242,9 +242,14 @@ impl App {
         };
         self.metrics
             .record_poll(&report.source, outcome, report.duration.as_secs_f64());
+        // The index and the topic pages show source health: they follow
+        // it, whichever topics the poll changed.
+        if report.health_changed {
+            self.feeds.invalidate_health();
+        }
         if report.changed_topics.is_empty() {
-            // The index shows source health and counts: it follows those.
-            if report.health_changed || report.counts.new > 0 {
+            // The index shows counts too.
+            if report.counts.new > 0 {
                 self.feeds.invalidate_index();
             }
             return;

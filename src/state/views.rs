@@ -74,6 +74,11 @@ impl App {
             .collect();
         let status = serde_json::json!({
             "ready": self.is_ready(),
+            // The last reload refused while serving, until one succeeds.
+            "reload": self.feeds.rejected_reload().map(|r| serde_json::json!({
+                "rejected_at": r.at,
+                "error": r.error,
+            })),
             "entries": self.store.entry_count(),
             "sources": sources,
             // Sources of private topics only: counted, not named.

@@ -81,11 +81,18 @@ impl From<TransactionError<StoreError>> for StoreError {
 /// How the last failure of a source looked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceError {
-    /// `timeout`, `connect`, `http_status`, `not_a_feed`, `malformed`...
+    /// `dns`, `connect`, `timeout`, `http_status`, `html_page`,
+    /// `not_a_feed`, `malformed`... (the index words them: see
+    /// [`crate::render::failures`]).
     pub kind: String,
     pub status: Option<u16>,
     pub message: String,
     pub at: DateTime<Utc>,
+    /// Where in the document reading failed, when the error says: the
+    /// index shows the place, never the message (which may quote the
+    /// document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::repairs::Location>,
 }
 
 /// Counts of one poll.

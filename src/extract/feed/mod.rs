@@ -63,9 +63,7 @@ pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
     match local {
         "rss" | "RDF" => Ok(Format::Rss),
         "feed" => Ok(Format::Atom),
-        "html" | "HTML" => Err(ExtractError::NotAFeed(
-            "an HTML page was served where a feed was expected".into(),
-        )),
+        "html" | "HTML" => Err(ExtractError::NotAFeed(HTML_PAGE.into())),
         _ => feed_root_after_junk(body).ok_or_else(|| {
             ExtractError::NotAFeed(format!(
                 "unknown root element <{}>",
@@ -74,6 +72,9 @@ pub fn detect(body: &[u8]) -> Result<Format, ExtractError> {
         }),
     }
 }
+
+/// Why an HTML page is not a feed (see [`ExtractError::is_html_page`]).
+pub const HTML_PAGE: &str = "an HTML page was served where a feed was expected";
 
 /// How far into a body a feed's root is looked for behind junk.
 const JUNK_SNIFF: usize = 64 * 1024;

@@ -216,6 +216,19 @@ impl Drop for Server {
     }
 }
 
+/// Waits until `check` holds, for what the server does in the background
+/// (a reload, a poll), failing the test after 20 s.
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A process's peak resident memory (KiB): `VmHWM` in `/proc/PID/status`;
 /// `None` once it has exited.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {

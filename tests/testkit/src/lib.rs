@@ -20,6 +20,6 @@ pub mod upstream;
 pub use checks::{entry_text, entry_titled, jing_atom, link_rel, parse_feed};
 pub use client::{connect_from, get, http, http_from, http_with_body, HttpResponse};
 pub use fixtures::*;
-pub use harness::{binary, peak_rss_kib, Server, Workspace};
+pub use harness::{binary, eventually, peak_rss_kib, Server, Workspace};
 pub use subscriber::{Answer, Call, Subscriber};
 pub use upstream::{Busy, Misbehave, Reply, Upstream};
