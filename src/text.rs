@@ -241,6 +241,32 @@ fn decode_entity(name: &str) -> Option<char> {
     })
 }
 
+/// A title taken from a stranger's document as stored text: whitespace
+/// runs (newlines and tabs included) made one space, control, bidi and
+/// invisible format characters dropped, at most `max` characters (cut with
+/// `…`). Unlike [`one_line`], which makes such characters visible for a
+/// terminal, this is what a definition and a feed title should hold.
+pub fn clean_title(raw: &str, max: usize) -> String {
+    let kept: String = raw
+        .chars()
+        .filter(|c| (!c.is_control() || c.is_whitespace()) && !invisible(*c))
+        .collect();
+    let text = collapse_ws(kept.trim());
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
+/// Bidirectional overrides and zero-width characters: they change how the
+/// text around them reads without being seen.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// `n` and the noun in the right number: `1 source`, `2 sources`.
 pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -307,6 +333,17 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_from_strangers_are_plain_lines() {
+        assert_eq!(
+            clean_title("\n\t\tLab Notes\n\t\t— weekly ", 200),
+            "Lab Notes — weekly"
+        );
+        assert_eq!(clean_title("a\u{0}b\u{202E}c\u{200B}d", 200), "abcd");
+        assert_eq!(clean_title("one two three", 8), "one two…");
+        assert_eq!(clean_title(" \u{1} ", 8), "");
+    }
 
     #[test]
     fn one_line_messages() {

@@ -222,7 +222,7 @@ fn add_tries_the_address_the_usual_paths_known_sites_then_selectors() {
         Reply::ok("text/html", fixture("research-blog.synthetic.html")),
     );
     let out = ok(ws.run(&["add", &listing.url("/news/"), "--id", "scraped"]));
-    assert!(out.contains("read as an html source instead"), "{out}");
+    assert!(out.contains("as an html source instead"), "{out}");
     let written = std::fs::read_to_string(ws.feeds.join("scraped.toml")).unwrap();
     assert!(
         written.contains("kind = \"html\"") && written.contains("[source.select]"),
@@ -305,4 +305,103 @@ fn bad_addresses_are_one_line_and_write_nothing() {
     ws.write("broken.toml", "[[source]]\nid = 1\n");
     let said = failed(ws.run(&["add", &up.url("/broken.xml")]));
     assert!(said.contains("broken.toml"), "{said}");
+}
+
+#[test]
+fn what_a_page_points_at_is_fetched_as_the_poller_would_and_said_plainly() {
+    // A page that advertises a feed on another port of this machine: the
+    // operator named the page's origin, not that one.
+    let inside = Upstream::start();
+    inside.set(
+        "/admin/feed",
+        Reply::ok("application/atom+xml", fixture("lab-news.synthetic.atom")),
+    );
+    let page = Upstream::start();
+    page.set(
+        "/",
+        Reply::ok(
+            "text/html",
+            format!(
+                r#"<html><head><link rel="alternate" type="application/atom+xml" href="{}"></head><body>x</body></html>"#,
+                inside.url("/admin/feed")
+            ),
+        ),
+    );
+    let ws = Workspace::new();
+    let said = failed(ws.run(&["add", &page.url("/")]));
+    assert!(said.contains("no feed found at"), "{said}");
+    assert!(
+        inside.requests.lock().unwrap().is_empty(),
+        "the other port was asked"
+    );
+    assert!(files(&ws.feeds).is_empty());
+
+    // A temporary redirect's target (often signed) is not what the source
+    // keeps; a feed's title with line breaks and bidi controls is a plain
+    // line; secrets in the address stay in `url` only.
+    let up = Upstream::start();
+    let rss = Reply::ok(
+            "application/rss+xml",
+            "<rss version=\"2.0\"><channel><title>\n\t\tLab Notes\n\t\t\u{202E}— weekly</title><link>http://x/</link><description>d</description>\
+             <item><title>One</title><link>http://x/1</link></item></channel></rss>",
+    );
+    // The upstream answers by path and query.
+    up.set("/feed.xml", rss.clone());
+    up.set("/feed.xml?X-Amz-Signature=abcd", rss);
+    up.set(
+        "/moving?token=SECRET",
+        Reply::status(302, "").with_header("Location", "/feed.xml?X-Amz-Signature=abcd"),
+    );
+    let out = ok(ws.run(&["add", &format!("{}?token=SECRET", up.url("/moving"))]));
+    let file = files(&ws.feeds).pop().unwrap();
+    assert_eq!(file, "lab-notes-weekly.toml", "{out}");
+    let written = std::fs::read_to_string(ws.feeds.join(&file)).unwrap();
+    assert!(
+        written.contains("title = \"Lab Notes — weekly\""),
+        "{written}"
+    );
+    assert!(
+        written.contains(&format!("url = \"{}?token=SECRET\"", up.url("/moving"))),
+        "{written}"
+    );
+    assert!(!written.contains("Signature"), "{written}");
+    assert_eq!(written.matches("SECRET").count(), 1, "{written}");
+    assert!(!out.contains("SECRET"), "{out}");
+
+    // A topic named by the operator that exists is not quietly renamed;
+    // nothing is fetched before that is said.
+    let before = up.requests.lock().unwrap().len();
+    let said = failed(ws.run(&["add", &up.url("/feed.xml"), "--topic", "lab-notes-weekly"]));
+    assert!(
+        said.contains("--topic `lab-notes-weekly`: it is defined already"),
+        "{said}"
+    );
+    assert_eq!(up.requests.lock().unwrap().len(), before);
+}
+
+#[test]
+fn a_page_advertising_many_dead_feeds_costs_a_few_requests() {
+    let up = Upstream::start();
+    let links: String = (0..20)
+        .map(|i| {
+            format!(r#"<link rel="alternate" type="application/rss+xml" href="/dead{i}.xml">"#)
+        })
+        .collect();
+    up.set(
+        "/",
+        Reply::ok(
+            "text/html",
+            format!("<html><head>{links}</head><body>x</body></html>"),
+        ),
+    );
+    let ws = Workspace::new();
+    let said = failed(ws.run(&["add", &up.url("/")]));
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    assert!(
+        said.contains("not tried: `add` fetches at most 8"),
+        "{said}"
+    );
+    // The page, then eight candidates: four advertised, four usual paths.
+    let asked = up.requests.lock().unwrap().len();
+    assert_eq!(asked, 9, "{said}");
 }

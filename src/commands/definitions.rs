@@ -33,6 +33,8 @@ pub struct Existing {
     /// thousand imported feeds titled alike would otherwise try
     /// `feed-2`, `feed-3`... from the start each time (quadratic).
     next_suffix: HashMap<(Space, String), usize>,
+    /// The fetcher's per-host rules the folder defines.
+    hosts: HashMap<String, crate::fetch::HostPolicy>,
 }
 
 /// Ids are unique per kind of definition.
@@ -60,11 +62,24 @@ impl Existing {
             return Ok(out);
         }
         let defs = config::load(dir)?;
-        out.take(&defs);
+        out.take_all(&defs);
         Ok(out)
     }
 
-    fn take(&mut self, defs: &Definitions) {
+    /// The per-host politeness rules of the folder, for a fetcher that
+    /// asks what the poller would.
+    pub fn host_policies(&self) -> HashMap<String, crate::fetch::HostPolicy> {
+        self.hosts.clone()
+    }
+
+    /// Takes `id` in `space` as it is (the caller checked it is free).
+    pub fn take(&mut self, space: Space, id: &str) -> String {
+        self.ids.insert((space, id.to_string()));
+        id.to_string()
+    }
+
+    fn take_all(&mut self, defs: &Definitions) {
+        self.hosts = defs.host_policies();
         for s in &defs.sources {
             self.ids.insert((Space::Source, s.id.clone()));
             self.urls.insert(source_key(s), s.id.clone());
@@ -187,23 +202,12 @@ fn fold_accent(c: char) -> Option<char> {
 pub fn canonical(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host);
-    let port = url
-        .port()
-        .map(|p| format!(":{p}"))
-        .filter(|_| url.port_or_known_default() != default_port(url.scheme()))
-        .unwrap_or_default();
+    // `Url` already leaves out a scheme's default port.
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     let path = url.path().trim_end_matches('/');
     match url.query() {
         Some(q) => format!("{host}{port}{path}?{q}"),
         None => format!("{host}{port}{path}"),
-    }
-}
-
-fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
     }
 }
 
@@ -266,6 +270,11 @@ pub fn select_table(select: &crate::defs::SelectDef) -> String {
 /// Writes `text` as the new file `name` in `dir` (made if missing), only
 /// if the folder with it loads; returns the definitions it gives. The file
 /// must not exist: files are added, never replaced.
+///
+/// Two writers at once (two `add`s) could each pass the check alone and
+/// fail it together (one topic id in both files): the folder is loaded
+/// again once the file is in place, and a file that breaks it is taken
+/// back out.
 pub fn write_new(dir: &Path, name: &str, text: &str) -> Result<(PathBuf, Definitions), Error> {
     let path = dir.join(name);
     if path.exists() {
@@ -274,36 +283,62 @@ pub fn write_new(dir: &Path, name: &str, text: &str) -> Result<(PathBuf, Definit
             path.display()
         )));
     }
-    let defs = config::load_with(dir, Some((name, text)))?;
+    config::load_with(dir, Some((name, text)))?;
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         action: "create definitions folder",
         path: dir.to_path_buf(),
         source,
     })?;
-    // Not `*.toml`: a server reloading meanwhile never reads it half-done.
+    put_in_place(dir, &path, name, text).map_err(|source| Error::Io {
+        action: "write",
+        path: path.clone(),
+        source,
+    })?;
+    // The new name survives a crash only once the folder is synced; the
+    // file is there either way, so a failure is said, not fatal.
+    if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(
+            "{}: written, but the folder could not be synced: {e}",
+            path.display()
+        );
+    }
+    match config::load(dir) {
+        Ok(defs) => Ok((path, defs)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(Error::Usage(format!(
+                "the folder changed while {name} was written, and with it does not load ({e}); nothing was written"
+            )))
+        }
+    }
+}
+
+/// Writes `text` at `path`, whole or not at all, never over a file made
+/// meanwhile: written and synced under a hidden temporary name (not
+/// `*.toml`, so a server reloading meanwhile never reads it half-done),
+/// then hard-linked to its name (which, unlike `rename`, fails if the name
+/// exists). Where hard links are not supported (FAT, some network and
+/// FUSE mounts), renamed instead, after checking the name is still free.
+fn put_in_place(dir: &Path, path: &Path, name: &str, text: &str) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
+    let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        // Never over a file made meanwhile (`rename` would replace it).
-        std::fs::hard_link(&tmp, &path)?;
-        std::fs::remove_file(&tmp)?;
-        // The new name survives a crash only once the folder is synced.
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    written.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io {
-            action: "write",
-            path: path.clone(),
-            source,
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => std::fs::remove_file(&tmp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+            Err(_) if !path.exists() => std::fs::rename(&tmp, path),
+            Err(e) => Err(e),
         }
-    })?;
-    Ok((path, defs))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]

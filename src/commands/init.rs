@@ -71,7 +71,7 @@ pub fn init(settings: &Settings, args: &InitArgs) -> Result<String, Error> {
     let feeds_flag = if dir == settings.feeds {
         String::new()
     } else {
-        format!(" --feeds {}", dir.display())
+        format!(" --feeds {}", shell_word(&dir.display().to_string()))
     };
     Ok(format!(
         "wrote {}: {}, {}, {}\n\
@@ -83,9 +83,28 @@ pub fn init(settings: &Settings, args: &InitArgs) -> Result<String, Error> {
     ))
 }
 
+/// `word` as one shell word, to paste: quoted when it needs to be.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c));
+    if plain && !word.is_empty() {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_printed_as_one_shell_word() {
+        assert_eq!(shell_word("./my-feeds"), "./my-feeds");
+        assert_eq!(shell_word("my dir"), "'my dir'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
 
     #[test]
     fn the_starter_loads_with_one_of_each() {

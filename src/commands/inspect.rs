@@ -125,6 +125,8 @@ pub(super) struct Body {
     pub bytes: Vec<u8>,
     pub content_type: Option<String>,
     pub page: Url,
+    /// Where the address moved for good (a 301 / 308 on the way).
+    pub moved_to: Option<Url>,
 }
 
 /// Fetches `req` as the poller would (without validators).
@@ -134,6 +136,7 @@ pub(super) async fn fetch(fetcher: &Fetcher, req: &FetchRequest<'_>) -> Result<B
             bytes,
             content_type: meta.content_type,
             page: meta.final_url.unwrap_or_else(|| req.url.clone()),
+            moved_to: meta.moved_to,
         }),
         // Never right for a request without validators.
         Fetched::NotModified(_) => Err(Error::Fetch(crate::fetch::FetchError::Status {

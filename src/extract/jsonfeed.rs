@@ -116,7 +116,7 @@ pub fn extract(body: &[u8]) -> Result<super::Extracted, ExtractError> {
         title: feed
             .title
             .and_then(|t| t.0)
-            .map(|t| crate::text::one_line(t.trim(), FEED_TITLE_MAX))
+            .map(|t| crate::text::clean_title(&t, FEED_TITLE_MAX))
             .filter(|t| !t.is_empty()),
         entries: feed.items.items.into_iter().map(from_item).collect(),
         ..Default::default()

@@ -289,7 +289,7 @@ fn parse_checked(
 
 /// The feed's own title as one bounded line of text, if it has one.
 fn feed_title(raw: &str) -> Option<String> {
-    let text = crate::text::one_line(raw.trim(), jsonfeed::FEED_TITLE_MAX);
+    let text = crate::text::clean_title(raw, jsonfeed::FEED_TITLE_MAX);
     (!text.is_empty()).then_some(text)
 }
 
