@@ -90,7 +90,7 @@ pub fn render(
         ),
     }
     let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n{home}<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n} entries, newest {shown} below</p>\n{form}{items}</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>{title}</title>\n  <style>{style}</style>\n{head}</head>\n<body>\n{home}<h1>{title}</h1>\n<p>{desc}</p>\n<p>Subscribe: {links} · {n}</p>\n{form}{items}</body>\n</html>\n",
         title = esc(&t.title),
         style = super::index::STYLE,
         // A private topic's base (`/p/{token}/`) has no index to go back to.
@@ -102,8 +102,14 @@ pub fn render(
         desc = esc(&t.description),
         links = links.join(" · "),
         form = filter_form(ctx, defs),
-        n = total,
-        shown = entries.len(),
+        n = match (total, entries.len()) {
+            (0, _) => "no entries yet".to_string(),
+            (n, shown) if shown == n => crate::text::counted(n, "entry", "entries") + ", all below",
+            (n, shown) => format!(
+                "{}, the newest {shown} below",
+                crate::text::counted(n, "entry", "entries")
+            ),
+        },
     );
     Rendered::new(
         body.into_bytes(),
