@@ -115,7 +115,20 @@ pub struct Source {
     /// The file it was defined in.
     pub file: PathBuf,
     /// Full article text for its entries, when set (`fulltext = true`).
-    pub fulltext: Option<crate::fulltext::Policy>,
+    pub fulltext: Option<FulltextPolicy>,
+}
+
+/// Entries with at least this many characters of text need no article
+/// (`fulltext_min_chars` when left out).
+pub const DEFAULT_FULLTEXT_MIN_CHARS: usize = 500;
+
+/// A source's `fulltext` settings, as [`crate::fulltext`] applies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FulltextPolicy {
+    /// Entries with this much text (characters) or more are complete.
+    pub min_chars: usize,
+    /// Obey `robots.txt`.
+    pub robots: bool,
 }
 
 /// Entries kept unless `[retention]` says otherwise.
@@ -226,12 +239,12 @@ fn compile(dir: &Path, parsed: Vec<(PathBuf, FileDef)>) -> Result<Definitions, C
     let mut seen: HashMap<(&'static str, String), PathBuf> = HashMap::new();
     let mut check_unique = |what: &'static str, id: &str, path: &Path| {
         check_id(id).map_err(|m| ConfigError::new(path, format!("{what} `{id}`: {m}")))?;
-        if what == "topic" && RESERVED_TOPIC_IDS.contains(&id) {
+        if what == "topic" && crate::rules::RESERVED_TOPIC_IDS.contains(&id) {
             return Err(ConfigError::new(
                 path,
                 format!(
                     "topic `{id}`: the name is reserved for a path the server serves itself ({})",
-                    RESERVED_TOPIC_IDS.join(", ")
+                    crate::rules::RESERVED_TOPIC_IDS.join(", ")
                 ),
             ));
         }
@@ -460,10 +473,8 @@ fn compile_source(def: &SourceDef, path: &Path) -> Result<Source, ConfigError> {
         None => DEFAULT_MAX_BODY,
     };
     let fulltext = match def.fulltext {
-        Some(true) => Some(crate::fulltext::Policy {
-            min_chars: def
-                .fulltext_min_chars
-                .unwrap_or(crate::fulltext::DEFAULT_MIN_CHARS),
+        Some(true) => Some(FulltextPolicy {
+            min_chars: def.fulltext_min_chars.unwrap_or(DEFAULT_FULLTEXT_MIN_CHARS),
             robots: def.robots.unwrap_or(true),
         }),
         _ => {
@@ -525,12 +536,6 @@ fn compile_host(def: &HostDef) -> Result<(String, HostPolicy), Invalid> {
     }
     Ok((name, p))
 }
-
-/// Topic ids that would collide with (or be confused with) a path the
-/// server serves itself: `/{topic}.html` of a topic `index` is the index.
-pub const RESERVED_TOPIC_IDS: &[&str] = &[
-    "index", "opml", "healthz", "readyz", "status", "metrics", "admin", "favicon", "robots",
-];
 
 /// Whether `id` may name a source, tag or topic (it becomes a path and a
 /// part of entry ids, so only a safe, stable alphabet).

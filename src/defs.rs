@@ -392,11 +392,20 @@ pub struct TopicDef {
     pub private: bool,
     /// Also serve `/{id}.digest.{rss,atom,json}`: one item per closed day
     /// or week ([`crate::digest`]).
-    pub digest: Option<crate::digest::Period>,
+    pub digest: Option<Period>,
     /// IANA time zone the digest's days begin in; UTC when left out.
     pub digest_timezone: Option<String>,
     /// Most entries one digest item lists (1 to 100; 20 when left out).
     pub digest_size: Option<usize>,
+}
+
+/// How long a digest's period is (`digest = "daily"`); its calendar
+/// arithmetic is [`crate::digest`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Daily,
+    Weekly,
 }
 
 /// `[topic.tags]`: entries with any of `any` (when given), all of `all`,

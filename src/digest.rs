@@ -14,7 +14,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
 
 use crate::identity::entry_id;
 use crate::model::Entry;
@@ -28,13 +27,7 @@ pub const MAX_SIZE: usize = 100;
 /// Characters of the one line shown under each entry.
 const LINE_CHARS: usize = 280;
 
-/// How long a digest's period is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Period {
-    Daily,
-    Weekly,
-}
+pub use crate::defs::Period;
 
 impl Period {
     /// Closed periods a digest feed holds: a month of days, a quarter of

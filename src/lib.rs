@@ -27,10 +27,14 @@ pub mod decode;
 pub mod defs;
 pub mod depth;
 pub mod digest;
+pub mod error;
+pub use error::Error;
 pub mod extract;
 pub mod fetch;
 pub mod fulltext;
 pub mod identity;
+#[cfg(test)]
+mod layering;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

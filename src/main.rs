@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use feedloom::commands::args::Command;
-use feedloom::commands::{self, Error, Settings};
+use feedloom::commands::{self, Settings};
+use feedloom::Error;
 
 #[derive(Parser)]
 #[command(

@@ -122,7 +122,7 @@ pub struct Bounds {
     pub admin_auth: AdminAuthStats,
 }
 
-/// The admin token's failed attempts ([`crate::server::admin::Guard`]).
+/// The admin token's failed attempts ([`crate::state::admin_guard::Guard`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AdminAuthStats {
     /// Requests without the right token that were answered `401`.

@@ -19,8 +19,9 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::commands::{rules_in_force, Error, Settings};
+use crate::commands::{rules_in_force, Settings};
 use crate::config;
+use crate::error::Error;
 use crate::poll::{host_of, Poller, MAX_CONCURRENT_POLLS, POLLS_PER_HOST};
 use crate::render::failures::RejectedReload;
 use crate::render::FeedCache;

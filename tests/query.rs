@@ -247,7 +247,10 @@ fn search_is_a_reserved_topic_name() {
     let out = ws.run(&["check"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`search` is reserved"), "{err}");
+    assert!(
+        err.contains("topic `search`: the name is reserved"),
+        "{err}"
+    );
 }
 
 /// The `.html` page's filter form, used in a real browser (Debian's

@@ -157,7 +157,7 @@ impl Existing {
 /// Topic ids the server answers itself (`search` is refused by the rules,
 /// the others by the definitions).
 fn reserved(id: &str) -> bool {
-    config::RESERVED_TOPIC_IDS.contains(&id) || id == crate::query::SEARCH
+    crate::rules::RESERVED_TOPIC_IDS.contains(&id)
 }
 
 /// `text` as an id: lower-case ASCII letters and digits, words joined by

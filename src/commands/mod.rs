@@ -8,7 +8,7 @@
 //! only parses arguments, prints and picks the exit code.
 //!
 //! What the commands share lives here: the [`Settings`] every command
-//! takes, the top-level [`Error`], and opening the definitions and store.
+//! takes and opening the definitions and store.
 
 pub mod add;
 pub mod args;
@@ -24,56 +24,22 @@ pub mod poll;
 mod table;
 pub mod token;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::config::{self, ConfigError, Definitions};
-use crate::fetch::{FetchError, Fetcher};
+use crate::config::{self, Definitions};
+use crate::fetch::Fetcher;
 use crate::poll::Poller;
 use crate::store::{Store, StoreError};
+
+pub use crate::error::Error;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_FEEDS_DIR: &str = "./feeds";
-
-/// The library's top-level error: which part failed, with its own message
-/// (each message carries its cause, as the logs need it whole).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A locked store says so itself ([`StoreError::Locked`]).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("HTTP client: {0}")]
-    Fetch(#[from] FetchError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    /// A file or folder a command reads or writes.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// A flag or argument that does not mean anything; the message says
-    /// which and how to write it.
-    #[error("{0}")]
-    Usage(String),
-    /// What a command was asked to show does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// Extraction failed on what `inspect` fetched.
-    #[error("extract: {0}")]
-    Extract(#[from] crate::extract::ExtractError),
-}
 
 /// Logs to stderr at the level `FEEDLOOM_LOG` sets (`info` by default, any
 /// `tracing` filter such as `feedloom=debug`), in colour only for a person

@@ -186,6 +186,7 @@ impl HtmlSpec {
         def: &SelectDef,
         metrics: Option<&std::collections::BTreeMap<String, String>>,
     ) -> Result<HtmlSpec, Invalid> {
+        crate::extract::metric_names::check(metrics)?;
         for (field, set) in [
             ("items", def.items.is_some()),
             ("embedded", def.embedded.is_some()),
@@ -228,7 +229,6 @@ impl HtmlSpec {
                 .into_iter()
                 .flatten()
                 .map(|(name, css)| {
-                    crate::extract::json::check_metric_name(name)?;
                     Ok((
                         name.clone(),
                         FieldSel::parse(&format!("metrics.{name}"), &Selectors::One(css.clone()))?,

@@ -13,6 +13,7 @@ pub mod huggingface;
 pub mod json;
 pub mod jsonfeed;
 pub mod known_sites;
+pub mod metric_names;
 pub mod suggest;
 
 use std::time::Duration;

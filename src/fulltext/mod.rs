@@ -41,8 +41,9 @@ use crate::fetch::{FetchError, FetchRequest, Fetched, Fetcher};
 use crate::model::{Entry, EntryId};
 use crate::store::{ArticleJob, Store, StoreError};
 
-/// Entries with at least this many characters of text need no article.
-pub const DEFAULT_MIN_CHARS: usize = 500;
+pub use crate::config::{
+    FulltextPolicy as Policy, DEFAULT_FULLTEXT_MIN_CHARS as DEFAULT_MIN_CHARS,
+};
 /// Article fetches owed at once, across sources; beyond it new entries
 /// keep their own text.
 pub const MAX_OWED: usize = 10_000;
@@ -62,15 +63,6 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const RETRY_BASE: Duration = Duration::from_secs(600);
 /// Jobs taken from the store per round.
 const ROUND: usize = 64;
-
-/// A source's `fulltext` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    /// Entries with this much text (characters) or more are complete.
-    pub min_chars: usize,
-    /// Obey `robots.txt`.
-    pub robots: bool,
-}
 
 /// Whether `entry` (of a source with `policy`) should get its article.
 pub fn wants_article(entry: &Entry, policy: &Policy) -> bool {

@@ -26,8 +26,6 @@ use crate::model::Entry;
 use crate::store::facets::FacetView;
 use crate::text::html_to_text;
 
-/// The name `/search.{ext}` takes: no topic may use it.
-pub const SEARCH: &str = "search";
 /// Most values one list parameter (`tag`, `any_tag`, `not`, `source`) or
 /// `q` may hold.
 pub const MAX_VALUES: usize = 16;

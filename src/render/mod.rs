@@ -39,7 +39,7 @@ use url::Url;
 
 use crate::config::Definitions;
 use crate::model::Entry;
-use crate::query::SEARCH;
+use crate::rules::SEARCH;
 use crate::rules::{Topic, DEFAULT_LIMIT};
 use crate::store::{Store, StoreError};
 use select::select;

@@ -11,8 +11,9 @@ use url::Url;
 use super::{topic_max_age, topic_updated, FeedContext, Site, MAX_MAX_AGE, MIN_MAX_AGE};
 use crate::config::Definitions;
 use crate::model::Entry;
-use crate::query::{Filter, SEARCH};
+use crate::query::Filter;
 use crate::rules::Topic;
+use crate::rules::SEARCH;
 use crate::store::facets::FacetView;
 use crate::store::{Scope, Store, StoreError, Tests};
 

@@ -32,6 +32,17 @@ pub struct Topic {
     pub(super) repr: String,
 }
 
+/// The id of the pseudo-topic of every entry: `/search.{ext}` feeds.
+pub const SEARCH: &str = "search";
+
+/// Topic ids that would collide with (or be confused with) a path the
+/// server serves itself: `/{topic}.html` of a topic `index` is the index,
+/// `/search.atom` searches every entry. The one list: `config` refuses
+/// them, `add` and `import` make ids around them.
+pub const RESERVED_TOPIC_IDS: &[&str] = &[
+    "index", "opml", "healthz", "readyz", "status", "metrics", "admin", "favicon", "robots", SEARCH,
+];
+
 impl Topic {
     /// Items a feed of this topic holds without `?limit=`.
     pub fn default_limit(&self) -> usize {
@@ -39,14 +50,6 @@ impl Topic {
     }
 
     pub fn compile(def: &TopicDef, tags: &[&str], sources: &[&str]) -> Result<Topic, Invalid> {
-        if def.id == crate::query::SEARCH {
-            return Err(format!(
-                "the id `{}` is reserved: /{}.atom searches every entry",
-                def.id,
-                crate::query::SEARCH
-            )
-            .into());
-        }
         for t in def
             .tags
             .any
@@ -99,7 +102,7 @@ impl Topic {
     pub fn everything() -> Topic {
         let title = "Every entry".to_string();
         Topic {
-            id: crate::query::SEARCH.to_string(),
+            id: SEARCH.to_string(),
             description: "Every stored entry, from every source.".into(),
             title,
             any: Vec::new(),

@@ -793,7 +793,7 @@ fn parse_topic_document(
     }
     let (default_limit, max_limit) = match found {
         Some(t) => (t.default_limit(), t.max_items),
-        None if topic == crate::query::SEARCH && !private => {
+        None if topic == crate::rules::SEARCH && !private => {
             (crate::rules::DEFAULT_LIMIT, crate::rules::MAX_LIMIT)
         }
         // Under `/p/` nothing tells which part was wrong.

@@ -7,6 +7,7 @@
 //! server only reads it). The `/status` and `/metrics` views are in
 //! `views`.
 
+pub mod admin_guard;
 mod views;
 
 use std::collections::HashMap;
@@ -126,7 +127,7 @@ pub struct App {
     /// Notifies the other hub (`--websub-hub`) of changes.
     pub publisher: Option<crate::websub::Publisher>,
     /// Failed admin-token attempts, per client.
-    pub admin_guard: crate::server::admin::Guard,
+    pub admin_guard: admin_guard::Guard,
 }
 
 impl App {

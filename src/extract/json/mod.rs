@@ -23,9 +23,6 @@ use crate::defs::{Invalid, Selectors, SourceDef};
 use crate::model::{Media, RawEntry};
 use paging::Paging;
 
-/// Most `[source.metrics]` a source may define.
-pub const MAX_METRICS: usize = 32;
-
 /// JSON Pointer checks.
 pub(crate) mod pointer {
     use crate::defs::Invalid;
@@ -160,16 +157,13 @@ impl JsonSpec {
                 })
             })
             .transpose()?;
+        crate::extract::metric_names::check(def.metrics.as_ref())?;
         let mut metrics = Vec::new();
         for (name, p) in def.metrics.iter().flatten() {
-            check_metric_name(name)?;
             metrics.push((
                 name.clone(),
                 Field::compile(&format!("metrics.{name}"), &Selectors::One(p.clone()))?,
             ));
-        }
-        if metrics.len() > MAX_METRICS {
-            return Err(format!("metrics: at most {MAX_METRICS} metrics").into());
         }
         let link_template = def
             .link_template
@@ -395,23 +389,6 @@ impl JsonSpec {
                 }),
             ..Default::default()
         })
-    }
-}
-
-/// Metric names are what rules and queries write: `points`, `comments`.
-pub(crate) fn check_metric_name(name: &str) -> Result<(), Invalid> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(
-            format!("metrics.{name}: metric names use 1 to 32 lower-case letters, digits and `_`")
-                .into(),
-        )
     }
 }
 
