@@ -73,7 +73,7 @@ impl RuleSet {
         Self::build(tags, topics, REGEX_SET_FROM)
     }
 
-    /// [`RuleSet::new`] with the [`RegexScreen::Set`] threshold given, so
+    /// [`RuleSet::new`] with the `RegexScreen::Set` threshold given, so
     /// tests cover both screens.
     fn build(mut tags: Vec<Tag>, topics: Vec<Topic>, regex_set_from: usize) -> Self {
         let matchers = Matchers::build(&mut tags, regex_set_from);

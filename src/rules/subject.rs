@@ -90,7 +90,7 @@ pub struct Subject<'a> {
     pub(super) host: String,
     /// When the rules run (date windows are relative to it).
     pub(super) now: DateTime<Utc>,
-    /// Per field and text condition, what the [`RuleSet`]'s one-pass
+    /// Per field and text condition, what the [`RuleSet`](super::RuleSet)'s one-pass
     /// matchers found; `None` without them (every text condition is then
     /// checked with its own regex).
     pub(super) candidates: Option<Vec<Vec<Candidate>>>,
