@@ -3,13 +3,15 @@
 //! - `id_entry`: key = the 16-byte entry id.
 //! - `topictime_id`: key = topic id bytes, `0xFF`, 8-byte big-endian time
 //!   (microseconds since the epoch, sign bit flipped so earlier dates sort
-//!   first even before 1970), the 16-byte entry id; value = empty. Topic ids
-//!   are ASCII, so `0xFF` cannot occur inside one: a prefix scan over
-//!   `topic 0xFF` sees that topic alone, in time order, and a reverse scan
-//!   lists newest first in O(limit).
+//!   first even before 1970), the 16-byte entry id; value = the entry's
+//!   first-seen time as 8 bytes, where its card is in `seentime_id` (schema
+//!   5; empty before). Topic ids are ASCII, so `0xFF` cannot occur inside
+//!   one: a prefix scan over `topic 0xFF` sees that topic alone, in time
+//!   order, and a reverse scan lists newest first in O(limit).
 //! - `seentime_id`: key = the 8-byte time an entry was first seen (as in
-//!   `topictime_id`) and its 16-byte id; value = empty: every entry in the
-//!   order `/search` lists them (schema 5).
+//!   `topictime_id`) and its 16-byte id; value = the entry's query card
+//!   (`store/facets.rs`): every entry in the order `/search` lists them
+//!   (schema 5).
 //! - `source_state`: key = source id bytes.
 //! - `counts`: [`COUNT_ENTRIES`] and [`topic_count_key`] → 8-byte
 //!   big-endian counts, written in the same transaction as the entries and

@@ -14,7 +14,8 @@ use super::{codec, corrupt, facets, keys, Store, StoreError};
 use crate::model::EntryId;
 
 /// The layout version this build reads and writes. Bump it with a numbered
-/// migration in [`Store::open_with`] when a layout changes.
+/// migration in this file ([`Store::open_with`] runs them) when a layout
+/// changes, and say here what the new version changed.
 ///
 /// 1: entries, topic index, source state, tombstones, host blocks, meta.
 /// 2: adds the `counts` tree (entries and per-topic sizes).
@@ -22,6 +23,10 @@ use crate::model::EntryId;
 /// 4: entry values split into a binary head (first seen, memberships, tags)
 ///    and a deflated body (`store/codec.rs`), so re-evaluation and pruning do not
 ///    inflate and deflate text they do not change.
+/// 5: adds the first-seen index (`seentime_id`): each entry's query card
+///    (`store/facets.rs`) under its first-seen time; each topic index key's
+///    value becomes that time (empty before), so a query reads cards, not
+///    entries.
 pub const SCHEMA_VERSION: u32 = 5;
 
 impl Store {
@@ -85,8 +90,9 @@ impl Store {
         Ok(())
     }
 
-    /// Schema 2 or 3 → 4: rewrites every entry value not yet in the current
-    /// form ([`codec`]), a batch at a time, then writes the new version.
+    /// Schema 2, 3 or 4 → 5: rewrites every entry value not yet in the
+    /// schema 4 form ([`codec`]), a batch at a time, builds the first-seen
+    /// index ([`Store::build_seen_index`]), then writes the new version.
     /// Every form reads, so a migration killed midway leaves a correct
     /// store at the old version, and the next open rewrites what is left.
     /// A value that does not read is left as it is (and logged): reading
