@@ -9,20 +9,18 @@
 //! and restarts the per-source schedulers; the fetcher keeps its politeness
 //! state (spacing, spent budgets, back-offs) and connection pool.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
-use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::commands::{rules_in_force, Settings};
 use crate::config;
 use crate::error::Error;
-use crate::poll::{host_of, Poller, MAX_CONCURRENT_POLLS, POLLS_PER_HOST};
+use crate::poll::{Admission, Poller};
 use crate::render::failures::RejectedReload;
 use crate::render::FeedCache;
 pub use crate::state::{App, Live, ServeOptions};
@@ -237,24 +235,14 @@ pub async fn serve(settings: &Settings, options: ServeOptions) -> Result<(), Err
 /// schedule is still ahead (back-off, `Retry-After`, a recent poll before a
 /// restart) waits for it; the others are polled now, spread over a few
 /// seconds. Then each follows the schedule its polls compute
-/// ([`crate::poll::next_poll`]). At most [`MAX_CONCURRENT_POLLS`] polls run
-/// at once.
+/// ([`crate::poll::next_poll`]). Polls start as [`Admission`] lets them,
+/// as in `poll --once`.
 fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
     let mut set = tokio::task::JoinSet::new();
     let live = app.live();
     let total = live.defs.sources.len();
     let first_done = Arc::new(AtomicUsize::new(0));
-    let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
-    // As in `poll --once`: a poll takes a slot only once its host is free
-    // (`Fetcher::wait_turn`), at most `POLLS_PER_HOST` of a host at a time,
-    // so polls waiting out one host's spacing never hold the slots other
-    // hosts' polls need.
-    let mut turns: HashMap<String, Arc<Semaphore>> = HashMap::new();
-    for source in &live.defs.sources {
-        turns
-            .entry(host_of(source))
-            .or_insert_with(|| Arc::new(Semaphore::new(POLLS_PER_HOST)));
-    }
+    let admission = Arc::new(Admission::new(&live.defs.sources));
     let mark_done = {
         let app = app.clone();
         move || {
@@ -267,10 +255,12 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
         app.ready.store(true, Ordering::SeqCst);
     }
     for index in 0..total {
-        let (app, live, slots, mark_done) =
-            (app.clone(), live.clone(), slots.clone(), mark_done.clone());
-        let host = host_of(&live.defs.sources[index]);
-        let turn = turns[&host].clone();
+        let (app, live, admission, mark_done) = (
+            app.clone(),
+            live.clone(),
+            admission.clone(),
+            mark_done.clone(),
+        );
         set.spawn(async move {
             let source = &live.defs.sources[index];
             let stored = app
@@ -294,9 +284,7 @@ fn spawn_schedulers(app: Arc<App>) -> tokio::task::JoinSet<()> {
             }
             loop {
                 let report = {
-                    let _turn = turn.acquire().await.expect("semaphore never closed");
-                    live.poller.fetcher.wait_turn(&host).await;
-                    let _slot = slots.acquire().await.expect("semaphore never closed");
+                    let _admitted = admission.enter(source, &live.poller.fetcher).await;
                     live.poller.poll_source(source, &live.defs).await
                 };
                 app.next_polls

@@ -19,9 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
 use url::Url;
 
+mod admission;
 mod pages;
 
 use crate::config::{Definitions, Source};
@@ -31,14 +31,9 @@ use crate::model::RawEntry;
 use crate::normalize::{merge, normalize};
 use crate::repairs::Repairs;
 use crate::store::{PollCounts, SourceError, SourceRepairs, SourceState, Store, StoreError};
+pub use admission::{Admission, Admitted, MAX_CONCURRENT_POLLS, POLLS_PER_HOST};
 use pages::Listing;
 
-/// Sources fetched at once, across all hosts.
-pub const MAX_CONCURRENT_POLLS: usize = 16;
-/// Polls of one host's sources under way at once in a `poll --once` cycle:
-/// its requests still go one at a time, spaced (see [`crate::fetch`]), but
-/// one poll's fetch overlaps the previous one's storing.
-pub const POLLS_PER_HOST: usize = 2;
 /// The longest pause after repeated failures: a source is never given up.
 pub const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// The longest an upstream's freshness claim can delay a poll.
@@ -251,11 +246,9 @@ impl Poller {
         defs: &Arc<Definitions>,
         progress: Arc<dyn Progress>,
     ) -> Result<Vec<SourceReport>, StoreError> {
-        // One task per upstream host, polling its sources in turn: a poll
-        // takes one of the few slots only once its host is free (see
-        // `Fetcher::wait_turn`), so polls waiting out a host's spacing
-        // never keep other hosts' polls waiting for a slot.
-        let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_POLLS));
+        // One task per upstream host, asking for its sources' polls in
+        // turn (see `Admission`, which `serve` uses too).
+        let admission = Arc::new(Admission::new(&defs.sources));
         let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, source) in defs.sources.iter().enumerate() {
             by_host.entry(host_of(source)).or_default().push(i);
@@ -263,25 +256,19 @@ impl Poller {
         let total = defs.sources.len();
         let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
         let mut tasks = tokio::task::JoinSet::new();
-        for (host, sources) in by_host {
-            let (poller, defs, limit) = (self.clone(), defs.clone(), limit.clone());
+        for sources in by_host.into_values() {
+            let (poller, defs, admission) = (self.clone(), defs.clone(), admission.clone());
             let (progress, done) = (progress.clone(), done.clone());
             tasks.spawn(async move {
-                // Two polls per host at a time: the next one's request goes
-                // out (after the spacing) while the last one's entries are
-                // being stored, instead of the spacing starting only then.
-                let per_host = Arc::new(Semaphore::new(POLLS_PER_HOST));
                 let mut polls = tokio::task::JoinSet::new();
                 for i in sources {
-                    let turn = per_host.clone().acquire_owned().await;
-                    poller.fetcher.wait_turn(&host).await;
-                    let slot = limit.clone().acquire_owned().await;
+                    let admitted = admission.enter(&defs.sources[i], &poller.fetcher).await;
                     let (poller, defs, progress, done) =
                         (poller.clone(), defs.clone(), progress.clone(), done.clone());
                     polls.spawn(async move {
                         progress.started(&defs.sources[i].id);
                         let report = poller.poll_source(&defs.sources[i], &defs).await;
-                        drop((slot, turn));
+                        drop(admitted);
                         // The receiver lives until every report is in.
                         let _ = done.send((i, report));
                     });
