@@ -157,3 +157,46 @@ impl Selected {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture::store_with_entries;
+
+    /// A query that matches nothing stops after testing its limit, in a
+    /// topic and over the whole store, and says it was cut; entries that
+    /// fail on their facets are never decoded.
+    #[test]
+    fn a_query_tests_at_most_its_limit() {
+        use crate::store::{Scope, Tests};
+        use std::cell::Cell;
+        let (_dir, store, _defs) = store_with_entries();
+        for scope in [Scope::Topic("all"), Scope::All] {
+            for (max_read, tests_run, cut) in [(7, 7, true), (100, 30, false)] {
+                let tested = Cell::new(0);
+                let decoded = Cell::new(0);
+                let facets = |_: &crate::store::facets::FacetView| {
+                    tested.set(tested.get() + 1);
+                    false
+                };
+                let body = |_: &Entry| {
+                    decoded.set(decoded.get() + 1);
+                    true
+                };
+                let tests = Tests {
+                    oldest: None,
+                    head: &|_, _| true,
+                    facets: &facets,
+                    body: &body,
+                    max_read,
+                    max_decode: usize::MAX,
+                };
+                let found = store.select(scope, 50, &tests).unwrap();
+                assert!(found.entries.is_empty());
+                assert_eq!(tested.get(), tests_run, "{scope:?}");
+                assert_eq!(decoded.get(), 0, "{scope:?}");
+                assert_eq!(found.cut, cut, "{scope:?}");
+            }
+        }
+    }
+}
