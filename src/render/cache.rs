@@ -28,7 +28,7 @@ use super::lru::{CacheStats, Inner, Variant};
 use super::queue::{RenderQueue, RenderTicket};
 use super::{failures, render_doc, Doc, Format, HubLink, Rendered, Site};
 use crate::config::Definitions;
-use crate::rules::SEARCH;
+use crate::rules::FeedOf;
 use crate::store::{Store, StoreError};
 
 /// Bytes client-chosen variants may take unless `--cache-bytes` says.
@@ -210,7 +210,7 @@ impl FeedCache {
         base == &self.default_base
             && match doc {
                 Doc::Feed {
-                    topic,
+                    of: FeedOf::Topic(topic),
                     limit,
                     filter: None,
                     ..
@@ -219,9 +219,11 @@ impl FeedCache {
                     .topic(topic)
                     .is_some_and(|t| *limit == t.default_limit()),
                 Doc::Preview {
+                    of: FeedOf::Topic(_),
                     filter: None,
-                    topic,
-                } => topic != SEARCH,
+                } => true,
+                // The rest are variants, within the budget: a query,
+                // another `?limit=`, a digest, every entry's documents.
                 Doc::Feed { .. } | Doc::Preview { .. } | Doc::Digest { .. } => false,
                 Doc::Index | Doc::Opml => true,
             }
@@ -250,7 +252,7 @@ impl FeedCache {
             };
             for format in Format::ALL {
                 docs.push(Doc::Feed {
-                    topic: t.to_string(),
+                    of: FeedOf::Topic(t.to_string()),
                     format,
                     limit: topic.default_limit(),
                     filter: None,
@@ -269,7 +271,12 @@ impl FeedCache {
         {
             let mut published = self.published.lock().expect("published lock");
             for (doc, r) in &rendered {
-                if let Doc::Feed { topic, format, .. } = doc {
+                if let Doc::Feed {
+                    of: FeedOf::Topic(topic),
+                    format,
+                    ..
+                } = doc
+                {
                     let before = published.insert((topic.clone(), *format), r.etag.clone());
                     if before.is_some_and(|b| b != r.etag) {
                         changed.push((topic.clone(), *format));
@@ -280,12 +287,9 @@ impl FeedCache {
         let mut guard = self.inner.write().expect("feed cache lock");
         let inner = &mut *guard;
         inner.generation += 1;
-        // Documents without a topic (the index, the OPML) go too, and
-        // `/search` documents, which show every topic's entries.
-        inner.retain(|doc| {
-            doc.topic()
-                .is_some_and(|t| t != SEARCH && !topics.contains(&t))
-        });
+        // Documents of no one topic go too: the index, the OPML and every
+        // entry's documents, which show every topic's entries.
+        inner.retain(|doc| doc.topic().is_some_and(|t| !topics.contains(&t)));
         inner.stats.renders += rendered.len() as u64;
         inner.stats.seconds += elapsed;
         for (doc, r) in rendered {
@@ -379,7 +383,7 @@ mod tests {
 
     fn variant(limit: usize) -> Doc {
         Doc::Feed {
-            topic: "all".into(),
+            of: FeedOf::Topic("all".into()),
             format: Format::Rss,
             limit,
             filter: None,
@@ -393,7 +397,7 @@ mod tests {
         let (_dir, store, defs) = store_with_entries();
         let filter = |q: &str| crate::query::parse(Some(q), &defs, 1000).unwrap().filter;
         let doc = |q: &str| Doc::Feed {
-            topic: "all".into(),
+            of: FeedOf::Topic("all".into()),
             format: Format::Rss,
             limit: 10,
             filter: filter(q),
@@ -420,36 +424,31 @@ mod tests {
         let (_dir, store, defs) = store_with_entries();
         let cache = FeedCache::new(Url::parse("https://feeds.example.org/").unwrap(), 1 << 20);
         let asked = crate::query::parse(Some("q=entry+summary"), &defs, 500).unwrap();
-        let query = |topic: &str| Doc::Feed {
-            topic: topic.into(),
+        let query = |of: &FeedOf| Doc::Feed {
+            of: of.clone(),
             format: Format::Atom,
             limit: 50,
             filter: asked.filter.clone(),
         };
-        for topic in ["all", SEARCH] {
-            let r = cache
-                .get(&store, &defs, None, &query(topic))
-                .unwrap()
-                .unwrap();
+        let all = FeedOf::Topic("all".into());
+        for of in [&all, &FeedOf::Everything] {
+            let r = cache.get(&store, &defs, None, &query(of)).unwrap().unwrap();
             let body = String::from_utf8_lossy(&r.body).into_owned();
-            assert_eq!(body.matches("<entry>").count(), 30, "{topic}");
+            assert_eq!(body.matches("<entry>").count(), 30, "{of:?}");
             assert!(
-                body.contains(&format!("{topic}.atom?q=entry+summary")),
+                body.contains(&format!("{}.atom?q=entry+summary", of.name())),
                 "{body}"
             );
-            assert!(
-                cache.lookup(None, &query(topic)).is_some(),
-                "{topic} cached"
-            );
+            assert!(cache.lookup(None, &query(of)).is_some(), "{of:?} cached");
         }
         assert_eq!(cache.cache_stats().variant_entries, 2);
-        // Another topic's change leaves `all` alone but drops `/search`,
-        // which shows every topic.
+        // Another topic's change leaves `all` alone but drops every
+        // entry's feed, which shows every topic.
         cache.refresh(&store, &defs, ["elsewhere"]).unwrap();
-        assert!(cache.lookup(None, &query("all")).is_some());
-        assert!(cache.lookup(None, &query(SEARCH)).is_none());
+        assert!(cache.lookup(None, &query(&all)).is_some());
+        assert!(cache.lookup(None, &query(&FeedOf::Everything)).is_none());
         cache.refresh(&store, &defs, ["all"]).unwrap();
-        assert!(cache.lookup(None, &query("all")).is_none());
+        assert!(cache.lookup(None, &query(&all)).is_none());
     }
 
     #[test]

@@ -39,8 +39,7 @@ use url::Url;
 
 use crate::config::Definitions;
 use crate::model::Entry;
-use crate::rules::SEARCH;
-use crate::rules::{Topic, DEFAULT_LIMIT};
+use crate::rules::{FeedOf, Topic, DEFAULT_LIMIT};
 use crate::store::{Store, StoreError};
 use select::select;
 
@@ -104,21 +103,19 @@ impl Format {
 /// A document the server can serve.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Doc {
-    /// `/{topic}.{rss,atom,json}`; topic [`SEARCH`] is every entry.
+    /// `/{topic}.{rss,atom,json}`, and `/search.{rss,atom,json}` of every
+    /// entry.
     Feed {
-        topic: String,
+        of: FeedOf,
         format: Format,
         limit: usize,
         /// Query parameters ([`crate::query`]): a query feed.
         filter: Option<Filter>,
     },
-    /// `/{topic}.html`: a readable preview of a topic.
-    Preview {
-        topic: String,
-        filter: Option<Filter>,
-    },
+    /// `/{topic}.html` (and `/search.html`): a readable preview.
+    Preview { of: FeedOf, filter: Option<Filter> },
     /// `/{topic}.digest.{rss,atom,json}`: one item per closed period
-    /// ([`crate::digest`]).
+    /// ([`crate::digest`]); only a topic has one.
     Digest {
         topic: String,
         format: Format,
@@ -145,12 +142,12 @@ impl Doc {
         }
     }
 
-    /// The topic a document shows (`None`: the index, the OPML).
+    /// The one topic a document shows; `None` for those that show every
+    /// topic's entries: every entry's documents, the index, the OPML.
     pub fn topic(&self) -> Option<&str> {
         match self {
-            Doc::Feed { topic, .. } | Doc::Preview { topic, .. } | Doc::Digest { topic, .. } => {
-                Some(topic)
-            }
+            Doc::Feed { of, .. } | Doc::Preview { of, .. } => of.topic(),
+            Doc::Digest { topic, .. } => Some(topic),
             Doc::Index | Doc::Opml => None,
         }
     }
@@ -170,8 +167,10 @@ impl Doc {
             .map(|f| format!("?{}", f.canonical()))
             .unwrap_or_default();
         match self {
-            Doc::Feed { topic, format, .. } => format!("{topic}.{}{query}", format.extension()),
-            Doc::Preview { topic, .. } => format!("{topic}.html{query}"),
+            Doc::Feed { of, format, .. } => {
+                format!("{}.{}{query}", of.name(), format.extension())
+            }
+            Doc::Preview { of, .. } => format!("{}.html{query}", of.name()),
             Doc::Digest { topic, format, .. } => format!("{topic}.digest.{}", format.extension()),
             Doc::Index => "index.html".into(),
             Doc::Opml => "opml.xml".into(),
@@ -267,6 +266,11 @@ pub fn http_date(t: DateTime<Utc>) -> String {
 
 /// What a feed renderer needs besides the entries.
 pub struct FeedContext<'a> {
+    /// What the feed is of: its URLs and its Atom id name it.
+    pub of: &'a FeedOf,
+    /// The topic as the feed describes itself (its title and description,
+    /// a query's or a digest's words added; [`Topic::everything`] for
+    /// every entry).
     pub topic: &'a Topic,
     /// The public base URL, ending in `/`.
     pub base_url: &'a Url,
@@ -292,7 +296,7 @@ impl FeedContext<'_> {
         format!(
             "{}{}{}.{}{}",
             self.base_url,
-            self.topic.id,
+            self.of.name(),
             if self.digest { ".digest" } else { "" },
             format.extension(),
             self.query_suffix()
@@ -303,7 +307,7 @@ impl FeedContext<'_> {
         format!(
             "{}{}.html{}",
             self.base_url,
-            self.topic.id,
+            self.of.name(),
             self.query_suffix()
         )
     }
@@ -311,30 +315,29 @@ impl FeedContext<'_> {
     /// What the feed's Atom id is made from: the topic, and the query.
     pub fn id_key(&self) -> String {
         match self.digest {
-            true => format!("digest:{}", self.topic.id),
-            false => format!("topic:{}{}", self.topic.id, self.query_suffix()),
+            true => format!("digest:{}", self.of.name()),
+            false => format!("topic:{}{}", self.of.name(), self.query_suffix()),
         }
     }
 }
 
 /// The last real change among a topic's entries: when one entered or was
-/// updated. Stable across restarts and re-renders.
+/// updated. Stable across restarts and re-renders. `topic` is `None` for
+/// every entry: then when one was published or updated.
 ///
 /// `changed` is when the topic last changed otherwise (created, its rules
 /// edited, entries pruned: [`Store::topic_changes`]); an empty topic is
 /// dated by it, and never by 1970.
 pub fn topic_updated(
     entries: &[Entry],
-    topic: &str,
+    topic: Option<&str>,
     changed: Option<DateTime<Utc>>,
 ) -> DateTime<Utc> {
     entries
         .iter()
         .flat_map(|e| {
-            [
-                e.updated,
-                e.topics.get(topic).copied().unwrap_or(e.published),
-            ]
+            let entered = topic.and_then(|t| e.topics.get(t)).copied();
+            [e.updated, entered.unwrap_or(e.published)]
         })
         .chain(changed)
         .max()
@@ -410,28 +413,31 @@ pub fn render_doc(
 ) -> Result<Option<Rendered>, StoreError> {
     Ok(match doc {
         Doc::Feed {
-            topic,
+            of,
             format,
             limit,
             filter,
         } => {
-            let Some(found) = select(store, defs, topic, *limit, filter.as_ref())? else {
+            let Some(found) = select(store, defs, of, *limit, filter.as_ref())? else {
                 return Ok(None);
             };
             let ctx = found.context(defs, base, store, filter.as_ref(), site)?;
             Some(render_feed(*format, &ctx, &found.entries))
         }
-        Doc::Preview { topic, filter } => {
-            let limit = match defs.rules.topic(topic) {
-                Some(t) => t.default_limit(),
-                None => DEFAULT_LIMIT,
+        Doc::Preview { of, filter } => {
+            let limit = match of {
+                FeedOf::Topic(id) => defs
+                    .rules
+                    .topic(id)
+                    .map_or(DEFAULT_LIMIT, Topic::default_limit),
+                FeedOf::Everything => DEFAULT_LIMIT,
             };
-            let Some(found) = select(store, defs, topic, limit, filter.as_ref())? else {
+            let Some(found) = select(store, defs, of, limit, filter.as_ref())? else {
                 return Ok(None);
             };
-            let total = match (filter, topic == SEARCH) {
-                (None, false) => store.topic_len(topic),
-                (None, true) => store.entry_count(),
+            let total = match (filter, of) {
+                (None, FeedOf::Topic(id)) => store.topic_len(id),
+                (None, FeedOf::Everything) => store.entry_count(),
                 (Some(_), _) => found.entries.len(),
             };
             let mut ctx = found.context(defs, base, store, filter.as_ref(), site)?;
@@ -440,7 +446,7 @@ pub fn render_doc(
             // in place of "Nothing here yet".
             let failing = match (total, filter) {
                 (0, None) => {
-                    let sources = failures::topic_sources(defs, topic);
+                    let sources = failures::topic_sources(defs, &found.topic);
                     let states = sources
                         .iter()
                         .map(|s| store.source_state(&s.id))
@@ -497,7 +503,7 @@ fn site_summary(store: &Store, defs: &Definitions) -> Result<Vec<TopicSummary>, 
             Ok(TopicSummary {
                 entries: store.topic_len(&t.id),
                 updated: (!newest.is_empty() || changed.is_some())
-                    .then(|| topic_updated(&newest, &t.id, changed)),
+                    .then(|| topic_updated(&newest, Some(&t.id), changed)),
             })
         })
         .collect()
