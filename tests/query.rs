@@ -253,6 +253,33 @@ fn search_is_a_reserved_topic_name() {
     );
 }
 
+/// `/search.{ext}` is parsed once, where the path is read, into a feed of
+/// every entry; a topic's path into a feed of that topic; under `/p/`
+/// (private topics only) the name means nothing.
+#[test]
+fn a_path_says_what_its_feed_is_of() {
+    use feedloom::render::Doc;
+    use feedloom::rules::FeedOf;
+    let ws = Workspace::new();
+    ws.write(
+        "d.toml",
+        "[[source]]\nid = \"s\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/\"\n\n[[topic]]\nid = \"papers\"\n",
+    );
+    let defs = feedloom::config::load(&ws.feeds).unwrap();
+    let of = |path: &str| match feedloom::server::parse_document(&defs, path, Some("q=moe")) {
+        Ok(asked) => match asked.doc {
+            Doc::Feed { of, .. } | Doc::Preview { of, .. } => Some(of),
+            other => panic!("{path}: {other:?}"),
+        },
+        Err(_) => None,
+    };
+    assert_eq!(of("/search.atom"), Some(FeedOf::Everything));
+    assert_eq!(of("/search.html"), Some(FeedOf::Everything));
+    assert_eq!(of("/papers.json"), Some(FeedOf::Topic("papers".into())));
+    assert_eq!(of("/p/token/search.atom"), None);
+    assert_eq!(of("/nothing.atom"), None);
+}
+
 /// The `.html` page's filter form, used in a real browser (Debian's
 /// chromium, headless, driven by playwright-core: tests/browser/): filling
 /// in tag `moe` and 50 upvotes leads to the filtered page, whose Atom link

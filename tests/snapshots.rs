@@ -11,6 +11,7 @@ use feedloom_testkit as common;
 use chrono::{DateTime, Utc};
 use feedloom::config::{self, Definitions};
 use feedloom::render::{render_doc, Doc, Format, Site};
+use feedloom::rules::FeedOf;
 use feedloom::store::Store;
 use url::Url;
 
@@ -65,14 +66,14 @@ fn every_format_of_a_fixed_store() {
     let mut docs = vec![Doc::Index, Doc::Opml];
     for format in Format::ALL {
         docs.push(Doc::Feed {
-            topic: "llm".into(),
+            of: FeedOf::Topic("llm".into()),
             format,
             limit: 50,
             filter: None,
         });
     }
     docs.push(Doc::Preview {
-        topic: "llm".into(),
+        of: FeedOf::Topic("llm".into()),
         filter: None,
     });
     for doc in docs {

@@ -8,6 +8,7 @@ use url::Url;
 use super::{rules_in_force, Error, Settings};
 use crate::config;
 use crate::render::{Doc, Format, Site};
+use crate::rules::FeedOf;
 use crate::urls::with_trailing_slash;
 
 /// `export DIR`: [`export`], and a line saying what it wrote.
@@ -40,14 +41,14 @@ pub fn export(settings: &Settings, dir: &Path, base_url: &Url) -> Result<Vec<Pat
     for t in defs.rules.public_topics() {
         for format in Format::ALL {
             docs.push(Doc::Feed {
-                topic: t.id.clone(),
+                of: FeedOf::Topic(t.id.clone()),
                 format,
                 limit: t.default_limit(),
                 filter: None,
             });
         }
         docs.push(Doc::Preview {
-            topic: t.id.clone(),
+            of: FeedOf::Topic(t.id.clone()),
             filter: None,
         });
         if let Some(d) = &t.digest {

@@ -8,6 +8,7 @@ use super::{render_feed, topic_max_age, FeedContext, Format, Rendered, MAX_READ}
 use crate::config::Definitions;
 use crate::digest::{Line, Tally};
 use crate::model::Entry;
+use crate::rules::FeedOf;
 use crate::store::{Store, StoreError};
 
 /// The digest feed of `topic` as of `closed` (the end of its newest closed
@@ -71,7 +72,9 @@ pub(super) fn render(
         t.title,
         digest.period.unit()
     );
+    let of = FeedOf::Topic(topic.to_string());
     let ctx = FeedContext {
+        of: &of,
         topic: &shown,
         base_url: base,
         updated: items.iter().map(|i| i.updated).max().unwrap_or(closed),

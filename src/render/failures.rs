@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::{Definitions, Source};
+use crate::rules::Topic;
 use crate::store::{SourceError, SourceState};
 
 /// Failing sources the top of the index names one by one; past it, it
@@ -218,12 +219,12 @@ pub fn summary(sources: &[(&Source, &SourceState)]) -> Option<Summary> {
 /// The sources whose health a topic's pages speak for: those it takes
 /// (its `sources`, else every source), less those only private topics
 /// take unless it is private itself (a public page must not name what a
-/// private topic follows). `topic` may be `search` (no topic: every source).
-pub fn topic_sources<'a>(defs: &'a Definitions, topic: &str) -> Vec<&'a Source> {
+/// private topic follows). For every entry, `topic` is
+/// [`Topic::everything`]: every source, less the private ones.
+pub fn topic_sources<'a>(defs: &'a Definitions, topic: &Topic) -> Vec<&'a Source> {
     let private = defs.rules.private_sources();
-    let t = defs.rules.topic(topic);
-    let shows_private = t.is_some_and(|t| t.private);
-    let named = t.and_then(|t| t.source_filter());
+    let shows_private = topic.private;
+    let named = topic.source_filter();
     defs.sources
         .iter()
         .filter(|s| named.is_none_or(|ids| ids.contains(&s.id)))

@@ -182,7 +182,7 @@ pub fn render(
                 esc(&url(f))
             ));
         }
-        let taken: Vec<(&Source, &SourceState)> = failures::topic_sources(defs, &t.id)
+        let taken: Vec<(&Source, &SourceState)> = failures::topic_sources(defs, t)
             .into_iter()
             .filter_map(|src| states.get(src.id.as_str()).map(|st| (src, *st)))
             .collect();

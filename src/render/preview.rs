@@ -161,7 +161,7 @@ fn filter_form(ctx: &FeedContext, defs: &Definitions) -> String {
     };
     format!(
         "<form class=\"filter\" method=\"get\" action=\"{action}\">\n{hidden}  <label>Tags (all of, comma-separated) <input type=\"text\" name=\"tag\" value=\"{tag}\"></label>\n  <small>Tags: {tags}</small>\n  <label>Words <input type=\"search\" name=\"q\" value=\"{q}\"></label>\n{upvotes}  <label>Organization <input type=\"text\" name=\"org\" value=\"{org}\"></label>\n  <button type=\"submit\">Filter</button>\n</form>\n",
-        action = esc(&format!("{}{}.html", ctx.base_url, ctx.topic.id)),
+        action = esc(&format!("{}{}.html", ctx.base_url, ctx.of.name())),
         tag = value("tag"),
         tags = esc(&tags.join(", ")),
         q = value("q"),

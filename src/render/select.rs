@@ -8,12 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use url::Url;
 
-use super::{topic_max_age, topic_updated, FeedContext, Site, MAX_MAX_AGE, MIN_MAX_AGE};
+use super::{topic_max_age, topic_updated, FeedContext, Site};
 use crate::config::Definitions;
 use crate::model::Entry;
 use crate::query::Filter;
-use crate::rules::Topic;
-use crate::rules::SEARCH;
+use crate::rules::{FeedOf, Topic};
 use crate::store::facets::FacetView;
 use crate::store::{Scope, Store, StoreError, Tests};
 
@@ -37,45 +36,49 @@ pub fn queries_cut() -> u64 {
     CUT.load(Ordering::Relaxed)
 }
 
-/// The entries a topic (or `/search`) document shows, and the topic as
-/// the document names it.
-pub(super) struct Selected {
+/// The entries a topic (or every entry's) document shows, and the topic
+/// as the document names it.
+pub(super) struct Selected<'a> {
+    pub of: &'a FeedOf,
     pub topic: Topic,
     pub entries: Vec<Entry>,
 }
 
-/// The newest `limit` entries of `topic` ([`SEARCH`]: of every entry)
-/// that pass `filter`; `None` for an unknown topic. Reads only the
-/// entries it shows, plus, for a query, those it tests.
-pub(super) fn select(
+/// The newest `limit` entries of `of` that pass `filter`; `None` for an
+/// unknown topic. Reads only the entries it shows, plus, for a query,
+/// those it tests.
+pub(super) fn select<'a>(
     store: &Store,
     defs: &Definitions,
-    topic: &str,
+    of: &'a FeedOf,
     limit: usize,
     filter: Option<&Filter>,
-) -> Result<Option<Selected>, StoreError> {
-    let mut t = if topic == SEARCH {
-        Topic::everything()
-    } else {
-        match defs.rules.topic(topic) {
+) -> Result<Option<Selected<'a>>, StoreError> {
+    let mut t = match of {
+        FeedOf::Everything => Topic::everything(),
+        FeedOf::Topic(id) => match defs.rules.topic(id) {
             Some(t) => t.clone(),
             None => return Ok(None),
-        }
+        },
     };
     let mut cut = false;
-    let entries = match (filter, topic == SEARCH) {
-        (None, false) => store.topic_entries(topic, limit)?,
-        (filter, search) => {
+    let entries = match (filter, of) {
+        (None, FeedOf::Topic(id)) => store.topic_entries(id, limit)?,
+        (filter, of) => {
             let now = Utc::now();
             let pass_all = Filter::default();
             let f = filter.unwrap_or(&pass_all);
             let head = |tags: &[&str], at| f.head_matches(tags, at, now);
             let facets = |v: &FacetView| f.may_match(v);
-            let hidden = match search {
-                true => defs.rules.private_sources(),
-                false => Default::default(),
+            // The sources only private topics take: every entry's
+            // documents leave out what comes only from them.
+            let (scope, hidden) = match of {
+                FeedOf::Topic(id) => (Scope::Topic(id), None),
+                FeedOf::Everything => (Scope::All, Some(defs.rules.private_sources())),
             };
-            let body = |e: &Entry| f.matches(e) && !(search && only_private(defs, &hidden, e));
+            let body = |e: &Entry| {
+                f.matches(e) && hidden.as_ref().is_none_or(|h| !only_private(defs, h, e))
+            };
             let tests = Tests {
                 oldest: f.since_cutoff(now),
                 head: &head,
@@ -83,11 +86,6 @@ pub(super) fn select(
                 body: &body,
                 max_read: MAX_READ,
                 max_decode: MAX_DECODE,
-            };
-            let scope = if search {
-                Scope::All
-            } else {
-                Scope::Topic(topic)
             };
             let found = store.select(scope, limit, &tests)?;
             cut = found.cut;
@@ -105,7 +103,11 @@ pub(super) fn select(
             t.description
         );
     }
-    Ok(Some(Selected { topic: t, entries }))
+    Ok(Some(Selected {
+        of,
+        topic: t,
+        entries,
+    }))
 }
 
 /// Whether `e` is in a private topic and in no public one, or comes only
@@ -121,7 +123,7 @@ fn only_private(defs: &Definitions, hidden: &HashSet<&str>, e: &Entry) -> bool {
     in_private || from_hidden
 }
 
-impl Selected {
+impl Selected<'_> {
     pub(super) fn context<'a>(
         &'a self,
         defs: &Definitions,
@@ -130,23 +132,18 @@ impl Selected {
         filter: Option<&'a Filter>,
         site: Site<'_>,
     ) -> Result<FeedContext<'a>, StoreError> {
-        let id = self.topic.id.as_str();
+        let topic = self.of.topic();
+        let changed = match topic {
+            Some(id) => store.topic_changes()?.get(id).copied(),
+            None => None,
+        };
         Ok(FeedContext {
+            of: self.of,
             topic: &self.topic,
             base_url: base,
-            updated: topic_updated(&self.entries, id, store.topic_changes()?.get(id).copied()),
-            max_age: if id == SEARCH {
-                MIN_MAX_AGE.max(
-                    defs.sources
-                        .iter()
-                        .map(|s| s.interval / 2)
-                        .min()
-                        .unwrap_or(MAX_MAX_AGE)
-                        .min(MAX_MAX_AGE),
-                )
-            } else {
-                topic_max_age(defs, &self.topic)
-            },
+            updated: topic_updated(&self.entries, topic, changed),
+            // Every entry's: [`Topic::everything`] takes every source.
+            max_age: topic_max_age(defs, &self.topic),
             hub: match (site, filter) {
                 // Query feeds and private topics are not WebSub topics.
                 (Site::Served { hub, .. }, None) if !self.topic.private => hub.url(base),
@@ -155,5 +152,48 @@ impl Selected {
             query: filter.map(Filter::canonical),
             digest: false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::fixture::store_with_entries;
+
+    /// A query that matches nothing stops after testing its limit, in a
+    /// topic and over the whole store, and says it was cut; entries that
+    /// fail on their facets are never decoded.
+    #[test]
+    fn a_query_tests_at_most_its_limit() {
+        use crate::store::{Scope, Tests};
+        use std::cell::Cell;
+        let (_dir, store, _defs) = store_with_entries();
+        for scope in [Scope::Topic("all"), Scope::All] {
+            for (max_read, tests_run, cut) in [(7, 7, true), (100, 30, false)] {
+                let tested = Cell::new(0);
+                let decoded = Cell::new(0);
+                let facets = |_: &crate::store::facets::FacetView| {
+                    tested.set(tested.get() + 1);
+                    false
+                };
+                let body = |_: &Entry| {
+                    decoded.set(decoded.get() + 1);
+                    true
+                };
+                let tests = Tests {
+                    oldest: None,
+                    head: &|_, _| true,
+                    facets: &facets,
+                    body: &body,
+                    max_read,
+                    max_decode: usize::MAX,
+                };
+                let found = store.select(scope, 50, &tests).unwrap();
+                assert!(found.entries.is_empty());
+                assert_eq!(tested.get(), tests_run, "{scope:?}");
+                assert_eq!(decoded.get(), 0, "{scope:?}");
+                assert_eq!(found.cut, cut, "{scope:?}");
+            }
+        }
     }
 }

@@ -55,7 +55,7 @@ use topic::TopicIndex;
 pub use condition::MAX_WORD_CHARS;
 pub use subject::{Field, Subject};
 pub use tag::{sources_named, Tag};
-pub use topic::{Topic, DEFAULT_LIMIT, MAX_LIMIT, RESERVED_TOPIC_IDS, SEARCH};
+pub use topic::{FeedOf, Topic, DEFAULT_LIMIT, MAX_LIMIT, RESERVED_TOPIC_IDS, SEARCH};
 
 /// All tags and topics, compiled.
 #[derive(Debug, Clone, Default)]

@@ -32,8 +32,48 @@ pub struct Topic {
     pub(super) repr: String,
 }
 
-/// The id of the pseudo-topic of every entry: `/search.{ext}` feeds.
+/// The name of every entry's documents in paths: `/search.{ext}`. It
+/// matters in paths only: the server's path parsing reads it into
+/// [`FeedOf::Everything`], [`FeedOf::name`] writes it back into URLs, and
+/// config refuses it as a topic id ([`RESERVED_TOPIC_IDS`]); everything
+/// between branches on [`FeedOf`].
 pub const SEARCH: &str = "search";
+
+/// What a feed (or a topic page) is of: one topic's entries, or every
+/// stored entry (`/search.{ext}`).
+///
+/// Made once, where the server parses the path; selection, the cache's
+/// keys and invalidation, and the feed's context match on it. Every entry
+/// was once a pseudo-topic named `"search"`, compared as a string in each
+/// of those places: a new place that forgot the comparison treated it as
+/// a topic that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FeedOf {
+    /// A configured topic, by id.
+    Topic(String),
+    /// Every stored entry, whatever its topics (less what only private
+    /// topics hold).
+    Everything,
+}
+
+impl FeedOf {
+    /// The name its documents have in paths and URLs: `{name}.rss`,
+    /// `{name}.html`.
+    pub fn name(&self) -> &str {
+        match self {
+            FeedOf::Topic(id) => id,
+            FeedOf::Everything => SEARCH,
+        }
+    }
+
+    /// The topic it is of, if one.
+    pub fn topic(&self) -> Option<&str> {
+        match self {
+            FeedOf::Topic(id) => Some(id),
+            FeedOf::Everything => None,
+        }
+    }
+}
 
 /// Topic ids that would collide with (or be confused with) a path the
 /// server serves itself: `/{topic}.html` of a topic `index` is the index,
@@ -98,7 +138,8 @@ impl Topic {
         })
     }
 
-    /// What `/search.{ext}` feeds stand for: every stored entry.
+    /// How [`FeedOf::Everything`]'s documents describe themselves: every
+    /// stored entry, from every source, no source filter, public.
     pub fn everything() -> Topic {
         let title = "Every entry".to_string();
         Topic {

@@ -37,6 +37,7 @@ use tokio::sync::Semaphore;
 
 use crate::metrics::{Route, Timeout};
 use crate::render::{Doc, Format};
+use crate::rules::FeedOf;
 use crate::state::App;
 
 /// A connection must have sent one complete request head within this time
@@ -791,11 +792,14 @@ fn parse_topic_document(
     ) {
         return digest_document(defs, stem, format, query, private);
     }
-    let (default_limit, max_limit) = match found {
-        Some(t) => (t.default_limit(), t.max_items),
-        None if topic == crate::rules::SEARCH && !private => {
-            (crate::rules::DEFAULT_LIMIT, crate::rules::MAX_LIMIT)
-        }
+    let (of, default_limit, max_limit) = match found {
+        Some(t) => (FeedOf::Topic(t.id.clone()), t.default_limit(), t.max_items),
+        // The one place the name of every entry's documents is read.
+        None if topic == crate::rules::SEARCH && !private => (
+            FeedOf::Everything,
+            crate::rules::DEFAULT_LIMIT,
+            crate::rules::MAX_LIMIT,
+        ),
         // Under `/p/` nothing tells which part was wrong.
         None if private => return Err(not_found("not found\n".into())),
         None => return Err(not_found(format!("unknown topic `{topic}`\n"))),
@@ -808,13 +812,13 @@ fn parse_topic_document(
         .map_err(|e| (route, StatusCode::BAD_REQUEST, format!("{e}\n")))?;
     let doc = match Format::from_extension(ext) {
         Some(format) => Doc::Feed {
-            topic: topic.to_string(),
+            of,
             format,
             limit: asked.limit.unwrap_or(default_limit),
             filter: asked.filter,
         },
         None => Doc::Preview {
-            topic: topic.to_string(),
+            of,
             filter: asked.filter,
         },
     };

@@ -289,7 +289,7 @@ impl crate::websub::Documents for App {
             return Ok(None);
         };
         let doc = crate::render::Doc::Feed {
-            topic: topic.to_string(),
+            of: crate::rules::FeedOf::Topic(topic.to_string()),
             format,
             limit: t.default_limit(),
             filter: None,
