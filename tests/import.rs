@@ -219,7 +219,17 @@ fn imported_feeds_are_polled_and_published_per_category() {
     let ws = Workspace::new();
     let up = Upstream::start();
     let opml = templated(&ws, "miniflux", &up.url(""));
+    // The upstream is on 127.0.0.1: inside this network, which a
+    // stranger's file may not name unless the operator says so.
     let out = import(&ws, &opml, &["--topics"]);
+    let said = stderr(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("is an address inside this network (import with --internal"),
+        "{said}"
+    );
+    assert!(folder(&ws).is_empty(), "{said}");
+    let out = import(&ws, &opml, &["--topics", "--internal"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     // Each imported URL serves a feed of one item naming its source.
     let defs = feedloom::config::load(&ws.feeds).unwrap();
@@ -521,7 +531,7 @@ fn init_import_and_add_grow_one_folder_that_checks() {
     );
     let path = ws.dir.path().join("subscriptions.opml");
     std::fs::write(&path, opml).unwrap();
-    let out = import(&ws, &path, &["--topics"]);
+    let out = import(&ws, &path, &["--topics", "--internal"]);
     let report = stdout(&out);
     assert!(out.status.success(), "{report}{}", stderr(&out));
     assert_contains(

@@ -139,7 +139,7 @@ fn from_an_empty_folder_init_then_add_gives_a_folder_serve_publishes() {
         ),
     )
     .unwrap();
-    let imported = ok(ws.run(&["import", opml.to_str().unwrap(), "--topics"]));
+    let imported = ok(ws.run(&["import", opml.to_str().unwrap(), "--topics", "--internal"]));
     // The feed `add` wrote already is named, not defined twice.
     assert!(imported.contains("1 source, 1 tag, 1 topic"), "{imported}");
     assert!(

@@ -313,6 +313,11 @@ pub struct ImportArgs {
     /// from the OPML's title, else `imported`).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Also import feeds at addresses inside this network (loopback,
+    /// private, link-local, `localhost`): skipped otherwise, since an
+    /// OPML file may be a stranger's.
+    #[arg(long)]
+    pub internal: bool,
 }
 
 #[cfg(test)]

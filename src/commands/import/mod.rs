@@ -74,6 +74,7 @@ pub fn import(feeds: &Path, args: &ImportArgs) -> Result<String, Error> {
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     };
     let mut plan = Plan::new(Existing::read(feeds)?, args.topics);
+    plan.internal = args.internal;
     let mut reader = Opml::new(&bytes).map_err(failed)?;
     while let Some(outline) = reader.next_outline().map_err(failed)? {
         plan.take(outline);
@@ -200,6 +201,8 @@ fn nothing_new(plan: &Plan, source_name: &str) -> Result<String, Error> {
 
 /// What one import writes, built outline by outline.
 struct Plan {
+    /// `--internal`: feeds inside this network are imported too.
+    internal: bool,
     existing: Existing,
     topics: bool,
     sources: Vec<NewSource>,
@@ -273,6 +276,7 @@ impl Plan {
         Plan {
             existing,
             topics,
+            internal: false,
             sources: Vec::new(),
             new_urls: HashMap::new(),
             tags: Vec::new(),
@@ -330,6 +334,19 @@ impl Plan {
                 return;
             }
         };
+        // SECURITY: the file may be a stranger's; a source naming an
+        // internal address may reach it (fetch::may_reach_inside), so only
+        // the operator's `--internal` lets one in.
+        if !self.internal && crate::fetch::names_inside(&url) {
+            self.skipped.push(|| {
+                format!(
+                    "{}: {} is an address inside this network (import with --internal if it is yours)",
+                    named(),
+                    crate::urls::public_url(&url)
+                )
+            });
+            return;
+        }
         let key = canonical(&url);
         if let Some(&first) = self.new_urls.get(&key) {
             let first_line = self.sources[first].line;
